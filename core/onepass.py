@@ -1,0 +1,78 @@
+"""One forward per batch, with a hook on every inspectable layer (never one pass per layer).
+
+Hooks summarise each activation the moment it is produced (channel statistics and the bounded
+reduction input) and keep nothing else, so memory is one batch's activations however large N grows.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.layers import LayerInfo
+from core.stats import channel_stats, reduction_input
+
+TOP_K = 10
+
+
+@dataclass
+class LayerSummary:
+    features: np.ndarray  # (B, D) float32: the reduction input
+    mean: np.ndarray | None = None  # (B, C) for maps
+    entropy: np.ndarray | None = None
+    score: np.ndarray | None = None
+
+
+@dataclass
+class BatchResult:
+    top_classes: np.ndarray  # (B, TOP_K) int64, most probable first
+    top_probs: np.ndarray  # (B, TOP_K) float32
+    layers: dict[int, LayerSummary] = field(default_factory=dict)  # by layer_id
+
+
+def summarize(layer: LayerInfo, activations: torch.Tensor) -> LayerSummary:
+    summary = LayerSummary(reduction_input(activations).cpu().numpy())
+    if layer.is_map:
+        mean, entropy, score = (t.cpu().numpy() for t in channel_stats(activations))
+        summary.mean, summary.entropy, summary.score = mean, entropy, score
+    return summary
+
+
+@contextmanager
+def capturing(layers: list[LayerInfo], modules: dict[str, nn.Module]) -> Iterator[dict[int, LayerSummary]]:
+    """Attach one summarising hook per layer; hooks are removed however the block exits."""
+    summaries: dict[int, LayerSummary] = {}
+    handles = []
+
+    def hook_for(layer: LayerInfo):
+        def hook(_module, _inputs, output):
+            if layer.layer_id not in summaries:  # a module called twice counts at its first call
+                summaries[layer.layer_id] = summarize(layer, output)
+        return hook
+
+    try:
+        for layer in layers:
+            if layer.name in modules:
+                handles.append(modules[layer.name].register_forward_hook(hook_for(layer)))
+        yield summaries
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def run_batch(model: nn.Module, layers: list[LayerInfo], modules: dict[str, nn.Module],
+              images: torch.Tensor) -> BatchResult:
+    """Forward one batch once; summarise the input, every hooked layer and the output probabilities."""
+    with torch.no_grad(), capturing(layers, modules) as summaries:
+        logits = model(images)
+    probs = logits.float().softmax(dim=1)
+    first, last = layers[0], layers[-1]
+    summaries[first.layer_id] = summarize(first, images)
+    summaries[last.layer_id] = summarize(last, probs)
+    k = min(TOP_K, probs.shape[1])
+    top = probs.topk(k, dim=1)
+    return BatchResult(top.indices.cpu().numpy(), top.values.cpu().numpy(), summaries)

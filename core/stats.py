@@ -1,0 +1,54 @@
+"""What the builder keeps of one layer's activations: channel statistics and a bounded feature vector.
+
+Channel statistics follow the original dashboard: for each sample and channel, the mean, the entropy
+of a 10-bin histogram of the channel's values (bins spanning that channel's own min..max, in bits),
+and score = entropy x mean magnitude, which ranks channels that are both active and structured.
+
+The reduction input bounds every layer to at most MAX_FEATURES numbers per sample, so memory and the
+cost of PCA stay flat whatever the layer: a (C, H, W) map is average-pooled to (C, s, s) with the
+largest s such that C*s*s <= MAX_FEATURES (VGG16's first conv: 64x8x8; its last: 512x2x2), and a
+longer vector is averaged over equal runs of neighbours.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+BINS = 10
+MAX_FEATURES = 4096
+
+
+def channel_stats(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, C, H, W) -> mean, entropy (bits), score; each (B, C), float32."""
+    values = maps.detach().flatten(2).float()
+    mean = values.mean(dim=2)
+    magnitude = values.abs().mean(dim=2)
+    low = values.amin(dim=2, keepdim=True)
+    span = values.amax(dim=2, keepdim=True) - low
+    scaled = (values - low) / torch.where(span > 0, span, torch.ones_like(span))
+    bins = (scaled * BINS).long().clamp_(0, BINS - 1)  # the maximum falls in the last bin
+    counts = torch.zeros(*values.shape[:2], BINS, dtype=torch.float32, device=values.device)
+    counts.scatter_add_(2, bins, torch.ones_like(scaled))
+    p = counts / values.shape[2]
+    entropy = -(p * torch.log2(torch.where(p > 0, p, torch.ones_like(p)))).sum(dim=2)
+    entropy = entropy.clamp_min(0.0)  # no -0.0 for constant channels
+    return mean, entropy, entropy * magnitude
+
+
+def pooled_side(channels: int, height: int, width: int, max_features: int = MAX_FEATURES) -> int:
+    side = max(1, math.isqrt(max_features // max(channels, 1)))
+    return min(side, height, width)
+
+
+def reduction_input(activations: torch.Tensor, max_features: int = MAX_FEATURES) -> torch.Tensor:
+    """(B, ...) -> (B, D) with D <= max_features, float32."""
+    x = activations.detach().float()
+    if x.dim() == 4:
+        side = pooled_side(*x.shape[1:], max_features=max_features)
+        x = F.adaptive_avg_pool2d(x, side)
+    x = x.flatten(1)
+    if x.shape[1] > max_features:
+        x = F.adaptive_avg_pool1d(x.unsqueeze(1), max_features).squeeze(1)
+    return x
