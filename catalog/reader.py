@@ -1,0 +1,64 @@
+"""Reading a catalog: its manifest, and a read-only DuckDB connection with one view per table."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from catalog.schema import MANIFEST, REFERENCE_DIR, SCHEMA_VERSION, TABLES
+from core.errors import CatalogError
+
+
+def load_manifest(path: Path) -> dict:
+    """The manifest of a complete catalog; CatalogError for anything else."""
+    path = Path(path)
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise CatalogError(f"{path} is not a LayerScope catalog (no {MANIFEST}); build one with "
+                           "python -m scripts.build_catalog")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise CatalogError(f"{path} has catalog schema {manifest.get('schema_version')}, this LayerScope "
+                           f"reads schema {SCHEMA_VERSION}: rebuild it with python -m scripts.build_catalog")
+    return manifest
+
+
+def open_catalog(path: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection whose views read the catalog's Parquet files, and nothing else.
+
+    File access is limited to the catalog's own folder and the configuration is locked, so queries
+    typed by users cannot read other files or re-enable access.
+    """
+    path = Path(path).resolve()
+    load_manifest(path)
+    con = duckdb.connect(":memory:")
+    for name in TABLES:
+        file = (path / f"{name}.parquet").as_posix().replace("'", "''")
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{file}')")
+    folder = path.as_posix().replace("'", "''")
+    con.execute(f"SET allowed_directories = ['{folder}/']")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def load_reference(path: Path, layer_id: int) -> dict[str, np.ndarray]:
+    """The PCA basis and t-SNE reference of one layer, as saved by the builder."""
+    with np.load(Path(path) / REFERENCE_DIR / f"layer_{layer_id:03d}.npz") as arrays:
+        return {key: arrays[key] for key in arrays.files}
+
+
+def find_catalogs(root: Path) -> list[tuple[Path, dict]]:
+    """Complete catalogs directly under root, newest first; incomplete or foreign folders are skipped."""
+    root = Path(root)
+    found = []
+    if root.is_dir():
+        for folder in sorted(root.iterdir()):
+            if folder.is_dir() and not folder.name.startswith("."):
+                try:
+                    found.append((folder, load_manifest(folder)))
+                except (CatalogError, ValueError):
+                    continue
+    return sorted(found, key=lambda item: item[1].get("created_at", ""), reverse=True)

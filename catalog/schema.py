@@ -1,0 +1,41 @@
+"""The catalog's tables: one Parquet file each, described here once for the writer and the reader."""
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+REFERENCE_DIR = "reference"  # per-layer PCA basis and t-SNE reference (.npz), for placing new images
+
+TABLES: dict[str, pa.Schema] = {
+    "samples": pa.schema([
+        ("sample_id", pa.int32()), ("key", pa.string()), ("wnid", pa.string()),
+        ("label_idx", pa.int32()), ("label_name", pa.string()), ("group_name", pa.string()),
+        ("dataset_class", pa.int32()), ("path", pa.string()),
+    ]),
+    "predictions": pa.schema([
+        ("sample_id", pa.int32()), ("rank", pa.int8()), ("class_idx", pa.int32()),
+        ("class_name", pa.string()), ("prob", pa.float32()),
+    ]),
+    "layers": pa.schema([
+        ("layer_id", pa.int32()), ("position", pa.int32()), ("name", pa.string()), ("kind", pa.string()),
+        ("channels", pa.int32()), ("height", pa.int32()), ("width", pa.int32()),
+        ("params", pa.int64()), ("module_type", pa.string()), ("identity", pa.bool_()),
+        ("reduction_dim", pa.int32()), ("pca_components", pa.int32()), ("pca_variance", pa.float32()),
+    ]),
+    "embeddings": pa.schema([
+        ("sample_id", pa.int32()), ("layer_id", pa.int32()), ("method", pa.string()),
+        ("perplexity", pa.float32()), ("perplexity_requested", pa.float32()),
+        ("x", pa.float32()), ("y", pa.float32()),
+    ]),
+    "channels": pa.schema([
+        ("sample_id", pa.int32()), ("layer_id", pa.int32()), ("channel", pa.int32()),
+        ("mean", pa.float32()), ("entropy", pa.float32()), ("score", pa.float32()),
+    ]),
+    "explanations": pa.schema([
+        ("sample_id", pa.int32()), ("class_idx", pa.int32()), ("gradcam", pa.binary()),
+        ("guided", pa.binary()), ("guided_gradcam", pa.binary()),
+    ]),
+    "images": pa.schema([("sample_id", pa.int32()), ("image", pa.binary())]),
+    "skipped": pa.schema([("key", pa.string()), ("path", pa.string()), ("reason", pa.string())]),
+}
