@@ -1,0 +1,119 @@
+"""Per-layer dimensionality reduction: PCA to 90 % of the variance, then 2D PCA and openTSNE maps.
+
+Every layer gets its own PCA and its own t-SNE runs. Settings that depend on the data ("auto" in
+openTSNE's sense) are resolved in one place, `resolve_perplexities` and `_pca_solver`, and the
+perplexity actually used is what the catalog stores and the app shows.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+VARIANCE_KEPT = 0.90
+MAX_COMPONENTS = 50  # t-SNE's customary input size; more adds cost, not structure
+DEFAULT_PERPLEXITIES = (10, 30, 90)
+MIN_SAMPLES_FOR_TSNE = 4
+
+
+def max_perplexity(n: int) -> int:
+    """openTSNE needs perplexity < n/3 (3 * perplexity neighbours per point)."""
+    return (n - 1) // 3
+
+
+def resolve_perplexities(requested: tuple[float, ...], n: int) -> dict[float, float]:
+    """Requested perplexity -> the one used for n samples; empty when n is too small for t-SNE."""
+    if n < MIN_SAMPLES_FOR_TSNE:
+        return {}
+    ceiling = max_perplexity(n)
+    return {float(p): float(min(p, ceiling)) for p in requested}
+
+
+@dataclass
+class LayerReduction:
+    """What the maps need, and what a later step needs to place a new image into them."""
+
+    pca_mean: np.ndarray  # (D,)
+    pca_components: np.ndarray  # (k, D)
+    explained_variance_ratio: np.ndarray  # (k,)
+    features: np.ndarray  # (N, k): the PCA coordinates, t-SNE's input and reference
+    tsne: dict[float, np.ndarray] = field(default_factory=dict)  # used perplexity -> (N, 2)
+
+    @property
+    def pca2(self) -> np.ndarray:
+        return self.features[:, :2]
+
+    @property
+    def variance_kept(self) -> float:
+        return float(self.explained_variance_ratio.sum())
+
+    def project(self, vectors: np.ndarray) -> np.ndarray:
+        """Place new reduction inputs (M, D) into this layer's PCA space (M, k)."""
+        return (vectors - self.pca_mean) @ self.pca_components.T
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        arrays = {"pca_mean": self.pca_mean, "pca_components": self.pca_components,
+                  "explained_variance_ratio": self.explained_variance_ratio, "features": self.features}
+        for perplexity, coords in self.tsne.items():
+            arrays[f"tsne_{perplexity:g}"] = coords
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays) -> "LayerReduction":
+        tsne = {float(key[5:]): arrays[key] for key in arrays if key.startswith("tsne_")}
+        return cls(arrays["pca_mean"], arrays["pca_components"], arrays["explained_variance_ratio"],
+                   arrays["features"], tsne)
+
+
+def _pca_solver(n: int, d: int) -> str:
+    return "full" if min(n, d) <= 1000 else "randomized"
+
+
+def fit_pca(x: np.ndarray) -> tuple[PCA, int]:
+    """Fit up to MAX_COMPONENTS components; keep the fewest (at least 2) reaching VARIANCE_KEPT."""
+    n, d = x.shape
+    limit = max(1, min(MAX_COMPONENTS, n, d))
+    pca = PCA(n_components=limit, svd_solver=_pca_solver(n, d), random_state=0).fit(x)
+    cumulative = np.cumsum(pca.explained_variance_ratio_)
+    reached = np.flatnonzero(cumulative >= VARIANCE_KEPT - 1e-6)
+    keep = int(reached[0]) + 1 if reached.size else limit
+    return pca, max(keep, min(2, limit))
+
+
+def reduce_layer(x: np.ndarray, perplexities: dict[float, float], seed: int = 0,
+                 n_jobs: int = 2) -> LayerReduction:
+    """PCA of one layer's (N, D) reduction inputs, then t-SNE at each used perplexity."""
+    x = np.asarray(x, dtype=np.float32)
+    pca, keep = fit_pca(x)
+    features = pca.transform(x)[:, :keep].astype(np.float32)
+    if keep < 2:  # a one-number layer still gets a 2D map
+        features = np.hstack([features, np.zeros((len(x), 2 - keep), np.float32)])
+    reduction = LayerReduction(pca.mean_.astype(np.float32), pca.components_[:keep].astype(np.float32),
+                               pca.explained_variance_ratio_[:keep].astype(np.float32), features)
+    reduction.tsne = tsne_maps(features, sorted(set(perplexities.values()), reverse=True), seed, n_jobs)
+    return reduction
+
+
+def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs: int) -> dict[float, np.ndarray]:
+    """openTSNE at each perplexity, sharing one kNN graph built for the largest (descending order)."""
+    if not perplexities:
+        return {}
+    from openTSNE import TSNE, affinity, initialization
+
+    n = len(features)
+    spread = features.std()
+    if not np.isfinite(spread) or spread == 0:  # all samples identical here: t-SNE has nothing to do
+        return {p: np.zeros((n, 2), np.float32) for p in perplexities}
+    logging.getLogger("openTSNE").setLevel(logging.ERROR)
+    affinities = affinity.PerplexityBasedNN(features, perplexity=perplexities[0], n_jobs=n_jobs,
+                                            random_state=seed, method="exact" if n <= 1000 else "auto")
+    start = initialization.pca(features, random_state=seed)
+    maps = {}
+    for perplexity in perplexities:
+        affinities.set_perplexity(perplexity)
+        tsne = TSNE(n_jobs=n_jobs, random_state=seed,
+                    negative_gradient_method="bh" if n < 10_000 else "fft")
+        maps[perplexity] = np.asarray(tsne.fit(affinities=affinities, initialization=start), np.float32)
+    return maps
