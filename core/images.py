@@ -1,0 +1,96 @@
+"""Opening one image file safely: an RGB picture the models can use, or `BadImage(reason)`.
+
+The policy: a bad file costs one skipped sample with a short reason in the build summary, never a
+crash, and never a decode of something huge. Size and mode are judged from the header, before the
+pixels are decoded.
+"""
+
+import warnings
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from core.errors import BadImage
+
+REASON_UNREADABLE = "unreadable file"
+REASON_EMPTY = "empty file"
+REASON_NOT_IMAGE = "not an image"
+REASON_TOO_LARGE = "too large"
+REASON_TOO_SMALL = "too small"
+REASON_TRUNCATED = "truncated file"
+REASON_CORRUPT = "corrupt image data"
+
+_CONVERTIBLE_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA", "LA"})
+"""Colour or palette modes (possibly with alpha) that become RGB without a judgement call."""
+
+_REJECTED_MODES: dict[str, str] = {
+    "CMYK": "CMYK colour",
+    "L": "grayscale",
+    "1": "grayscale",
+    "I;16": "16-bit",
+    "I;16L": "16-bit",
+    "I;16B": "16-bit",
+    "I;16N": "16-bit",
+    "I": "32-bit integer pixels",
+    "F": "floating-point pixels",
+}
+"""Modes we skip: the models were trained on 8-bit RGB, and converting these changes the picture."""
+
+
+def mode_problem(mode: str) -> str | None:
+    """Why an image of this PIL mode is skipped, or None when it can be used."""
+    if mode in _CONVERTIBLE_MODES:
+        return None
+    return _REJECTED_MODES.get(mode, f"unsupported colour mode {mode}")
+
+
+def load_rgb(path: Path | str, *, min_side: int = 32, max_pixels: int = 40_000_000) -> Image.Image:
+    """Open, check and fully decode one image as RGB, or raise BadImage with a short reason."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise BadImage(REASON_EMPTY)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                _check_header(image, min_side=min_side, max_pixels=max_pixels)
+                _decode(image)
+                return _to_rgb(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise BadImage(REASON_TOO_LARGE) from None
+    except UnidentifiedImageError:
+        raise BadImage(REASON_NOT_IMAGE) from None
+    except OSError:
+        raise BadImage(REASON_UNREADABLE) from None
+
+
+def _check_header(image: Image.Image, *, min_side: int, max_pixels: int) -> None:
+    """Reject by size and mode using only what the header says."""
+    width, height = image.size
+    if width * height > max_pixels:
+        raise BadImage(REASON_TOO_LARGE)
+    if min(width, height) < min_side:
+        raise BadImage(REASON_TOO_SMALL)
+    problem = mode_problem(image.mode)
+    if problem is not None:
+        raise BadImage(problem)
+
+
+def _decode(image: Image.Image) -> None:
+    """Decode every pixel now, so a damaged file fails here rather than later in a batch."""
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        reason = REASON_TRUNCATED if "truncated" in str(error).lower() else REASON_CORRUPT
+        raise BadImage(reason) from None
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Convert to RGB, compositing any transparency over white (how a viewer would show it)."""
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "RGBa", "PA", "LA"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")

@@ -1,0 +1,126 @@
+"""Every kind of bad image is skipped with its own short reason; good ones come back as RGB."""
+
+import io
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from core.errors import BadImage
+from core.images import load_rgb
+
+
+def _save(image: Image.Image, path: Path, **kwargs) -> Path:
+    image.save(path, **kwargs)
+    return path
+
+
+def _png_claiming_size(path: Path, width: int, height: int) -> Path:
+    """A tiny valid-looking PNG whose header claims width x height (1-bit): cheap to make, huge to decode."""
+    buffer = io.BytesIO()
+    Image.new("1", (8, 8)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    ihdr = data[12:16] + struct.pack(">II", width, height) + data[24:29]
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _reason(path: Path, **kwargs) -> str:
+    with pytest.raises(BadImage) as caught:
+        load_rgb(path, **kwargs)
+    return caught.value.reason
+
+
+@pytest.fixture
+def photo() -> Image.Image:
+    return Image.effect_noise((64, 48), 40).convert("RGB")
+
+
+def test_good_jpeg_comes_back_decoded_rgb(tmp_path, photo):
+    image = load_rgb(_save(photo, tmp_path / "ok.jpg"))
+    assert image.mode == "RGB" and image.size == (64, 48)
+    image.getpixel((0, 0))  # decoded: the file is closed, pixels are still there
+
+
+@pytest.mark.parametrize("mode", ["P", "RGBA", "LA"])
+def test_palette_and_alpha_pngs_are_converted(tmp_path, photo, mode):
+    image = load_rgb(_save(photo.convert(mode), tmp_path / f"{mode}.png"))
+    assert image.mode == "RGB" and image.size == (64, 48)
+
+
+def test_transparency_is_composited_over_white(tmp_path):
+    clear = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
+    assert load_rgb(_save(clear, tmp_path / "clear.png")).getpixel((5, 5)) == (255, 255, 255)
+
+
+def test_every_bad_kind_has_its_own_reason(tmp_path, photo):
+    jpeg = _save(photo, tmp_path / "whole.jpg", quality=95).read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    (tmp_path / "noise.jpg").write_bytes(os.urandom(4096))
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    reasons = {
+        "cmyk": _reason(_save(photo.convert("CMYK"), tmp_path / "cmyk.jpg")),
+        "16-bit": _reason(_save(Image.new("I;16", (64, 48), 40000), tmp_path / "deep.png")),
+        "gray": _reason(_save(photo.convert("L"), tmp_path / "gray.png")),
+        "tiny": _reason(_save(photo.resize((10, 10)), tmp_path / "tiny.png")),
+        "truncated": _reason(tmp_path / "cut.jpg"),
+        "random": _reason(tmp_path / "noise.jpg"),
+        "empty": _reason(tmp_path / "empty.jpg"),
+        "enormous": _reason(_png_claiming_size(tmp_path / "huge.png", 30000, 30000)),
+        "missing": _reason(tmp_path / "nowhere.jpg"),
+    }
+    assert reasons == {
+        "cmyk": "CMYK colour",
+        "16-bit": "16-bit",
+        "gray": "grayscale",
+        "tiny": "too small",
+        "truncated": "truncated file",
+        "random": "not an image",
+        "empty": "empty file",
+        "enormous": "too large",
+        "missing": "unreadable file",
+    }
+
+
+def test_corrupt_pixel_data_is_not_called_truncated(tmp_path, photo):
+    data = bytearray(_save(photo, tmp_path / "ok.png").read_bytes())
+    start = data.index(b"IDAT") + 4
+    data[start : start + 40] = os.urandom(40)
+    (tmp_path / "bad.png").write_bytes(bytes(data))
+    assert _reason(tmp_path / "bad.png") == "corrupt image data"
+
+
+def test_enormous_is_judged_from_the_header_without_decoding(tmp_path, monkeypatch):
+    big = _png_claiming_size(tmp_path / "big.png", 9000, 9000)  # below PIL's own bomb limit
+    huge = _png_claiming_size(tmp_path / "huge.png", 30000, 30000)  # above it
+    medium = _png_claiming_size(tmp_path / "medium.png", 900, 900)
+
+    def no_decoding(self):
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", no_decoding)
+    assert _reason(big) == "too large"
+    assert _reason(huge) == "too large"
+    assert _reason(medium, max_pixels=10_000) == "too large"
+
+
+def test_pil_bomb_warning_becomes_bad_image(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # warn above 1000 px, error above 2000 px
+    path = _png_claiming_size(tmp_path / "warn.png", 40, 40)
+    assert _reason(path, max_pixels=10**9) == "too large"
+
+
+def test_thresholds_are_parameters(tmp_path, photo):
+    path = _save(photo, tmp_path / "ok.png")
+    assert _reason(path, min_side=49) == "too small"
+    assert _reason(path, max_pixels=64 * 48 - 1) == "too large"
+    assert load_rgb(path, min_side=48, max_pixels=64 * 48).size == (64, 48)
+
+
+def test_directory_is_unreadable(tmp_path):
+    assert _reason(tmp_path) == "unreadable file"
