@@ -1,0 +1,275 @@
+"""Grad-CAM, guided backprop and guided Grad-CAM for a batch, and their compact encoding.
+
+The model object is shared between app sessions, so it is never modified: the explanations run on a
+cached *guided twin* of it, a structural copy whose parameters alias the original's storage (no extra
+weight memory, in-place weight updates show through) and whose ReLU/ReLU6 modules are replaced by one
+autograd function with a switchable backward rule. One forward then serves two backwards: the plain
+gradient for Grad-CAM (through the grad-cam package's `GradCAM`) and the guided one for the input.
+Only `nn.ReLU` and `nn.ReLU6` modules get the guided rule; a functional `F.relu` inside some
+`forward` cannot be swapped and keeps its plain gradient.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+RGB_FORMAT = "WEBP"
+RGB_QUALITY = 90
+
+
+@dataclass(frozen=True)
+class Explanations:
+    """Per-sample maps at the input resolution, as numpy arrays."""
+
+    gradcam: np.ndarray  # float32 [B, H, W] in [0, 1]
+    guided: np.ndarray  # float32 [B, H, W, 3], raw guided-backprop input gradients
+    guided_gradcam: np.ndarray  # float32 [B, H, W, 3] = guided * gradcam[..., None]
+
+    def __len__(self) -> int:
+        return len(self.gradcam)
+
+
+class _Mode:
+    """Shared by every guided activation of one twin: which backward rule is in force."""
+
+    guided = False
+
+
+class _SwitchableReLU(torch.autograd.Function):
+    """ReLU (or ReLU6 when `upper` is 6) whose backward is plain or guided, read at backward time.
+
+    Plain: the gradient passes where the input lies strictly inside (0, upper), through the same
+    kernels autograd uses for relu and hardtanh. Guided: negative incoming gradients are zeroed first,
+    so it passes only where the input is in range and the gradient is positive.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, upper: float | None, mode: _Mode) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.upper, ctx.mode = upper, mode
+        return x.clamp_min(0) if upper is None else x.clamp(0, upper)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        if ctx.mode.guided:
+            grad = grad.clamp_min(0)
+        if ctx.upper is None:
+            return torch.ops.aten.threshold_backward(grad, x, 0), None, None
+        return torch.ops.aten.hardtanh_backward(grad, x, 0, ctx.upper), None, None
+
+
+class _GuidedActivation(nn.Module):
+    """Out-of-place stand-in for nn.ReLU / nn.ReLU6 inside the twin (inplace would break autograd)."""
+
+    def __init__(self, upper: float | None, mode: _Mode):
+        super().__init__()
+        self.upper, self.mode = upper, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _SwitchableReLU.apply(x, self.upper, self.mode)
+
+
+_HOOK_DICTS = ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
+               "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_backward_hooks",
+               "_backward_pre_hooks")
+
+
+def _storage_key(model: nn.Module) -> list[tuple]:
+    """What the twin aliases; if any of it changed (`.to()`, assigned parameters), rebuild the twin."""
+    tensors = [*model.named_parameters(), *model.named_buffers()]
+    return [(name, t.data_ptr(), t.dtype, tuple(t.shape)) for name, t in tensors]
+
+
+@dataclass
+class _Twin:
+    model: nn.Module
+    mode: _Mode
+    key: list[tuple]
+    lock: threading.Lock
+
+
+def _make_twin(model: nn.Module) -> _Twin:
+    # Parameters become non-grad aliases (so no weight gradients are ever computed or stored) and
+    # buffers are shared as they are (eval mode only reads them); everything else is copied.
+    memo: dict = {id(p): nn.Parameter(p.detach(), requires_grad=False) for p in model.parameters()}
+    memo.update({id(b): b for b in model.buffers()})
+    twin = copy.deepcopy(model, memo).eval()
+    mode = _Mode()
+    for module in twin.modules():
+        for attr in _HOOK_DICTS:  # hooks another session put on the shared model must not fire here
+            if hasattr(module, attr):
+                setattr(module, attr, OrderedDict())
+        for name, child in module.named_children():
+            if type(child) is nn.ReLU:
+                setattr(module, name, _GuidedActivation(None, mode))
+            elif type(child) is nn.ReLU6:
+                setattr(module, name, _GuidedActivation(6.0, mode))
+    return _Twin(twin, mode, _storage_key(model), threading.Lock())
+
+
+_twins: weakref.WeakKeyDictionary[nn.Module, _Twin] = weakref.WeakKeyDictionary()
+_twins_lock = threading.Lock()
+
+
+def _twin_of(model: nn.Module) -> _Twin:
+    """The cached twin, rebuilt when the model's tensors moved; keyed weakly so models can be freed."""
+    with _twins_lock:
+        twin = _twins.get(model)
+        if twin is None or twin.key != _storage_key(model):
+            twin = _twins[model] = _make_twin(model)
+        return twin
+
+
+def _module_name(model: nn.Module, target: nn.Module) -> str:
+    for name, module in model.named_modules():
+        if module is target:
+            return name
+    raise ValueError(f"target layer {type(target).__name__} is not a module of the model")
+
+
+def explain_batch(model: nn.Module, target_layer: nn.Module, images: torch.Tensor,
+                  class_idx: Sequence[int]) -> Explanations:
+    """Grad-CAM at `target_layer`, guided backprop and guided Grad-CAM for each image's class.
+
+    Runs in eval mode whatever the model's mode, one forward and two backwards for the whole batch
+    (samples are independent in eval mode, so summing the target logits gives each its own gradient).
+    """
+    from pytorch_grad_cam import GradCAM  # imports matplotlib and scipy: only load when explaining
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    classes = [int(c) for c in class_idx]
+    if images.ndim != 4 or len(classes) != len(images):
+        raise ValueError(f"need images [B, 3, H, W] and B classes, got {tuple(images.shape)} "
+                         f"and {len(classes)} classes")
+    if any(c < 0 for c in classes):
+        raise ValueError(f"class indices must be non-negative, got {classes}")
+    layer_name = _module_name(model, target_layer)
+    twin = _twin_of(model)
+    reference = next(model.parameters())
+    device = reference.device
+    with twin.lock, torch.inference_mode(False), torch.enable_grad():
+        x = images.detach().to(device, reference.dtype).clone().requires_grad_(True)
+        cam = GradCAM(twin.model, [twin.model.get_submodule(layer_name)])
+        try:  # not `with cam`: its __exit__ prints and swallows IndexError
+            twin.mode.guided = False
+            gradcam = cam(x, [ClassifierOutputTarget(c) for c in classes])
+            twin.mode.guided = True
+            picked = cam.outputs[torch.arange(len(classes), device=device), classes]
+            (guided,) = torch.autograd.grad(picked.sum(), x)
+        finally:
+            twin.mode.guided = False
+            cam.activations_and_grads.release()
+    guided_np = guided.detach().permute(0, 2, 3, 1).cpu().numpy().astype(np.float32)
+    gradcam = gradcam.astype(np.float32)
+    return Explanations(gradcam, guided_np, guided_np * gradcam[..., None])
+
+
+def default_target_layer(model: nn.Module, layers: Sequence[str] | None = None,
+                         input_size: int = 224) -> nn.Module:
+    """The Grad-CAM layer: the last Conv2d's map, carried through the modules that keep its shape.
+
+    One dummy forward records every module's output in completion order. From the last Conv2d with
+    a 4D output, the target moves on through the following modules whose output has the same shape
+    (norm, ReLU, a residual block or stage that ends there) and stops at the first that changes it
+    (pooling). So the map is the rectified one the classifier head pools: VGG's last ReLU
+    (`features.29` in VGG16), EfficientNet's `bn2` (BatchNorm + ReLU6), ResNet's `layer4`. Modules
+    called more than once (a shared ReLU) are skipped, since Grad-CAM needs one activation; `layers`
+    (module names, e.g. from `core.layers.trace_layers`) restricts the choice to those names.
+    """
+    order: list[tuple[str, tuple[int, ...]]] = []
+    calls: dict[str, int] = {}
+
+    def record(name: str):
+        def hook(_module, _inputs, output):
+            calls[name] = calls.get(name, 0) + 1
+            if isinstance(output, torch.Tensor):
+                order.append((name, tuple(output.shape)))
+        return hook
+
+    # The dummy forward runs on the twin: in eval mode whatever the model's mode (no running-stat
+    # updates) and without firing hooks that other sessions put on the shared model.
+    twin = _twin_of(model)
+    with twin.lock:
+        named = [(name, module) for name, module in twin.model.named_modules() if name]
+        handles = [module.register_forward_hook(record(name)) for name, module in named]
+        try:
+            reference = next(model.parameters())
+            with torch.no_grad():
+                twin.model(torch.zeros(1, 3, input_size, input_size, device=reference.device,
+                                       dtype=reference.dtype))
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    modules = dict(model.named_modules())
+    convs = [i for i, (name, shape) in enumerate(order)
+             if isinstance(modules[name], nn.Conv2d) and len(shape) == 4]
+    if not convs:
+        raise ValueError(f"{type(model).__name__} has no Conv2d with a 4D output for Grad-CAM")
+    allowed = set(layers) if layers is not None else set(modules)
+    anchor_shape = order[convs[-1]][1]
+    chosen = None
+    for name, shape in order[convs[-1]:]:
+        if shape != anchor_shape:
+            break
+        if name in allowed and calls[name] == 1:
+            chosen = name
+    if chosen is None:
+        raise ValueError("no module among `layers` holds the last convolutional map")
+    return modules[chosen]
+
+
+def deprocess(guided: np.ndarray) -> np.ndarray:
+    """grad-cam's `deprocess_image`, without importing the package: standardise, ×0.1, +0.5, clip."""
+    x = (guided - np.mean(guided)) / (np.std(guided) + 1e-5)
+    return np.uint8(np.clip(x * 0.1 + 0.5, 0, 1) * 255)
+
+
+def _to_bytes(array: np.ndarray, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def encode(expl: Explanations, i: int) -> dict[str, bytes]:
+    """Sample i for the catalog: Grad-CAM as 8-bit grayscale PNG, the RGB maps as lossy WebP.
+
+    The guided maps are stored deprocessed (as they are shown): their raw scale is meaningless
+    to a viewer and lossy coding of 8-bit images is several times smaller than float arrays.
+    """
+    cam = np.uint8(np.round(np.clip(expl.gradcam[i], 0, 1) * 255))
+    return {
+        "gradcam": _to_bytes(cam, "PNG", optimize=True),
+        "guided": _to_bytes(deprocess(expl.guided[i]), RGB_FORMAT, quality=RGB_QUALITY),
+        "guided_gradcam": _to_bytes(deprocess(expl.guided_gradcam[i]), RGB_FORMAT,
+                                    quality=RGB_QUALITY),
+    }
+
+
+def decode(data: bytes) -> np.ndarray:
+    """uint8 [H, W] for a Grad-CAM map, uint8 [H, W, 3] for an RGB map."""
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("L" if image.mode in ("L", "P") else "RGB"))
+
+
+def overlay(rgb_uint8: np.ndarray, cam: np.ndarray, image_weight: float = 0.5) -> np.ndarray:
+    """The image under a JET heatmap of `cam` (float in [0, 1] or uint8), resized to the image."""
+    cam8 = cam if cam.dtype == np.uint8 else np.uint8(np.round(np.clip(cam, 0, 1) * 255))
+    height, width = rgb_uint8.shape[:2]
+    if cam8.shape != (height, width):
+        cam8 = cv2.resize(cam8, (width, height), interpolation=cv2.INTER_LINEAR)
+    heatmap = cv2.cvtColor(cv2.applyColorMap(cam8, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+    blend = image_weight * rgb_uint8.astype(np.float32) + (1 - image_weight) * heatmap
+    return np.uint8(np.round(blend))
