@@ -141,7 +141,9 @@ def _from_folder(root: Path, *, name: str, source: str) -> Dataset:
             f"No dataset folder at {root}. Use 'sample', 'imagenette', 'imagewoof' or the path of a folder "
             "of images (one subfolder per class, or files named <wnid>_*.jpg)."
         )
-    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and any(_is_image(p) for p in d.rglob("*")))
+    class_dirs = sorted(
+        d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".") and any(map(_is_image, d.rglob("*")))
+    )
     labelled = _image_folder(root, class_dirs) if class_dirs else _flat_folder(root)
     return _make_dataset(name, root, labelled, source)
 
@@ -219,10 +221,9 @@ def _fastai_from_data_dir(data_dir: Path, stem: str, cache: Path) -> Path:
     for candidate in (data_dir, data_dir / stem):
         if (candidate / "val").is_dir():
             return candidate
-    archives = [data_dir] if data_dir.is_file() else [data_dir / f"{stem}.tgz"]
-    for archive in archives:
-        if archive.is_file():
-            return _extracted_root(archive, cache / "extracted")
+    archive = data_dir if data_dir.is_file() else data_dir / f"{stem}.tgz"
+    if archive.is_file():
+        return _extracted_root(archive, cache / "extracted")
     raise DatasetUnavailable(
         f"--data-dir {data_dir} holds neither a val/ folder, nor {stem}/val/, nor {stem}.tgz. "
         f"Point it at the downloaded {stem}.tgz, the folder holding it, or the extracted {stem} folder."
