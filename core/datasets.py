@@ -79,12 +79,12 @@ def choose_stratified(samples: list[Sample], n: int | None, seed: int) -> list[S
     """A seeded, class-balanced choice of n samples (all if n is None or too large), sorted by key.
 
     Classes take turns in a seeded order, each handing out its samples in a seeded order, so class
-    counts differ by at most one and the same (samples, n, seed) always gives the same choice.
+    counts differ by at most one (until small classes run out) and the same (samples, n, seed) always gives the same choice.
     """
+    if n is not None and n < 1:
+        raise DatasetUnavailable(f"The number of samples must be at least 1 (got {n}).")
     if n is None or n >= len(samples):
         return sorted(samples, key=lambda s: s.key)
-    if n < 1:
-        raise DatasetUnavailable(f"The number of samples must be at least 1 (got {n}).")
     rng = np.random.default_rng(seed)
     by_class: dict[int, list[Sample]] = defaultdict(list)
     for sample in sorted(samples, key=lambda s: s.key):
