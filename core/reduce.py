@@ -86,6 +86,11 @@ def reduce_layer(x: np.ndarray, perplexities: dict[float, float], seed: int = 0,
                  n_jobs: int = 2) -> LayerReduction:
     """PCA of one layer's (N, D) reduction inputs, then t-SNE at each used perplexity."""
     x = np.asarray(x, dtype=np.float32)
+    if not np.any(x != x[:1]):  # every sample identical here (a dead layer): a map of one point
+        zeros = np.zeros((2, x.shape[1]), np.float32)
+        flat = np.zeros((len(x), 2), np.float32)
+        return LayerReduction(x[0].copy(), zeros, np.zeros(2, np.float32), flat,
+                              {p: flat for p in set(perplexities.values())})
     pca, keep = fit_pca(x)
     features = pca.transform(x)[:, :keep].astype(np.float32)
     if keep < 2:  # a one-number layer still gets a 2D map
@@ -103,9 +108,6 @@ def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs
     from openTSNE import TSNE, affinity, initialization
 
     n = len(features)
-    spread = features.std()
-    if not np.isfinite(spread) or spread == 0:  # all samples identical here: t-SNE has nothing to do
-        return {p: np.zeros((n, 2), np.float32) for p in perplexities}
     logging.getLogger("openTSNE").setLevel(logging.ERROR)
     affinities = affinity.PerplexityBasedNN(features, perplexity=perplexities[0], n_jobs=n_jobs,
                                             random_state=seed, method="exact" if n <= 1000 else "auto")

@@ -1,0 +1,64 @@
+"""Per-layer reduction: the perplexity actually used, PCA to 90 %, and maps that place new points."""
+import numpy as np
+import pytest
+
+from core.reduce import MAX_COMPONENTS, fit_pca, reduce_layer, resolve_perplexities
+
+
+def test_perplexity_is_capped_below_n_over_3():
+    assert resolve_perplexities((10, 30, 90), 100) == {10.0: 10.0, 30.0: 30.0, 90.0: 33.0}
+    assert resolve_perplexities((10, 30, 90), 1000) == {10.0: 10.0, 30.0: 30.0, 90.0: 90.0}
+    assert resolve_perplexities((30,), 3) == {}
+    for n in (4, 31, 100, 301):
+        for used in resolve_perplexities((10, 30, 90), n).values():
+            assert 3 * used < n
+
+
+def test_pca_keeps_90_percent_with_the_fewest_components():
+    rng = np.random.default_rng(0)
+    # three strong directions carry almost all variance
+    x = rng.normal(size=(200, 3)) @ rng.normal(size=(3, 40)) * 10 + rng.normal(size=(200, 40)) * 0.01
+    pca, keep = fit_pca(x)
+    assert keep <= 3
+    assert pca.explained_variance_ratio_[:keep].sum() >= 0.9
+    noise = rng.normal(size=(300, 200))
+    assert fit_pca(noise)[1] == MAX_COMPONENTS  # the documented cap
+
+
+@pytest.fixture(scope="module")
+def two_clusters():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 30)).astype(np.float32)
+    x[:30] += 6
+    return x
+
+
+def test_maps_exist_at_every_used_perplexity_and_separate_clusters(two_clusters):
+    used = resolve_perplexities((5, 30), len(two_clusters))
+    reduction = reduce_layer(two_clusters, used)
+    assert set(reduction.tsne) == {5.0, 19.0}
+    for coords in [reduction.pca2, *reduction.tsne.values()]:
+        assert coords.shape == (60, 2) and np.isfinite(coords).all()
+        a, b = coords[:30].mean(0), coords[30:].mean(0)
+        spread = max(coords[:30].std(0).max(), coords[30:].std(0).max())
+        assert np.linalg.norm(a - b) > 2 * spread
+    assert not np.allclose(reduction.tsne[5.0], reduction.tsne[19.0])
+
+
+def test_stored_basis_places_a_sample_where_it_was(two_clusters):
+    reduction = reduce_layer(two_clusters, {})
+    assert np.allclose(reduction.project(two_clusters[:5]), reduction.features[:5], atol=1e-4)
+    again = type(reduction).from_arrays(reduction.to_arrays())
+    assert np.array_equal(again.features, reduction.features)
+
+
+def test_reduction_is_deterministic(two_clusters):
+    used = resolve_perplexities((10,), len(two_clusters))
+    first, second = reduce_layer(two_clusters, used), reduce_layer(two_clusters, used)
+    assert np.array_equal(first.tsne[10.0], second.tsne[10.0])
+
+
+def test_constant_layer_does_not_crash():
+    reduction = reduce_layer(np.ones((20, 8), np.float32), resolve_perplexities((5,), 20))
+    assert reduction.features.shape == (20, 2)
+    assert reduction.tsne[5.0].shape == (20, 2)

@@ -1,0 +1,51 @@
+"""Channel statistics and the bounded reduction input, against values worked out by hand."""
+import math
+
+import pytest
+import torch
+
+from core.stats import MAX_FEATURES, channel_stats, pooled_side, reduction_input
+
+
+def test_channel_stats_by_hand():
+    # channel 0: values 0,1,2,3 land in bins 0,3,6,9 -> four equal bins -> 2 bits; |mean| = 1.5
+    # channel 1: constant -> one bin -> 0 bits; channel 2: -1,-1,1,1 -> two bins -> 1 bit; |x| mean 1
+    maps = torch.tensor([[[[0., 1.], [2., 3.]], [[5., 5.], [5., 5.]], [[-1., -1.], [1., 1.]]]])
+    mean, entropy, score = channel_stats(maps)
+    assert mean.tolist() == [[1.5, 5.0, 0.0]]
+    assert entropy.tolist() == [[2.0, 0.0, 1.0]]
+    assert score.tolist() == [[3.0, 0.0, 1.0]]  # entropy x mean magnitude, not x mean
+
+
+def test_entropy_is_bounded_by_log2_of_bins():
+    maps = torch.linspace(0, 1, 1000).reshape(1, 1, 10, 100)
+    _, entropy, _ = channel_stats(maps)
+    assert entropy.item() == pytest.approx(math.log2(10), abs=1e-3)
+
+
+def test_stats_are_per_sample():
+    a = torch.randn(1, 4, 5, 5)
+    b = torch.randn(1, 4, 5, 5) * 3
+    together = channel_stats(torch.cat([a, b]))
+    for i, alone in enumerate((channel_stats(a), channel_stats(b))):
+        for stat_together, stat_alone in zip(together, alone):
+            assert torch.allclose(stat_together[i], stat_alone[0])
+
+
+@pytest.mark.parametrize("shape, expected", [
+    ((64, 224, 224), 64 * 8 * 8),  # VGG16's first conv
+    ((512, 7, 7), 512 * 2 * 2),
+    ((3, 224, 224), 3 * 36 * 36),
+    ((4096,), 4096),
+    ((25088,), MAX_FEATURES),
+    ((8, 2, 2), 8 * 2 * 2),  # never pools beyond the map itself
+])
+def test_reduction_input_is_bounded(shape, expected):
+    assert reduction_input(torch.randn(2, *shape)).shape == (2, expected)
+
+
+def test_reduction_input_is_a_spatial_average():
+    maps = torch.arange(16.).reshape(1, 1, 4, 4)
+    assert pooled_side(1, 4, 4, max_features=4) == 2
+    pooled = reduction_input(maps, max_features=4)
+    assert pooled.tolist() == [[2.5, 4.5, 10.5, 12.5]]
