@@ -1,0 +1,75 @@
+"""Build a LayerScope catalog: python -m scripts.build_catalog --model M --dataset D [options]."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.build import BuildConfig, build_catalog, summary_lines
+from core.errors import LayerScopeError
+from core.models import DEFAULT_MODEL
+from core.reduce import DEFAULT_PERPLEXITIES
+
+
+def _perplexities(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"perplexities are numbers separated by commas, not {text!r}")
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError("give at least one positive perplexity, e.g. 10,30,90")
+    return values
+
+
+def _samples(text: str) -> int | None:
+    if text == "all":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"--samples takes a positive number or 'all', not {text!r}")
+    return int(text)
+
+
+def parse_args(argv: list[str] | None = None) -> BuildConfig:
+    parser = argparse.ArgumentParser(prog="python -m scripts.build_catalog", description=__doc__)
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help="vgg16, efficientnet_lite0, torchvision:NAME or timm:NAME (default %(default)s)")
+    parser.add_argument("--dataset", default="sample",
+                        help="sample, imagenette, imagewoof, or an image folder (default %(default)s)")
+    parser.add_argument("--samples", type=_samples, default=None,
+                        help="how many samples, stratified by class (default: all)")
+    parser.add_argument("--perplexities", type=_perplexities, default=DEFAULT_PERPLEXITIES,
+                        help="t-SNE perplexities, comma-separated (default 10,30,90)")
+    parser.add_argument("--weights", default="default",
+                        help="default (ImageNet), random (untrained), or a .pth state-dict file")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default %(default)s)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="an already downloaded Imagenette/Imagewoof archive or folder")
+    parser.add_argument("--size", default="160", choices=("160", "320", "full"),
+                        help="Imagenette/Imagewoof image size (default %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="catalog folder (default: catalogs/NAME, or under $LAYERSCOPE_CATALOG_DIR)")
+    args = parser.parse_args(argv)
+    return BuildConfig(model=args.model, dataset=args.dataset, samples=args.samples,
+                       perplexities=args.perplexities, weights=args.weights, device=args.device,
+                       data_dir=args.data_dir, out=args.out, size=args.size,
+                       batch_size=args.batch_size, seed=args.seed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_args(argv)
+    try:
+        path, manifest = build_catalog(config)
+    except LayerScopeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written; the previous catalog, if any, is untouched", file=sys.stderr)
+        return 130
+    print("\n".join(summary_lines(path, manifest)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
