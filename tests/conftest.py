@@ -1,0 +1,29 @@
+"""Shared fixtures: one small real catalog, built once per test session."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.build import BuildConfig, build_catalog
+
+SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-sample"
+
+
+class QuietProgress:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def small_catalog(tmp_path_factory) -> tuple[Path, dict]:
+    """24 bundled images through EfficientNet-Lite0 with real weights, t-SNE at perplexities 3 and 5."""
+    out = tmp_path_factory.mktemp("catalogs") / "lite0-sample-24"
+    config = BuildConfig(dataset="sample", samples=24, perplexities=(3, 5), out=out, batch_size=8)
+    return build_catalog(config, progress=QuietProgress, log=lambda _: None)
