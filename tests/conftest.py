@@ -23,7 +23,7 @@ class QuietProgress:
 
 @pytest.fixture(scope="session")
 def small_catalog(tmp_path_factory) -> tuple[Path, dict]:
-    """24 bundled images through EfficientNet-Lite0 with real weights, t-SNE at perplexities 3 and 5."""
+    """24 bundled images through EfficientNet-Lite0 with real weights, t-SNE at perplexities 3 and 30 (30 is capped to 7 for 24 samples)."""
     out = tmp_path_factory.mktemp("catalogs") / "lite0-sample-24"
-    config = BuildConfig(dataset="sample", samples=24, perplexities=(3, 5), out=out, batch_size=8)
+    config = BuildConfig(dataset="sample", samples=24, perplexities=(3, 30), out=out, batch_size=8)
     return build_catalog(config, progress=QuietProgress, log=lambda _: None)

@@ -1,0 +1,129 @@
+"""The catalog appears complete or not at all, and reads back through a locked-down DuckDB."""
+import json
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+
+import catalog
+from catalog import sql
+from catalog.schema import MANIFEST, SCHEMA_VERSION, TABLES
+from catalog.writer import CatalogWriter, recover
+from core.errors import CatalogError
+
+DEAD_PID = 2 ** 22 + 12345  # above the default pid_max: never a live process
+
+
+def write_minimal(target, marker="first"):
+    writer = CatalogWriter(target)
+    for name, schema in TABLES.items():
+        writer.write(name, schema.empty_table())
+    writer.save_reference(0, {"features": __import__("numpy").zeros((1, 2))})
+    return writer.commit({"schema_version": SCHEMA_VERSION, "marker": marker})
+
+
+def test_commit_swaps_in_a_complete_catalog(tmp_path):
+    target = tmp_path / "c"
+    write_minimal(target, "first")
+    write_minimal(target, "second")
+    assert catalog.load_manifest(target)["marker"] == "second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]  # no staging or set-aside folders left
+
+
+def test_an_unfinished_build_leaves_the_old_catalog_and_is_cleaned_up(tmp_path):
+    target = tmp_path / "c"
+    write_minimal(target, "first")
+    writer = CatalogWriter(target)
+    writer.append("channels", {name: [] for name in TABLES["channels"].names})
+    staging = writer.staging
+    dead = staging.with_name(f".c.tmp-{DEAD_PID}")
+    staging.rename(dead)  # as if the process had been killed
+    assert catalog.load_manifest(target)["marker"] == "first"
+    recover(target)
+    assert not dead.exists()
+
+
+def test_killed_between_the_two_renames_restores_the_old_catalog(tmp_path):
+    target = tmp_path / "c"
+    write_minimal(target, "first")
+    target.rename(tmp_path / f".c.old-{DEAD_PID}")
+    recover(target)
+    assert catalog.load_manifest(target)["marker"] == "first"
+
+
+def test_commit_refuses_a_catalog_with_missing_tables(tmp_path):
+    writer = CatalogWriter(tmp_path / "c")
+    writer.write("samples", TABLES["samples"].empty_table())
+    with pytest.raises(RuntimeError, match="never written"):
+        writer.commit({"schema_version": SCHEMA_VERSION})
+    assert not (tmp_path / "c").exists()
+
+
+def test_open_refuses_what_is_not_a_catalog(tmp_path):
+    with pytest.raises(CatalogError, match="not a LayerScope catalog"):
+        catalog.open(tmp_path)
+    (tmp_path / MANIFEST).write_text(json.dumps({"schema_version": 999}))
+    with pytest.raises(CatalogError, match="rebuild"):
+        catalog.open(tmp_path)
+
+
+def test_views_have_the_documented_columns(small_catalog):
+    path, _ = small_catalog
+    con = catalog.open(path)
+    documented = {
+        "samples": {"sample_id", "wnid", "label_idx", "label_name", "group_name", "path"},
+        "predictions": {"sample_id", "rank", "class_idx", "class_name", "prob"},
+        "layers": {"layer_id", "position", "name", "kind", "channels", "height", "width"},
+        "embeddings": {"sample_id", "layer_id", "method", "perplexity", "x", "y"},
+        "channels": {"sample_id", "layer_id", "channel", "mean", "entropy", "score"},
+    }
+    for view, columns in documented.items():
+        got = {row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()}
+        assert columns <= got, view
+        assert con.execute(f"SELECT count(*) FROM {view}").fetchone()[0] > 0
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_text('/etc/passwd')",
+    "SELECT * FROM glob('/etc/*')",
+])
+def test_connection_cannot_read_other_files(small_catalog, query):
+    con = catalog.open(small_catalog[0])
+    with pytest.raises(Exception, match="[Pp]ermission"):
+        con.execute(query).fetchall()
+
+
+@pytest.mark.parametrize("query, refused", [
+    ("DROP VIEW samples", "DROP"),
+    ("COPY samples TO '/tmp/x.csv'", "COPY"),
+    ("ATTACH '/tmp/x.db'", "ATTACH"),
+    ("SET enable_external_access = true", "SET"),
+    ("INSTALL httpfs", ""),
+    ("CREATE TABLE t AS SELECT 1", "CREATE"),
+    ("SELECT 1; SELECT 2", "exactly one"),
+])
+def test_sql_command_refuses_everything_but_one_select(small_catalog, capsys, query, refused):
+    assert sql.main([str(small_catalog[0]), query]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and refused in err
+
+
+def test_sql_command_prints_a_result(small_catalog, capsys):
+    path, manifest = small_catalog
+    assert sql.main([str(path), "SELECT count(*) AS n FROM samples"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["n", str(len(pq.read_table(path / "samples.parquet")))]
+
+
+def test_find_catalogs_skips_incomplete_folders(small_catalog, tmp_path):
+    shutil.copytree(small_catalog[0], tmp_path / "good")
+    (tmp_path / "half").mkdir()
+    (tmp_path / ".good.tmp-1").mkdir()
+    assert [p.name for p, _ in catalog.find_catalogs(tmp_path)] == ["good"]
+
+
+def test_catalog_root_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("LAYERSCOPE_CATALOG_DIR", raising=False)
+    assert catalog.default_root().name == "catalogs"
+    monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(tmp_path))
+    assert catalog.default_root() == tmp_path
