@@ -4,10 +4,12 @@ Channel statistics follow the original dashboard: for each sample and channel, t
 of a 10-bin histogram of the channel's values (bins spanning that channel's own min..max, in bits),
 and score = entropy x mean magnitude, which ranks channels that are both active and structured.
 
-The reduction input bounds every layer to at most MAX_FEATURES numbers per sample, so memory and the
-cost of PCA stay flat whatever the layer: a (C, H, W) map is average-pooled to (C, s, s) with the
-largest s such that C*s*s <= MAX_FEATURES (VGG16's first conv: 64x8x8; its last: 512x2x2), and a
-longer vector is averaged over equal runs of neighbours.
+The reduction input bounds every layer to at most max(MAX_FEATURES, 4 C) numbers per sample, so
+memory and the cost of PCA stay flat whatever the layer: a (C, H, W) map is average-pooled to
+(C, s, s) with the largest s such that C*s*s <= MAX_FEATURES, but never below 2x2 (VGG16's first conv:
+64x8x8; its last: 512x2x2; EfficientNet's 1280-channel head: 1280x2x2). Keeping 2x2 means a map
+never collapses to its global average, which is the next pooling layer's output: the two layers
+would get the same map. A longer vector is averaged over equal runs of neighbours.
 """
 from __future__ import annotations
 
@@ -38,16 +40,16 @@ def channel_stats(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch
 
 
 def pooled_side(channels: int, height: int, width: int, max_features: int = MAX_FEATURES) -> int:
-    side = max(1, math.isqrt(max_features // max(channels, 1)))
+    side = max(2, math.isqrt(max_features // max(channels, 1)))
     return min(side, height, width)
 
 
 def reduction_input(activations: torch.Tensor, max_features: int = MAX_FEATURES) -> torch.Tensor:
-    """(B, ...) -> (B, D) with D <= max_features, float32."""
+    """(B, ...) -> (B, D) with D <= max(max_features, 4 C), float32."""
     x = activations.detach().float()
     if x.dim() == 4:
         side = pooled_side(*x.shape[1:], max_features=max_features)
-        x = F.adaptive_avg_pool2d(x, side)
+        return F.adaptive_avg_pool2d(x, side).flatten(1)
     x = x.flatten(1)
     if x.shape[1] > max_features:
         x = F.adaptive_avg_pool1d(x.unsqueeze(1), max_features).squeeze(1)

@@ -35,6 +35,8 @@ def test_stats_are_per_sample():
 @pytest.mark.parametrize("shape, expected", [
     ((64, 224, 224), 64 * 8 * 8),  # VGG16's first conv
     ((512, 7, 7), 512 * 2 * 2),
+    ((1280, 7, 7), 1280 * 2 * 2),  # never the global average: that is the next pooling layer
+    ((64, 1, 1), 64),
     ((3, 224, 224), 3 * 36 * 36),
     ((4096,), 4096),
     ((25088,), MAX_FEATURES),

@@ -1,0 +1,187 @@
+"""The batch builder end to end: what the catalog holds, bad input, interruption, and VGG16."""
+import io
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+import catalog
+from catalog.schema import MANIFEST
+from core import explain
+from core.build import BuildConfig, build_catalog
+from core.datasets import SAMPLE_DIR
+from core.reduce import max_perplexity
+from scripts import build_catalog as cli
+from tests.conftest import QuietProgress
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def query(path, sql):
+    return catalog.open(path).execute(sql).fetchall()
+
+
+def test_every_sample_has_ten_ranked_predictions(small_catalog):
+    path, manifest = small_catalog
+    n = manifest["n_samples"]
+    assert query(path, "SELECT count(DISTINCT sample_id), count(*) FROM predictions") == [(n, 10 * n)]
+    rows = query(path, "SELECT sample_id, rank, prob FROM predictions ORDER BY sample_id, rank")
+    probs = np.array([r[2] for r in rows]).reshape(n, 10)
+    assert (np.diff(probs, axis=1) <= 0).all() and (probs.sum(axis=1) <= 1 + 1e-5).all()
+    assert manifest["top1_accuracy"] >= 0.6  # real weights on real ImageNet images
+
+
+def test_every_layer_has_pca_and_every_perplexity_used(small_catalog):
+    path, manifest = small_catalog
+    n, layers = manifest["n_samples"], manifest["n_layers"]
+    assert max_perplexity(n) == 7
+    assert manifest["perplexities"]["used"] == {"3": 3.0, "30": 7.0}
+    rows = query(path, """SELECT method, perplexity, perplexity_requested, count(*), count(DISTINCT layer_id)
+                          FROM embeddings GROUP BY ALL ORDER BY ALL""")
+    assert rows == [("pca", None, None, n * layers, layers), ("tsne", 3.0, 3.0, n * layers, layers),
+                    ("tsne", 7.0, 30.0, n * layers, layers)]
+
+
+def test_no_two_layers_share_a_map_unless_one_is_an_identity(small_catalog):
+    path, _ = small_catalog
+    rows = query(path, """SELECT e.layer_id, l.identity, list(x ORDER BY sample_id), list(y ORDER BY sample_id)
+                          FROM embeddings e JOIN layers l USING (layer_id)
+                          WHERE method = 'tsne' AND perplexity = 3 GROUP BY ALL ORDER BY 1""")
+    seen = {}
+    for layer_id, identity, xs, ys in rows:
+        key = tuple(np.round(xs, 4)) + tuple(np.round(ys, 4))
+        assert key not in seen or identity, f"layer {layer_id} repeats layer {seen.get(key)}"
+        seen.setdefault(key, layer_id)
+
+
+def test_channel_statistics_cover_every_map_layer(small_catalog):
+    path, manifest = small_catalog
+    expected = query(path, "SELECT sum(channels) FROM layers WHERE height > 1 OR kind = 'input'")[0][0]
+    per_sample = query(path, "SELECT count(*) FROM channels GROUP BY sample_id")
+    assert {row[0] for row in per_sample} == {expected}
+    low, high = query(path, "SELECT min(entropy), max(entropy) FROM channels")[0]
+    assert 0 <= low and high <= np.log2(10) + 1e-5
+
+
+def test_explanations_and_images_decode_at_model_resolution(small_catalog):
+    path, manifest = small_catalog
+    row = query(path, "SELECT gradcam, guided, guided_gradcam, class_idx, sample_id FROM explanations LIMIT 1")[0]
+    top1 = query(path, f"SELECT class_idx FROM predictions WHERE sample_id = {row[4]} AND rank = 1")[0][0]
+    assert row[3] == top1
+    assert explain.decode(row[0]).shape == (224, 224)
+    assert explain.decode(row[1]).shape == explain.decode(row[2]).shape == (224, 224, 3)
+    image = query(path, "SELECT image FROM images LIMIT 1")[0][0]
+    assert Image.open(io.BytesIO(image)).size == (224, 224)
+
+
+def test_reference_places_the_samples_back_onto_the_pca_map(small_catalog):
+    path, _ = small_catalog
+    layer_id = query(path, "SELECT max(layer_id) FROM layers WHERE kind = 'conv'")[0][0]
+    ref = catalog.load_reference(path, layer_id)
+    pca = query(path, f"SELECT x, y FROM embeddings WHERE layer_id = {layer_id} AND method = 'pca' ORDER BY sample_id")
+    assert np.allclose(ref["features"][:, :2], np.array(pca), atol=1e-4)
+    assert ref["pca_components"].shape[1] == ref["pca_mean"].shape[0]
+
+
+def test_manifest_records_what_was_built(small_catalog):
+    _, manifest = small_catalog
+    assert manifest["model"]["name"] == "efficientnet_lite0" and manifest["model"]["trained"]
+    assert manifest["dataset"]["name"] == "sample" and manifest["n_samples"] == 24
+    assert set(manifest["stage_seconds"]) >= {"model", "one_pass", "explanations", "reduction", "total"}
+    assert manifest["packages"]["torch"] and manifest["packages"]["openTSNE"]
+
+
+def _png_claiming_size(path: Path, side: int) -> None:
+    buffer = io.BytesIO()
+    Image.new("1", (8, 8)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    data[16:24] = struct.pack(">II", side, side)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    path.write_bytes(bytes(data))
+
+
+def test_bad_images_are_skipped_with_reasons_and_the_build_goes_on(tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    good = sorted(SAMPLE_DIR.glob("*.jpg"))[:6]
+    for source in good:
+        shutil.copy(source, folder / source.name)
+    wnid = good[0].name[:9]
+    photo = Image.open(good[0]).convert("RGB")
+    photo.convert("CMYK").save(folder / f"{wnid}_cmyk.jpg")
+    photo.convert("L").save(folder / f"{wnid}_gray.jpg")
+    Image.new("I;16", (64, 64)).save(folder / f"{wnid}_deep.png")
+    photo.resize((10, 10)).save(folder / f"{wnid}_tiny.jpg")
+    (folder / f"{wnid}_empty.jpg").write_bytes(b"")
+    (folder / f"{wnid}_noise.jpg").write_bytes(np.random.default_rng(0).bytes(2000))
+    (folder / f"{wnid}_cut.jpg").write_bytes(good[1].read_bytes()[:3000])
+    _png_claiming_size(folder / f"{wnid}_huge.png", 30000)
+    path, manifest = build_catalog(BuildConfig(dataset=str(folder), perplexities=(30,), out=tmp_path / "c"),
+                                   progress=QuietProgress, log=lambda _: None)
+    reasons = {Path(s["path"]).stem.split("_", 1)[1]: s["reason"] for s in manifest["skipped"]}
+    assert set(reasons) == {"cmyk", "gray", "deep", "tiny", "empty", "noise", "cut", "huge"}
+    assert len(set(reasons.values())) == 8  # each says what is wrong in its own words
+    assert manifest["n_samples"] == 6 and manifest["perplexities"]["used"] == {"30": 1.0}
+    assert len(pq.read_table(path / "skipped.parquet")) == 8
+    assert query(path, "SELECT count(DISTINCT sample_id) FROM embeddings") == [(6,)]
+
+
+def test_command_line_errors_are_clear_and_write_nothing(tmp_path, capsys):
+    out = tmp_path / "c"
+    assert cli.main(["--dataset", str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("error:")
+    assert cli.main(["--weights", str(tmp_path / "none.pth"), "--samples", "2", "--out", str(out)]) == 2
+    assert "no weights file" in capsys.readouterr().err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    with pytest.raises(SystemExit):
+        cli.main(["--perplexities", "ten"])
+
+
+def test_a_build_killed_midway_keeps_the_old_catalog_and_a_rerun_finishes(small_catalog, tmp_path):
+    out = tmp_path / "c"
+    shutil.copytree(small_catalog[0], out)
+    before = (out / MANIFEST).read_text()
+    command = [sys.executable, "-m", "scripts.build_catalog", "--samples", "8", "--perplexities", "2",
+               "--batch-size", "2", "--out", str(out)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not any((p / "channels.parquet").exists() for p in tmp_path.glob(".c.tmp-*")):
+            assert process.poll() is None and time.time() < deadline, "the build ended before it could be killed"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finally:
+        process.kill()
+    assert (out / MANIFEST).read_text() == before
+    catalog.open(out).execute("SELECT count(*) FROM samples").fetchall()
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    assert catalog.load_manifest(out)["n_samples"] == 8
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+
+
+@pytest.mark.slow
+def test_vgg16_random_on_100_images_maps_every_layer(tmp_path):
+    """The acceptance run: VGG16 (untrained) on a folder, 100 samples, every layer and perplexity."""
+    path, manifest = build_catalog(
+        BuildConfig(model="vgg16", weights="random", dataset=str(SAMPLE_DIR), samples=100, out=tmp_path / "v"),
+        progress=QuietProgress, log=lambda _: None)
+    assert manifest["n_layers"] >= 37 and manifest["model"]["label"] == "VGG16 (untrained)"
+    assert manifest["perplexities"]["used"] == {"10": 10.0, "30": 30.0, "90": 33.0}
+    counts = query(path, """SELECT method, perplexity, count(DISTINCT sample_id), count(DISTINCT layer_id)
+                            FROM embeddings GROUP BY ALL ORDER BY ALL""")
+    assert [(m, p) for m, p, *_ in counts] == [("pca", None), ("tsne", 10.0), ("tsne", 30.0), ("tsne", 33.0)]
+    assert all(samples == 100 and layers == manifest["n_layers"] for *_, samples, layers in counts)
+    rows = query(path, """SELECT layer_id, identity, list(x ORDER BY sample_id) FROM embeddings
+                          JOIN layers USING (layer_id) WHERE method = 'pca' GROUP BY ALL ORDER BY 1""")
+    distinct = {tuple(np.round(xs, 5)) for _, identity, xs in rows if not identity}
+    assert len(distinct) == sum(not identity for _, identity, _ in rows)
