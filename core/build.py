@@ -30,7 +30,8 @@ from core.images import load_rgb
 from core.layers import LayerInfo, trace_layers
 from core.models import DEFAULT_MODEL, LoadedModel, load_model
 from core.onepass import BatchResult, run_batch
-from core.reduce import DEFAULT_PERPLEXITIES, max_perplexity, reduce_layer, resolve_perplexities
+from core.reduce import (DEFAULT_PERPLEXITIES, max_perplexity, pca_layer, resolve_perplexities, tsne_maps,
+                         tsne_perplexities, tsne_pool)
 from core.stats import reduction_input
 
 VIEW_QUALITY = 90  # JPEG quality of the stored model-view image
@@ -68,6 +69,7 @@ class BuildConfig:
     size: str = "160"
     batch_size: int = 16
     seed: int = 0
+    workers: int | None = None  # t-SNE processes; None: one per core
 
     def target(self) -> Path:
         if self.out is not None:
@@ -259,25 +261,34 @@ def _explanations(writer: CatalogWriter, state: BuildState, config: BuildConfig,
 
 def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
             progress: ProgressFactory) -> dict[int, dict]:
-    """One PCA and one t-SNE per perplexity for every layer; identical inputs give identical maps."""
+    """One PCA and one t-SNE per perplexity for every layer; identical inputs give identical maps.
+
+    PCA runs here, layer by layer; t-SNE runs in a pool, so layers proceed side by side.
+    """
     rows = np.asarray(sorted(state.kept))
     used = resolve_perplexities(tuple(config.perplexities), len(rows))
     bar = progress("reduction", len(state.layers), unit="layer")
     info: dict[int, dict] = {}
-    previous_x, previous = None, None
     try:
-        for layer in state.layers:
-            x = np.asarray(state.features[layer.layer_id][rows])
-            if previous is not None and previous_x.shape == x.shape and np.array_equal(previous_x, x):
-                reduction = previous  # an identity layer: same data, so the same maps
-            else:
-                reduction = reduce_layer(x, used, seed=config.seed)
-            previous_x, previous = x, reduction
-            writer.save_reference(layer.layer_id, {**reduction.to_arrays(), "sample_id": rows.astype(np.int32)})
-            _write_embeddings(writer, layer, rows, reduction, used)
-            info[layer.layer_id] = {"reduction_dim": x.shape[1], "pca_components": reduction.features.shape[1],
-                                    "pca_variance": reduction.variance_kept}
-            bar.update(1)
+        with tsne_pool(config.workers) as pool:
+            pending = []
+            previous_x, previous = None, None
+            for layer in state.layers:
+                x = np.asarray(state.features[layer.layer_id][rows])
+                if previous is not None and previous_x.shape == x.shape and np.array_equal(previous_x, x):
+                    reduction, maps = previous  # an identity layer: same data, so the same maps
+                else:
+                    reduction = pca_layer(x)
+                    maps = pool.submit(tsne_maps, reduction.features, tsne_perplexities(used), config.seed, 1)
+                previous_x, previous = x, (reduction, maps)
+                info[layer.layer_id] = {"reduction_dim": x.shape[1], "pca_components": reduction.features.shape[1],
+                                        "pca_variance": reduction.variance_kept}
+                pending.append((layer, reduction, maps))
+            for layer, reduction, maps in pending:
+                reduction.tsne = maps.result()
+                writer.save_reference(layer.layer_id, {**reduction.to_arrays(), "sample_id": rows.astype(np.int32)})
+                _write_embeddings(writer, layer, rows, reduction, used)
+                bar.update(1)
     finally:
         bar.close()
     return info

@@ -7,7 +7,12 @@ perplexity actually used is what the catalog stores and the app shows.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -83,22 +88,30 @@ def fit_pca(x: np.ndarray) -> tuple[PCA, int]:
 
 
 def reduce_layer(x: np.ndarray, perplexities: dict[float, float], seed: int = 0,
-                 n_jobs: int = 2) -> LayerReduction:
+                 n_jobs: int = 1) -> LayerReduction:
     """PCA of one layer's (N, D) reduction inputs, then t-SNE at each used perplexity."""
+    reduction = pca_layer(x)
+    reduction.tsne = tsne_maps(reduction.features, tsne_perplexities(perplexities), seed, n_jobs)
+    return reduction
+
+
+def tsne_perplexities(perplexities: dict[float, float]) -> list[float]:
+    """The distinct perplexities to run, largest first (the kNN graph is built once, for it)."""
+    return sorted(set(perplexities.values()), reverse=True)
+
+
+def pca_layer(x: np.ndarray) -> LayerReduction:
+    """The PCA part of a layer's reduction; its `features` are t-SNE's input."""
     x = np.asarray(x, dtype=np.float32)
     if not np.any(x != x[:1]):  # every sample identical here (a dead layer): a map of one point
-        zeros = np.zeros((2, x.shape[1]), np.float32)
-        flat = np.zeros((len(x), 2), np.float32)
-        return LayerReduction(x[0].copy(), zeros, np.zeros(2, np.float32), flat,
-                              {p: flat for p in set(perplexities.values())})
+        return LayerReduction(x[0].copy(), np.zeros((2, x.shape[1]), np.float32), np.zeros(2, np.float32),
+                              np.zeros((len(x), 2), np.float32))
     pca, keep = fit_pca(x)
     features = pca.transform(x)[:, :keep].astype(np.float32)
     if keep < 2:  # a one-number layer still gets a 2D map
         features = np.hstack([features, np.zeros((len(x), 2 - keep), np.float32)])
-    reduction = LayerReduction(pca.mean_.astype(np.float32), pca.components_[:keep].astype(np.float32),
-                               pca.explained_variance_ratio_[:keep].astype(np.float32), features)
-    reduction.tsne = tsne_maps(features, sorted(set(perplexities.values()), reverse=True), seed, n_jobs)
-    return reduction
+    return LayerReduction(pca.mean_.astype(np.float32), pca.components_[:keep].astype(np.float32),
+                          pca.explained_variance_ratio_[:keep].astype(np.float32), features)
 
 
 def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs: int) -> dict[float, np.ndarray]:
@@ -108,6 +121,8 @@ def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs
     from openTSNE import TSNE, affinity, initialization
 
     n = len(features)
+    if not np.any(features != features[:1]):  # one point: nothing for t-SNE to arrange
+        return {p: np.zeros((n, 2), np.float32) for p in perplexities}
     logging.getLogger("openTSNE").setLevel(logging.ERROR)
     affinities = affinity.PerplexityBasedNN(features, perplexity=perplexities[0], n_jobs=n_jobs,
                                             random_state=seed, method="exact" if n <= 1000 else "auto")
@@ -119,3 +134,35 @@ def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs
                     negative_gradient_method="bh" if n < 10_000 else "fft")
         maps[perplexity] = np.asarray(tsne.fit(affinities=affinities, initialization=start), np.float32)
     return maps
+
+
+class _Inline(Executor):
+    """Runs each job at once in this process: the one-core case, without a pool's start-up."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextmanager
+def tsne_pool(workers: int | None = None) -> Iterator[Executor]:
+    """Layers run t-SNE side by side, one single-threaded process per core.
+
+    openTSNE's own threads barely help at a few thousand points (measured in docs/PERFORMANCE.md),
+    while separate layers are independent. Processes are spawned, not forked, since torch's threads
+    may be running in the parent.
+    """
+    workers = available_cores() if workers is None else workers
+    if workers <= 1:
+        yield _Inline()
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool

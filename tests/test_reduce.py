@@ -62,3 +62,13 @@ def test_constant_layer_does_not_crash():
     reduction = reduce_layer(np.ones((20, 8), np.float32), resolve_perplexities((5,), 20))
     assert reduction.features.shape == (20, 2)
     assert reduction.tsne[5.0].shape == (20, 2)
+
+
+def test_a_pool_of_processes_gives_the_same_maps_as_running_inline(two_clusters):
+    from core.reduce import pca_layer, tsne_maps, tsne_pool
+
+    features = pca_layer(two_clusters).features
+    inline = tsne_maps(features, [10.0, 5.0], 0, 1)
+    with tsne_pool(2) as pool:
+        pooled = pool.submit(tsne_maps, features, [10.0, 5.0], 0, 1).result()
+    assert all(np.array_equal(inline[p], pooled[p]) for p in (10.0, 5.0))
