@@ -185,3 +185,20 @@ def test_vgg16_random_on_100_images_maps_every_layer(tmp_path):
                           JOIN layers USING (layer_id) WHERE method = 'pca' GROUP BY ALL ORDER BY 1""")
     distinct = {tuple(np.round(xs, 5)) for _, identity, xs in rows if not identity}
     assert len(distinct) == sum(not identity for _, identity, _ in rows)
+
+
+def test_command_line_builds_imagenette_from_a_local_archive(tmp_path, capsys, monkeypatch):
+    from tests.test_datasets import _fake_imagenette
+
+    monkeypatch.setenv("LAYERSCOPE_CACHE", str(tmp_path / "cache"))
+    archive = _fake_imagenette(tmp_path)
+    out = tmp_path / "nette"
+    code = cli.main(["--dataset", "imagenette", "--data-dir", str(archive), "--samples", "6",
+                     "--perplexities", "1", "--out", str(out)])
+    assert code == 0
+    summary = capsys.readouterr().out
+    assert "samples" in summary and "top-1 accuracy" in summary and "time:" in summary
+    rows = query(out, "SELECT DISTINCT wnid, dataset_class FROM samples ORDER BY 2")
+    assert len(rows) == 3 and [r[1] for r in rows] == [0, 1, 2]
+    assert catalog.load_manifest(out)["dataset"]["name"] == "imagenette"
+    assert (tmp_path / "cache").is_dir()  # unpacked into the cache, once
