@@ -340,6 +340,7 @@ def _manifest(config: BuildConfig, state: BuildState, reductions: dict[int, dict
         "skipped": [{"key": s.key, "path": str(s.path), "reason": r} for s, r in state.skipped],
         "top1_accuracy": state.correct / n if n else None,
         "n_layers": len(state.layers),
+        "layers": [layer.name for layer in state.layers],
         "perplexities": {"requested": list(config.perplexities), "used": {f"{k:g}": v for k, v in used.items()},
                          "max_for_n": max_perplexity(n)},
         "explanations": {"target_layer": state.target_layer},
