@@ -1,0 +1,143 @@
+"""The data map: a plotly scatter of one layer's embedding, and a bridge that reports hover/click.
+
+The scatter is Streamlit's own plotly chart (WebGL above a few hundred points). The bridge is a
+small components-v2 element with no visible UI: its script finds the chart's plotly graph in the
+page and forwards `plotly_hover` and `plotly_click` as trigger values, so hovering reruns only the
+fragment that holds the bridge (the inspector), never the whole page.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+COLOUR_BY = {
+    "class": "label_name", "coarse group": "group_name", "predicted class": "pred_name",
+    "correct or not": "correct_text", "confidence": "confidence",
+}
+WEBGL_FROM = 300
+PALETTE = ["#4f8ff7", "#f29e4c", "#3ccf91", "#ef5b5b", "#a77bf3", "#f4d35e", "#2ec4d6", "#ff7eb6",
+           "#9ccc65", "#c0a080", "#7986cb", "#e57373", "#4db6ac", "#ffb74d", "#ba68c8", "#90a4ae"]
+
+
+def method_title(layer_name: str, method: str, used: float | None, requested: float | None) -> str:
+    if method == "pca":
+        return f"{layer_name} · PCA"
+    text = f"{layer_name} · t-SNE · perplexity {used:g}"
+    if requested is not None and used is not None and abs(used - requested) > 1e-6:
+        text += f" (asked {requested:g}, capped for N)"
+    return text
+
+
+def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | None,
+                height: int = 520) -> dict:
+    """points: sample_id, x, y and the sample columns; one trace per category (a legend per class).
+
+    Built as a plain dict (plotly's validation costs ~1 ms per trace, and a class legend may have
+    hundreds); `figure()` wraps it without validating again.
+    """
+    column = COLOUR_BY[colour_by]
+    kind = "scattergl" if len(points) >= WEBGL_FROM else "scatter"
+    hover = ("#%{customdata[0]} %{customdata[1]}<br>true: %{customdata[2]}<br>"
+             "predicted: %{customdata[3]} (%{customdata[4]:.0%})<extra></extra>")
+    custom = np.stack([points.sample_id.to_numpy().astype(object), points.key.to_numpy(),
+                       points.label_name.to_numpy(), points.pred_name.to_numpy(),
+                       np.round(points.confidence.to_numpy().astype(float), 3).astype(object)], axis=1)
+    x = np.round(points.x.to_numpy().astype(float), 3)
+    y = np.round(points.y.to_numpy().astype(float), 3)
+    traces = []
+    if column == "confidence":
+        traces.append({"type": kind, "x": x.tolist(), "y": y.tolist(), "mode": "markers", "name": "confidence",
+                       "customdata": custom.tolist(), "hovertemplate": hover,
+                       "marker": {"size": 7, "color": points.confidence.astype(float).round(3).tolist(),
+                                  "colorscale": "Viridis", "cmin": 0, "cmax": 1,
+                                  "colorbar": {"title": {"text": "confidence"}, "thickness": 12, "len": 0.8}}})
+    else:
+        if column == "correct_text":
+            values = np.where(points.correct.to_numpy(), "correct", "wrong")
+            colours = {"correct": "#3ccf91", "wrong": "#ef5b5b"}
+            categories = [c for c in ("correct", "wrong") if (values == c).any()]
+        else:
+            values = points[column].astype(str).to_numpy()
+            categories = sorted(set(values))
+            colours = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(categories)}
+        for category in categories:
+            mask = values == category
+            traces.append({"type": kind, "x": x[mask].tolist(), "y": y[mask].tolist(), "mode": "markers",
+                           "name": category, "customdata": custom[mask].tolist(), "hovertemplate": hover,
+                           "marker": {"size": 7, "color": colours[category], "line": {"width": 0}}})
+    if pinned is not None and (points.sample_id == pinned).any():
+        i = int(np.flatnonzero(points.sample_id.to_numpy() == pinned)[0])
+        traces.append({"type": "scatter", "x": [x[i]], "y": [y[i]], "mode": "markers", "name": "pinned",
+                       "hoverinfo": "skip", "showlegend": False,
+                       "marker": {"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": "#ff4b4b"}}})
+    layout = {
+        "title": {"text": title, "x": 0.01, "font": {"size": 15}}, "height": height,
+        "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#11151d",
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "hovermode": "closest", "dragmode": "pan",
+        "uirevision": title.split(" · ")[0], "font": {"color": "#e6e6e6"},
+        "legend": {"font": {"size": 10}, "itemsizing": "constant", "tracegroupgap": 0,
+                   "title": {"text": colour_by}},
+        "xaxis": {"showticklabels": False, "zeroline": False, "showgrid": False},
+        "yaxis": {"showticklabels": False, "zeroline": False, "showgrid": False},
+    }
+    return {"data": traces, "layout": layout}
+
+
+def figure(spec: dict) -> go.Figure:
+    return go.Figure(spec, _validate=False)
+
+
+_BRIDGE_JS = """
+export default function(component) {
+  const { data, setTriggerValue, parentElement } = component;
+  const selector = data.selector;
+  let bound = null, timer = null, last = null;
+  const idOf = (ev) => {
+    const p = ev && ev.points && ev.points[0];
+    if (!p || !p.customdata) return null;
+    return Number(p.customdata[0]);
+  };
+  const onHover = (ev) => {
+    const id = idOf(ev);
+    if (id === null || id === last) return;
+    last = id;
+    window.__lsHoverAt = performance.now();
+    setTriggerValue('hover', id);
+  };
+  const onClick = (ev) => {
+    const id = idOf(ev);
+    if (id === null) return;
+    setTriggerValue('click', id);
+  };
+  const bind = () => {
+    const gd = document.querySelector(selector);
+    if (!gd || !gd._ev || gd === bound && gd.__lsBridge === onHover) return;
+    if (typeof gd.on !== 'function') return;
+    gd.on('plotly_hover', onHover);
+    gd.on('plotly_click', onClick);
+    gd.__lsBridge = onHover;
+    bound = gd;
+  };
+  bind();
+  timer = setInterval(bind, 200);
+  return () => {
+    clearInterval(timer);
+    if (bound && bound.removeListener) {
+      bound.removeListener('plotly_hover', onHover);
+      bound.removeListener('plotly_click', onClick);
+      bound.__lsBridge = null;
+    }
+  };
+}
+"""
+
+_bridge = st.components.v2.component("layerscope.plot_bridge", js=_BRIDGE_JS)
+
+
+def bridge(container_key: str, key: str, on_hover=None, on_click=None):
+    """Mount the bridge for the plotly chart inside st.container(key=container_key)."""
+    callbacks = {"on_hover_change": on_hover or (lambda: None), "on_click_change": on_click or (lambda: None)}
+    return _bridge(data={"selector": f".st-key-{container_key} .js-plotly-plot"}, key=key, height=0,
+                   **callbacks)

@@ -1,0 +1,178 @@
+"""The activation gallery of the pinned sample at the selected layer."""
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import cv2
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import state
+
+THUMB_MAX = 96
+
+
+def value_range(maps: np.ndarray) -> tuple[float, float]:
+    lo, hi = np.percentile(maps, [0.5, 99.5])
+    if hi <= lo:
+        lo, hi = float(maps.min()), float(maps.max()) + 1e-6
+    return float(lo), float(hi)
+
+
+def _viridis(u8: np.ndarray) -> np.ndarray:
+    return cv2.applyColorMap(u8, cv2.COLORMAP_VIRIDIS)  # BGR, as imencode expects
+
+
+def thumbnails(maps: np.ndarray, lo: float, hi: float) -> list[str]:
+    """One PNG data URL per channel, on a scale shared by the whole layer."""
+    scaled = np.clip((maps - lo) / (hi - lo), 0, 1)
+    u8 = np.uint8(np.round(scaled * 255))
+    urls = []
+    for channel in u8:
+        if max(channel.shape) > THUMB_MAX:
+            channel = cv2.resize(channel, (THUMB_MAX, THUMB_MAX), interpolation=cv2.INTER_AREA)
+        ok, png = cv2.imencode(".png", _viridis(channel))
+        urls.append("data:image/png;base64," + base64.b64encode(png.tobytes()).decode())
+    return urls
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def gallery_items(path: str, sample_id: int, layer_id: int) -> dict | None:
+    maps = state.cached_activation(path, sample_id, layer_id)
+    if maps is None:
+        return None
+    if maps.ndim != 3:
+        return {"kind": "vector", "values": maps.reshape(-1)}
+    lo, hi = value_range(maps)
+    stats = state.channel_stats(path, sample_id, layer_id)
+    scores = (stats.set_index("channel").score.reindex(range(len(maps))).to_numpy()
+              if len(stats) else maps.std(axis=(1, 2)))
+    return {"kind": "map", "lo": lo, "hi": hi, "urls": thumbnails(maps, lo, hi),
+            "scores": np.nan_to_num(scores).tolist(), "shape": list(maps.shape)}
+
+
+_CSS = """
+.gal { display: grid; grid-template-columns: repeat(auto-fill, minmax(var(--cell), 1fr)); gap: 4px; }
+.gal .cell { cursor: pointer; background: #161b26; border: 1px solid #252c3b; border-radius: 3px;
+  padding: 2px; text-align: center; font: 10px sans-serif; color: #9aa4b5; }
+.gal .cell:hover { border-color: #ff4b4b; }
+.gal .cell img { width: 100%; aspect-ratio: 1; image-rendering: pixelated; display: block; }
+.gal .cell .meta { display: flex; justify-content: space-between; padding: 0 2px; }
+.gal-legend { display: flex; align-items: center; gap: 6px; font: 11px sans-serif; color: #9aa4b5; margin-bottom: 6px; }
+.gal-legend .bar { flex: 1; height: 10px; border-radius: 2px;
+  background: linear-gradient(90deg, #440154, #3b528b, #21918c, #5ec962, #fde725); }
+"""
+
+_JS = """
+export default function(component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let root = parentElement.querySelector('.gal-root');
+  if (!root) { root = document.createElement('div'); root.className = 'gal-root'; parentElement.appendChild(root); }
+  if (root.dataset.key !== data.key) {
+    root.dataset.key = data.key;
+    const cells = data.items.map(it =>
+      `<div class="cell" data-channel="${it.c}" title="channel ${it.c}, score ${it.s.toFixed(3)}">` +
+      `<img src="${it.src}" alt="channel ${it.c}"><div class="meta"><span>#${it.c}</span><span>${it.s.toFixed(2)}</span></div></div>`).join('');
+    root.innerHTML = `<div class="gal-legend"><span>${data.lo.toPrecision(3)}</span><span class="bar"></span>` +
+      `<span>${data.hi.toPrecision(3)}</span><span>activation (shared scale) · number = score</span></div>` +
+      `<div class="gal" style="--cell:${data.cell}px">${cells}</div>`;
+  }
+  const onClick = (e) => {
+    const cell = e.target.closest('[data-channel]');
+    if (cell) setTriggerValue('channel', Number(cell.dataset.channel));
+  };
+  root.addEventListener('click', onClick);
+  return () => root.removeEventListener('click', onClick);
+}
+"""
+
+_grid = st.components.v2.component("layerscope.gallery", css=_CSS, js=_JS)
+
+
+def grid(items: dict, order: list[int], key: str):
+    n = len(order)
+    cell = 74 if n <= 48 else 58 if n <= 200 else 46
+    payload = [{"c": int(c), "s": float(items["scores"][c]), "src": items["urls"][c]} for c in order]
+    digest = hashlib.sha1((key + ",".join(map(str, order)) + str(items["lo"]) + str(items["hi"])).encode())
+    return _grid(data={"items": payload, "lo": items["lo"], "hi": items["hi"], "cell": cell,
+                       "key": digest.hexdigest()[:12]}, key=key, on_channel_change=lambda: None)
+
+
+def channel_figure(channel_map: np.ndarray, title: str) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=channel_map, colorscale="Viridis",
+                               hovertemplate="x %{x}, y %{y}: %{z:.4f}<extra></extra>"))
+    fig.update_layout(title=title, template="plotly_dark", height=520, margin=dict(l=10, r=10, t=40, b=10),
+                      yaxis=dict(autorange="reversed", scaleanchor="x"), paper_bgcolor="rgba(0,0,0,0)")
+    return fig
+
+
+def vector_figure(values: np.ndarray, title: str) -> go.Figure:
+    """All neurons of a dense layer as a near-square grid; hover shows neuron index and value."""
+    n = len(values)
+    cols = int(np.ceil(np.sqrt(n * 2)))
+    rows = int(np.ceil(n / cols))
+    z = np.full(rows * cols, np.nan, dtype=np.float64)
+    z[:n] = values
+    index = np.arange(rows * cols).reshape(rows, cols)
+    fig = go.Figure(go.Heatmap(z=z.reshape(rows, cols), customdata=index, colorscale="Viridis",
+                               hovertemplate="neuron %{customdata}: %{z:.4f}<extra></extra>", xgap=1, ygap=1))
+    fig.update_layout(title=title, template="plotly_dark", height=360, margin=dict(l=10, r=10, t=40, b=10),
+                      paper_bgcolor="rgba(0,0,0,0)", xaxis=dict(showticklabels=False),
+                      yaxis=dict(autorange="reversed", showticklabels=False))
+    return fig
+
+
+@st.dialog("Channel", width="large")
+def channel_dialog(path: str, sample_id: int, layer_name: str, layer_id: int, channel: int) -> None:
+    maps = state.cached_activation(path, sample_id, layer_id)
+    if maps is None or maps.ndim != 3:
+        st.warning("The activations of this sample are not computed yet.")
+        return
+    st.plotly_chart(channel_figure(maps[channel], f"#{sample_id} · {layer_name} · channel {channel}"),
+                    width="stretch", key="channel_heatmap")
+    st.caption("Drag to zoom, double-click to reset. Values are the layer's raw activations.")
+
+
+def order_of(items: dict, sort: str) -> list[int]:
+    n = len(items["scores"])
+    if sort == "score":
+        return [int(i) for i in np.argsort(-np.asarray(items["scores"]), kind="stable")]
+    return list(range(n))
+
+
+def render(path: str, sample_id: int, layer: pd.Series) -> None:
+    layer_id, name = int(layer["layer_id"]), str(layer["name"])
+    st.markdown(f"**Activations** of #{sample_id} at **{name}** "
+                f"<span class='ls-muted'>({layer['kind']}, {layer['channels']}×{layer['height']}×{layer['width']})</span>",
+                unsafe_allow_html=True)
+    items = gallery_items(path, sample_id, layer_id)
+    if items is None:
+        slot = st.empty()
+        with slot.container():
+            st.caption("Full activation maps are not stored in the catalog; one forward pass computes them "
+                       "(all layers of this sample, cached on disk).")
+            clicked = st.button("Compute activations", key="compute_activations", type="primary")
+        if not clicked:
+            return
+        slot.empty()
+        with st.spinner("Running the model on this image…"):
+            state.compute_activations(path, sample_id)
+        gallery_items.clear()
+        items = gallery_items(path, sample_id, layer_id)
+        if items is None:
+            st.error("The activations could not be computed.")
+            return
+    if items["kind"] == "vector":
+        st.plotly_chart(vector_figure(items["values"], f"{name}: {len(items['values'])} neurons"),
+                        width="stretch", key="vector_heatmap")
+        return
+    sort = st.segmented_control("Sort channels by", ["score", "index"], default="score", key="gallery_sort")
+    order = order_of(items, sort or "score")
+    with st.container(height=560, key="gallery_box"):
+        result = grid(items, order, key="gallery_grid")
+    channel = getattr(result, "channel", None)
+    if channel is not None:
+        channel_dialog(path, sample_id, name, layer_id, int(channel))

@@ -1,0 +1,88 @@
+"""The queries the app needs, over a connection from `catalog.open` (no caching here: the UI caches).
+
+Every function takes the shared read-only connection and queries through its own cursor, so that
+several app sessions (threads) can use one connection at once.
+"""
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+
+def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    return con.cursor()
+
+
+def layers(con) -> pd.DataFrame:
+    """The layer graph in execution order: layer_id, name, kind, channels, height, width, ..."""
+    return _cursor(con).execute("SELECT * FROM layers ORDER BY position").df()
+
+
+def samples(con) -> pd.DataFrame:
+    """One row per sample that made it into the catalog, with its top-1 prediction and correctness."""
+    return _cursor(con).execute("""
+        SELECT s.sample_id, s.key, s.label_idx, s.label_name, s.group_name, s.path,
+               p.class_idx AS pred_idx, p.class_name AS pred_name, p.prob AS confidence,
+               (p.class_idx = s.label_idx) AS correct
+        FROM samples s JOIN predictions p ON p.sample_id = s.sample_id AND p.rank = 1
+        ORDER BY s.sample_id""").df()
+
+
+def perplexities(con) -> list[tuple[float, float]]:
+    """(requested, used) t-SNE perplexities present in the catalog, by requested value."""
+    rows = _cursor(con).execute("""
+        SELECT DISTINCT perplexity_requested, perplexity FROM embeddings
+        WHERE method = 'tsne' ORDER BY perplexity_requested""").fetchall()
+    return [(float(r), float(u)) for r, u in rows]
+
+
+def embedding(con, layer_id: int, method: str, perplexity_requested: float | None = None) -> pd.DataFrame:
+    """sample_id, x, y (and the perplexity used) of one layer's map, by sample_id."""
+    if method == "tsne":
+        return _cursor(con).execute("""
+            SELECT sample_id, x, y, perplexity FROM embeddings
+            WHERE layer_id = ? AND method = 'tsne' AND perplexity_requested = ?
+            ORDER BY sample_id""", [int(layer_id), float(perplexity_requested)]).df()
+    return _cursor(con).execute("""
+        SELECT sample_id, x, y, perplexity FROM embeddings
+        WHERE layer_id = ? AND method = 'pca' ORDER BY sample_id""", [int(layer_id)]).df()
+
+
+def top_predictions(con, sample_id: int) -> pd.DataFrame:
+    """rank, class_idx, class_name, prob of one sample, most probable first."""
+    return _cursor(con).execute("""
+        SELECT rank, class_idx, class_name, prob FROM predictions WHERE sample_id = ? ORDER BY rank""",
+                                [int(sample_id)]).df()
+
+
+def image(con, sample_id: int) -> bytes | None:
+    """The stored model-view JPEG of one sample."""
+    row = _cursor(con).execute("SELECT image FROM images WHERE sample_id = ?", [int(sample_id)]).fetchone()
+    return bytes(row[0]) if row else None
+
+
+def explanations(con, sample_id: int) -> dict | None:
+    """class_idx and the encoded gradcam, guided and guided_gradcam maps of one sample."""
+    row = _cursor(con).execute("""
+        SELECT class_idx, gradcam, guided, guided_gradcam FROM explanations WHERE sample_id = ?""",
+                               [int(sample_id)]).fetchone()
+    if row is None:
+        return None
+    return {"class_idx": int(row[0]), "gradcam": bytes(row[1]), "guided": bytes(row[2]),
+            "guided_gradcam": bytes(row[3])}
+
+
+def channel_stats(con, sample_id: int, layer_id: int) -> pd.DataFrame:
+    """channel, mean, entropy, score of one sample at one conv-type layer (empty for vectors)."""
+    return _cursor(con).execute("""
+        SELECT channel, mean, entropy, score FROM channels
+        WHERE sample_id = ? AND layer_id = ? ORDER BY channel""", [int(sample_id), int(layer_id)]).df()
+
+
+def layer_scores(con, layer_id: int) -> np.ndarray:
+    """Mean channel score over all samples at one layer, by channel."""
+    rows = _cursor(con).execute("""
+        SELECT channel, avg(score) FROM channels WHERE layer_id = ? GROUP BY channel ORDER BY channel""",
+                                [int(layer_id)]).fetchall()
+    return np.asarray([r[1] for r in rows], dtype=np.float32)

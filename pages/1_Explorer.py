@@ -1,0 +1,115 @@
+"""Explorer: the layer map, the data map, the inspector and the activation gallery, on one screen."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import datamap, gallery, inspector, layer_map, state
+
+st.set_page_config(page_title="LayerScope · Explorer", page_icon="🔭", layout="wide")
+state.load_css()
+
+catalogs = state.list_catalogs()
+if not catalogs:
+    st.warning(f"No catalog found under `{state.catalog_root()}`. Build the bundled sample on the Home page.")
+    st.page_link("Home.py", label="Home", icon="🏠")
+    st.stop()
+
+labels = {str(p): f"{p.name} · {m['dataset']['name']}, N={m['n_samples']}" for p, m in catalogs}
+with st.sidebar:
+    st.subheader("Controls")
+    path = st.selectbox("Catalog (dataset, size)", list(labels), format_func=labels.get, key="catalog")
+state.init_state(path)
+manifest = state.manifest(path)
+table = state.layers(path)
+layer_ids = [int(i) for i in table.layer_id]
+names = dict(zip(layer_ids, table.name))
+perplexities = state.perplexities(path)
+
+
+def _set_layer(layer_id: int) -> None:
+    st.session_state.layer_id = int(layer_id)
+    st.session_state.layer_select = int(layer_id)
+
+
+def _on_layer_map() -> None:
+    value = st.session_state.get("layer_map")
+    selected = value.get("selected") if isinstance(value, dict) else getattr(value, "selected", None)
+    if selected is not None:
+        _set_layer(int(selected))
+
+
+def _on_layer_select() -> None:
+    _set_layer(st.session_state.layer_select)
+
+
+if st.session_state.get("layer_select") not in layer_ids:
+    st.session_state.layer_select = st.session_state.layer_id
+
+with st.sidebar:
+    method = st.radio("Method", ["t-SNE", "PCA"], horizontal=True, key="method",
+                      disabled=not perplexities, index=0 if perplexities else 1)
+    requested = used = None
+    if method == "t-SNE" and perplexities:
+        used_of = dict(perplexities)
+        options = list(used_of)
+        requested = st.select_slider(
+            "Perplexity (t-SNE)", options=options, value=options[len(options) // 2], key=f"perplexity::{path}",
+            format_func=lambda p: f"{p:g}" if abs(used_of[p] - p) < 1e-6 else f"{p:g}→{used_of[p]:g}")
+        used = used_of[requested]
+        st.caption(f"Perplexity used: **{used:g}**" + ("" if abs(used - requested) < 1e-6 else
+                   f" (asked {requested:g}; capped at {manifest['perplexities']['max_for_n']} for N)"))
+    colour_by = st.selectbox("Colour by", list(datamap.COLOUR_BY), key="colour_by")
+    st.selectbox("Layer", layer_ids, format_func=lambda i: f"{i}: {names[i]}", key="layer_select",
+                 on_change=_on_layer_select)
+    st.divider()
+    st.caption(f"Model: **{state.model_label(manifest)}**  \nWeights: {manifest['model']['weights']}  \n"
+               f"Top-1 accuracy: {manifest['top1_accuracy']:.1%} on {manifest['n_samples']} images")
+
+layer_id = st.session_state.layer_id
+layer = table[table.layer_id == layer_id].iloc[0]
+model_text = state.model_label(manifest)
+st.markdown(f"<div class='ls-header'><b>{model_text}</b> · {manifest['dataset']['name']} · "
+            f"N={manifest['n_samples']} · layer <b>{layer['name']}</b> ({layer.kind}, "
+            f"{layer_map.shape_text(layer)})</div>", unsafe_allow_html=True)
+with st.container(key="layer_map_box"):
+    layer_map.layer_map(table, layer_id, key="layer_map", on_change=_on_layer_map)
+
+left, middle, right = st.columns([5, 3, 4], gap="small")
+
+with left:
+    method_key = "tsne" if method == "t-SNE" else "pca"
+    title = datamap.method_title(str(layer["name"]), method_key, used, requested)
+    fig = datamap.figure(state.datamap_spec(path, layer_id, method_key, requested, colour_by, title,
+                                            st.session_state.pinned))
+    with st.container(key="datamap"):
+        st.plotly_chart(fig, width="stretch", key="datamap_chart",
+                        config={"displaylogo": False, "scrollZoom": True})
+    st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")
+
+
+@st.fragment
+def inspector_panel(path: str) -> None:
+    events = datamap.bridge("datamap", key="plot_bridge")
+    clicked, hovered = getattr(events, "click", None), getattr(events, "hover", None)
+    if clicked is not None and int(clicked) != st.session_state.pinned:
+        st.session_state.pinned, st.session_state.hovered = int(clicked), None
+        st.rerun()
+    if hovered is not None:
+        st.session_state.hovered = int(hovered)
+    sample_id = st.session_state.hovered if st.session_state.hovered is not None else st.session_state.pinned
+    how = "pinned" if sample_id == st.session_state.pinned else "hovered · click to pin"
+    inspector.render(path, sample_id, how)
+
+
+@st.fragment
+def gallery_panel(path: str, sample_id: int, layer_id: int) -> None:
+    table = state.layers(path)
+    gallery.render(path, sample_id, table[table.layer_id == layer_id].iloc[0])
+
+
+with middle:
+    with st.container(key="inspector"):
+        inspector_panel(path)
+with right:
+    with st.container(key="gallery"):
+        gallery_panel(path, st.session_state.pinned, layer_id)
