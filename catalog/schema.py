@@ -37,5 +37,9 @@ TABLES: dict[str, pa.Schema] = {
         ("guided", pa.binary()), ("guided_gradcam", pa.binary()),
     ]),
     "images": pa.schema([("sample_id", pa.int32()), ("image", pa.binary())]),
+    "separability": pa.schema([
+        ("layer_id", pa.int32()), ("k", pa.int32()), ("knn_accuracy", pa.float32()),
+        ("knn_accuracy_group", pa.float32()),
+    ]),
     "skipped": pa.schema([("key", pa.string()), ("path", pa.string()), ("reason", pa.string())]),
 }

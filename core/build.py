@@ -32,6 +32,8 @@ from core.models import DEFAULT_MODEL, LoadedModel, load_model
 from core.onepass import BatchResult, run_batch
 from core.reduce import (DEFAULT_PERPLEXITIES, max_perplexity, pca_layer, resolve_perplexities, tsne_maps,
                          tsne_perplexities, tsne_pool)
+from core.separability import K as KNN_K
+from core.separability import knn_accuracy
 from core.stats import reduction_input
 
 VIEW_QUALITY = 90  # JPEG quality of the stored model-view image
@@ -131,6 +133,10 @@ def build_catalog(config: BuildConfig, progress: ProgressFactory = Progress,
         with _timed(times, "reduction"):
             reductions = _reduce(writer, state, config, progress)
         writer.write("layers", _layer_rows(layers, reductions))
+        writer.write("separability", {
+            "layer_id": [layer.layer_id for layer in layers], "k": [KNN_K] * len(layers),
+            "knn_accuracy": [reductions[layer.layer_id]["knn_accuracy"] for layer in layers],
+            "knn_accuracy_group": [reductions[layer.layer_id]["knn_accuracy_group"] for layer in layers]})
         writer.write("skipped", {"key": [s.key for s, _ in state.skipped],
                                  "path": [str(s.path) for s, _ in state.skipped],
                                  "reason": [r for _, r in state.skipped]})
@@ -282,7 +288,8 @@ def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
                     maps = pool.submit(tsne_maps, reduction.features, tsne_perplexities(used), config.seed, 1)
                 previous_x, previous = x, (reduction, maps)
                 info[layer.layer_id] = {"reduction_dim": x.shape[1], "pca_components": reduction.features.shape[1],
-                                        "pca_variance": reduction.variance_kept}
+                                        "pca_variance": reduction.variance_kept,
+                                        **_separability(reduction.features, [state.dataset.samples[r] for r in rows])}
                 pending.append((layer, reduction, maps))
             for layer, reduction, maps in pending:
                 reduction.tsne = maps.result()
@@ -292,6 +299,11 @@ def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
     finally:
         bar.close()
     return info
+
+
+def _separability(features: np.ndarray, samples: list[Sample]) -> dict[str, float]:
+    return {"knn_accuracy": knn_accuracy(features, np.array([s.label_idx for s in samples])),
+            "knn_accuracy_group": knn_accuracy(features, np.array([s.group_name for s in samples]))}
 
 
 def _write_embeddings(writer, layer: LayerInfo, rows: np.ndarray, reduction, used: dict[float, float]) -> None:

@@ -202,3 +202,12 @@ def test_command_line_builds_imagenette_from_a_local_archive(tmp_path, capsys, m
     assert len(rows) == 3 and [r[1] for r in rows] == [0, 1, 2]
     assert catalog.load_manifest(out)["dataset"]["name"] == "imagenette"
     assert (tmp_path / "cache").is_dir()  # unpacked into the cache, once
+
+
+def test_separability_is_stored_for_every_layer(small_catalog):
+    path, manifest = small_catalog
+    rows = query(path, "SELECT layer_id, k, knn_accuracy, knn_accuracy_group FROM separability ORDER BY 1")
+    assert [r[0] for r in rows] == list(range(manifest["n_layers"]))
+    assert all(r[1] == 10 and 0 <= r[2] <= 1 and 0 <= r[3] <= 1 for r in rows)
+    # 24 samples of 24 different classes: no sample has a same-class neighbour
+    assert all(r[2] == 0 for r in rows)
