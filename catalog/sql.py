@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 
 import duckdb
 
@@ -11,6 +12,7 @@ from core.errors import LayerScopeError
 
 ALLOWED = {duckdb.StatementType.SELECT}
 MAX_ROWS = 10_000
+TIME_LIMIT_S = 20.0
 
 
 def check_query(con: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -25,14 +27,21 @@ def check_query(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         raise LayerScopeError(f"only SELECT queries are allowed here, not {statements[0].type.name}")
 
 
-def run_query(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int = MAX_ROWS):
-    """The result as (column names, rows), at most max_rows rows."""
+def run_query(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int = MAX_ROWS,
+              time_limit_s: float = TIME_LIMIT_S):
+    """The result as (column names, rows), at most max_rows rows, interrupted after time_limit_s."""
     check_query(con, sql)
+    timer = threading.Timer(time_limit_s, con.interrupt)
+    timer.start()
     try:
         cursor = con.execute(sql)
         rows = cursor.fetchmany(max_rows)
+    except duckdb.InterruptException as exc:
+        raise LayerScopeError(f"the query took longer than {time_limit_s:g} s and was stopped") from exc
     except duckdb.Error as exc:
         raise LayerScopeError(f"query failed: {exc}") from exc
+    finally:
+        timer.cancel()
     return [d[0] for d in cursor.description], rows
 
 
@@ -41,10 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("catalog", help="a catalog folder")
     parser.add_argument("query", help="one SELECT statement over samples, predictions, layers, ...")
     parser.add_argument("--max-rows", type=int, default=MAX_ROWS)
+    parser.add_argument("--time-limit", type=float, default=TIME_LIMIT_S, help="seconds")
     args = parser.parse_args(argv)
     try:
         con = open_catalog(args.catalog)
-        columns, rows = run_query(con, args.query, args.max_rows)
+        columns, rows = run_query(con, args.query, args.max_rows, args.time_limit)
     except LayerScopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

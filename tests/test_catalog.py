@@ -127,3 +127,11 @@ def test_catalog_root_follows_the_environment(monkeypatch, tmp_path):
     assert catalog.default_root().name == "catalogs"
     monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(tmp_path))
     assert catalog.default_root() == tmp_path
+
+
+def test_sql_queries_have_a_time_limit_and_a_row_limit(small_catalog, capsys):
+    path = str(small_catalog[0])
+    assert sql.main([path, "SELECT count(*) FROM range(100000000000) a", "--time-limit", "0.5"]) == 2
+    assert "longer than 0.5 s" in capsys.readouterr().err
+    assert sql.main([path, "SELECT * FROM range(100)", "--max-rows", "7"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1 + 7
