@@ -1,0 +1,62 @@
+"""A new image lands on the existing maps; a catalog image placed again lands on its own point."""
+import numpy as np
+import pytest
+from PIL import Image
+
+import catalog
+from core.layers import trace_layers
+from core.models import load_model
+from core.placement import neighbours_of, place, read_image
+
+
+@pytest.fixture(scope="module")
+def model():
+    loaded = load_model("efficientnet_lite0")
+    layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
+    return loaded, layers, modules
+
+
+def _sample(path, sample_id):
+    con = catalog.open(path)
+    return con.execute(f"SELECT path, label_idx FROM samples WHERE sample_id = {sample_id}").fetchone()
+
+
+def test_a_catalog_image_placed_again_lands_on_its_own_point(small_catalog, model):
+    path, _ = small_catalog
+    loaded, layers, modules = model
+    con = catalog.open(path)
+    layer_id = con.execute("SELECT max(layer_id) FROM layers WHERE kind IN ('conv', 'block')").fetchone()[0]
+    sample_id = 5
+    image_path, label = _sample(path, sample_id)
+    reading = read_image(loaded, layers, modules, Image.open(image_path))
+    stored_top1 = con.execute(f"SELECT class_idx FROM predictions WHERE sample_id = {sample_id} AND rank = 1").fetchone()[0]
+    assert reading.top_classes[0] == stored_top1
+
+    reference = catalog.load_reference(path, layer_id)
+    placement = place(reference, reading.vectors[layer_id])
+    own = con.execute(f"""SELECT method, perplexity, x, y FROM embeddings
+                          WHERE layer_id = {layer_id} AND sample_id = {sample_id}""").fetchall()
+    pca = next((x, y) for m, _, x, y in own if m == "pca")
+    assert np.allclose(placement.pca, pca, atol=1e-3)
+    assert placement.neighbours[0][0] == sample_id and placement.neighbours[0][1] < 1e-2
+    assert len(placement.neighbours) == 8
+    for method, perplexity, x, y in own:
+        if method != "tsne":
+            continue
+        coords = np.array(con.execute(f"""SELECT x, y FROM embeddings WHERE layer_id = {layer_id}
+                                          AND method = 'tsne' AND perplexity = {perplexity}""").fetchall())
+        distances = np.linalg.norm(coords - placement.tsne[perplexity], axis=1)
+        tenth = np.sort(np.linalg.norm(coords - np.array([x, y]), axis=1))[10]
+        assert np.linalg.norm(placement.tsne[perplexity] - np.array([x, y])) <= tenth, perplexity
+
+
+def test_neighbours_of_a_sample_exclude_itself_and_are_sorted(small_catalog):
+    path, _ = small_catalog
+    reference = catalog.load_reference(path, 3)
+    found = neighbours_of(reference, 0)
+    assert len(found) == 8 and all(sample_id != 0 for sample_id, _ in found)
+    distances = [d for _, d in found]
+    assert distances == sorted(distances)
+    features = reference["features"]
+    row = list(reference["sample_id"]).index(0)
+    assert distances[0] == pytest.approx(np.sort(np.linalg.norm(features - features[row], axis=1))[1], rel=1e-5)
