@@ -7,6 +7,8 @@ fragment that holds the bridge (the inspector), never the whole page.
 """
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,6 +19,7 @@ COLOUR_BY = {
     "correct or not": "correct_text", "confidence": "confidence",
 }
 WEBGL_FROM = 300
+MAX_TRACES = 40  # up to this many categories: one trace each, with plotly's own (clickable) legend
 PALETTE = ["#4f8ff7", "#f29e4c", "#3ccf91", "#ef5b5b", "#a77bf3", "#f4d35e", "#2ec4d6", "#ff7eb6",
            "#9ccc65", "#c0a080", "#7986cb", "#e57373", "#4db6ac", "#ffb74d", "#ba68c8", "#90a4ae"]
 
@@ -47,6 +50,7 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
     x = np.round(points.x.to_numpy().astype(float), 3)
     y = np.round(points.y.to_numpy().astype(float), 3)
     traces = []
+    legend = None
     if column == "confidence":
         traces.append({"type": kind, "x": x.tolist(), "y": y.tolist(), "mode": "markers", "name": "confidence",
                        "customdata": custom.tolist(), "hovertemplate": hover,
@@ -61,7 +65,16 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
         else:
             values = points[column].astype(str).to_numpy()
             categories = sorted(set(values))
-            colours = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(categories)}
+            colours = category_colours(categories)
+        if len(categories) > MAX_TRACES:
+            # hundreds of traces (and plotly legend entries) cost a second per redraw: one trace with
+            # per-point colours, and the legend drawn as HTML beside the plot
+            traces.append({"type": kind, "x": x.tolist(), "y": y.tolist(), "mode": "markers", "name": colour_by,
+                           "customdata": custom.tolist(), "hovertemplate": hover, "showlegend": False,
+                           "marker": {"size": 7, "color": [colours[v] for v in values], "line": {"width": 0}}})
+            counts = pd.Series(values).value_counts()
+            legend = [(c, colours[c], int(counts[c])) for c in categories]
+            categories = []
         for category in categories:
             mask = values == category
             traces.append({"type": kind, "x": x[mask].tolist(), "y": y[mask].tolist(), "mode": "markers",
@@ -82,11 +95,26 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
         "xaxis": {"showticklabels": False, "zeroline": False, "showgrid": False},
         "yaxis": {"showticklabels": False, "zeroline": False, "showgrid": False},
     }
-    return {"data": traces, "layout": layout}
+    return {"data": traces, "layout": layout, "html_legend": legend}
 
 
 def figure(spec: dict) -> go.Figure:
-    return go.Figure(spec, _validate=False)
+    return go.Figure({"data": spec["data"], "layout": spec["layout"]}, _validate=False)
+
+
+def category_colours(categories: list[str]) -> dict[str, str]:
+    if len(categories) <= len(PALETTE):
+        return {c: PALETTE[i] for i, c in enumerate(categories)}
+    n = len(categories)  # spread hues, alternating lightness so neighbours differ
+    return {c: f"hsl({(i * 360 / n):.0f},{70 if i % 2 else 55}%,{62 if i % 2 else 50}%)"
+            for i, c in enumerate(categories)}
+
+
+def legend_html(entries: list[tuple[str, str, int]], title: str) -> str:
+    items = "".join(f'<span class="ls-leg"><i style="background:{colour}"></i>{escape(name)}'
+                    f'{f" ({count})" if count > 1 else ""}</span>' for name, colour, count in entries)
+    return (f'<div class="ls-legend" data-testid="class-legend"><b>{escape(title)}</b> '
+            f'({len(entries)}): {items}</div>')
 
 
 _BRIDGE_JS = """

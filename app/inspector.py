@@ -1,6 +1,7 @@
 """The inspector: one sample's image, labels, top-10 and stored explanations."""
 from __future__ import annotations
 
+import base64
 import io
 from html import escape
 
@@ -50,27 +51,41 @@ def top10_html(top) -> str:
     return '<div class="ls-top10" data-testid="top10">' + "".join(rows) + "</div>"
 
 
-def render(path: str, sample_id: int, how: str) -> None:
+def _data_url(data: bytes) -> str:
+    kind = "png" if data[:4] == b"\x89PNG" else "webp" if data[8:12] == b"WEBP" else "jpeg"
+    return f"data:image/{kind};base64," + base64.b64encode(data).decode()
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def inspector_html(path: str, sample_id: int, how: str) -> str | None:
+    """The whole inspector as one HTML block: one delta per hover, pictures inline (no extra requests)."""
     table = state.samples(path)
     row = table[table.sample_id == sample_id]
     if row.empty:
-        st.info("No sample selected: hover a point in the data map.")
-        return
+        return None
     row = row.iloc[0]
     view = state.sample_view(path, sample_id)
     verdict = ('<span class="ls-ok">correct</span>' if row.correct else '<span class="ls-bad">wrong</span>')
-    st.html(f'<div class="ls-inspector-head" data-sample-id="{int(sample_id)}">'
+    head = (f'<div class="ls-inspector-head" data-sample-id="{int(sample_id)}">'
             f'<span class="ls-sid">#{int(sample_id)}</span> <span class="ls-key">{escape(str(row.key))}</span>'
             f' <span class="ls-how">{escape(how)}</span><br>'
             f'true: <b>{escape(str(row.label_name))}</b> · predicted: <b>{escape(str(row.pred_name))}</b> '
             f'({float(row.confidence):.0%}) {verdict}</div>')
     pics = panels(path, sample_id)
-    cols = st.columns(2, gap="small")
-    order = ["image", "gradcam", "guided", "guided_gradcam"]
-    for i, name in enumerate(order):
-        with cols[i % 2]:
-            if pics.get(name):
-                st.image(pics[name], caption=LINES[name], width="stretch")
-            else:
-                st.caption(f"{LINES[name]} (not in this catalog)")
-    st.html(top10_html(view["top"]))
+    cells = []
+    for name in ("image", "gradcam", "guided", "guided_gradcam"):
+        if pics.get(name):
+            cells.append(f'<figure class="ls-pic" data-kind="{name}"><img src="{_data_url(pics[name])}" '
+                         f'alt="{name}"><figcaption>{escape(LINES[name])}</figcaption></figure>')
+        else:
+            cells.append(f'<figure class="ls-pic missing" data-kind="{name}"><div class="ls-none">not in this '
+                         f'catalog</div><figcaption>{escape(LINES[name])}</figcaption></figure>')
+    return head + '<div class="ls-pics">' + "".join(cells) + "</div>" + top10_html(view["top"])
+
+
+def render(path: str, sample_id: int, how: str) -> None:
+    html = inspector_html(path, sample_id, how)
+    if html is None:
+        st.info("No sample selected: hover a point in the data map.")
+        return
+    st.html(html)

@@ -79,11 +79,12 @@ left, middle, right = st.columns([5, 3, 4], gap="small")
 with left:
     method_key = "tsne" if method == "t-SNE" else "pca"
     title = datamap.method_title(str(layer["name"]), method_key, used, requested)
-    fig = datamap.figure(state.datamap_spec(path, layer_id, method_key, requested, colour_by, title,
-                                            st.session_state.pinned))
+    spec = state.datamap_spec(path, layer_id, method_key, requested, colour_by, title, st.session_state.pinned)
     with st.container(key="datamap"):
-        st.plotly_chart(fig, width="stretch", key="datamap_chart",
+        st.plotly_chart(datamap.figure(spec), width="stretch", key="datamap_chart",
                         config={"displaylogo": False, "scrollZoom": True})
+    if spec.get("html_legend"):
+        st.html(datamap.legend_html(spec["html_legend"], colour_by))
     st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")
 
 
