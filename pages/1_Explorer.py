@@ -18,7 +18,11 @@ labels = {str(p): f"{p.name} · {m['dataset']['name']}, N={m['n_samples']}" for 
 with st.sidebar:
     st.subheader("Controls")
     path = st.selectbox("Catalog (dataset, size)", list(labels), format_func=labels.get, key="catalog")
-state.init_state(path)
+try:
+    state.init_state(path)
+except Exception as exc:  # a stale or damaged catalog: say so instead of a traceback
+    st.error(f"Cannot read the catalog {path}: {exc}. Rebuild it with `python -m scripts.build_catalog`.")
+    st.stop()
 manifest = state.manifest(path)
 table = state.layers(path)
 layer_ids = [int(i) for i in table.layer_id]
