@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the separability table
 MANIFEST = "manifest.json"
 REFERENCE_DIR = "reference"  # per-layer PCA basis and t-SNE reference (.npz), for placing new images
 
