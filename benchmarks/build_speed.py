@@ -17,27 +17,16 @@ from pathlib import Path
 
 import torch
 
-from core.build import BuildConfig, build_catalog
+from core.build import BuildConfig, NoProgress, build_catalog
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-sample"
 WEIGHTS = {"efficientnet_lite0": "default", "vgg16": "random"}
 
 
-class Silent:
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def run(model: str, n: int, data: Path, workdir: Path) -> dict:
     config = BuildConfig(model=model, weights=WEIGHTS.get(model, "default"), dataset=str(data), samples=n,
                          out=workdir / f"{model}-{n}")
-    _, manifest = build_catalog(config, progress=Silent, log=lambda _: None)
+    _, manifest = build_catalog(config, progress=NoProgress, log=lambda _: None)
     times = manifest["stage_seconds"]
     return {"label": manifest["model"]["label"], "n": manifest["n_samples"], "layers": manifest["n_layers"],
             "one_pass_img_s": manifest["n_samples"] / times["one_pass"],

@@ -55,6 +55,19 @@ class Progress:
         self._bar.close()
 
 
+class NoProgress(Progress):
+    """For callers that show nothing: tests, benchmarks."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 ProgressFactory = Callable[..., Progress]  # (description, total, unit="img") -> Progress
 
 

@@ -5,25 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from core.build import BuildConfig, build_catalog
-
-SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-sample"
-
-
-class QuietProgress:
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+from core.build import BuildConfig, NoProgress, build_catalog
 
 
 @pytest.fixture(scope="session")
 def small_catalog(tmp_path_factory) -> tuple[Path, dict]:
-    """24 bundled images through EfficientNet-Lite0 with real weights, t-SNE at perplexities 3 and 30 (30 is capped to 7 for 24 samples)."""
+    """24 bundled images through EfficientNet-Lite0 with real weights; t-SNE at perplexities 3 and
+    30, which is capped to 7 for 24 samples."""
     out = tmp_path_factory.mktemp("catalogs") / "lite0-sample-24"
     config = BuildConfig(dataset="sample", samples=24, perplexities=(3, 30), out=out, batch_size=8)
-    return build_catalog(config, progress=QuietProgress, log=lambda _: None)
+    return build_catalog(config, progress=NoProgress, log=lambda _: None)

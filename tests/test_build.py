@@ -17,11 +17,10 @@ from PIL import Image
 import catalog
 from catalog.schema import MANIFEST
 from core import explain
-from core.build import BuildConfig, build_catalog
+from core.build import BuildConfig, NoProgress, build_catalog
 from core.datasets import SAMPLE_DIR
 from core.reduce import max_perplexity
 from scripts import build_catalog as cli
-from tests.conftest import QuietProgress
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -126,7 +125,7 @@ def test_bad_images_are_skipped_with_reasons_and_the_build_goes_on(tmp_path):
     (folder / f"{wnid}_cut.jpg").write_bytes(good[1].read_bytes()[:3000])
     _png_claiming_size(folder / f"{wnid}_huge.png", 30000)
     path, manifest = build_catalog(BuildConfig(dataset=str(folder), perplexities=(30,), out=tmp_path / "c"),
-                                   progress=QuietProgress, log=lambda _: None)
+                                   progress=NoProgress, log=lambda _: None)
     reasons = {Path(s["path"]).stem.split("_", 1)[1]: s["reason"] for s in manifest["skipped"]}
     assert set(reasons) == {"cmyk", "gray", "deep", "tiny", "empty", "noise", "cut", "huge"}
     assert len(set(reasons.values())) == 8  # each says what is wrong in its own words
@@ -174,7 +173,7 @@ def test_vgg16_random_on_100_images_maps_every_layer(tmp_path):
     """The acceptance run: VGG16 (untrained) on a folder, 100 samples, every layer and perplexity."""
     path, manifest = build_catalog(
         BuildConfig(model="vgg16", weights="random", dataset=str(SAMPLE_DIR), samples=100, out=tmp_path / "v"),
-        progress=QuietProgress, log=lambda _: None)
+        progress=NoProgress, log=lambda _: None)
     assert manifest["n_layers"] >= 37 and manifest["model"]["label"] == "VGG16 (untrained)"
     assert manifest["perplexities"]["used"] == {"10": 10.0, "30": 30.0, "90": 33.0}
     counts = query(path, """SELECT method, perplexity, count(DISTINCT sample_id), count(DISTINCT layer_id)
