@@ -136,11 +136,12 @@ def build_catalog(config: BuildConfig, progress: ProgressFactory = Progress,
     state = BuildState(loaded, layers, modules, dataset, times=times)
     writer = CatalogWriter(config.target())
     try:
-        _write_samples(writer, dataset)
         with _timed(times, "one_pass"):
             _one_pass(writer, state, config, progress)
         if not state.kept:
-            raise LayerScopeError("no image of the dataset could be read; see the reasons above")
+            reasons = "; ".join(f"{s.path.name}: {r}" for s, r in state.skipped[:5])
+            raise LayerScopeError(f"no image of the dataset could be used ({reasons})")
+        _write_samples(writer, [dataset.samples[p] for p in state.kept], state.kept)
         with _timed(times, "explanations"):
             _explanations(writer, state, config, progress)
         with _timed(times, "reduction"):
@@ -153,7 +154,7 @@ def build_catalog(config: BuildConfig, progress: ProgressFactory = Progress,
         writer.write("skipped", {"key": [s.key for s, _ in state.skipped],
                                  "path": [str(s.path) for s, _ in state.skipped],
                                  "reason": [r for _, r in state.skipped]})
-        times["total"] = time.perf_counter() - started
+        times["total"] = round(time.perf_counter() - started, 3)
         manifest = _manifest(config, state, reductions)
         path = writer.commit(manifest)
     except BaseException:
@@ -173,10 +174,10 @@ class _timed:
         self.times[self.stage] = round(time.perf_counter() - self.start, 3)
 
 
-def _write_samples(writer: CatalogWriter, dataset: Dataset) -> None:
-    s = dataset.samples
+def _write_samples(writer: CatalogWriter, s: list[Sample], ids: list[int]) -> None:
+    """The samples that made it into the catalog; skipped files are in `skipped` instead."""
     writer.write("samples", {
-        "sample_id": list(range(len(s))), "key": [x.key for x in s], "wnid": [x.wnid for x in s],
+        "sample_id": ids, "key": [x.key for x in s], "wnid": [x.wnid for x in s],
         "label_idx": [x.label_idx for x in s], "label_name": [x.label_name for x in s],
         "group_name": [x.group_name for x in s], "dataset_class": [x.dataset_class for x in s],
         "path": [str(x.path) for x in s],

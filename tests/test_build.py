@@ -19,6 +19,7 @@ from catalog.schema import MANIFEST
 from core import explain
 from core.build import BuildConfig, NoProgress, build_catalog
 from core.datasets import SAMPLE_DIR
+from core.errors import LayerScopeError
 from core.reduce import max_perplexity
 from scripts import build_catalog as cli
 
@@ -132,6 +133,7 @@ def test_bad_images_are_skipped_with_reasons_and_the_build_goes_on(tmp_path):
     assert manifest["n_samples"] == 6 and manifest["perplexities"]["used"] == {"30": 1.0}
     assert len(pq.read_table(path / "skipped.parquet")) == 8
     assert query(path, "SELECT count(DISTINCT sample_id) FROM embeddings") == [(6,)]
+    assert query(path, "SELECT count(*) FROM samples") == [(6,)]  # skipped files are not samples
 
 
 def test_command_line_errors_are_clear_and_write_nothing(tmp_path, capsys):
@@ -143,6 +145,15 @@ def test_command_line_errors_are_clear_and_write_nothing(tmp_path, capsys):
     assert not out.exists() and list(tmp_path.iterdir()) == []
     with pytest.raises(SystemExit):
         cli.main(["--perplexities", "ten"])
+
+
+def test_a_folder_of_only_bad_images_fails_with_the_reasons(tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "n01440764_empty.jpg").write_bytes(b"")
+    with pytest.raises(LayerScopeError, match="n01440764_empty.jpg: empty file"):
+        build_catalog(BuildConfig(dataset=str(folder), out=tmp_path / "c"), progress=NoProgress, log=lambda _: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]
 
 
 def test_a_build_killed_midway_keeps_the_old_catalog_and_a_rerun_finishes(small_catalog, tmp_path):
