@@ -83,4 +83,4 @@ else:
             st.rerun()
 
 st.divider()
-st.caption("Pages: **Explorer** (layer map, data map, inspector, gallery) · **SQL** (coming) · **About**.")
+st.caption("Pages: **Explorer** (layer map, data map, inspector, gallery, your own image, channels, selections) · **SQL** (read-only queries, CSV download) · **About**.")

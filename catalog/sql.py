@@ -24,7 +24,9 @@ def check_query(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     if len(statements) != 1:
         raise LayerScopeError(f"give exactly one statement (got {len(statements)})")
     if statements[0].type not in ALLOWED:
-        raise LayerScopeError(f"only SELECT queries are allowed here, not {statements[0].type.name}")
+        kind = statements[0].type.name
+        raise LayerScopeError(f"only SELECT queries are allowed here, not {kind}: the catalog is read-only "
+                              "(no writing, ATTACH, INSTALL/LOAD, COPY or settings)")
 
 
 def run_query(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int = MAX_ROWS,
@@ -38,7 +40,13 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int = MAX_ROWS
         rows = cursor.fetchmany(max_rows)
     except duckdb.InterruptException as exc:
         raise LayerScopeError(f"the query took longer than {time_limit_s:g} s and was stopped") from exc
+    except duckdb.PermissionException as exc:
+        raise LayerScopeError("only the catalog's own files can be read; reading other files or URLs is "
+                              f"refused ({str(exc).splitlines()[0]})") from exc
     except duckdb.Error as exc:
+        if "configuration has been locked" in str(exc):
+            raise LayerScopeError("changing settings is refused: the catalog is queried read-only "
+                                  f"({str(exc).splitlines()[0]})") from exc
         raise LayerScopeError(f"query failed: {exc}") from exc
     finally:
         timer.cancel()

@@ -5,6 +5,7 @@ crash, and never a decode of something huge. Size and mode are judged from the h
 pixels are decoded.
 """
 
+import io
 import warnings
 from pathlib import Path
 
@@ -50,9 +51,23 @@ def load_rgb(path: Path | str, *, min_side: int = 32, max_pixels: int = 40_000_0
     try:
         if path.stat().st_size == 0:
             raise BadImage(REASON_EMPTY)
+    except OSError:
+        raise BadImage(REASON_UNREADABLE) from None
+    return _load(path, min_side=min_side, max_pixels=max_pixels)
+
+
+def load_rgb_bytes(data: bytes, *, min_side: int = 32, max_pixels: int = 40_000_000) -> Image.Image:
+    """`load_rgb` for bytes in memory (an upload): the same checks, the same reasons."""
+    if not data:
+        raise BadImage(REASON_EMPTY)
+    return _load(io.BytesIO(data), min_side=min_side, max_pixels=max_pixels)
+
+
+def _load(source, *, min_side: int, max_pixels: int) -> Image.Image:
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(source) as image:
                 _check_header(image, min_side=min_side, max_pixels=max_pixels)
                 _decode(image)
                 return _to_rgb(image)

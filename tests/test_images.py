@@ -124,3 +124,27 @@ def test_thresholds_are_parameters(tmp_path, photo):
 
 def test_directory_is_unreadable(tmp_path):
     assert _reason(tmp_path) == "unreadable file"
+
+
+def test_bytes_in_memory_follow_the_same_policy(tmp_path, photo, monkeypatch):
+    from core.images import load_rgb_bytes
+
+    def reason(data: bytes) -> str:
+        with pytest.raises(BadImage) as caught:
+            load_rgb_bytes(data)
+        return caught.value.reason
+
+    good = _save(photo, tmp_path / "ok.png").read_bytes()
+    assert load_rgb_bytes(good).size == (64, 48) and load_rgb_bytes(good).mode == "RGB"
+    jpeg = _save(photo, tmp_path / "whole.jpg", quality=95).read_bytes()
+    assert reason(b"") == "empty file"
+    assert reason(b"%PDF-1.4 not a picture at all" * 20) == "not an image"
+    assert reason(jpeg[: len(jpeg) // 2]) == "truncated file"
+    assert reason(_save(photo.convert("L"), tmp_path / "gray.png").read_bytes()) == "grayscale"
+    huge = _png_claiming_size(tmp_path / "huge.png", 30000, 30000).read_bytes()
+
+    def no_decoding(self):
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", no_decoding)
+    assert reason(huge) == "too large"

@@ -1,0 +1,128 @@
+"""The SQL page and catalog.sql: one read-only SELECT over the catalog's views, nothing else."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import catalog
+from catalog import sql
+from core.errors import LayerScopeError
+
+REPO = Path(__file__).resolve().parent.parent
+
+REFUSED = {
+    "CREATE TABLE t AS SELECT 1": "CREATE",
+    "CREATE VIEW v AS SELECT 1": "CREATE",
+    "INSERT INTO samples SELECT * FROM samples": "INSERT",
+    "UPDATE samples SET key = 'x'": "UPDATE",
+    "DELETE FROM samples": "DELETE",
+    "DROP VIEW samples": "DROP",
+    "ALTER VIEW samples RENAME TO s": "ALTER",
+    "ATTACH '/tmp/layerscope-x.db' AS x": "ATTACH",
+    "DETACH memory": "DETACH",
+    "INSTALL httpfs": "LOAD",
+    "LOAD httpfs": "LOAD",
+    "COPY samples TO '/tmp/layerscope-x.csv'": "COPY",
+    "COPY samples FROM '/etc/passwd'": "COPY",
+    "EXPORT DATABASE '/tmp/layerscope-x'": "EXPORT",
+    "SET enable_external_access = true": "SET",
+    "RESET lock_configuration": "SET",
+    "PRAGMA enable_profiling": "PRAGMA",
+    "CALL pragma_version()": "CALL",
+    "SELECT 1; SELECT 2": "exactly one",
+    "SELECT * FROM query('ATTACH ''/tmp/layerscope-x.db''')": "query failed",
+    "SELECT * FROM enable_logging(storage='file', storage_path='/tmp/layerscope-log')": "settings is refused",
+    "SELECT * FROM enable_profiling()": "settings is refused",
+}
+
+
+def _readers(con) -> list[str]:
+    """Every DuckDB table function that takes a file name: read_*, *_scan, parquet_*, sniff_csv, glob."""
+    names = {r[0] for r in con.execute("SELECT DISTINCT function_name FROM duckdb_functions() "
+                                       "WHERE function_type = 'table'").fetchall()}
+    picked = sorted(n for n in names if n.startswith(("read_", "parquet_")) or n in ("sniff_csv", "glob", "parquet_scan"))
+    assert {"read_csv", "read_text", "read_blob", "read_json", "read_parquet", "glob"} <= set(picked)
+    return picked
+
+
+@pytest.mark.parametrize("query, word", sorted(REFUSED.items()))
+def test_every_refused_form_is_refused_with_a_clear_message(small_catalog, query, word):
+    con = catalog.open(small_catalog[0])
+    with pytest.raises(LayerScopeError) as caught:
+        sql.run_query(con.cursor(), query)
+    assert word in str(caught.value)
+    assert con.execute("SELECT count(*) FROM samples").fetchone()[0] > 0  # still working
+    for leftover in ("/tmp/layerscope-x.db", "/tmp/layerscope-x.csv", "/tmp/layerscope-x", "/tmp/layerscope-log"):
+        assert not Path(leftover).exists()
+
+
+def test_no_reader_function_reads_etc_passwd(small_catalog):
+    con = catalog.open(small_catalog[0])
+    readers = _readers(con)
+    for function in readers:
+        for target in ("/etc/passwd", "file:///etc/passwd", str(small_catalog[0]) + "/../../../../etc/passwd"):
+            with pytest.raises(LayerScopeError, match="catalog's own files|query failed") as caught:
+                sql.run_query(con.cursor(), f"SELECT * FROM {function}('{target}')")
+            assert "root:" not in str(caught.value)
+    with pytest.raises(LayerScopeError):
+        sql.run_query(con.cursor(), "SELECT * FROM '/etc/passwd'")
+    # the catalog's own files remain readable
+    columns, rows = sql.run_query(con.cursor(), f"SELECT count(*) FROM read_parquet('{small_catalog[0]}/samples.parquet')")
+    assert rows[0][0] == small_catalog[1]["n_samples"]
+
+
+def test_the_command_line_follows_the_same_rules(small_catalog, capsys):
+    assert sql.main([str(small_catalog[0]), "SELECT * FROM read_text('/etc/passwd')"]) == 2
+    err = capsys.readouterr().err
+    assert "catalog's own files" in err and "root:" not in err
+
+
+@pytest.fixture
+def sql_page(small_catalog, monkeypatch, tmp_path):
+    monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(small_catalog[0].parent))
+    monkeypatch.setenv("LAYERSCOPE_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_file(str(REPO / "pages" / "2_SQL.py"), default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_sql_page_runs_each_example_with_csv_download(sql_page, small_catalog):
+    at = sql_page
+    for name in at.selectbox(key="sql_example").options:
+        at.selectbox(key="sql_example").select(name).run()
+        assert at.text_area(key="sql_query").value.lstrip().upper().startswith("SELECT")
+        at.button(key="sql_run").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, (name, [e.value for e in at.error])
+        assert at.dataframe and len(at.dataframe[0].value.columns) >= 2, name
+        assert at.get("download_button"), name
+    at.selectbox(key="sql_example").select("Per-layer separability").run()
+    at.button(key="sql_run").click().run()
+    frame = at.dataframe[0].value
+    assert len(frame) == small_catalog[1]["n_layers"] and "knn_accuracy_group" in frame.columns
+
+
+@pytest.mark.parametrize("query, word", [
+    ("DROP VIEW samples", "DROP"), ("ATTACH '/tmp/layerscope-x.db'", "ATTACH"), ("INSTALL httpfs", "LOAD"),
+    ("COPY samples TO '/tmp/layerscope-x.csv'", "COPY"), ("SET threads = 1", "SET"),
+    ("SELECT * FROM read_csv('/etc/passwd')", "catalog's own files"),
+])
+def test_sql_page_refuses_with_a_message_and_keeps_working(sql_page, query, word):
+    at = sql_page
+    at.text_area(key="sql_query").input(query).run()
+    at.button(key="sql_run").click().run()
+    assert not at.exception
+    assert at.error and word in at.error[0].value
+    at.text_area(key="sql_query").input("SELECT count(*) AS n FROM samples").run()
+    at.button(key="sql_run").click().run()
+    assert not at.error and at.dataframe[0].value.n.iloc[0] > 0
+
+
+def test_sql_page_stops_at_the_row_limit(sql_page, monkeypatch):
+    at = sql_page
+    at.text_area(key="sql_query").input(f"SELECT * FROM range({sql.MAX_ROWS + 50})").run()
+    at.button(key="sql_run").click().run()
+    assert len(at.dataframe[0].value) == sql.MAX_ROWS
+    assert any("row limit" in c.value for c in at.caption)
