@@ -1,6 +1,6 @@
 """Writing a catalog so that it appears complete or not at all.
 
-Everything is written into a staging folder beside the target (`.NAME.tmp-PID`); the manifest is
+Everything is written into a staging folder beside the target (`.NAME.tmp-TOKEN-PID`); the manifest is
 written last, and the finished folder is swapped in with renames. A build killed at any point leaves
 the previous catalog (if any) in place and only a staging folder behind, which the next build removes.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +36,11 @@ def recover(target: Path) -> None:
     if not parent.is_dir():
         return
     for leftover in parent.glob(f".{target.name}.*-*"):
-        kind, _, pid = leftover.name.rpartition("-")
-        if not pid.isdigit() or _pid_alive(int(pid)) and int(pid) != os.getpid():
+        pid = leftover.name.rpartition("-")[2]
+        if not pid.isdigit() or _pid_alive(int(pid)):  # a live build (maybe this process's) owns it
             continue
-        if kind.endswith(".old") and not target.exists() and (leftover / MANIFEST).is_file():
+        set_aside = leftover.name.startswith(f".{target.name}.old-")
+        if set_aside and not target.exists() and (leftover / MANIFEST).is_file():
             leftover.rename(target)  # killed between the two renames of a swap
         else:
             shutil.rmtree(leftover, ignore_errors=True)
@@ -51,8 +53,8 @@ class CatalogWriter:
         self.target = Path(target).resolve()
         self.target.parent.mkdir(parents=True, exist_ok=True)
         recover(self.target)
-        self.staging = self.target.parent / f".{self.target.name}.tmp-{os.getpid()}"
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self.token = f"{uuid.uuid4().hex[:8]}-{os.getpid()}"  # unique even for two builds in one process
+        self.staging = self.target.parent / f".{self.target.name}.tmp-{self.token}"
         (self.staging / REFERENCE_DIR).mkdir(parents=True)
         self.scratch = self.staging / "scratch"  # large intermediate arrays, dropped at commit
         self.scratch.mkdir()
@@ -86,7 +88,7 @@ class CatalogWriter:
         shutil.rmtree(self.scratch, ignore_errors=True)
         manifest_path = self.staging / MANIFEST
         manifest_path.write_text(json.dumps(manifest, indent=2, default=str))
-        old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
+        old = self.target.parent / f".{self.target.name}.old-{self.token}"
         if self.target.exists():
             self.target.rename(old)
         self.staging.rename(self.target)

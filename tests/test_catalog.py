@@ -36,7 +36,7 @@ def test_an_unfinished_build_leaves_the_old_catalog_and_is_cleaned_up(tmp_path):
     writer = CatalogWriter(target)
     writer.append("channels", {name: [] for name in TABLES["channels"].names})
     staging = writer.staging
-    dead = staging.with_name(f".c.tmp-{DEAD_PID}")
+    dead = staging.with_name(f".c.tmp-0123abcd-{DEAD_PID}")
     staging.rename(dead)  # as if the process had been killed
     assert catalog.load_manifest(target)["marker"] == "first"
     recover(target)
@@ -46,9 +46,21 @@ def test_an_unfinished_build_leaves_the_old_catalog_and_is_cleaned_up(tmp_path):
 def test_killed_between_the_two_renames_restores_the_old_catalog(tmp_path):
     target = tmp_path / "c"
     write_minimal(target, "first")
-    target.rename(tmp_path / f".c.old-{DEAD_PID}")
+    target.rename(tmp_path / f".c.old-0123abcd-{DEAD_PID}")
     recover(target)
     assert catalog.load_manifest(target)["marker"] == "first"
+
+
+def test_two_builds_of_one_catalog_in_one_process_do_not_collide(tmp_path):
+    target = tmp_path / "c"
+    first, second = CatalogWriter(target), CatalogWriter(target)  # e.g. two app sessions
+    assert first.staging != second.staging and first.staging.exists() and second.staging.exists()
+    for writer, marker in ((first, "first"), (second, "second")):
+        for name, schema in TABLES.items():
+            writer.write(name, schema.empty_table())
+        writer.commit({"schema_version": SCHEMA_VERSION, "marker": marker})
+    assert catalog.load_manifest(target)["marker"] == "second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
 
 
 def test_commit_refuses_a_catalog_with_missing_tables(tmp_path):
