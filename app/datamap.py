@@ -34,7 +34,8 @@ def method_title(layer_name: str, method: str, used: float | None, requested: fl
 
 
 def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | None,
-                height: int = 520) -> dict:
+                height: int = 520, highlight: tuple[int, ...] | None = None,
+                marker: tuple[float, float, str] | None = None, dragmode: str = "pan") -> dict:
     """points: sample_id, x, y and the sample columns; one trace per category (a legend per class).
 
     Built as a plain dict (plotly's validation costs ~1 ms per trace, and a class legend may have
@@ -85,10 +86,26 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
         traces.append({"type": "scatter", "x": [x[i]], "y": [y[i]], "mode": "markers", "name": "pinned",
                        "hoverinfo": "skip", "showlegend": False,
                        "marker": {"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": "#ff4b4b"}}})
+    if highlight:
+        mask = points.sample_id.isin(list(highlight)).to_numpy()
+        if mask.any():
+            traces.append({"type": "scatter", "x": x[mask].tolist(), "y": y[mask].tolist(), "mode": "markers",
+                           "name": "highlighted", "hoverinfo": "skip", "showlegend": False,
+                           "customdata": custom[mask].tolist(),
+                           "marker": {"size": 12, "color": "rgba(0,0,0,0)",
+                                      "line": {"width": 2, "color": "#ffffff"}}})
+    if marker is not None:
+        mx, my, label = marker
+        traces.append({"type": "scatter", "x": [round(float(mx), 3)], "y": [round(float(my), 3)],
+                       "mode": "markers+text", "name": "your image", "text": [label], "textposition": "top center",
+                       "textfont": {"color": "#ffd166", "size": 12}, "showlegend": False,
+                       "hovertemplate": f"{label}<extra></extra>",
+                       "marker": {"size": 20, "symbol": "star", "color": "#ffd166",
+                                  "line": {"width": 1.5, "color": "#000000"}}})
     layout = {
         "title": {"text": title, "x": 0.01, "font": {"size": 15}}, "height": height,
         "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#11151d",
-        "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "hovermode": "closest", "dragmode": "pan",
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "hovermode": "closest", "dragmode": dragmode,
         "uirevision": title.split(" · ")[0], "font": {"color": "#e6e6e6"},
         "legend": {"font": {"size": 10}, "itemsizing": "constant", "tracegroupgap": 0,
                    "title": {"text": colour_by}},

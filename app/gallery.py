@@ -175,4 +175,5 @@ def render(path: str, sample_id: int, layer: pd.Series) -> None:
         result = grid(items, order, key="gallery_grid")
     channel = getattr(result, "channel", None)
     if channel is not None:
+        st.session_state.channel = int(channel)  # the Channel view and the URL follow the gallery
         channel_dialog(path, sample_id, name, layer_id, int(channel))

@@ -150,9 +150,89 @@ def load_css() -> None:
     st.html(f"<style>{css}</style>")
 
 
+SHOW = {"all": None, "correct": True, "incorrect": False}
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def datamap_spec(path: str, layer_id: int, method: str, perplexity: float | None, colour_by: str,
-                 title: str, pinned: int | None) -> dict:
+                 title: str, pinned: int | None, show: str = "all", highlight: tuple[int, ...] | None = None,
+                 marker: tuple[float, float, str] | None = None, dragmode: str = "pan", height: int = 520) -> dict:
+    """The data map's figure dict; `show` keeps all, only correct or only incorrect predictions."""
     from app import datamap
     points = embedding(path, layer_id, method, perplexity).merge(samples(path), on="sample_id")
-    return datamap.figure_dict(points, colour_by, title, pinned)
+    if SHOW.get(show) is not None:
+        points = points[points.correct == SHOW[show]]
+    return datamap.figure_dict(points, colour_by, title, pinned, height=height, highlight=highlight,
+                               marker=marker, dragmode=dragmode)
+
+
+# --- issue 4: references, separability, channel questions ------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def reference(path: str, layer_id: int) -> dict[str, np.ndarray]:
+    """One layer's stored PCA basis and t-SNE reference (read once per process)."""
+    return catalog.load_reference(Path(path), int(layer_id))
+
+
+@st.cache_data(show_spinner=False)
+def separability(path: str) -> tuple[pd.DataFrame, str]:
+    """layer_id, position, name, accuracy over depth, and which figure it is: 'class' or 'coarse group'.
+
+    The class figure needs classes with 2+ samples; when no class has them (the bundled sample has one
+    image per class) the coarse-group figure is shown instead, and the label says so.
+    """
+    con = connection(path).cursor()
+    frame = con.execute("""
+        SELECT l.layer_id, l.position, l.name, l.kind, r.k, r.knn_accuracy, r.knn_accuracy_group
+        FROM separability r JOIN layers l USING (layer_id) ORDER BY l.position""").df()
+    per_class = samples(path).label_name.value_counts()
+    by = "class" if len(per_class) and int(per_class.max()) >= 2 else "coarse group"
+    frame["accuracy"] = frame["knn_accuracy"] if by == "class" else frame["knn_accuracy_group"]
+    return frame, by
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def neighbours(path: str, layer_id: int, sample_id: int, k: int = 8) -> list[tuple[int, float]]:
+    from core.placement import neighbours_of
+    ref = reference(path, layer_id)
+    if not (ref["sample_id"] == sample_id).any():
+        return []
+    return neighbours_of(ref, int(sample_id), k)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def channel_top(path: str, layer_id: int, channel: int, k: int = 9) -> pd.DataFrame:
+    from catalog import insights
+    return insights.channel_top_samples(connection(path), layer_id, channel, k)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def class_means(path: str, layer_id: int, by: str) -> pd.DataFrame:
+    from catalog import insights
+    return insights.class_channel_means(connection(path), layer_id, by=by)
+
+
+@st.cache_data(show_spinner=False)
+def truth(path: str) -> pd.DataFrame:
+    from catalog import insights
+    return insights.predictions_with_truth(connection(path))
+
+
+def layer_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray:
+    """One layer's full activation of one sample: from the disk cache, else one forward (saved)."""
+    found = cached_activation(path, sample_id, layer_id)
+    if found is not None:
+        return found
+    from PIL import Image
+
+    from core.activations import activations
+    loaded, layer_infos, modules = model_for(path)
+    with Image.open(io.BytesIO(sample_view(path, sample_id)["image"])) as img:
+        tensor = loaded.preprocess.normalize(img.convert("RGB"))
+    array = activations(loaded.model, layer_infos, modules, tensor, [int(layer_id)])[int(layer_id)]
+    file = _activation_file(path, sample_id, layer_id)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(file.stem + ".tmp.npy")
+    np.save(tmp, array.astype(np.float16))
+    os.replace(tmp, file)
+    return array.astype(np.float32)

@@ -1,9 +1,11 @@
 """Explorer: the layer map, the data map, the inspector and the activation gallery, on one screen."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from app import datamap, gallery, inspector, layer_map, state
+from app import datamap, gallery, inspector, layer_map, state, tools, upload, urlstate
 
 st.set_page_config(page_title="LayerScope · Explorer", page_icon="🔭", layout="wide")
 state.load_css()
@@ -15,6 +17,7 @@ if not catalogs:
     st.stop()
 
 labels = {str(p): f"{p.name} · {m['dataset']['name']}, N={m['n_samples']}" for p, m in catalogs}
+urlstate.restore_catalog({p.name: str(p) for p, _ in catalogs})
 with st.sidebar:
     st.subheader("Controls")
     path = st.selectbox("Catalog (dataset, size)", list(labels), format_func=labels.get, key="catalog")
@@ -28,6 +31,8 @@ table = state.layers(path)
 layer_ids = [int(i) for i in table.layer_id]
 names = dict(zip(layer_ids, table.name))
 perplexities = state.perplexities(path)
+channel_from_url = urlstate.restore_view(path, layer_ids, set(int(i) for i in state.samples(path).sample_id),
+                                         [r for r, _ in perplexities])
 
 
 def _set_layer(layer_id: int) -> None:
@@ -50,14 +55,20 @@ if st.session_state.get("layer_select") not in layer_ids:
     st.session_state.layer_select = st.session_state.layer_id
 
 with st.sidebar:
-    method = st.radio("Method", ["t-SNE", "PCA"], horizontal=True, key="method",
-                      disabled=not perplexities, index=0 if perplexities else 1)
+    if not perplexities:
+        st.session_state.method = "PCA"
+    elif st.session_state.get("method") not in ("t-SNE", "PCA"):
+        st.session_state.method = "t-SNE"
+    method = st.radio("Method", ["t-SNE", "PCA"], horizontal=True, key="method", disabled=not perplexities)
     requested = used = None
     if method == "t-SNE" and perplexities:
         used_of = dict(perplexities)
         options = list(used_of)
+        perplexity_key = f"perplexity::{path}"
+        if st.session_state.get(perplexity_key) not in options:
+            st.session_state[perplexity_key] = options[len(options) // 2]
         requested = st.select_slider(
-            "Perplexity (t-SNE)", options=options, value=options[len(options) // 2], key=f"perplexity::{path}",
+            "Perplexity (t-SNE)", options=options, key=perplexity_key,
             format_func=lambda p: f"{p:g}" if abs(used_of[p] - p) < 1e-6 else f"{p:g}→{used_of[p]:g}")
         used = used_of[requested]
         st.caption(f"Perplexity used: **{used:g}**" + ("" if abs(used - requested) < 1e-6 else
@@ -75,18 +86,49 @@ model_text = state.model_label(manifest)
 st.markdown(f"<div class='ls-header'><b>{model_text}</b> · {manifest['dataset']['name']} · "
             f"N={manifest['n_samples']} · layer <b>{layer['name']}</b> ({layer.kind}, "
             f"{layer_map.shape_text(layer)})</div>", unsafe_allow_html=True)
-with st.container(key="layer_map_box"):
+
+
+def _on_separability() -> None:
+    points = tools._selected_points("separability_chart")
+    if points and points[0].get("customdata"):
+        _set_layer(int(points[0]["customdata"][0]))
+
+
+def _on_map_select() -> None:
+    st.session_state.selection_ids = tools.selected_ids_from("datamap_chart")
+
+
+separability, separability_by = state.separability(path)
+group_only = separability_by != "class"
+map_col, sep_col = st.columns([3, 1], gap="small")
+with map_col, st.container(key="layer_map_box"):
     layer_map.layer_map(table, layer_id, key="layer_map", on_change=_on_layer_map)
+with sep_col, st.container(key="separability"):
+    st.plotly_chart(tools.separability_figure(separability, separability_by, layer_id), width="stretch",
+                    key="separability_chart", on_select=_on_separability, selection_mode="points",
+                    config={"displayModeBar": False})
+    st.caption(tools.separability_caption(separability_by) + " Click a point to select that layer.")
 
 left, middle, right = st.columns([5, 3, 4], gap="small")
 
 with left:
     method_key = "tsne" if method == "t-SNE" else "pca"
     title = datamap.method_title(str(layer["name"]), method_key, used, requested)
-    spec = state.datamap_spec(path, layer_id, method_key, requested, colour_by, title, st.session_state.pinned)
+    controls = st.columns([3, 3])
+    show = controls[0].segmented_control("Show", ["all", "correct", "incorrect"], default="all",
+                                         key="map_filter") or "all"
+    drag = controls[1].segmented_control("Drag to", ["pan", "box", "lasso"], default="pan", key="drag_mode",
+                                         help="box or lasso: select points (the Selection tab summarises them)")
+    dragmode = {"box": "select", "lasso": "lasso"}.get(drag or "pan", "pan")
+    highlight = tuple(sorted(set(st.session_state.get("selection_ids") or []) |
+                             set(st.session_state.get("highlight_ids") or [])))
+    star = upload.marker(path, layer_id, method_key, used)
+    spec = state.datamap_spec(path, layer_id, method_key, requested, colour_by, title, st.session_state.pinned,
+                              show, highlight or None, star, dragmode)
     with st.container(key="datamap"):
         st.plotly_chart(datamap.figure(spec), width="stretch", key="datamap_chart",
-                        config={"displaylogo": False, "scrollZoom": True})
+                        config={"displaylogo": False, "scrollZoom": True}, on_select=_on_map_select,
+                        selection_mode=("box", "lasso"))
     if spec.get("html_legend"):
         st.html(datamap.legend_html(spec["html_legend"], colour_by))
     st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")
@@ -118,3 +160,33 @@ with middle:
 with right:
     with st.container(key="gallery"):
         gallery_panel(path, st.session_state.pinned, layer_id)
+
+
+# --- the analysis views (only the open tab runs) ---------------------------------------------------------
+TABS = ["Your image", "Neighbours", "Channel", "Selection", "Compare layers", "Export"]
+method_key = "tsne" if method == "t-SNE" else "pca"
+tabs = st.tabs(TABS, key="tools_tab", on_change="rerun", default="Channel" if channel_from_url else None)
+with tabs[0]:
+    if tabs[0].open:
+        upload.render(path, layer_id, str(layer["name"]), method_key, used)
+with tabs[1]:
+    if tabs[1].open:
+        tools.render_neighbours(path, st.session_state.pinned, layer_id, str(layer["name"]))
+with tabs[2]:
+    if tabs[2].open:
+        tools.render_channel(path, layer, group_only)
+with tabs[3]:
+    if tabs[3].open:
+        shown = state.embedding(path, layer_id, method_key, requested).merge(state.samples(path), on="sample_id")
+        if state.SHOW.get(show) is not None:
+            shown = shown[shown.correct == state.SHOW[show]]
+        tools.render_selection(path, group_only, [int(i) for i in shown.sample_id])
+with tabs[4]:
+    if tabs[4].open:
+        tools.render_compare(path, table, layer_id, method_key, requested, used, colour_by)
+with tabs[5]:
+    if tabs[5].open:
+        tools.render_export(path, layer_id, str(layer["name"]), method_key, requested)
+
+urlstate.write(Path(path).name, layer_id, method_key, requested, st.session_state.pinned,
+               st.session_state.get("channel"))
