@@ -127,8 +127,10 @@ with left:
                               show, highlight or None, star, dragmode)
     with st.container(key="datamap"):
         st.plotly_chart(datamap.figure(spec), width="stretch", key="datamap_chart",
-                        config={"displaylogo": False, "scrollZoom": True}, on_select=_on_map_select,
-                        selection_mode=("box", "lasso"))
+                        config={"displaylogo": False, "scrollZoom": True},
+                        # selecting only while box/lasso is chosen: in pan mode a click pins (the bridge)
+                        **({"on_select": _on_map_select, "selection_mode": ("box", "lasso")}
+                           if dragmode != "pan" else {}))
     if spec.get("html_legend"):
         st.html(datamap.legend_html(spec["html_legend"], colour_by))
     st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")
