@@ -8,10 +8,10 @@ import streamlit as st
 
 from app import state
 
-st.set_page_config(page_title="LayerScope", page_icon="🔭", layout="wide")
+st.set_page_config(page_title="LayerScope", page_icon=":material/travel_explore:", layout="wide")
 state.load_css()
 
-st.title("🔭 LayerScope")
+st.title(":material/travel_explore: LayerScope")
 st.markdown(
     "See how an ImageNet CNN sees its data, **layer by layer**. A *catalog* holds one model run over one "
     "dataset: every image's predictions, per-channel activation statistics, and a 2-D map (PCA and "
@@ -48,7 +48,7 @@ if catalogs:
              "built": _when(m.get("created_at"))} for p, m in catalogs]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="catalog_table")
     st.caption(f"Found under `{root}` (set LAYERSCOPE_CATALOG_DIR to look elsewhere).")
-    st.page_link("pages/1_Explorer.py", label="Open the Explorer", icon="🔭")
+    st.page_link("pages/1_Explorer.py", label="Open the Explorer", icon=":material/scatter_plot:")
 else:
     st.info(f"No catalog under `{root}` yet. Build the bundled sample (400 ImageNet images through "
             "EfficientNet-Lite0; about 2 minutes on 2 cores), or run `python -m scripts.build_catalog`.")

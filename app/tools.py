@@ -24,23 +24,28 @@ def _data_url(data: bytes) -> str:
     return f"data:image/{kind};base64," + base64.b64encode(data).decode()
 
 
-def thumbs_html(items: list[tuple[int | None, bytes, str]], testid: str) -> str:
-    """A row of thumbnails: (sample_id or None, image bytes, caption)."""
+def thumbs_html(items: list[tuple[int | None, bytes, str]], testid: str, marked: set[int] | None = None) -> str:
+    """A row of thumbnails: (sample_id or None, image bytes, caption); `marked` ones get a green frame
+    (same label as the pinned sample)."""
     cells = []
     for sample_id, data, caption in items:
         sid = "" if sample_id is None else f' data-sample-id="{int(sample_id)}"'
-        cells.append(f'<figure class="ls-thumb"{sid}><img src="{_data_url(data)}" alt="{escape(caption)}">'
+        same = marked is not None and sample_id in marked
+        css = "ls-thumb ls-same-label" if same else "ls-thumb"
+        title = f' title="same label"' if same else ""
+        cells.append(f'<figure class="{css}"{sid}{title}><img src="{_data_url(data)}" alt="{escape(caption)}">'
                      f'<figcaption>{escape(caption)}</figcaption></figure>')
     return f'<div class="ls-thumbs" data-testid="{testid}">' + "".join(cells) + "</div>"
 
 
-def sample_thumbs(path: str, ids: list[int], captions: list[str], testid: str) -> str:
+def sample_thumbs(path: str, ids: list[int], captions: list[str], testid: str,
+                  marked: set[int] | None = None) -> str:
     items = []
     for sample_id, caption in zip(ids, captions):
         data = state.sample_view(path, int(sample_id))["image"]
         if data:
             items.append((int(sample_id), data, caption))
-    return thumbs_html(items, testid)
+    return thumbs_html(items, testid, marked)
 
 
 # --- 3. separability over depth ---------------------------------------------------------------------------
@@ -87,10 +92,10 @@ def render_neighbours(path: str, sample_id: int, layer_id: int, layer_name: str)
     same = sum(1 for sid, _ in found if labels.get(sid) == label)
     st.markdown(f"<div data-testid='neighbours-summary'>The {len(found)} nearest neighbours of "
                 f"<b>#{sample_id}</b> ({escape(label)}) at <b>{escape(layer_name)}</b> (PCA space): "
-                f"<b class='ls-same'>{same} of {len(found)}</b> share its label.</div>", unsafe_allow_html=True)
-    captions = [f"#{sid} {labels.get(sid, '?')}{' ✓' if labels.get(sid) == label else ''} · d={d:.2f}"
-                for sid, d in found]
-    st.html(sample_thumbs(path, [sid for sid, _ in found], captions, "neighbour-thumbs"))
+                f"<b class='ls-same'>{same} of {len(found)}</b> share its label (green frame).</div>", unsafe_allow_html=True)
+    captions = [f"#{sid} {labels.get(sid, '?')} · d={d:.2f}" for sid, d in found]
+    st.html(sample_thumbs(path, [sid for sid, _ in found], captions, "neighbour-thumbs",
+                          marked={sid for sid, _ in found if labels.get(sid) == label}))
 
 
 # --- 4. what a channel responds to ----------------------------------------------------------------------

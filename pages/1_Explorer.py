@@ -7,13 +7,13 @@ import streamlit as st
 
 from app import datamap, gallery, inspector, layer_map, state, tools, upload, urlstate
 
-st.set_page_config(page_title="LayerScope · Explorer", page_icon="🔭", layout="wide")
+st.set_page_config(page_title="LayerScope · Explorer", page_icon=":material/travel_explore:", layout="wide")
 state.load_css()
 
 catalogs = state.list_catalogs()
 if not catalogs:
     st.warning(f"No catalog found under `{state.catalog_root()}`. Build the bundled sample on the Home page.")
-    st.page_link("Home.py", label="Home", icon="🏠")
+    st.page_link("Home.py", label="Home", icon=":material/home:")
     st.stop()
 
 labels = {str(p): f"{p.name} · {m['dataset']['name']}, N={m['n_samples']}" for p, m in catalogs}

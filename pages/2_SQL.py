@@ -8,7 +8,7 @@ from app import state
 from catalog.sql import MAX_ROWS, TIME_LIMIT_S, run_query
 from core.errors import LayerScopeError
 
-st.set_page_config(page_title="LayerScope · SQL", page_icon="🔭", layout="wide")
+st.set_page_config(page_title="LayerScope · SQL", page_icon=":material/travel_explore:", layout="wide")
 state.load_css()
 st.title("SQL over the catalog")
 
@@ -78,7 +78,7 @@ if run:
 result = st.session_state.get("sql_result")
 if result is not None:
     if "error" in result:
-        st.error(result["error"], icon="🚫")
+        st.error(result["error"], icon=":material/block:")
     else:
         frame = result["frame"]
         st.caption(f"{len(frame):,} rows" + (f" (stopped at the {MAX_ROWS:,}-row limit)" if result["truncated"] else ""))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import state
 
-st.set_page_config(page_title="LayerScope · About", page_icon="🔭", layout="wide")
+st.set_page_config(page_title="LayerScope · About", page_icon=":material/travel_explore:", layout="wide")
 state.load_css()
 st.title("About LayerScope")
 
