@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,12 +81,26 @@ def analyse(path: str, digest: str, name: str, _data: bytes) -> Analysis:
     return Analysis(digest, name, top, pictures, reading.vectors)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+class _NotRemembered(LookupError):
+    """The upload is no longer in the registry (raised, so that the cache never stores a miss)."""
+
+
 def placement(path: str, digest: str, layer_id: int, perplexity_used: float | None) -> dict | None:
-    """PCA point, t-SNE point (at one used perplexity, or None) and 8 nearest samples at one layer."""
+    """PCA point, t-SNE point (at one used perplexity, or None) and 8 nearest samples at one layer;
+    None when the upload is not remembered (any more) or the layer has no reduction input."""
+    try:
+        return _placement(path, digest, layer_id, perplexity_used)
+    except _NotRemembered:
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _placement(path: str, digest: str, layer_id: int, perplexity_used: float | None) -> dict | None:
     from core.placement import nearest, place_on_tsne, project
     analysis = _find(path, digest)
-    if analysis is None or layer_id not in analysis.vectors:
+    if analysis is None:
+        raise _NotRemembered(digest)
+    if layer_id not in analysis.vectors:
         return None
     ref = state.reference(path, layer_id)
     point = project(ref, analysis.vectors[layer_id])
@@ -96,15 +112,30 @@ def placement(path: str, digest: str, layer_id: int, perplexity_used: float | No
     return out
 
 
-_REGISTRY: dict[tuple[str, str], Analysis] = {}
+# The analyses that sessions currently show, by (catalog, digest): shared by every session of the process,
+# so bounded (least recently used out). A session whose upload was evicted re-analyses it on its next run
+# (analyse() is cached too) or shows no marker until then.
+REGISTRY_SIZE = 16
+_REGISTRY: OrderedDict[tuple[str, str], Analysis] = OrderedDict()
+_REGISTRY_LOCK = threading.Lock()
 
 
 def remember(path: str, analysis: Analysis) -> None:
-    _REGISTRY[(path, analysis.digest)] = analysis
+    key = (path, analysis.digest)
+    with _REGISTRY_LOCK:
+        _REGISTRY[key] = analysis
+        _REGISTRY.move_to_end(key)
+        while len(_REGISTRY) > REGISTRY_SIZE:
+            _REGISTRY.popitem(last=False)
 
 
 def _find(path: str, digest: str) -> Analysis | None:
-    return _REGISTRY.get((path, digest))
+    key = (path, digest)
+    with _REGISTRY_LOCK:
+        found = _REGISTRY.get(key)
+        if found is not None:
+            _REGISTRY.move_to_end(key)
+        return found
 
 
 def load(path: str, data: bytes, name: str) -> Analysis:
@@ -161,7 +192,7 @@ def render(path: str, layer_id: int, layer_name: str, method: str, used: float |
             analysis = load(path, data, name)
     except BadImage as exc:
         with st.container(key="upload_error"):
-            st.error(str(exc), icon="🚫")
+            st.error(str(exc), icon=":material/block:")
         if st.session_state.get("upload_digest"):
             st.session_state.upload_digest = None
             st.rerun()
@@ -176,7 +207,7 @@ def render(path: str, layer_id: int, layer_name: str, method: str, used: float |
     if placed is not None:
         point = placed["tsne"] if method == "tsne" and placed["tsne"] is not None else placed["pca"]
         where = (f" · placed on <b>{escape_(layer_name)}</b> ({'t-SNE' if method == 'tsne' else 'PCA'}) at "
-                 f"({point[0]:.2f}, {point[1]:.2f}): the ★ on the data map")
+                 f"({point[0]:.2f}, {point[1]:.2f}): the yellow star on the data map")
     st.markdown(f"<div class='ls-upload-head' data-testid='upload-result' data-digest='{analysis.digest}'>"
                 f"<b>{escape_(name)}</b> · predicted <b>{escape_(str(top.class_name))}</b> ({float(top.prob):.0%})"
                 f"{where}</div>", unsafe_allow_html=True)
