@@ -1,11 +1,25 @@
-"""The inspector: one sample's image, labels, top-10 and stored explanations."""
+"""The inspector: one sample's image, labels, top-10 and stored explanations.
+
+A hover must redraw it in well under 150 ms, so nothing on that path touches DuckDB or decodes an
+image: the inspector is one HTML block (pictures inline as data URLs) whose body (pictures and
+top-10) is kept per sample in a bounded process-wide store, and whose head (id, labels, pinned or
+hovered) is formatted from a per-catalog dict of the samples table. After the Explorer's first run,
+`warm()` fills the store in a low-priority background thread, a chunk of samples per query (three
+DuckDB queries per 64 samples instead of three per sample), so that hovers find their sample ready.
+"""
 from __future__ import annotations
 
 import base64
 import io
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
 from html import escape
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 from PIL import Image
 
@@ -18,27 +32,37 @@ LINES = {
     "guided": "Guided backprop: pixels that raise the class score",
     "guided_gradcam": "Guided Grad-CAM: those pixels, where Grad-CAM is high",
 }
+KINDS = ("image", "gradcam", "guided", "guided_gradcam")
+STORE_SIZE = 3000  # inspector bodies kept (about 40-60 kB each), all catalogs together
+WARM_LIMIT = 2000  # samples warmed per catalog (the first ones of the map's order)
+WARM_CHUNK = 64
+
+log = logging.getLogger(__name__)
 
 
-@st.cache_data(show_spinner=False, max_entries=2048)
-def panels(path: str, sample_id: int) -> dict:
-    """PNG/JPEG bytes for the four pictures of one sample (decoded and overlaid once, then cached)."""
-    view = state.sample_view(path, sample_id)
-    out = {"image": view["image"]}
-    ex = view["explanations"]
-    if view["image"] and ex:
-        rgb = np.asarray(Image.open(io.BytesIO(view["image"])).convert("RGB"))
-        cam = explain.decode(ex["gradcam"])
-        out["gradcam"] = _png(explain.overlay(rgb, cam))
+def _jpeg(array: np.ndarray, quality: int = 85) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def pictures(image: bytes | None, ex: dict | None) -> dict:
+    """Encoded bytes of the four pictures of one sample: the stored image, the Grad-CAM overlay (made
+    here, JPEG), and the stored guided maps (WebP) as they are."""
+    out = {"image": image}
+    if image and ex:
+        with Image.open(io.BytesIO(image)) as img:
+            rgb = np.asarray(img.convert("RGB"))
+        out["gradcam"] = _jpeg(explain.overlay(rgb, explain.decode(ex["gradcam"])))
         out["guided"] = ex["guided"]
         out["guided_gradcam"] = ex["guided_gradcam"]
     return out
 
 
-def _png(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="JPEG", quality=88)
-    return buffer.getvalue()
+def panels(path: str, sample_id: int) -> dict:
+    """The four pictures of one catalog sample (bytes)."""
+    view = state.sample_view(path, sample_id)
+    return pictures(view["image"], view["explanations"])
 
 
 def top10_html(top) -> str:
@@ -56,31 +80,78 @@ def _data_url(data: bytes) -> str:
     return f"data:image/{kind};base64," + base64.b64encode(data).decode()
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
-def inspector_html(path: str, sample_id: int, how: str) -> str | None:
-    """The whole inspector as one HTML block: one delta per hover, pictures inline (no extra requests)."""
-    table = state.samples(path)
-    row = table[table.sample_id == sample_id]
-    if row.empty:
-        return None
-    row = row.iloc[0]
-    view = state.sample_view(path, sample_id)
-    verdict = ('<span class="ls-ok">correct</span>' if row.correct else '<span class="ls-bad">wrong</span>')
-    head = (f'<div class="ls-inspector-head" data-sample-id="{int(sample_id)}">'
-            f'<span class="ls-sid">#{int(sample_id)}</span> <span class="ls-key">{escape(str(row.key))}</span>'
-            f' <span class="ls-how">{escape(how)}</span><br>'
-            f'true: <b>{escape(str(row.label_name))}</b> · predicted: <b>{escape(str(row.pred_name))}</b> '
-            f'({float(row.confidence):.0%}) {verdict}</div>')
-    pics = panels(path, sample_id)
+def body_html(pics: dict, top: pd.DataFrame) -> str:
+    """The pictures and the top-10: everything of the inspector that does not depend on pinned/hovered."""
     cells = []
-    for name in ("image", "gradcam", "guided", "guided_gradcam"):
+    for name in KINDS:
         if pics.get(name):
             cells.append(f'<figure class="ls-pic" data-kind="{name}"><img src="{_data_url(pics[name])}" '
                          f'alt="{name}"><figcaption>{escape(LINES[name])}</figcaption></figure>')
         else:
             cells.append(f'<figure class="ls-pic missing" data-kind="{name}"><div class="ls-none">not in this '
                          f'catalog</div><figcaption>{escape(LINES[name])}</figcaption></figure>')
-    return head + '<div class="ls-pics">' + "".join(cells) + "</div>" + top10_html(view["top"])
+    return '<div class="ls-pics">' + "".join(cells) + "</div>" + top10_html(top)
+
+
+# --- the process-wide store of bodies, and the per-catalog rows for the heads ----------------------------
+
+_store: OrderedDict[tuple[str, int], str] = OrderedDict()
+_rows: dict[str, dict[int, tuple]] = {}
+_lock = threading.Lock()
+_warming: dict[str, threading.Thread] = {}
+
+
+def _stored(path: str, sample_id: int) -> str | None:
+    key = (path, int(sample_id))
+    with _lock:
+        found = _store.get(key)
+        if found is not None:
+            _store.move_to_end(key)
+        return found
+
+
+def _keep(path: str, sample_id: int, body: str) -> None:
+    key = (path, int(sample_id))
+    with _lock:
+        _store[key] = body
+        _store.move_to_end(key)
+        while len(_store) > STORE_SIZE:
+            _store.popitem(last=False)
+
+
+def _row(path: str, sample_id: int) -> tuple | None:
+    rows = _rows.get(path)
+    if rows is None:
+        table = state.samples(path)
+        rows = {int(r.sample_id): (str(r.key), str(r.label_name), str(r.pred_name), float(r.confidence),
+                                   bool(r.correct)) for r in table.itertuples()}
+        _rows[path] = rows
+    return rows.get(int(sample_id))
+
+
+def body(path: str, sample_id: int) -> str:
+    """One sample's inspector body: from the store, else made now (three queries) and stored."""
+    found = _stored(path, sample_id)
+    if found is None:
+        view = state.sample_view(path, sample_id)
+        found = body_html(pictures(view["image"], view["explanations"]), view["top"])
+        _keep(path, sample_id, found)
+    return found
+
+
+def inspector_html(path: str, sample_id: int, how: str) -> str | None:
+    """The whole inspector as one HTML block: one delta per hover, pictures inline (no extra requests)."""
+    row = _row(path, sample_id)
+    if row is None:
+        return None
+    key, label, predicted, confidence, correct = row
+    verdict = '<span class="ls-ok">correct</span>' if correct else '<span class="ls-bad">wrong</span>'
+    head = (f'<div class="ls-inspector-head" data-sample-id="{int(sample_id)}">'
+            f'<span class="ls-sid">#{int(sample_id)}</span> <span class="ls-key">{escape(key)}</span>'
+            f' <span class="ls-how">{escape(how)}</span><br>'
+            f'true: <b>{escape(label)}</b> · predicted: <b>{escape(predicted)}</b> '
+            f'({confidence:.0%}) {verdict}</div>')
+    return head + body(path, sample_id)
 
 
 def render(path: str, sample_id: int, how: str) -> None:
@@ -89,3 +160,67 @@ def render(path: str, sample_id: int, how: str) -> None:
         st.info("No sample selected: hover a point in the data map.")
         return
     st.html(html)
+
+
+# --- warming the store in the background ------------------------------------------------------------------
+
+def _chunk_views(con, ids: list[int]) -> dict[int, tuple]:
+    """(image, explanations, top-10) of a chunk of samples, in three queries."""
+    cursor = con.cursor()
+    try:
+        placeholders = ",".join("?" * len(ids))
+        images = dict(cursor.execute(f"SELECT sample_id, image FROM images WHERE sample_id IN ({placeholders})",
+                                     ids).fetchall())
+        explanations = {int(r[0]): {"class_idx": int(r[1]), "gradcam": bytes(r[2]), "guided": bytes(r[3]),
+                                    "guided_gradcam": bytes(r[4])}
+                        for r in cursor.execute(
+                            "SELECT sample_id, class_idx, gradcam, guided, guided_gradcam FROM explanations "
+                            f"WHERE sample_id IN ({placeholders})", ids).fetchall()}
+        top = cursor.execute("SELECT sample_id, rank, class_idx, class_name, prob FROM predictions "
+                             f"WHERE sample_id IN ({placeholders}) ORDER BY sample_id, rank", ids).df()
+    finally:
+        cursor.close()
+    tops = {int(sid): frame.drop(columns="sample_id") for sid, frame in top.groupby("sample_id", sort=False)}
+    empty = top.drop(columns="sample_id").iloc[:0]
+    return {sid: (bytes(images[sid]) if images.get(sid) is not None else None, explanations.get(sid),
+                  tops.get(sid, empty)) for sid in ids}
+
+
+def _lower_priority() -> None:
+    try:  # Linux: the niceness of this thread alone, so a hover or a layer switch goes first
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 15)
+    except (AttributeError, OSError):
+        pass
+
+
+def _warm(path: str, con, ids: list[int], pause: float) -> None:
+    _lower_priority()
+    try:
+        for start in range(0, len(ids), WARM_CHUNK):
+            todo = [i for i in ids[start:start + WARM_CHUNK] if _stored(path, i) is None]
+            if not todo:
+                continue
+            for sample_id, (image, ex, top) in _chunk_views(con, todo).items():
+                if _stored(path, sample_id) is None:
+                    _keep(path, sample_id, body_html(pictures(image, ex), top))
+                time.sleep(pause)  # hand the GIL back between samples
+    except Exception:  # a warm-up is only an optimisation: never let it take the app down
+        log.exception("warming the inspector of %s failed", path)
+
+
+def warm(path: str, sample_ids, pause: float = 0.002) -> threading.Thread | None:
+    """Fill the store for up to WARM_LIMIT samples of a catalog in a background thread (once at a time
+    per catalog); returns the thread, or None when one is running or there is nothing to do."""
+    ids = [int(i) for i in list(sample_ids)[:WARM_LIMIT]]
+    with _lock:
+        running = _warming.get(path)
+        if running is not None and running.is_alive():
+            return None
+        missing = [i for i in ids if (path, i) not in _store]
+        if not missing:
+            return None
+        thread = threading.Thread(target=_warm, args=(path, state.connection(path), missing, pause),
+                                  name=f"layerscope-warm-{os.path.basename(path)}", daemon=True)
+        _warming[path] = thread
+    thread.start()
+    return thread

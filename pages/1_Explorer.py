@@ -192,3 +192,5 @@ with tabs[5]:
 
 urlstate.write(Path(path).name, layer_id, method_key, requested, st.session_state.pinned,
                st.session_state.get("channel"))
+# every sample's inspector made in the background (low priority), so that hovers find it ready
+inspector.warm(path, state.samples(path).sample_id)
