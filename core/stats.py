@@ -23,17 +23,22 @@ MAX_FEATURES = 4096
 
 
 def channel_stats(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(B, C, H, W) -> mean, entropy (bits), score; each (B, C), float32."""
+    """(B, C, H, W) -> mean, entropy (bits), score; each (B, C), float32.
+
+    One bincount over (sample, channel, bin) ids counts every histogram at once, in int32, so the
+    largest maps (VGG16's 64x224x224) need no per-channel loop and no float one-hot.
+    """
     values = maps.detach().flatten(2).float()
+    b, c, n = values.shape
     mean = values.mean(dim=2)
     magnitude = values.abs().mean(dim=2)
-    low = values.amin(dim=2, keepdim=True)
-    span = values.amax(dim=2, keepdim=True) - low
-    scaled = (values - low) / torch.where(span > 0, span, torch.ones_like(span))
-    bins = (scaled * BINS).long().clamp_(0, BINS - 1)  # the maximum falls in the last bin
-    counts = torch.zeros(*values.shape[:2], BINS, dtype=torch.float32, device=values.device)
-    counts.scatter_add_(2, bins, torch.ones_like(scaled))
-    p = counts / values.shape[2]
+    low, high = torch.aminmax(values, dim=2, keepdim=True)
+    span = high - low
+    scale = BINS / torch.where(span > 0, span, torch.ones_like(span))
+    bins = ((values - low) * scale).to(torch.int32).clamp_(0, BINS - 1)  # the maximum joins the last bin
+    bins += torch.arange(b * c, dtype=torch.int32, device=values.device).view(b, c, 1) * BINS
+    counts = torch.bincount(bins.flatten(), minlength=b * c * BINS).view(b, c, BINS)
+    p = counts.float() / n
     entropy = -(p * torch.log2(torch.where(p > 0, p, torch.ones_like(p)))).sum(dim=2)
     entropy = entropy.clamp_min(0.0)  # no -0.0 for constant channels
     return mean, entropy, entropy * magnitude
