@@ -60,7 +60,9 @@ _CSS = """
   padding: 2px; text-align: center; font: 10px sans-serif; color: #9aa4b5; }
 .gal .cell:hover { border-color: #ff4b4b; }
 .gal .cell img { width: 100%; aspect-ratio: 1; image-rendering: pixelated; display: block; }
-.gal .cell .meta { display: flex; justify-content: space-between; padding: 0 2px; }
+.gal .cell .meta { display: flex; justify-content: space-between; gap: 3px; padding: 0 2px; overflow: hidden;
+  white-space: nowrap; }
+.gal .cell .meta span { overflow: hidden; text-overflow: ellipsis; }
 .gal-legend { display: flex; align-items: center; gap: 6px; font: 11px sans-serif; color: #9aa4b5; margin-bottom: 6px; }
 .gal-legend .bar { flex: 1; height: 10px; border-radius: 2px;
   background: linear-gradient(90deg, #440154, #3b528b, #21918c, #5ec962, #fde725); }
@@ -75,9 +77,11 @@ export default function(component) {
     root.dataset.key = data.key;
     const cells = data.items.map(it =>
       `<div class="cell" data-channel="${it.c}" title="channel ${it.c}, score ${it.s.toFixed(3)}">` +
-      `<img src="${it.src}" alt="channel ${it.c}"><div class="meta"><span>#${it.c}</span><span>${it.s.toFixed(2)}</span></div></div>`).join('');
+      `<img src="${it.src}" alt="channel ${it.c}"><div class="meta"><span>#${it.c}</span>` +
+      (data.compact ? '' : `<span>${it.s.toFixed(2)}</span>`) + '</div></div>').join('');
     root.innerHTML = `<div class="gal-legend"><span>${data.lo.toPrecision(3)}</span><span class="bar"></span>` +
-      `<span>${data.hi.toPrecision(3)}</span><span>activation (shared scale) · number = score</span></div>` +
+      `<span>${data.hi.toPrecision(3)}</span><span>activation (shared scale) · ` +
+      (data.compact ? 'hover a channel for its score' : 'number = score') + '</span></div>' +
       `<div class="gal" style="--cell:${data.cell}px">${cells}</div>`;
   }
   const onClick = (e) => {
@@ -97,7 +101,7 @@ def grid(items: dict, order: list[int], key: str):
     cell = 74 if n <= 48 else 58 if n <= 200 else 46
     payload = [{"c": int(c), "s": float(items["scores"][c]), "src": items["urls"][c]} for c in order]
     digest = hashlib.sha1((key + ",".join(map(str, order)) + str(items["lo"]) + str(items["hi"])).encode())
-    return _grid(data={"items": payload, "lo": items["lo"], "hi": items["hi"], "cell": cell,
+    return _grid(data={"items": payload, "lo": items["lo"], "hi": items["hi"], "cell": cell, "compact": cell < 60,
                        "key": digest.hexdigest()[:12]}, key=key, on_channel_change=lambda: None)
 
 

@@ -21,6 +21,9 @@ COLOURS = {
 }
 COS30, SIN30 = math.cos(math.pi / 6), 0.5
 GAP = 7.0
+LABEL_FONT = 10.5  # layout units; the map is scaled to its column, so about 10 px on a 1440 px screen
+LABEL_CHARS = 14
+LABEL_ANGLE = 40
 MAX_ROW = 1500.0  # layout units per row before wrapping, so 60 layers stay readable
 
 
@@ -53,7 +56,9 @@ def layer_svg(table: pd.DataFrame) -> str:
             width = 0.0
         rows[-1].append(box)
         width += advance
-    label_h = 34.0
+    longest = max((min(len(str(row.name)), LABEL_CHARS) for row in table.itertuples()), default=1)
+    # the rotated labels hang below the boxes: room for the longest one, so none is cut off
+    label_h = 14.0 + longest * 0.56 * LABEL_FONT * math.sin(math.radians(LABEL_ANGLE))
     row_h = top + label_h + 10
     parts = []
     total_w = 0.0
@@ -67,7 +72,7 @@ def layer_svg(table: pd.DataFrame) -> str:
             top_face = f"M{x:.1f},{y0:.1f}l{ox:.1f},{oy:.1f}h{t:.1f}l{-ox:.1f},{-oy:.1f}z"
             side = f"M{x + t:.1f},{y0:.1f}l{ox:.1f},{oy:.1f}v{h:.1f}l{-ox:.1f},{-oy:.1f}z"
             name = escape(str(row.name))
-            label = name if len(name) <= 14 else "…" + name[-13:]
+            label = name if len(name) <= LABEL_CHARS else "…" + name[-(LABEL_CHARS - 1):]
             lx, ly = x + t / 2, r * row_h + top + 12
             parts.append(
                 f'<g class="layer" data-layer-id="{int(row.layer_id)}" data-name="{name}" '
@@ -77,7 +82,7 @@ def layer_svg(table: pd.DataFrame) -> str:
                 f'<path class="front" d="{front}" fill="{colour}"/>'
                 f'<rect class="hit" x="{x - GAP / 2:.1f}" y="{r * row_h:.1f}" width="{t + GAP:.1f}" '
                 f'height="{row_h:.1f}" fill="transparent"/>'
-                f'<text x="{lx:.1f}" y="{ly:.1f}" transform="rotate(40 {lx:.1f} {ly:.1f})">{label}</text>'
+                f'<text x="{lx:.1f}" y="{ly:.1f}" transform="rotate({LABEL_ANGLE} {lx:.1f} {ly:.1f})">{label}</text>'
                 "</g>")
             x += t + GAP
             total_w = max(total_w, x + ox + 4)
@@ -88,13 +93,13 @@ def layer_svg(table: pd.DataFrame) -> str:
 
 _CSS = """
 .lm-wrap { position: relative; outline: none; width: 100%; }
-.lm-wrap svg { width: 100%; height: auto; max-height: 230px; display: block; }
+.lm-wrap svg { width: 100%; height: auto; max-height: clamp(150px, 22vh, 280px); display: block; }
 .lm-wrap .layer { cursor: pointer; }
 .lm-wrap .layer .front { fill-opacity: 0.95; }
 .lm-wrap .layer .top { filter: brightness(1.25); }
 .lm-wrap .layer .side { filter: brightness(0.7); }
 .lm-wrap .layer path { stroke: #0e1117; stroke-width: 0.6; }
-.lm-wrap .layer text { fill: #9aa4b5; font: 9px sans-serif; pointer-events: none; }
+.lm-wrap .layer text { fill: #aab3c2; font: 10.5px sans-serif; pointer-events: none; }
 .lm-wrap .layer.hover path { stroke: #ffffff; stroke-width: 1.2; }
 .lm-wrap .layer.selected path { stroke: #ff4b4b; stroke-width: 2.2; }
 .lm-wrap .layer.selected text { fill: #ff4b4b; font-weight: bold; }

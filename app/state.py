@@ -156,7 +156,7 @@ SHOW = {"all": None, "correct": True, "incorrect": False}
 @st.cache_data(show_spinner=False, max_entries=64)
 def datamap_spec(path: str, layer_id: int, method: str, perplexity: float | None, colour_by: str,
                  title: str, pinned: int | None, show: str = "all", highlight: tuple[int, ...] | None = None,
-                 marker: tuple[float, float, str] | None = None, dragmode: str = "pan", height: int = 520) -> dict:
+                 marker: tuple[float, float, str] | None = None, dragmode: str = "pan", height: int = 500) -> dict:
     """The data map's figure dict; `show` keeps all, only correct or only incorrect predictions."""
     from app import datamap
     points = embedding(path, layer_id, method, perplexity).merge(samples(path), on="sample_id")

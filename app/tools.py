@@ -63,9 +63,8 @@ def separability_figure(frame: pd.DataFrame, by: str, selected: int) -> go.Figur
                                  hoverinfo="skip", showlegend=False, name="selected layer",
                                  marker={"size": 14, "color": "rgba(0,0,0,0)",
                                          "line": {"width": 2.5, "color": "#ff4b4b"}}))
-    fig.update_layout(**DARK, height=230, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
-                      title={"text": f"Separability ({by} labels, leave-one-out 10-NN in PCA space)",
-                             "font": {"size": 11}, "x": 0.01},
+    fig.update_layout(**DARK, height=170, margin={"l": 10, "r": 10, "t": 28, "b": 12}, showlegend=False,
+                      title={"text": f"Separability: {by} labels", "font": {"size": 12}, "x": 0.01},
                       xaxis={"title": None, "showticklabels": False, "showgrid": False},
                       yaxis={"tickformat": ".0%", "gridcolor": "#252c3b", "rangemode": "tozero"},
                       dragmode=False, clickmode="event+select", hovermode="closest")
@@ -73,10 +72,18 @@ def separability_figure(frame: pd.DataFrame, by: str, selected: int) -> go.Figur
 
 
 def separability_caption(by: str) -> str:
-    if by == "class":
-        return "Shown: accuracy of the **class** labels."
-    return ("Shown: accuracy of the **coarse group** labels: no class has 2+ samples in this catalog, so the "
-            "class figure says nothing.")
+    """One short line under the chart; the details are in its help (separability_help)."""
+    return f"10-NN accuracy of the **{by}** labels per layer · click a point to select it"
+
+
+def separability_help(by: str) -> str:
+    text = ("For each layer: leave-one-out 10-nearest-neighbour accuracy of the true labels in the layer's "
+            "PCA space, in network order (input left, output right). Higher means the layer separates the "
+            "labels better.")
+    if by != "class":
+        text += (" Shown for the coarse group labels: no class has 2+ samples in this catalog, so the class "
+                 "figure says nothing.")
+    return text
 
 
 # --- 2. neighbours of the pinned sample -----------------------------------------------------------------

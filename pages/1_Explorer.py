@@ -16,7 +16,7 @@ if not catalogs:
     st.page_link("Home.py", label="Home", icon=":material/home:")
     st.stop()
 
-labels = {str(p): f"{p.name} · {m['dataset']['name']}, N={m['n_samples']}" for p, m in catalogs}
+labels = {str(p): p.name for p, _ in catalogs}  # dataset and N are in the sidebar's caption (narrow box)
 urlstate.restore_catalog({p.name: str(p) for p, _ in catalogs})
 with st.sidebar:
     st.subheader("Controls")
@@ -77,7 +77,8 @@ with st.sidebar:
     st.selectbox("Layer", layer_ids, format_func=lambda i: f"{i}: {names[i]}", key="layer_select",
                  on_change=_on_layer_select)
     st.divider()
-    st.caption(f"Model: **{state.model_label(manifest)}**  \nWeights: {manifest['model']['weights']}  \n"
+    st.caption(f"Dataset: **{manifest['dataset']['name']}**, N={manifest['n_samples']}  \n"
+               f"Model: **{state.model_label(manifest)}**  \nWeights: {manifest['model']['weights']}  \n"
                f"Top-1 accuracy: {manifest['top1_accuracy']:.1%} on {manifest['n_samples']} images")
 
 layer_id = st.session_state.layer_id
@@ -107,15 +108,16 @@ with sep_col, st.container(key="separability"):
     st.plotly_chart(tools.separability_figure(separability, separability_by, layer_id), width="stretch",
                     key="separability_chart", on_select=_on_separability, selection_mode="points",
                     config={"displayModeBar": False})
-    st.caption(tools.separability_caption(separability_by) + " Click a point to select that layer.")
+    st.caption(tools.separability_caption(separability_by), help=tools.separability_help(separability_by))
 
 left, middle, right = st.columns([5, 3, 4], gap="small")
 
 with left:
     method_key = "tsne" if method == "t-SNE" else "pca"
     title = datamap.method_title(str(layer["name"]), method_key, used, requested)
-    controls = st.columns([3, 3])
+    controls = st.columns([11, 9], gap="small")
     show = controls[0].segmented_control("Show", ["all", "correct", "incorrect"], default="all",
+                                         format_func=lambda v: "wrong" if v == "incorrect" else v,
                                          key="map_filter") or "all"
     drag = controls[1].segmented_control("Drag to", ["pan", "box", "lasso"], default="pan", key="drag_mode",
                                          help="box or lasso: select points (the Selection tab summarises them)")
@@ -192,5 +194,3 @@ with tabs[5]:
 
 urlstate.write(Path(path).name, layer_id, method_key, requested, st.session_state.pinned,
                st.session_state.get("channel"))
-# every sample's inspector made in the background (low priority), so that hovers find it ready
-inspector.warm(path, state.samples(path).sample_id)

@@ -3,7 +3,9 @@
 Starts `streamlit run Home.py` on a free port against the small session catalog, then: opens the
 Explorer from the Home page, clicks a layer in the layer map and sees the data map change, hovers a
 point and sees the inspector follow, clicks it and sees it pinned (image and top-10), computes the
-gallery and opens a channel's dialog, and switches to PCA. Screenshots go to test-artifacts/.
+gallery and opens a channel's dialog, and switches to PCA; then, at 1440x900 and 2560x1600, screenshots of
+the Explorer and Home, and at 1440x900 the layer map, data map and inspector in view without horizontal
+scroll. Screenshots go to test-artifacts/.
 """
 from __future__ import annotations
 
@@ -21,6 +23,31 @@ ARTIFACTS = REPO / "test-artifacts"
 ERROR_TEXT = ("Traceback", "StreamlitAPIException", "Error:", "Exception:")
 
 pytestmark = pytest.mark.browser
+
+
+VIEWPORTS = ((1440, 900), (2560, 1600))
+# what must be in view at 1440x900 (the inspector: its head and first row of pictures; the top-10 may
+# need a scroll)
+IN_VIEW = {"layer map": ".st-key-layer_map_box", "data map": ".st-key-datamap .js-plotly-plot",
+           "inspector": ".st-key-inspector .ls-inspector-head",
+           "inspector pictures": ".st-key-inspector .ls-pic[data-kind='gradcam'] img"}
+
+
+def _out_of_view(page) -> list[str]:
+    """What is not wholly inside the viewport, and any horizontal scroll of the page."""
+    return page.evaluate("""views => {
+        const problems = [], vw = innerWidth, vh = innerHeight;
+        for (const [name, selector] of Object.entries(views)) {
+          const e = document.querySelector(selector);
+          if (!e) { problems.push(name + ': missing'); continue; }
+          const b = e.getBoundingClientRect();
+          if (b.width < 50 || b.height < 20 || b.left < 0 || b.top < 0 || b.right > vw + 0.5 || b.bottom > vh + 0.5)
+            problems.push(`${name}: ${Math.round(b.left)},${Math.round(b.top)} to ${Math.round(b.right)},${Math.round(b.bottom)} in ${vw}x${vh}`);
+        }
+        for (const e of [document.documentElement, document.body, document.querySelector('[data-testid="stMain"]')])
+          if (e && e.scrollWidth > e.clientWidth + 1)
+            problems.push(`horizontal scroll: ${e.tagName} ${e.scrollWidth} > ${e.clientWidth}`);
+        return problems; }""", IN_VIEW)
 
 
 def _page_errors(page) -> list[str]:
@@ -95,6 +122,24 @@ def test_explorer_by_mouse(small_catalog, tmp_path):
                                        ".some(e => e.textContent.endsWith('· PCA'))", timeout=30000)
                 page.wait_for_timeout(300)
                 page.screenshot(path=str(ARTIFACTS / "4-explorer-pca.png"))
+                assert not _page_errors(page), _page_errors(page)
+
+                # a laptop and a large screen: screenshots of the Explorer (pinned sample, gallery) and
+                # Home; on the laptop the layer map, the data map and the inspector are all in view
+                for width, height in VIEWPORTS:
+                    page.set_viewport_size({"width": width, "height": height})
+                    page.wait_for_timeout(1200)
+                    page.mouse.move(width - 5, height - 5)
+                    page.screenshot(path=str(ARTIFACTS / f"5-explorer-{width}x{height}.png"))
+                    if (width, height) == (1440, 900):
+                        problems = _out_of_view(page)
+                        assert not problems, problems
+                page.get_by_role("link", name="Home").first.click()
+                page.wait_for_selector("[data-testid='stDataFrame']", timeout=60000)
+                for width, height in VIEWPORTS:
+                    page.set_viewport_size({"width": width, "height": height})
+                    page.wait_for_timeout(800)
+                    page.screenshot(path=str(ARTIFACTS / f"6-home-{width}x{height}.png"))
                 assert not _page_errors(page), _page_errors(page)
             finally:
                 browser.close()
