@@ -1,20 +1,17 @@
 """The inspector: one sample's image, labels, top-10 and stored explanations.
 
-A hover must redraw it in well under 150 ms, so nothing on that path touches DuckDB or decodes an
-image: the inspector is one HTML block (pictures inline as data URLs) whose body (pictures and
-top-10) is kept per sample in a bounded process-wide store, and whose head (id, labels, pinned or
-hovered) is formatted from a per-catalog dict of the samples table. After the Explorer's first run,
-`warm()` fills the store in a low-priority background thread, a chunk of samples per query (three
-DuckDB queries per 64 samples instead of three per sample), so that hovers find their sample ready.
+A hover reruns only the inspector fragment, and the inspector is one HTML block (pictures inline as
+data URLs): its body (pictures and top-10) is made once per sample (three DuckDB lookups and a
+Grad-CAM overlay, about 10 ms) and kept in a bounded process-wide store; its head (id, labels, pinned
+or hovered) is formatted from a per-catalog dict of the samples table, so pinned and hovered share
+one body. (Most of a hover's time used to be Streamlit's gc.collect() after every run: see
+.streamlit/config.toml.)
 """
 from __future__ import annotations
 
 import base64
 import io
-import logging
-import os
 import threading
-import time
 from collections import OrderedDict
 from html import escape
 
@@ -33,11 +30,7 @@ LINES = {
     "guided_gradcam": "Guided Grad-CAM: those pixels, where Grad-CAM is high",
 }
 KINDS = ("image", "gradcam", "guided", "guided_gradcam")
-STORE_SIZE = 3000  # inspector bodies kept (about 40-60 kB each), all catalogs together
-WARM_LIMIT = 2000  # samples warmed per catalog (the first ones of the map's order)
-WARM_CHUNK = 64
-
-log = logging.getLogger(__name__)
+STORE_SIZE = 1200  # inspector bodies kept (about 90 kB each: ~100 MB at most), all catalogs together
 
 
 def _jpeg(array: np.ndarray, quality: int = 85) -> bytes:
@@ -93,12 +86,11 @@ def body_html(pics: dict, top: pd.DataFrame) -> str:
     return '<div class="ls-pics">' + "".join(cells) + "</div>" + top10_html(top)
 
 
-# --- the process-wide store of bodies, and the per-catalog rows for the heads ----------------------------
+# --- the process-wide store of bodies, and the per-catalog rows for the heads ---------------------------
 
 _store: OrderedDict[tuple[str, int], str] = OrderedDict()
 _rows: dict[str, dict[int, tuple]] = {}
 _lock = threading.Lock()
-_warming: dict[str, threading.Thread] = {}
 
 
 def _stored(path: str, sample_id: int) -> str | None:
@@ -160,67 +152,3 @@ def render(path: str, sample_id: int, how: str) -> None:
         st.info("No sample selected: hover a point in the data map.")
         return
     st.html(html)
-
-
-# --- warming the store in the background ------------------------------------------------------------------
-
-def _chunk_views(con, ids: list[int]) -> dict[int, tuple]:
-    """(image, explanations, top-10) of a chunk of samples, in three queries."""
-    cursor = con.cursor()
-    try:
-        placeholders = ",".join("?" * len(ids))
-        images = dict(cursor.execute(f"SELECT sample_id, image FROM images WHERE sample_id IN ({placeholders})",
-                                     ids).fetchall())
-        explanations = {int(r[0]): {"class_idx": int(r[1]), "gradcam": bytes(r[2]), "guided": bytes(r[3]),
-                                    "guided_gradcam": bytes(r[4])}
-                        for r in cursor.execute(
-                            "SELECT sample_id, class_idx, gradcam, guided, guided_gradcam FROM explanations "
-                            f"WHERE sample_id IN ({placeholders})", ids).fetchall()}
-        top = cursor.execute("SELECT sample_id, rank, class_idx, class_name, prob FROM predictions "
-                             f"WHERE sample_id IN ({placeholders}) ORDER BY sample_id, rank", ids).df()
-    finally:
-        cursor.close()
-    tops = {int(sid): frame.drop(columns="sample_id") for sid, frame in top.groupby("sample_id", sort=False)}
-    empty = top.drop(columns="sample_id").iloc[:0]
-    return {sid: (bytes(images[sid]) if images.get(sid) is not None else None, explanations.get(sid),
-                  tops.get(sid, empty)) for sid in ids}
-
-
-def _lower_priority() -> None:
-    try:  # Linux: the niceness of this thread alone, so a hover or a layer switch goes first
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 15)
-    except (AttributeError, OSError):
-        pass
-
-
-def _warm(path: str, con, ids: list[int], pause: float) -> None:
-    _lower_priority()
-    try:
-        for start in range(0, len(ids), WARM_CHUNK):
-            todo = [i for i in ids[start:start + WARM_CHUNK] if _stored(path, i) is None]
-            if not todo:
-                continue
-            for sample_id, (image, ex, top) in _chunk_views(con, todo).items():
-                if _stored(path, sample_id) is None:
-                    _keep(path, sample_id, body_html(pictures(image, ex), top))
-                time.sleep(pause)  # hand the GIL back between samples
-    except Exception:  # a warm-up is only an optimisation: never let it take the app down
-        log.exception("warming the inspector of %s failed", path)
-
-
-def warm(path: str, sample_ids, pause: float = 0.002) -> threading.Thread | None:
-    """Fill the store for up to WARM_LIMIT samples of a catalog in a background thread (once at a time
-    per catalog); returns the thread, or None when one is running or there is nothing to do."""
-    ids = [int(i) for i in list(sample_ids)[:WARM_LIMIT]]
-    with _lock:
-        running = _warming.get(path)
-        if running is not None and running.is_alive():
-            return None
-        missing = [i for i in ids if (path, i) not in _store]
-        if not missing:
-            return None
-        thread = threading.Thread(target=_warm, args=(path, state.connection(path), missing, pause),
-                                  name=f"layerscope-warm-{os.path.basename(path)}", daemon=True)
-        _warming[path] = thread
-    thread.start()
-    return thread
