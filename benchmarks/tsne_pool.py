@@ -1,9 +1,9 @@
-"""Is running t-SNE for separate layers in a process pool worth it? Inline vs pool, side by side.
+"""Is running t-SNE for separate layers side by side worth it? Inline vs a thread pool, side by side.
 
     python -m benchmarks.tsne_pool --catalog catalogs/efficientnet_lite0-sample-all [--layers 8]
 
 Takes the stored PCA features of the first layers of a catalog and runs openTSNE at 10, 30 and 90 for
-each: once inline (one process, openTSNE n_jobs=1 and 2) and once in a pool of one process per core,
+each: once inline (openTSNE n_jobs=1 and 2) and once in the builder's pool (one thread per core),
 alternating A/B/A/B so that a noisy machine affects both alike. Prints seconds per round.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ def main() -> None:
     perplexities = sorted(set(manifest["perplexities"]["used"].values()), reverse=True)
     cores = available_cores()
     print(f"{len(features)} layers x {len(features[0])} samples, perplexities {perplexities}, {cores} cores")
-    setups = {"inline, n_jobs=1": (1, 1), "inline, n_jobs=2": (1, 2), f"pool of {cores}, n_jobs=1": (cores, 1)}
+    setups = {"inline, n_jobs=1": (1, 1), "inline, n_jobs=2": (1, 2), f"{cores} threads, n_jobs=1": (cores, 1)}
     results: dict[str, list[float]] = {name: [] for name in setups}
     for _ in range(args.rounds):
         for name, (workers, n_jobs) in setups.items():

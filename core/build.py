@@ -84,7 +84,7 @@ class BuildConfig:
     size: str = "160"
     batch_size: int = 16
     seed: int = 0
-    workers: int | None = None  # t-SNE processes; None: one per core
+    workers: int | None = None  # layers in t-SNE at once; None: one per core
 
     def target(self) -> Path:
         if self.out is not None:
@@ -283,7 +283,7 @@ def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
             progress: ProgressFactory) -> dict[int, dict]:
     """One PCA and one t-SNE per perplexity for every layer; identical inputs give identical maps.
 
-    PCA runs here, layer by layer; t-SNE runs in a pool, so layers proceed side by side.
+    PCA runs here, layer by layer; t-SNE runs in a pool of threads, so layers proceed side by side.
     """
     rows = np.asarray(sorted(state.kept))
     used = resolve_perplexities(tuple(config.perplexities), len(rows))

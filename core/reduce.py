@@ -7,9 +7,8 @@ perplexity actually used is what the catalog stores and the app shows.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -154,15 +153,16 @@ def available_cores() -> int:
 
 @contextmanager
 def tsne_pool(workers: int | None = None) -> Iterator[Executor]:
-    """Layers run t-SNE side by side, one single-threaded process per core.
+    """Layers run t-SNE side by side, one single-threaded openTSNE per core, in threads.
 
-    openTSNE's own threads barely help at a few thousand points (measured in docs/PERFORMANCE.md),
-    while separate layers are independent. Processes are spawned, not forked, since torch's threads
-    may be running in the parent.
+    openTSNE's own threads collapse when a core is busy (measured in docs/PERFORMANCE.md), while
+    separate layers are independent, and its gradient kernels run without the GIL. Threads, not
+    processes: a spawned process re-runs the caller's main script (a Streamlit page, for one), and
+    forking after torch has started its threads is unsafe.
     """
     workers = available_cores() if workers is None else workers
     if workers <= 1:
         yield _Inline()
         return
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ThreadPoolExecutor(workers, thread_name_prefix="tsne") as pool:
         yield pool

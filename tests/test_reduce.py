@@ -64,11 +64,12 @@ def test_constant_layer_does_not_crash():
     assert reduction.tsne[5.0].shape == (20, 2)
 
 
-def test_a_pool_of_processes_gives_the_same_maps_as_running_inline(two_clusters):
+def test_layers_run_side_by_side_give_the_same_maps_as_running_inline(two_clusters):
     from core.reduce import pca_layer, tsne_maps, tsne_pool
 
     features = pca_layer(two_clusters).features
     inline = tsne_maps(features, [10.0, 5.0], 0, 1)
     with tsne_pool(2) as pool:
-        pooled = pool.submit(tsne_maps, features, [10.0, 5.0], 0, 1).result()
-    assert all(np.array_equal(inline[p], pooled[p]) for p in (10.0, 5.0))
+        jobs = [pool.submit(tsne_maps, features, [10.0, 5.0], 0, 1) for _ in range(3)]
+        pooled = [job.result() for job in jobs]
+    assert all(np.array_equal(inline[p], run[p]) for run in pooled for p in (10.0, 5.0))
