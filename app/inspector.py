@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import io
-import threading
-from collections import OrderedDict
 from html import escape
 
 import numpy as np
@@ -21,6 +19,7 @@ import streamlit as st
 from PIL import Image
 
 from app import state
+from app.bounded import BoundedStore
 from core import explain
 
 LINES = {
@@ -88,27 +87,16 @@ def body_html(pics: dict, top: pd.DataFrame) -> str:
 
 # --- the process-wide store of bodies, and the per-catalog rows for the heads ---------------------------
 
-_store: OrderedDict[tuple[str, int], str] = OrderedDict()
+_store: BoundedStore[str] = BoundedStore(STORE_SIZE)
 _rows: dict[str, dict[int, tuple]] = {}
-_lock = threading.Lock()
 
 
 def _stored(path: str, sample_id: int) -> str | None:
-    key = (path, int(sample_id))
-    with _lock:
-        found = _store.get(key)
-        if found is not None:
-            _store.move_to_end(key)
-        return found
+    return _store.get((path, int(sample_id)))
 
 
 def _keep(path: str, sample_id: int, body: str) -> None:
-    key = (path, int(sample_id))
-    with _lock:
-        _store[key] = body
-        _store.move_to_end(key)
-        while len(_store) > STORE_SIZE:
-            _store.popitem(last=False)
+    _store.put((path, int(sample_id)), body)
 
 
 def _row(path: str, sample_id: int) -> tuple | None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
+from app.bounded import BoundedStore
 from core.errors import BadImage
 from core.images import load_rgb_bytes
 
@@ -116,26 +115,15 @@ def _placement(path: str, digest: str, layer_id: int, perplexity_used: float | N
 # so bounded (least recently used out). A session whose upload was evicted re-analyses it on its next run
 # (analyse() is cached too) or shows no marker until then.
 REGISTRY_SIZE = 16
-_REGISTRY: OrderedDict[tuple[str, str], Analysis] = OrderedDict()
-_REGISTRY_LOCK = threading.Lock()
+_REGISTRY: BoundedStore[Analysis] = BoundedStore(REGISTRY_SIZE)
 
 
 def remember(path: str, analysis: Analysis) -> None:
-    key = (path, analysis.digest)
-    with _REGISTRY_LOCK:
-        _REGISTRY[key] = analysis
-        _REGISTRY.move_to_end(key)
-        while len(_REGISTRY) > REGISTRY_SIZE:
-            _REGISTRY.popitem(last=False)
+    _REGISTRY.put((path, analysis.digest), analysis)
 
 
 def _find(path: str, digest: str) -> Analysis | None:
-    key = (path, digest)
-    with _REGISTRY_LOCK:
-        found = _REGISTRY.get(key)
-        if found is not None:
-            _REGISTRY.move_to_end(key)
-        return found
+    return _REGISTRY.get((path, digest))
 
 
 def load(path: str, data: bytes, name: str) -> Analysis:

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 import catalog
+from app.bounded import BoundedStore
 
 
 def _analysis(digest: str, vectors: dict | None = None):
@@ -15,7 +16,7 @@ def _analysis(digest: str, vectors: dict | None = None):
 
 def test_the_upload_registry_keeps_at_most_its_size(monkeypatch):
     from app import upload
-    monkeypatch.setattr(upload, "_REGISTRY", type(upload._REGISTRY)())
+    monkeypatch.setattr(upload, "_REGISTRY", BoundedStore(upload.REGISTRY_SIZE))
     size = upload.REGISTRY_SIZE
     assert 1 <= size <= 64
     for i in range(size):
@@ -35,7 +36,7 @@ def test_the_upload_registry_keeps_at_most_its_size(monkeypatch):
 
 def test_a_forgotten_upload_is_not_cached_as_unplaced(small_catalog, monkeypatch):
     from app import upload
-    monkeypatch.setattr(upload, "_REGISTRY", type(upload._REGISTRY)())
+    monkeypatch.setattr(upload, "_REGISTRY", BoundedStore(upload.REGISTRY_SIZE))
     path, _ = small_catalog
     layer_id = catalog.open(path).execute(
         "SELECT max(layer_id) FROM layers WHERE kind IN ('conv', 'block')").fetchone()[0]
