@@ -6,7 +6,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import settings, state
 
 st.set_page_config(page_title="LayerScope", page_icon=":material/travel_explore:", layout="wide")
 state.load_css()
@@ -49,38 +49,25 @@ if catalogs:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="catalog_table")
     st.caption(f"Found under `{root}` (set LAYERSCOPE_CATALOG_DIR to look elsewhere).")
     st.page_link("pages/1_Explorer.py", label="Open the Explorer", icon=":material/scatter_plot:")
-else:
+elif settings.builds_allowed():
     st.info(f"No catalog under `{root}` yet. Build the bundled sample (400 ImageNet images through "
             "EfficientNet-Lite0; about 2 minutes on 2 cores), or run `python -m scripts.build_catalog`.")
     if st.button("Build the bundled sample catalog", type="primary", key="build_sample"):
-        from core.build import BuildConfig, build_catalog
+        from app.building import build_sample
         from core.errors import LayerScopeError
-
-        class StreamlitProgress:
-            """core.build's Progress protocol, drawn as a Streamlit progress bar."""
-
-            def __init__(self, desc: str, total: int, unit: str = "img"):
-                self.desc, self.total, self.unit, self.done = desc, max(int(total), 1), unit, 0
-                self.bar = st.progress(0.0, text=f"{desc}: 0/{total} {unit}")
-
-            def update(self, n: int = 1) -> None:
-                self.done = min(self.total, self.done + n)
-                self.bar.progress(self.done / self.total, text=f"{self.desc}: {self.done}/{self.total} {self.unit}")
-
-            def close(self) -> None:
-                self.bar.progress(1.0, text=f"{self.desc}: done")
-
-        log = st.empty()
         try:
-            with st.status("Building the sample catalog…", expanded=True) as status:
-                path, manifest = build_catalog(BuildConfig(out=root / "efficientnet_lite0-sample-all"),
-                                               progress=StreamlitProgress, log=lambda line: log.write(line))
-                status.update(label=f"Built {path.name}", state="complete")
+            built = build_sample(root / "efficientnet_lite0-sample-all")
         except LayerScopeError as exc:
             st.error(str(exc))
         else:
-            st.success(f"Built {path.name}: {manifest['n_samples']} images.")
-            st.rerun()
+            if built is None:
+                st.warning("Another session is building a catalog right now; reload this page when it is done.")
+            else:
+                st.success(f"Built {built[0].name}: {built[1]['n_samples']} images.")
+                st.rerun()
+else:
+    st.info("This deployment has no catalog yet. Catalogs are built by the app's owner "
+            "(`python -m scripts.build_catalog`), never from a shared app.")
 
 st.divider()
 st.caption("Pages: **Explorer** (layer map, data map, inspector, gallery, your own image, channels, selections) · **SQL** (read-only queries, CSV download) · **About**.")

@@ -169,7 +169,7 @@ def measure(url: str, rounds: int, viewport=(1600, 1000)) -> dict:
 
 
 def build(n: int, out_root: Path) -> Path:
-    from core.build import BuildConfig, build_catalog
+    from builder import BuildConfig, build_catalog
     shared = REPO.parent / "shared" / "data" / "imagenet-sample"
     available = len([f for f in shared.iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png")])
     if available < n:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from core.build import BuildConfig, NoProgress, build_catalog
+from builder import BuildConfig, NoProgress, build_catalog
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-sample"
 WEIGHTS = {"efficientnet_lite0": "default", "vgg16": "random"}

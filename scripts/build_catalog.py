@@ -5,10 +5,45 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.build import BuildConfig, build_catalog, summary_lines
+from builder import BuildConfig, build_catalog
 from core.errors import LayerScopeError
 from core.models import DEFAULT_MODEL
 from core.reduce import DEFAULT_PERPLEXITIES
+
+
+class TerminalProgress:
+    """One tqdm bar per build stage."""
+
+    def __init__(self, desc: str, total: int, unit: str = "img"):
+        from tqdm.auto import tqdm
+        self._bar = tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True)
+
+    def update(self, n: int = 1) -> None:
+        self._bar.update(n)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def summary_lines(path: Path, manifest: dict) -> list[str]:
+    """The closing summary: where the catalog is, what it holds, how long each stage took."""
+    times = manifest["stage_seconds"]
+    lines = [
+        f"catalog: {path}",
+        f"model: {manifest['model']['label']} ({manifest['model']['weights']})",
+        f"dataset: {manifest['dataset']['name']}: {manifest['n_samples']} samples, "
+        f"{manifest['n_skipped']} skipped, {manifest['n_layers']} layers",
+        f"top-1 accuracy: {manifest['top1_accuracy']:.1%}",
+        "perplexities used: " + ", ".join(f"{k} -> {v:g}" for k, v in manifest["perplexities"]["used"].items()),
+        "time: " + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in times.items()),
+    ]
+    lines += [f"skipped {s['path']}: {s['reason']}" for s in manifest["skipped"]]
+    return lines
+
+
+def run(config: BuildConfig) -> tuple[Path, dict]:
+    """Build with terminal progress bars and log lines."""
+    return build_catalog(config, progress=TerminalProgress, log=print)
 
 
 def _perplexities(text: str) -> tuple[float, ...]:
@@ -60,7 +95,7 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     try:
-        path, manifest = build_catalog(config)
+        path, manifest = run(config)
     except LayerScopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

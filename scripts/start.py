@@ -7,8 +7,9 @@ import sys
 
 from catalog import default_root, find_catalogs
 from catalog.paths import REPO_ROOT
-from core.build import BuildConfig, build_catalog, summary_lines
+from builder import BuildConfig
 from core.errors import LayerScopeError
+from scripts.build_catalog import run, summary_lines
 
 
 def ensure_sample_catalog() -> None:
@@ -16,7 +17,7 @@ def ensure_sample_catalog() -> None:
         return
     print("No catalog yet: building the bundled sample catalog (about 2 minutes on 2 cores).")
     try:
-        path, manifest = build_catalog(BuildConfig())
+        path, manifest = run(BuildConfig())
     except LayerScopeError as exc:
         sys.exit(f"error: {exc}")
     print("\n".join(summary_lines(path, manifest)))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from core.build import BuildConfig, NoProgress, build_catalog
+from builder import BuildConfig, NoProgress, build_catalog
 
 
 @pytest.fixture(scope="session")

@@ -70,7 +70,7 @@ def test_home_builds_sample_when_none(app_env, monkeypatch, tmp_path):
         shutil.copytree(path, config.out)
         return config.out, manifest
 
-    monkeypatch.setattr("core.build.build_catalog", fake_build)
+    monkeypatch.setattr("app.building.build_catalog", fake_build)
     at = run("Home.py")
     assert not at.dataframe
     at.button(key="build_sample").click().run()

@@ -17,7 +17,7 @@ from PIL import Image
 import catalog
 from catalog.schema import MANIFEST
 from core import explain
-from core.build import BuildConfig, NoProgress, build_catalog
+from builder import BuildConfig, NoProgress, build_catalog
 from core.datasets import SAMPLE_DIR
 from core.errors import LayerScopeError
 from core.reduce import max_perplexity

@@ -6,7 +6,7 @@ from scripts import start
 
 def test_start_builds_the_sample_catalog_only_when_none_exists(small_catalog, tmp_path, monkeypatch):
     built = []
-    monkeypatch.setattr(start, "build_catalog", lambda config: built.append(config) or (tmp_path, {}))
+    monkeypatch.setattr(start, "run", lambda config: built.append(config) or (tmp_path, {}))
     monkeypatch.setattr(start, "summary_lines", lambda path, manifest: [])
     monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(tmp_path))
     (tmp_path / "half-built").mkdir()  # an incomplete folder is not a catalog

@@ -1,0 +1,221 @@
+"""Load benchmark: N visitors on one server at once, as a shared deployment sees them.
+
+    python -m benchmarks.load [--sessions 8] [--seconds 60] [--catalog-dir DIR] [--json OUT]
+
+Starts `streamlit run Home.py` on a free port (LAYERSCOPE_CATALOG_DIR=DIR), opens N browser contexts of
+one headless Debian Chromium (each its own Streamlit session), and for a fixed time lets each visitor
+switch layers, hover points and pin them; visitor 0 also uploads images and visitor 1 runs SQL. The
+server's resident memory (with its children) is sampled all along. It prints per-action latency p50 and
+p95, errors (timeouts, exceptions shown on a page), tracebacks in the server log, and peak RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from benchmarks.browser_latency import CHROMIUM, CHROMIUM_ARGS, REPO, percentile, streamlit_server
+
+SAMPLE_IMAGES = REPO / "data" / "sample"
+SQL_QUERIES = (
+    "SELECT label_name, count(*) AS n FROM samples GROUP BY 1 ORDER BY 2 DESC LIMIT 20",
+    "SELECT s.label_name, p.class_name, p.prob FROM samples s JOIN predictions p USING (sample_id) "
+    "WHERE p.rank = 1 AND p.class_idx <> s.label_idx ORDER BY p.prob DESC LIMIT 50",
+    "SELECT layer_id, avg(score) FROM channels GROUP BY 1 ORDER BY 1",
+)
+POINTS_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+    if (!gd || !gd._fullLayout) return [];
+    const fl = gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis, box = gd.getBoundingClientRect(), pts = [];
+    gd._fullData.forEach(tr => { if (!tr.customdata) return;
+      for (let i = 0; i < tr.x.length; i++) pts.push([box.left + xa._offset + xa.l2p(tr.x[i]),
+                                                       box.top + ya._offset + ya.l2p(tr.y[i]),
+                                                       Number(tr.customdata[i][0])]); });
+    return pts.filter(p => pts.every(q => q === p || Math.hypot(p[0]-q[0], p[1]-q[1]) > 9)).slice(0, 400); }"""
+INSPECTOR_SHOWS_JS = """id => { const e = document.querySelector('.ls-inspector-head');
+    return !!e && e.dataset.sampleId === String(id); }"""
+MAP_SHOWS_JS = """name => { const t = [...document.querySelectorAll('.st-key-datamap .gtitle')];
+    return t.length === 1 && t[0].textContent.startsWith(name + ' ·'); }"""
+PAGE_ERRORS_JS = "() => document.querySelectorAll('[data-testid=\"stException\"]').length"
+
+
+class RssSampler:
+    """Samples the resident memory of a process and its children every `interval` seconds."""
+
+    def __init__(self, pid: int, interval: float = 0.5):
+        self.pid, self.interval, self.peak_mb, self.samples = pid, interval, 0.0, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            mb = tree_rss_mb(self.pid)
+            self.samples.append(mb)
+            self.peak_mb = max(self.peak_mb, mb)
+            self._stop.wait(self.interval)
+
+
+def tree_rss_mb(pid: int) -> float:
+    """RSS of `pid` and all its descendants, from /proc (Linux)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            todo += [int(c) for c in children]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total / 1024
+
+
+class Visitor:
+    """One browser context: one Streamlit session doing what a visitor does, timing each action."""
+
+    def __init__(self, number: int, context, url: str, deadline: float, timings: dict, errors: list):
+        self.number, self.context, self.url, self.deadline = number, context, url, deadline
+        self.timings, self.errors = timings, errors
+        self.random = random.Random(number)
+
+    def record(self, action: str, seconds: float) -> None:
+        self.timings.setdefault(action, []).append(seconds)
+
+    async def timed(self, action: str, coroutine) -> None:
+        start = time.perf_counter()
+        try:
+            await coroutine
+        except Exception as exc:  # a timeout or a vanished element: an error of this action, go on
+            self.errors.append(f"visitor {self.number} {action}: {type(exc).__name__}: {str(exc)[:160]}")
+            return
+        self.record(action, time.perf_counter() - start)
+
+    async def run(self) -> None:
+        page = await self.context.new_page()
+        await page.goto(f"{self.url}/Explorer")
+        await page.wait_for_selector(".st-key-datamap .js-plotly-plot .gtitle", timeout=120000)
+        await page.wait_for_selector("[data-layer-id]", timeout=120000)
+        layers = await page.eval_on_selector_all(
+            "[data-layer-id]", "els => els.map(e => [e.dataset.layerId, e.dataset.name])")
+        while time.time() < self.deadline:
+            if self.number == 0 and self.random.random() < 0.25:
+                await self.timed("upload", self.upload(page))
+            elif self.number == 1 and self.random.random() < 0.3:
+                await self.timed("sql", self.sql(page))
+                await page.goto(f"{self.url}/Explorer")
+                await page.wait_for_selector(".st-key-datamap .js-plotly-plot .gtitle", timeout=120000)
+            layer_id, name = self.random.choice(layers)
+            await self.timed("layer switch", self.switch(page, layer_id, name))
+            for _ in range(3):
+                await self.timed("hover", self.hover(page))
+            await self.timed("pin", self.pin(page))
+            if await page.evaluate(PAGE_ERRORS_JS):
+                self.errors.append(f"visitor {self.number}: an exception is shown on the page")
+
+    async def switch(self, page, layer_id: str, name: str) -> None:
+        await page.locator(f'[data-layer-id="{layer_id}"] .hit').click()
+        await page.wait_for_function(MAP_SHOWS_JS, arg=name, timeout=30000)
+
+    async def _point(self, page):
+        points = await page.evaluate(POINTS_JS)
+        if not points:
+            raise RuntimeError("no point on the data map")
+        return self.random.choice(points)
+
+    async def hover(self, page) -> None:
+        x, y, sample_id = await self._point(page)
+        await page.mouse.move(x, y)
+        await page.wait_for_function(INSPECTOR_SHOWS_JS, arg=sample_id, timeout=15000)
+
+    async def pin(self, page) -> None:
+        x, y, sample_id = await self._point(page)
+        await page.mouse.move(x, y)
+        await page.mouse.click(x, y)
+        await page.wait_for_function(
+            """id => { const e = document.querySelector('.ls-inspector-head');
+                       return !!e && e.dataset.sampleId === String(id) && /pinned/.test(e.innerText); }""",
+            arg=sample_id, timeout=30000)
+
+    async def upload(self, page) -> None:
+        image = self.random.choice(sorted(SAMPLE_IMAGES.glob("*.jpg")))
+        await page.get_by_role("tab", name="Your image").click()
+        chooser = page.locator(".st-key-upload_file input[type='file']")
+        await chooser.wait_for(state="attached", timeout=30000)
+        await chooser.set_input_files(str(image))
+        await page.wait_for_selector("[data-testid='upload-result']", timeout=120000)
+
+    async def sql(self, page) -> None:
+        await page.goto(f"{self.url}/SQL")
+        box = page.locator(".st-key-sql_query textarea")
+        await box.wait_for(timeout=60000)
+        await box.fill(self.random.choice(SQL_QUERIES))
+        await page.locator(".st-key-sql_run button").click()
+        await page.wait_for_selector(".st-key-sql_download button", timeout=60000)
+
+
+async def drive(url: str, sessions: int, seconds: float) -> tuple[dict, list]:
+    from playwright.async_api import async_playwright
+    timings: dict[str, list[float]] = {}
+    errors: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            contexts = [await browser.new_context(viewport={"width": 1440, "height": 900}) for _ in range(sessions)]
+            deadline = time.time() + seconds
+            visitors = [Visitor(i, c, url, deadline, timings, errors) for i, c in enumerate(contexts)]
+            results = await asyncio.gather(*(v.run() for v in visitors), return_exceptions=True)
+            errors += [f"visitor {i}: {type(r).__name__}: {str(r)[:160]}" for i, r in enumerate(results)
+                       if isinstance(r, BaseException)]
+        finally:
+            await browser.close()
+    return timings, errors
+
+
+def report(timings: dict, errors: list, tracebacks: int, peak_mb: float) -> dict:
+    summary = {"actions": {}, "errors": errors, "tracebacks_in_server_log": tracebacks, "peak_rss_mb": peak_mb}
+    for action, values in sorted(timings.items()):
+        ms = [v * 1000 for v in values]
+        summary["actions"][action] = {"n": len(ms), "p50_ms": round(statistics.median(ms)),
+                                      "p95_ms": round(percentile(ms, 0.95)), "max_ms": round(max(ms))}
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--catalog-dir", type=Path, default=REPO / "catalogs")
+    parser.add_argument("--json", type=Path, default=None, help="also write the summary here")
+    args = parser.parse_args()
+    log_path = REPO / "test-artifacts" / "load-server.log"
+    with tempfile.TemporaryDirectory() as cache, \
+            streamlit_server(args.catalog_dir, log_path, Path(cache)) as (url, process), \
+            RssSampler(process.pid) as rss:
+        timings, errors = asyncio.run(drive(url, args.sessions, args.seconds))
+    tracebacks = log_path.read_text(errors="replace").count("Traceback")
+    summary = report(timings, errors, tracebacks, round(rss.peak_mb))
+    for action, row in summary["actions"].items():
+        print(f"{action:>13}: n={row['n']:4d}  p50 {row['p50_ms']:6d} ms  p95 {row['p95_ms']:6d} ms  "
+              f"max {row['max_ms']:6d} ms")
+    print(f"errors: {len(errors)}; tracebacks in the server log: {tracebacks}; peak server RSS: {rss.peak_mb:.0f} MB")
+    for line in errors[:20]:
+        print("  " + line)
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""The batch builder's stages: model and dataset in, a complete catalog out.
+
+Stages, each with its own progress bar and timer: load the model and trace its layers; resolve the
+dataset; the one pass (predictions, channel statistics, reduction inputs); explanations; reduction
+(PCA and t-SNE per layer); commit. Nothing is visible in the catalog folder until the commit.
+"""
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+from PIL import Image
+
+from builder.config import BuildConfig
+from builder.manifest import manifest as make_manifest
+from builder.progress import NoProgress, Progress, ProgressFactory
+from catalog import rows
+from catalog.writer import CatalogWriter
+from core import explain
+from core.datasets import Dataset, Sample, resolve_dataset
+from core.errors import BadImage, LayerScopeError
+from core.images import load_rgb
+from core.layers import LayerInfo, trace_layers
+from core.models import LoadedModel, load_model
+from core.onepass import BatchResult, run_batch
+from core.reduce import pca_layer, resolve_perplexities, tsne_maps, tsne_perplexities, tsne_pool
+from core.separability import K as KNN_K
+from core.separability import knn_accuracy
+from core.stats import reduction_input
+
+VIEW_QUALITY = 90  # JPEG quality of the stored model-view image
+
+
+@dataclass
+class _Loaded:
+    positions: list[int]
+    views: list[Image.Image]
+    images: torch.Tensor
+
+
+@dataclass
+class BuildState:
+    """What the stages hand each other."""
+
+    loaded: LoadedModel
+    layers: list[LayerInfo]
+    modules: dict[str, torch.nn.Module]
+    dataset: Dataset
+    features: dict[int, np.ndarray] = field(default_factory=dict)  # layer_id -> (N, D) memmap
+    kept: list[int] = field(default_factory=list)  # positions of usable samples
+    top1: dict[int, int] = field(default_factory=dict)
+    correct: int = 0
+    target_layer: str = ""  # where Grad-CAM looks
+    skipped: list[tuple[Sample, str]] = field(default_factory=list)
+    times: dict[str, float] = field(default_factory=dict)
+
+
+def build_catalog(config: BuildConfig, progress: ProgressFactory = NoProgress,
+                  log: Callable[[str], None] = lambda _: None) -> tuple[Path, dict]:
+    """Build the catalog described by config; returns its folder and manifest.
+
+    `progress` makes one bar per stage and `log` takes one line per step; both show nothing by default.
+    """
+    if config.device.startswith("cuda") and not torch.cuda.is_available():
+        raise LayerScopeError("--device cuda was asked for, but torch sees no CUDA GPU here; use --device cpu")
+    started = time.perf_counter()
+    times: dict[str, float] = {}
+    with _timed(times, "model"):
+        loaded = load_model(config.model, config.weights, config.device)
+        layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
+    log(f"model: {loaded.label}, weights {loaded.weights}, {len(layers)} layers")
+    with _timed(times, "dataset"):
+        dataset = resolve_dataset(config.dataset, n=config.samples, seed=config.seed,
+                                  data_dir=config.data_dir, size=config.size)
+    if not dataset.samples:
+        raise LayerScopeError(f"the dataset {config.dataset!r} has no images")
+    log(f"dataset: {dataset.name}, {len(dataset.samples)} samples")
+    state = BuildState(loaded, layers, modules, dataset, times=times)
+    writer = CatalogWriter(config.target())
+    try:
+        with _timed(times, "one_pass"):
+            _one_pass(writer, state, config, progress)
+        if not state.kept:
+            reasons = "; ".join(f"{s.path.name}: {r}" for s, r in state.skipped[:5])
+            raise LayerScopeError(f"no image of the dataset could be used ({reasons})")
+        writer.write("samples", rows.samples([dataset.samples[p] for p in state.kept], state.kept))
+        with _timed(times, "explanations"):
+            _explanations(writer, state, config, progress)
+        with _timed(times, "reduction"):
+            reductions = _reduce(writer, state, config, progress)
+        writer.write("layers", rows.layers(layers, reductions))
+        writer.write("separability", rows.separability(layers, reductions, KNN_K))
+        writer.write("skipped", rows.skipped(state.skipped))
+        times["total"] = round(time.perf_counter() - started, 3)
+        manifest = make_manifest(config, state)
+        path = writer.commit(manifest)
+    except BaseException:
+        writer.abort()
+        raise
+    return path, manifest
+
+
+class _timed:
+    def __init__(self, times: dict[str, float], stage: str):
+        self.times, self.stage = times, stage
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.times[self.stage] = round(time.perf_counter() - self.start, 3)
+
+
+def _batches(state: BuildState, positions: list[int], batch_size: int,
+             bar: Progress) -> Iterator[_Loaded]:
+    """Decode and preprocess images batch by batch; unreadable ones are recorded and skipped."""
+    preprocess = state.loaded.preprocess
+    for start in range(0, len(positions), batch_size):
+        chunk = positions[start:start + batch_size]
+        kept, views = [], []
+        for position in chunk:
+            sample = state.dataset.samples[position]
+            try:
+                views.append(preprocess.view(load_rgb(sample.path)))
+                kept.append(position)
+            except BadImage as bad:
+                state.skipped.append((sample, bad.reason))
+        bar.update(len(chunk))
+        if kept:
+            images = torch.stack([preprocess.normalize(v) for v in views]).to(state.loaded.device)
+            yield _Loaded(kept, views, images)
+
+
+def _one_pass(writer: CatalogWriter, state: BuildState, config: BuildConfig,
+              progress: ProgressFactory) -> None:
+    n = len(state.dataset.samples)
+    dims = _reduction_dims(state.layers)
+    state.features = {layer.layer_id: writer.scratch_array(f"features_{layer.layer_id:03d}", (n, dims[layer.layer_id]))
+                      for layer in state.layers}
+    bar = progress("one pass", n)
+    try:
+        for batch in _batches(state, list(range(n)), config.batch_size, bar):
+            result = run_batch(state.loaded.model, state.layers, state.modules, batch.images)
+            _store_batch(writer, state, batch, result)
+    finally:
+        bar.close()
+
+
+def _reduction_dims(layers: list[LayerInfo]) -> dict[int, int]:
+    return {layer.layer_id: reduction_input(torch.zeros(1, *layer.shape)).shape[1] for layer in layers}
+
+
+def _store_batch(writer: CatalogWriter, state: BuildState, batch: _Loaded, result: BatchResult) -> None:
+    ids = np.asarray(batch.positions, dtype=np.int32)
+    writer.append("predictions", rows.predictions(ids, result.top_classes, result.top_probs))
+    for layer in state.layers:
+        state.features[layer.layer_id][ids] = result.layers[layer.layer_id].features
+    writer.append("channels", rows.channels(ids, [(layer.layer_id, result.layers[layer.layer_id])
+                                                  for layer in state.layers]))
+    writer.append("images", {"sample_id": ids, "image": [_jpeg(v) for v in batch.views]})
+    for position, top in zip(batch.positions, result.top_classes[:, 0]):
+        state.kept.append(position)
+        state.top1[position] = int(top)
+        state.correct += int(top) == state.dataset.samples[position].label_idx
+
+
+def _jpeg(view: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    view.save(buffer, format="JPEG", quality=VIEW_QUALITY)
+    return buffer.getvalue()
+
+
+def _explanations(writer: CatalogWriter, state: BuildState, config: BuildConfig,
+                  progress: ProgressFactory) -> None:
+    target = explain.default_target_layer(state.loaded.model, list(state.modules),
+                                          input_size=state.loaded.preprocess.crop)
+    state.target_layer = next(name for name, module in state.modules.items() if module is target)
+    bar = progress("explanations", len(state.kept))
+    try:
+        for batch in _batches(state, list(state.kept), config.batch_size, bar):
+            classes = [state.top1[p] for p in batch.positions]
+            maps = explain.explain_batch(state.loaded.model, target, batch.images, classes)
+            encoded = [explain.encode(maps, i) for i in range(len(classes))]
+            writer.append("explanations", rows.explanations(batch.positions, classes, encoded))
+    finally:
+        bar.close()
+    writer.append("explanations", rows.explanations([], [], []))  # the table exists even if every batch failed
+
+
+def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
+            progress: ProgressFactory) -> dict[int, dict]:
+    """One PCA and one t-SNE per perplexity for every layer; identical inputs give identical maps.
+
+    PCA runs here, layer by layer; t-SNE runs in a pool of threads, so layers proceed side by side.
+    """
+    kept = np.asarray(sorted(state.kept))
+    used = resolve_perplexities(tuple(config.perplexities), len(kept))
+    bar = progress("reduction", len(state.layers), unit="layer")
+    info: dict[int, dict] = {}
+    try:
+        with tsne_pool(config.workers) as pool:
+            pending = []
+            previous_x, previous = None, None
+            for layer in state.layers:
+                x = np.asarray(state.features[layer.layer_id][kept])
+                if previous is not None and previous_x.shape == x.shape and np.array_equal(previous_x, x):
+                    reduction, maps = previous  # an identity layer: same data, so the same maps
+                else:
+                    reduction = pca_layer(x)
+                    maps = pool.submit(tsne_maps, reduction.features, tsne_perplexities(used), config.seed, 1)
+                previous_x, previous = x, (reduction, maps)
+                info[layer.layer_id] = {"reduction_dim": x.shape[1], "pca_components": reduction.features.shape[1],
+                                        "pca_variance": reduction.variance_kept,
+                                        **_separability(reduction.features, [state.dataset.samples[r] for r in kept])}
+                pending.append((layer, reduction, maps))
+            for layer, reduction, maps in pending:
+                reduction.tsne = maps.result()
+                writer.save_reference(layer.layer_id, {**reduction.to_arrays(), "sample_id": kept.astype(np.int32)})
+                writer.append("embeddings", rows.embeddings(layer.layer_id, kept, reduction, used))
+                bar.update(1)
+    finally:
+        bar.close()
+    return info
+
+
+def _separability(features: np.ndarray, samples: list[Sample]) -> dict[str, float]:
+    return {"knn_accuracy": knn_accuracy(features, np.array([s.label_idx for s in samples])),
+            "knn_accuracy_group": knn_accuracy(features, np.array([s.group_name for s in samples]))}

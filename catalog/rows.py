@@ -1,0 +1,102 @@
+"""Row shaping: what the builder computed, as the columns of the catalog's tables (schema.TABLES).
+
+Kept beside the schema so that a table's columns are spelled out in one package; the builder hands over
+plain arrays and core's dataclasses and never names a column itself.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from core.imagenet import by_index
+
+if TYPE_CHECKING:  # types only: reading a catalog never needs torch
+    from core.datasets import Sample
+    from core.layers import LayerInfo
+    from core.onepass import LayerSummary
+    from core.reduce import LayerReduction
+
+CHANNEL_STATS = ("mean", "entropy", "score")
+
+
+def samples(kept: Sequence[Sample], ids: Sequence[int]) -> dict[str, list]:
+    """The samples that made it into the catalog; skipped files go to `skipped` instead."""
+    return {
+        "sample_id": list(ids), "key": [s.key for s in kept], "wnid": [s.wnid for s in kept],
+        "label_idx": [s.label_idx for s in kept], "label_name": [s.label_name for s in kept],
+        "group_name": [s.group_name for s in kept], "dataset_class": [s.dataset_class for s in kept],
+        "path": [str(s.path) for s in kept],
+    }
+
+
+def predictions(ids: np.ndarray, top_classes: np.ndarray, top_probs: np.ndarray) -> dict:
+    """One row per sample and rank (1 = most probable)."""
+    k = top_classes.shape[1]
+    classes = top_classes.reshape(-1)
+    return {
+        "sample_id": np.repeat(ids, k), "rank": np.tile(np.arange(1, k + 1, dtype=np.int8), len(ids)),
+        "class_idx": classes.astype(np.int32), "class_name": [by_index(int(c)).name for c in classes],
+        "prob": top_probs.reshape(-1),
+    }
+
+
+def channels(ids: np.ndarray, summaries: Sequence[tuple[int, LayerSummary]]) -> dict[str, np.ndarray]:
+    """One row per sample and channel of every map layer, from (layer_id, summary) pairs."""
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in ("sample_id", "layer_id", "channel", *CHANNEL_STATS)}
+    for layer_id, summary in summaries:
+        if summary.mean is None:
+            continue
+        c = summary.mean.shape[1]
+        parts["sample_id"].append(np.repeat(ids, c))
+        parts["layer_id"].append(np.full(len(ids) * c, layer_id, np.int32))
+        parts["channel"].append(np.tile(np.arange(c, dtype=np.int32), len(ids)))
+        for stat in CHANNEL_STATS:
+            parts[stat].append(getattr(summary, stat).reshape(-1))
+    if not parts["sample_id"]:
+        return {name: np.zeros(0, np.float32 if name in CHANNEL_STATS else np.int32) for name in parts}
+    return {name: np.concatenate(arrays) for name, arrays in parts.items()}
+
+
+def explanations(ids: Sequence[int], classes: Sequence[int], encoded: Sequence[dict[str, bytes]]) -> dict:
+    return {"sample_id": list(ids), "class_idx": list(classes),
+            **{kind: [e[kind] for e in encoded] for kind in ("gradcam", "guided", "guided_gradcam")}}
+
+
+def embeddings(layer_id: int, rows: np.ndarray, reduction: LayerReduction, used: dict[float, float]) -> dict:
+    """The layer's PCA map and one t-SNE map per requested perplexity, tagged with the one used."""
+    n = len(rows)
+    maps = [("pca", None, None, reduction.pca2)]
+    maps += [("tsne", used[p], p, reduction.tsne[used[p]]) for p in used]
+    return {
+        "sample_id": np.tile(rows.astype(np.int32), len(maps)),
+        "layer_id": np.full(n * len(maps), layer_id, np.int32),
+        "method": [m for m, *_ in maps for _ in range(n)],
+        "perplexity": [p for _, p, _, _ in maps for _ in range(n)],
+        "perplexity_requested": [r for _, _, r, _ in maps for _ in range(n)],
+        "x": np.concatenate([c[:, 0] for *_, c in maps]), "y": np.concatenate([c[:, 1] for *_, c in maps]),
+    }
+
+
+LAYER_COLUMNS = ("layer_id", "position", "name", "kind", "channels", "height", "width", "params",
+                 "module_type", "identity")
+REDUCTION_COLUMNS = ("reduction_dim", "pca_components", "pca_variance")
+
+
+def layers(infos: Sequence[LayerInfo], reductions: dict[int, dict]) -> dict[str, list]:
+    """One row per layer, input first: its shape and what its reduction kept."""
+    rows = {c: [info.as_row()[c] for info in infos] for c in LAYER_COLUMNS}
+    for extra in REDUCTION_COLUMNS:
+        rows[extra] = [reductions[info.layer_id][extra] for info in infos]
+    return rows
+
+
+def separability(infos: Sequence[LayerInfo], reductions: dict[int, dict], k: int) -> dict[str, list]:
+    return {"layer_id": [info.layer_id for info in infos], "k": [k] * len(infos),
+            "knn_accuracy": [reductions[info.layer_id]["knn_accuracy"] for info in infos],
+            "knn_accuracy_group": [reductions[info.layer_id]["knn_accuracy_group"] for info in infos]}
+
+
+def skipped(bad: Sequence[tuple[Sample, str]]) -> dict[str, list]:
+    return {"key": [s.key for s, _ in bad], "path": [str(s.path) for s, _ in bad],
+            "reason": [reason for _, reason in bad]}
