@@ -172,7 +172,7 @@ with right:
 
 # the tabs under the map: only the open one runs
 TABS = ["Your image", "Neighbours", "Channel", "Selection", "Compare layers", "Export"]
-tabs = st.tabs(TABS, key="tools_tab", on_change="rerun", default="Channel" if channel_from_url else None)
+tabs = st.tabs(TABS, key="explorer_tab", on_change="rerun", default="Channel" if channel_from_url else None)
 with tabs[0]:
     if tabs[0].open:
         upload.render(path, view.layer_id, layer_name, view.method, view.perplexity_used)

@@ -39,7 +39,7 @@ def _open(tab: str | None = None, params: dict | None = None) -> AppTest:
         at.query_params[key] = value
     _run(at)
     if tab:
-        at.session_state["tools_tab"] = tab
+        at.session_state["explorer_tab"] = tab
         _run(at)
     return at
 
@@ -113,7 +113,7 @@ def test_selection_summary_confusion_matrix_and_filter(app_env):
 def test_compare_and_export(app_env):
     at = _open("Compare layers")
     assert _chart(at, "compare_left_chart") and _chart(at, "compare_right_chart")
-    at.session_state["tools_tab"] = "Export"
+    at.session_state["explorer_tab"] = "Export"
     _run(at)
     assert len(at.get("download_button")) == 2
 
