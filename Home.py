@@ -6,10 +6,11 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from app import settings, state
+from app import catalogs, settings
+from app.style import load_css
 
 st.set_page_config(page_title="LayerScope", page_icon=":material/travel_explore:", layout="wide")
-state.load_css()
+load_css()
 
 st.title(":material/travel_explore: LayerScope")
 st.markdown(
@@ -30,8 +31,8 @@ st.markdown("""
 """)
 
 st.subheader("Catalogs")
-root = state.catalog_root()
-catalogs = state.list_catalogs()
+root = catalogs.catalog_root()
+found = catalogs.list_catalogs()
 
 
 def _when(text: str) -> str:
@@ -41,11 +42,11 @@ def _when(text: str) -> str:
         return str(text or "?")
 
 
-if catalogs:
-    rows = [{"catalog": p.name, "model": state.model_label(m), "weights": m["model"]["weights"],
+if found:
+    rows = [{"catalog": p.name, "model": catalogs.model_label(m), "weights": m["model"]["weights"],
              "dataset": m["dataset"]["name"], "N": m["n_samples"],
              "top-1 accuracy": f"{m['top1_accuracy']:.1%}" if m.get("top1_accuracy") is not None else "?",
-             "built": _when(m.get("created_at"))} for p, m in catalogs]
+             "built": _when(m.get("created_at"))} for p, m in found]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="catalog_table")
     st.caption(f"Found under `{root}` (set LAYERSCOPE_CATALOG_DIR to look elsewhere).")
     st.page_link("pages/1_Explorer.py", label="Open the Explorer", icon=":material/scatter_plot:")

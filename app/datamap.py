@@ -7,12 +7,16 @@ fragment that holds the bridge (the inspector), never the whole page.
 """
 from __future__ import annotations
 
-from html import escape
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+
+from app import cached
+from app.markup import escape
+from app.view import SHOW_FILTERS, View
 
 COLOUR_BY = {
     "class": "label_name", "coarse group": "group_name", "predicted class": "pred_name",
@@ -25,12 +29,38 @@ PALETTE = ["#4f8ff7", "#f29e4c", "#3ccf91", "#ef5b5b", "#a77bf3", "#f4d35e", "#2
 
 
 def method_title(layer_name: str, method: str, used: float | None, requested: float | None) -> str:
+    """The map's title: layer, method and, for t-SNE, the perplexity used (and asked, when capped)."""
     if method == "pca":
         return f"{layer_name} · PCA"
     text = f"{layer_name} · t-SNE · perplexity {used:g}"
     if requested is not None and used is not None and abs(used - requested) > 1e-6:
         text += f" (asked {requested:g}, capped for N)"
     return text
+
+
+def shown_points(view: View) -> pd.DataFrame:
+    """The samples on the view's map (its layer, method and perplexity, its show filter), with their
+    coordinates and sample columns."""
+    shown = cached.embedding(view.catalog, view.layer_id, view.method, view.perplexity_requested).merge(
+        cached.samples(view.catalog), on="sample_id")
+    wanted = SHOW_FILTERS[view.show]
+    return shown if wanted is None else shown[shown.correct == wanted]
+
+
+def figure_spec(view: View, layer_name: str, highlight: tuple[int, ...] | None = None,
+                marker: tuple[float, float, str] | None = None, dragmode: str = "pan", height: int = 500) -> dict:
+    """The data map's figure dict for a view: `highlight` rings samples, `marker` is a starred point
+    (the user's image), `dragmode` is plotly's ('pan', 'select', 'lasso')."""
+    # the channel does not change the map: left out of the cache key, so picking one costs nothing here
+    return _cached_spec(replace(view, channel=None), layer_name, highlight, marker, dragmode, height)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cached_spec(view: View, layer_name: str, highlight: tuple[int, ...] | None,
+                 marker: tuple[float, float, str] | None, dragmode: str, height: int) -> dict:
+    title = method_title(layer_name, view.method, view.perplexity_used, view.perplexity_requested)
+    return figure_dict(shown_points(view), view.colour_by, title, view.pinned, height=height, highlight=highlight,
+                       marker=marker, dragmode=dragmode)
 
 
 def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | None,

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import state
+from app import cached, state
 
 THUMB_MAX = 96
 
@@ -47,7 +47,7 @@ def gallery_items(path: str, sample_id: int, layer_id: int) -> dict | None:
     if maps.ndim != 3:
         return {"kind": "vector", "values": maps.reshape(-1)}
     lo, hi = value_range(maps)
-    stats = state.channel_stats(path, sample_id, layer_id)
+    stats = cached.channel_stats(path, sample_id, layer_id)
     scores = (stats.set_index("channel").score.reindex(range(len(maps))).to_numpy()
               if len(stats) else maps.std(axis=(1, 2)))
     return {"kind": "map", "lo": lo, "hi": hi, "urls": thumbnails(maps, lo, hi),

@@ -9,20 +9,19 @@ one body. (Most of a hover's time used to be Streamlit's gc.collect() after ever
 """
 from __future__ import annotations
 
-import base64
 import io
-from html import escape
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from app import state
+from app import cached
 from app.bounded import BoundedStore
+from app.markup import data_url, escape
 from core import explain
 
-LINES = {
+PICTURE_CAPTIONS = {
     "image": "Image: the crop the model sees",
     "gradcam": "Grad-CAM: where the evidence for the prediction lies",
     "guided": "Guided backprop: pixels that raise the class score",
@@ -38,23 +37,17 @@ def _jpeg(array: np.ndarray, quality: int = 85) -> bytes:
     return buffer.getvalue()
 
 
-def pictures(image: bytes | None, ex: dict | None) -> dict:
+def pictures(image: bytes | None, explanations: dict | None) -> dict:
     """Encoded bytes of the four pictures of one sample: the stored image, the Grad-CAM overlay (made
     here, JPEG), and the stored guided maps (WebP) as they are."""
     out = {"image": image}
-    if image and ex:
+    if image and explanations:
         with Image.open(io.BytesIO(image)) as img:
             rgb = np.asarray(img.convert("RGB"))
-        out["gradcam"] = _jpeg(explain.overlay(rgb, explain.decode(ex["gradcam"])))
-        out["guided"] = ex["guided"]
-        out["guided_gradcam"] = ex["guided_gradcam"]
+        out["gradcam"] = _jpeg(explain.overlay(rgb, explain.decode(explanations["gradcam"])))
+        out["guided"] = explanations["guided"]
+        out["guided_gradcam"] = explanations["guided_gradcam"]
     return out
-
-
-def panels(path: str, sample_id: int) -> dict:
-    """The four pictures of one catalog sample (bytes)."""
-    view = state.sample_view(path, sample_id)
-    return pictures(view["image"], view["explanations"])
 
 
 def top10_html(top) -> str:
@@ -67,21 +60,16 @@ def top10_html(top) -> str:
     return '<div class="ls-top10" data-testid="top10">' + "".join(rows) + "</div>"
 
 
-def _data_url(data: bytes) -> str:
-    kind = "png" if data[:4] == b"\x89PNG" else "webp" if data[8:12] == b"WEBP" else "jpeg"
-    return f"data:image/{kind};base64," + base64.b64encode(data).decode()
-
-
 def body_html(pics: dict, top: pd.DataFrame) -> str:
     """The pictures and the top-10: everything of the inspector that does not depend on pinned/hovered."""
     cells = []
     for name in KINDS:
         if pics.get(name):
-            cells.append(f'<figure class="ls-pic" data-kind="{name}"><img src="{_data_url(pics[name])}" '
-                         f'alt="{name}"><figcaption>{escape(LINES[name])}</figcaption></figure>')
+            cells.append(f'<figure class="ls-pic" data-kind="{name}"><img src="{data_url(pics[name])}" '
+                         f'alt="{name}"><figcaption>{escape(PICTURE_CAPTIONS[name])}</figcaption></figure>')
         else:
             cells.append(f'<figure class="ls-pic missing" data-kind="{name}"><div class="ls-none">not in this '
-                         f'catalog</div><figcaption>{escape(LINES[name])}</figcaption></figure>')
+                         f'catalog</div><figcaption>{escape(PICTURE_CAPTIONS[name])}</figcaption></figure>')
     return '<div class="ls-pics">' + "".join(cells) + "</div>" + top10_html(top)
 
 
@@ -102,7 +90,7 @@ def _keep(path: str, sample_id: int, body: str) -> None:
 def _row(path: str, sample_id: int) -> tuple | None:
     rows = _rows.get(path)
     if rows is None:
-        table = state.samples(path)
+        table = cached.samples(path)
         rows = {int(r.sample_id): (str(r.key), str(r.label_name), str(r.pred_name), float(r.confidence),
                                    bool(r.correct)) for r in table.itertuples()}
         _rows[path] = rows
@@ -113,8 +101,8 @@ def body(path: str, sample_id: int) -> str:
     """One sample's inspector body: from the store, else made now (three queries) and stored."""
     found = _stored(path, sample_id)
     if found is None:
-        view = state.sample_view(path, sample_id)
-        found = body_html(pictures(view["image"], view["explanations"]), view["top"])
+        stored = cached.sample_view(path, sample_id)
+        found = body_html(pictures(stored["image"], stored["explanations"]), stored["top"])
         _keep(path, sample_id, found)
     return found
 
@@ -135,8 +123,8 @@ def inspector_html(path: str, sample_id: int, how: str) -> str | None:
 
 
 def render(path: str, sample_id: int, how: str) -> None:
-    html = inspector_html(path, sample_id, how)
-    if html is None:
+    block = inspector_html(path, sample_id, how)
+    if block is None:
         st.info("No sample selected: hover a point in the data map.")
         return
-    st.html(html)
+    st.html(block)

@@ -1,4 +1,8 @@
-"""Cached resources and queries at the catalog/UI boundary, and the disk cache of activations."""
+"""The model cache and the disk cache of activations (computed on request, outside the read-only catalog).
+
+Everything else that lived here moved: cached catalog queries to app.cached, session setup to
+app.session, CSS to app.style, catalog listing and model labels to app.catalogs.
+"""
 from __future__ import annotations
 
 import io
@@ -6,66 +10,12 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-import catalog
-from catalog import queries
+from app.cached import manifest, sample_view
 from catalog.paths import REPO_ROOT
 
 CACHE_ENV = "LAYERSCOPE_CACHE"
-
-
-def catalog_root() -> Path:
-    return catalog.default_root()
-
-
-def list_catalogs() -> list[tuple[Path, dict]]:
-    return catalog.find_catalogs(catalog_root())
-
-
-@st.cache_resource(show_spinner=False)
-def connection(path: str):
-    """One read-only DuckDB connection per catalog, shared by every session (queries use cursors)."""
-    return catalog.open(Path(path))
-
-
-@st.cache_data(show_spinner=False)
-def manifest(path: str) -> dict:
-    return catalog.load_manifest(Path(path))
-
-
-@st.cache_data(show_spinner=False)
-def layers(path: str) -> pd.DataFrame:
-    return queries.layers(connection(path))
-
-
-@st.cache_data(show_spinner=False)
-def samples(path: str) -> pd.DataFrame:
-    return queries.samples(connection(path))
-
-
-@st.cache_data(show_spinner=False)
-def perplexities(path: str) -> list[tuple[float, float]]:
-    return queries.perplexities(connection(path))
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def embedding(path: str, layer_id: int, method: str, perplexity: float | None) -> pd.DataFrame:
-    return queries.embedding(connection(path), layer_id, method, perplexity)
-
-
-@st.cache_data(show_spinner=False, max_entries=4096)
-def sample_view(path: str, sample_id: int) -> dict:
-    """What the inspector shows for one sample: image, top-10, explanations (bytes)."""
-    con = connection(path)
-    return {"image": queries.image(con, sample_id), "top": queries.top_predictions(con, sample_id),
-            "explanations": queries.explanations(con, sample_id)}
-
-
-@st.cache_data(show_spinner=False, max_entries=1024)
-def channel_stats(path: str, sample_id: int, layer_id: int) -> pd.DataFrame:
-    return queries.channel_stats(connection(path), sample_id, layer_id)
 
 
 @st.cache_resource(show_spinner=False)
@@ -121,101 +71,6 @@ def compute_activations(path: str, sample_id: int) -> None:
         tmp = file.with_name(file.stem + ".tmp.npy")
         np.save(tmp, array.astype(np.float16))
         os.replace(tmp, file)
-
-
-# --- session state ----------------------------------------------------------------------------------------
-
-def init_state(path: str) -> None:
-    """Selection state per catalog: switching catalogs resets the layer and the samples."""
-    if st.session_state.get("catalog_path") != path:
-        st.session_state.catalog_path = path
-        table = layers(path)
-        maps = table[(table.height > 1)]
-        # default: the last conv-type map, where classes separate best
-        st.session_state.layer_id = int(maps.layer_id.iloc[-1]) if len(maps) else int(table.layer_id.iloc[-1])
-        first = int(samples(path).sample_id.iloc[0])
-        st.session_state.pinned = first
-        st.session_state.hovered = None
-
-
-def model_label(m: dict) -> str:
-    label = m["model"].get("label") or m["model"].get("display_name") or m["model"]["name"]
-    if not m["model"].get("trained", True) and "untrained" not in label:
-        label += " (untrained)"
-    return label
-
-
-def load_css() -> None:
-    css = (Path(__file__).with_name("style.css")).read_text()
-    st.html(f"<style>{css}</style>")
-
-
-SHOW = {"all": None, "correct": True, "incorrect": False}
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def datamap_spec(path: str, layer_id: int, method: str, perplexity: float | None, colour_by: str,
-                 title: str, pinned: int | None, show: str = "all", highlight: tuple[int, ...] | None = None,
-                 marker: tuple[float, float, str] | None = None, dragmode: str = "pan", height: int = 500) -> dict:
-    """The data map's figure dict; `show` keeps all, only correct or only incorrect predictions."""
-    from app import datamap
-    points = embedding(path, layer_id, method, perplexity).merge(samples(path), on="sample_id")
-    if SHOW.get(show) is not None:
-        points = points[points.correct == SHOW[show]]
-    return datamap.figure_dict(points, colour_by, title, pinned, height=height, highlight=highlight,
-                               marker=marker, dragmode=dragmode)
-
-
-# --- issue 4: references, separability, channel questions ------------------------------------------------
-
-@st.cache_resource(show_spinner=False, max_entries=128)
-def reference(path: str, layer_id: int) -> dict[str, np.ndarray]:
-    """One layer's stored PCA basis and t-SNE reference (read once per process)."""
-    return catalog.load_reference(Path(path), int(layer_id))
-
-
-@st.cache_data(show_spinner=False)
-def separability(path: str) -> tuple[pd.DataFrame, str]:
-    """layer_id, position, name, accuracy over depth, and which figure it is: 'class' or 'coarse group'.
-
-    The class figure needs classes with 2+ samples; when no class has them (the bundled sample has one
-    image per class) the coarse-group figure is shown instead, and the label says so.
-    """
-    con = connection(path).cursor()
-    frame = con.execute("""
-        SELECT l.layer_id, l.position, l.name, l.kind, r.k, r.knn_accuracy, r.knn_accuracy_group
-        FROM separability r JOIN layers l USING (layer_id) ORDER BY l.position""").df()
-    per_class = samples(path).label_name.value_counts()
-    by = "class" if len(per_class) and int(per_class.max()) >= 2 else "coarse group"
-    frame["accuracy"] = frame["knn_accuracy"] if by == "class" else frame["knn_accuracy_group"]
-    return frame, by
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def neighbours(path: str, layer_id: int, sample_id: int, k: int = 8) -> list[tuple[int, float]]:
-    from core.placement import neighbours_of
-    ref = reference(path, layer_id)
-    if not (ref["sample_id"] == sample_id).any():
-        return []
-    return neighbours_of(ref, int(sample_id), k)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def channel_top(path: str, layer_id: int, channel: int, k: int = 9) -> pd.DataFrame:
-    from catalog import insights
-    return insights.channel_top_samples(connection(path), layer_id, channel, k)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def class_means(path: str, layer_id: int, by: str) -> pd.DataFrame:
-    from catalog import insights
-    return insights.class_channel_means(connection(path), layer_id, by=by)
-
-
-@st.cache_data(show_spinner=False)
-def truth(path: str) -> pd.DataFrame:
-    from catalog import insights
-    return insights.predictions_with_truth(connection(path))
 
 
 def layer_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import cached, state
 from app.bounded import BoundedStore
 from core.errors import BadImage
 from core.images import load_rgb_bytes
@@ -101,7 +101,7 @@ def _placement(path: str, digest: str, layer_id: int, perplexity_used: float | N
         raise _NotRemembered(digest)
     if layer_id not in analysis.vectors:
         return None
-    ref = state.reference(path, layer_id)
+    ref = cached.reference(path, layer_id)
     point = project(ref, analysis.vectors[layer_id])
     if ref["features"].shape[1] > len(point):
         point = np.pad(point, (0, ref["features"].shape[1] - len(point)))
@@ -146,7 +146,7 @@ def _on_pick() -> None:
 
 def _source(path: str) -> tuple[bytes, str] | None:
     if st.session_state.get("upload_source") == "pick" and st.session_state.get("upload_pick") is not None:
-        table = state.samples(path).set_index("key")
+        table = cached.samples(path).set_index("key")
         file = table.path.get(st.session_state.upload_pick)
         try:
             from pathlib import Path
@@ -160,10 +160,11 @@ def _source(path: str) -> tuple[bytes, str] | None:
 
 
 def render(path: str, layer_id: int, layer_name: str, method: str, used: float | None) -> None:
-    from app import inspector, tools
+    from app import inspector
+    from app.markup import data_url, escape, sample_thumbs
     left, right = st.columns([1, 1])
     left.file_uploader("Upload a JPEG or PNG", type=["jpg", "jpeg", "png"], key="upload_file", on_change=_on_file)
-    table = state.samples(path)
+    table = cached.samples(path)
     keys = [k for k, p in zip(table.key, table.path) if isinstance(p, str) and p]
     right.selectbox("…or pick one from the catalog's folder", keys, index=None, key="upload_pick",
                     on_change=_on_pick, placeholder="a file of this catalog's dataset")
@@ -194,31 +195,26 @@ def render(path: str, layer_id: int, layer_name: str, method: str, used: float |
     where = ""
     if placed is not None:
         point = placed["tsne"] if method == "tsne" and placed["tsne"] is not None else placed["pca"]
-        where = (f" · placed on <b>{escape_(layer_name)}</b> ({'t-SNE' if method == 'tsne' else 'PCA'}) at "
+        where = (f" · placed on <b>{escape(layer_name)}</b> ({'t-SNE' if method == 'tsne' else 'PCA'}) at "
                  f"({point[0]:.2f}, {point[1]:.2f}): the yellow star on the data map")
     st.markdown(f"<div class='ls-upload-head' data-testid='upload-result' data-digest='{analysis.digest}'>"
-                f"<b>{escape_(name)}</b> · predicted <b>{escape_(str(top.class_name))}</b> ({float(top.prob):.0%})"
+                f"<b>{escape(name)}</b> · predicted <b>{escape(str(top.class_name))}</b> ({float(top.prob):.0%})"
                 f"{where}</div>", unsafe_allow_html=True)
     st.checkbox("Show it on the data map", value=True, key="show_upload")
     cells = []
     for kind in ("image", "gradcam", "guided", "guided_gradcam"):
         if analysis.pictures.get(kind):
-            cells.append(f'<figure class="ls-pic" data-kind="{kind}"><img src="{tools._data_url(analysis.pictures[kind])}" '
-                         f'alt="{kind}"><figcaption>{escape_(inspector.LINES[kind])}</figcaption></figure>')
+            cells.append(f'<figure class="ls-pic" data-kind="{kind}"><img src="{data_url(analysis.pictures[kind])}" '
+                         f'alt="{kind}"><figcaption>{escape(inspector.PICTURE_CAPTIONS[kind])}</figcaption></figure>')
     pics, bars = st.columns([3, 2])
     pics.html('<div class="ls-pics" data-testid="upload-pictures">' + "".join(cells) + "</div>")
     bars.html(inspector.top10_html(analysis.top))
     if placed is not None:
         labels = table.set_index("sample_id").label_name
         ids = [sid for sid, _ in placed["neighbours"]]
-        st.markdown(f"**Its 8 nearest catalog samples at {escape_(layer_name)}** (PCA space)")
-        st.html(tools.sample_thumbs(path, ids, [f"#{s} {labels.get(s, '?')} · d={d:.2f}" for s, d in placed["neighbours"]],
-                                    "upload-neighbours"))
-
-
-def escape_(text: str) -> str:
-    from html import escape
-    return escape(text)
+        st.markdown(f"**Its 8 nearest catalog samples at {escape(layer_name)}** (PCA space)")
+        st.html(sample_thumbs(path, ids, [f"#{s} {labels.get(s, '?')} · d={d:.2f}" for s, d in placed["neighbours"]],
+                              "upload-neighbours"))
 
 
 def marker(path: str, layer_id: int, method: str, used: float | None) -> tuple[float, float, str] | None:

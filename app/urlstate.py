@@ -1,90 +1,96 @@
-"""Shareable views: the Explorer's state in the URL's query parameters, restored when a URL is opened.
+"""Shareable views: a View in the URL's query parameters, restored when a URL is opened.
 
-Parameters: catalog (folder name), layer (layer_id), method (tsne|pca), perplexity (requested),
-pinned (sample_id), channel. Restored once per session (the first run), written on every full run.
+Parameters: catalog (folder name), layer (layer_id), method (tsne|pca), perplexity (requested, t-SNE
+only), pinned (sample_id), channel. Restored once per session (the first run), written on every full
+run. `to_params` and `from_params` are plain functions (the URL format); the rest moves them between
+st.query_params and the session.
 """
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+
 import streamlit as st
 
-METHODS = {"tsne": "t-SNE", "pca": "PCA"}
+from app import session
+from app.view import METHOD_LABELS, View
 
 
-def _param(name: str) -> str | None:
-    value = st.query_params.get(name)
-    return None if value in (None, "") else str(value)
+def to_params(view: View) -> dict[str, str]:
+    """The view's query parameters (colour and filter are not part of a link)."""
+    params = {"catalog": view.catalog_name, "layer": str(int(view.layer_id)), "method": view.method}
+    if view.method == "tsne" and view.perplexity_requested is not None:
+        params["perplexity"] = f"{view.perplexity_requested:g}"
+    if view.pinned is not None:
+        params["pinned"] = str(int(view.pinned))
+    if view.channel is not None:
+        params["channel"] = str(int(view.channel))
+    return params
 
 
-def _number(name: str, kind=int):
-    value = _param(name)
+def _parse(value, kind):
     try:
-        return None if value is None else kind(value)
+        return None if value in (None, "") else kind(value)
     except ValueError:
         return None
+
+
+def from_params(params: Mapping[str, str], fallback: View, layer_ids: Collection[int],
+                sample_ids: Collection[int], perplexities: list[tuple[float, float]]) -> View:
+    """The view a URL asks for, checked against the catalog: what is missing, malformed or not in it
+    (an unknown layer or sample, t-SNE where the catalog has none, a perplexity it lacks) stays as in
+    `fallback`. `perplexities` are the catalog's (requested, used) pairs. The catalog itself is chosen
+    before (restore_catalog), so it is taken from `fallback`."""
+    layer = _parse(params.get("layer"), int)
+    method = params.get("method")
+    if method not in METHOD_LABELS or (method == "tsne" and not perplexities):
+        method = fallback.method
+    used_of = dict(perplexities)
+    requested = used = None
+    if method == "tsne":
+        asked = _parse(params.get("perplexity"), float)
+        match = [p for p in used_of if asked is not None and abs(p - asked) < 1e-6]
+        requested = match[0] if match else fallback.perplexity_requested
+        used = used_of.get(requested)
+        if used is None:
+            requested = None
+    pinned = _parse(params.get("pinned"), int)
+    channel = _parse(params.get("channel"), int)
+    return replace(fallback, layer_id=layer if layer in layer_ids else fallback.layer_id, method=method,
+                   perplexity_requested=requested, perplexity_used=used,
+                   pinned=pinned if pinned in sample_ids else fallback.pinned,
+                   channel=channel if channel is not None and channel >= 0 else fallback.channel)
+
+
+def _current_params() -> dict[str, str]:
+    return {key: st.query_params.get(key) for key in st.query_params}
 
 
 def restore_catalog(paths_by_name: dict[str, str]) -> None:
     """Before the catalog selectbox exists: choose the catalog named in the URL."""
     if st.session_state.get("_url_restored"):
         return
-    name = _param("catalog")
+    name = st.query_params.get("catalog")
     if name in paths_by_name:
         st.session_state.catalog = paths_by_name[name]
 
 
-def restore_view(path: str, layer_ids: list[int], sample_ids: set[int], perplexities: list[float]) -> bool:
-    """After the catalog's state is initialised: layer, method, perplexity, pinned sample, channel.
+def restore_view(path: str, layer_ids: Collection[int], sample_ids: Collection[int],
+                 perplexities: list[tuple[float, float]]) -> bool:
+    """After the catalog's state is initialised, before its widgets: the URL's view into the session.
 
     Returns True when this run restored a channel (so the page can open the channel view)."""
     if st.session_state.get("_url_restored"):
         return False
     st.session_state._url_restored = True
-    layer = _number("layer")
-    if layer in layer_ids:
-        st.session_state.layer_id = layer
-        st.session_state.layer_select = layer
-    method = _param("method")
-    if method in METHODS and (method == "pca" or perplexities):
-        st.session_state.method = METHODS[method]
-    perplexity = _number("perplexity", float)
-    if perplexity is not None:
-        match = [p for p in perplexities if abs(p - perplexity) < 1e-6]
-        if match:
-            st.session_state[f"perplexity::{path}"] = match[0]
-    pinned = _number("pinned")
-    if pinned in sample_ids:
-        st.session_state.pinned = pinned
-    channel = _number("channel")
-    if channel is not None and channel >= 0:
-        st.session_state.channel = channel
-        return True
-    return False
+    fallback = session.session_view(path)
+    view = from_params(_current_params(), fallback, layer_ids, sample_ids, perplexities)
+    session.apply_view(view)
+    return view.channel is not None and view.channel != fallback.channel
 
 
-def write(catalog_name: str, layer_id: int, method: str, perplexity: float | None, pinned: int | None,
-          channel: int | None) -> None:
-    """The current view into the URL (only what changed, so the browser history stays quiet)."""
-    wanted = {"catalog": catalog_name, "layer": str(int(layer_id)), "method": method}
-    if method == "tsne" and perplexity is not None:
-        wanted["perplexity"] = f"{perplexity:g}"
-    if pinned is not None:
-        wanted["pinned"] = str(int(pinned))
-    if channel is not None:
-        wanted["channel"] = str(int(channel))
-    current = {key: st.query_params.get(key) for key in st.query_params}
-    if current != wanted:
+def write(view: View) -> None:
+    """The current view into the URL (only when it changed, so the browser history stays quiet)."""
+    wanted = to_params(view)
+    if _current_params() != wanted:
         st.query_params.from_dict(wanted)
-
-
-def url_of(catalog_name: str, layer_id: int, method: str, perplexity: float | None, pinned: int | None,
-           channel: int | None) -> str:
-    """The query string of a view (for tests and the 'share' caption)."""
-    from urllib.parse import urlencode
-    params = {"catalog": catalog_name, "layer": layer_id, "method": method}
-    if method == "tsne" and perplexity is not None:
-        params["perplexity"] = f"{perplexity:g}"
-    if pinned is not None:
-        params["pinned"] = pinned
-    if channel is not None:
-        params["channel"] = channel
-    return "?" + urlencode(params)

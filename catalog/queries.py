@@ -6,7 +6,6 @@ several app sessions (threads) can use one connection at once.
 from __future__ import annotations
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 
@@ -80,9 +79,19 @@ def channel_stats(con, sample_id: int, layer_id: int) -> pd.DataFrame:
         WHERE sample_id = ? AND layer_id = ? ORDER BY channel""", [int(sample_id), int(layer_id)]).df()
 
 
-def layer_scores(con, layer_id: int) -> np.ndarray:
-    """Mean channel score over all samples at one layer, by channel."""
-    rows = _cursor(con).execute("""
-        SELECT channel, avg(score) FROM channels WHERE layer_id = ? GROUP BY channel ORDER BY channel""",
-                                [int(layer_id)]).fetchall()
-    return np.asarray([r[1] for r in rows], dtype=np.float32)
+def separability(con) -> tuple[pd.DataFrame, str]:
+    """Per layer in network order: layer_id, position, name, kind, k, both accuracies, and `accuracy`,
+    the one worth showing; returned with which labels that is of: 'class' or 'coarse group'.
+
+    The class figure needs classes with 2+ samples; when no class has them (the bundled sample has one
+    image per class) it says nothing, so the coarse-group figure is chosen instead.
+    """
+    cursor = _cursor(con)
+    frame = cursor.execute("""
+        SELECT l.layer_id, l.position, l.name, l.kind, r.k, r.knn_accuracy, r.knn_accuracy_group
+        FROM separability r JOIN layers l USING (layer_id) ORDER BY l.position""").df()
+    largest_class = cursor.execute("""
+        SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM samples GROUP BY label_name)""").fetchone()[0]
+    by = "class" if int(largest_class) >= 2 else "coarse group"
+    frame["accuracy"] = frame["knn_accuracy"] if by == "class" else frame["knn_accuracy_group"]
+    return frame, by

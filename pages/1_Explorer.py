@@ -1,38 +1,42 @@
 """Explorer: the layer map, the data map, the inspector and the activation gallery, on one screen."""
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import replace
 
 import streamlit as st
 
-from app import datamap, gallery, inspector, layer_map, state, tools, upload, urlstate
+from app import cached, catalogs, datamap, gallery, inspector, layer_map, session, separability_chart, upload, urlstate
+from app.charts import selected_sample_ids
+from app.style import load_css
+from app.tabs import channel, compare, export, neighbours, selection
+from app.view import METHOD_LABELS, View
 
 st.set_page_config(page_title="LayerScope · Explorer", page_icon=":material/travel_explore:", layout="wide")
-state.load_css()
+load_css()
 
-catalogs = state.list_catalogs()
-if not catalogs:
-    st.warning(f"No catalog found under `{state.catalog_root()}`. Build the bundled sample on the Home page.")
+found = catalogs.list_catalogs()
+if not found:
+    st.warning(f"No catalog found under `{catalogs.catalog_root()}`. Build the bundled sample on the Home page.")
     st.page_link("Home.py", label="Home", icon=":material/home:")
     st.stop()
 
-labels = {str(p): p.name for p, _ in catalogs}  # dataset and N are in the sidebar's caption (narrow box)
-urlstate.restore_catalog({p.name: str(p) for p, _ in catalogs})
+labels = {str(p): p.name for p, _ in found}  # dataset and N are in the sidebar's caption (narrow box)
+urlstate.restore_catalog({p.name: str(p) for p, _ in found})
 with st.sidebar:
     st.subheader("Controls")
     path = st.selectbox("Catalog (dataset, size)", list(labels), format_func=labels.get, key="catalog")
 try:
-    state.init_state(path)
+    session.init_state(path)
 except Exception as exc:  # a stale or damaged catalog: say so instead of a traceback
     st.error(f"Cannot read the catalog {path}: {exc}. Rebuild it with `python -m scripts.build_catalog`.")
     st.stop()
-manifest = state.manifest(path)
-table = state.layers(path)
+manifest = cached.manifest(path)
+table = cached.layers(path)
 layer_ids = [int(i) for i in table.layer_id]
 names = dict(zip(layer_ids, table.name))
-perplexities = state.perplexities(path)
-channel_from_url = urlstate.restore_view(path, layer_ids, set(int(i) for i in state.samples(path).sample_id),
-                                         [r for r, _ in perplexities])
+perplexities = cached.perplexities(path)
+channel_from_url = urlstate.restore_view(path, layer_ids, set(int(i) for i in cached.samples(path).sample_id),
+                                         perplexities)
 
 
 def _set_layer(layer_id: int) -> None:
@@ -56,15 +60,16 @@ if st.session_state.get("layer_select") not in layer_ids:
 
 with st.sidebar:
     if not perplexities:
-        st.session_state.method = "PCA"
-    elif st.session_state.get("method") not in ("t-SNE", "PCA"):
-        st.session_state.method = "t-SNE"
-    method = st.radio("Method", ["t-SNE", "PCA"], horizontal=True, key="method", disabled=not perplexities)
+        st.session_state.method = "pca"
+    elif st.session_state.get("method") not in METHOD_LABELS:
+        st.session_state.method = "tsne"
+    method = st.radio("Method", list(METHOD_LABELS), format_func=METHOD_LABELS.get, horizontal=True,
+                      key="method", disabled=not perplexities)
     requested = used = None
-    if method == "t-SNE" and perplexities:
+    if method == "tsne" and perplexities:
         used_of = dict(perplexities)
         options = list(used_of)
-        perplexity_key = f"perplexity::{path}"
+        perplexity_key = session.perplexity_key(path)
         if st.session_state.get(perplexity_key) not in options:
             st.session_state[perplexity_key] = options[len(options) // 2]
         requested = st.select_slider(
@@ -78,55 +83,54 @@ with st.sidebar:
                  on_change=_on_layer_select)
     st.divider()
     st.caption(f"Dataset: **{manifest['dataset']['name']}**, N={manifest['n_samples']}  \n"
-               f"Model: **{state.model_label(manifest)}**  \nWeights: {manifest['model']['weights']}  \n"
+               f"Model: **{catalogs.model_label(manifest)}**  \nWeights: {manifest['model']['weights']}  \n"
                f"Top-1 accuracy: {manifest['top1_accuracy']:.1%} on {manifest['n_samples']} images")
 
-layer_id = st.session_state.layer_id
-layer = table[table.layer_id == layer_id].iloc[0]
-model_text = state.model_label(manifest)
-st.markdown(f"<div class='ls-header'><b>{model_text}</b> · {manifest['dataset']['name']} · "
-            f"N={manifest['n_samples']} · layer <b>{layer['name']}</b> ({layer.kind}, "
+view = View(catalog=path, layer_id=int(st.session_state.layer_id), method=method, perplexity_requested=requested,
+            perplexity_used=used, pinned=st.session_state.pinned, colour_by=colour_by)
+layer = table[table.layer_id == view.layer_id].iloc[0]
+layer_name = str(layer["name"])
+st.markdown(f"<div class='ls-header'><b>{catalogs.model_label(manifest)}</b> · {manifest['dataset']['name']} · "
+            f"N={manifest['n_samples']} · layer <b>{layer_name}</b> ({layer.kind}, "
             f"{layer_map.shape_text(layer)})</div>", unsafe_allow_html=True)
 
 
 def _on_separability() -> None:
-    points = tools._selected_points("separability_chart")
-    if points and points[0].get("customdata"):
-        _set_layer(int(points[0]["customdata"][0]))
+    clicked = separability_chart.clicked_layer("separability_chart")
+    if clicked is not None:
+        _set_layer(clicked)
 
 
 def _on_map_select() -> None:
-    st.session_state.selection_ids = tools.selected_ids_from("datamap_chart")
+    st.session_state.selection_ids = selected_sample_ids("datamap_chart")
 
 
-separability, separability_by = state.separability(path)
+separability, separability_by = cached.separability(path)
 group_only = separability_by != "class"
 map_col, sep_col = st.columns([3, 1], gap="small")
 with map_col, st.container(key="layer_map_box"):
-    layer_map.layer_map(table, layer_id, key="layer_map", on_change=_on_layer_map)
+    layer_map.layer_map(table, view.layer_id, key="layer_map", on_change=_on_layer_map)
 with sep_col, st.container(key="separability"):
-    st.plotly_chart(tools.separability_figure(separability, separability_by, layer_id), width="stretch",
+    st.plotly_chart(separability_chart.figure(separability, separability_by, view.layer_id), width="stretch",
                     key="separability_chart", on_select=_on_separability, selection_mode="points",
                     config={"displayModeBar": False})
-    st.caption(tools.separability_caption(separability_by), help=tools.separability_help(separability_by))
+    st.caption(separability_chart.caption(separability_by), help=separability_chart.help_text(separability_by))
 
 left, middle, right = st.columns([5, 3, 4], gap="small")
 
 with left:
-    method_key = "tsne" if method == "t-SNE" else "pca"
-    title = datamap.method_title(str(layer["name"]), method_key, used, requested)
     controls = st.columns([11, 9], gap="small")
     show = controls[0].segmented_control("Show", ["all", "correct", "incorrect"], default="all",
                                          format_func=lambda v: "wrong" if v == "incorrect" else v,
                                          key="map_filter") or "all"
+    view = replace(view, show=show)
     drag = controls[1].segmented_control("Drag to", ["pan", "box", "lasso"], default="pan", key="drag_mode",
                                          help="box or lasso: select points (the Selection tab summarises them)")
     dragmode = {"box": "select", "lasso": "lasso"}.get(drag or "pan", "pan")
     highlight = tuple(sorted(set(st.session_state.get("selection_ids") or []) |
                              set(st.session_state.get("highlight_ids") or [])))
-    star = upload.marker(path, layer_id, method_key, used)
-    spec = state.datamap_spec(path, layer_id, method_key, requested, colour_by, title, st.session_state.pinned,
-                              show, highlight or None, star, dragmode)
+    star = upload.marker(path, view.layer_id, view.method, view.perplexity_used)
+    spec = datamap.figure_spec(view, layer_name, highlight=highlight or None, marker=star, dragmode=dragmode)
     with st.container(key="datamap"):
         st.plotly_chart(datamap.figure(spec), width="stretch", key="datamap_chart",
                         config={"displaylogo": False, "scrollZoom": True},
@@ -154,7 +158,7 @@ def inspector_panel(path: str) -> None:
 
 @st.fragment
 def gallery_panel(path: str, sample_id: int, layer_id: int) -> None:
-    table = state.layers(path)
+    table = cached.layers(path)
     gallery.render(path, sample_id, table[table.layer_id == layer_id].iloc[0])
 
 
@@ -163,34 +167,30 @@ with middle:
         inspector_panel(path)
 with right:
     with st.container(key="gallery"):
-        gallery_panel(path, st.session_state.pinned, layer_id)
+        gallery_panel(path, view.pinned, view.layer_id)
 
 
-# --- the analysis views (only the open tab runs) ---------------------------------------------------------
+# the tabs under the map: only the open one runs
 TABS = ["Your image", "Neighbours", "Channel", "Selection", "Compare layers", "Export"]
-method_key = "tsne" if method == "t-SNE" else "pca"
-tabs = st.tabs(TABS, key="tools_tab", on_change="rerun", default="Channel" if channel_from_url else None)
+tabs = st.tabs(TABS, key="explorer_tab", on_change="rerun", default="Channel" if channel_from_url else None)
 with tabs[0]:
     if tabs[0].open:
-        upload.render(path, layer_id, str(layer["name"]), method_key, used)
+        upload.render(path, view.layer_id, layer_name, view.method, view.perplexity_used)
 with tabs[1]:
     if tabs[1].open:
-        tools.render_neighbours(path, st.session_state.pinned, layer_id, str(layer["name"]))
+        neighbours.render(view, layer_name)
 with tabs[2]:
     if tabs[2].open:
-        tools.render_channel(path, layer, group_only)
+        channel.render(path, layer, group_only)
 with tabs[3]:
     if tabs[3].open:
-        shown = state.embedding(path, layer_id, method_key, requested).merge(state.samples(path), on="sample_id")
-        if state.SHOW.get(show) is not None:
-            shown = shown[shown.correct == state.SHOW[show]]
-        tools.render_selection(path, group_only, [int(i) for i in shown.sample_id])
+        selection.render(view, group_only)
 with tabs[4]:
     if tabs[4].open:
-        tools.render_compare(path, table, layer_id, method_key, requested, used, colour_by)
+        compare.render(view, table)
 with tabs[5]:
     if tabs[5].open:
-        tools.render_export(path, layer_id, str(layer["name"]), method_key, requested)
+        export.render(view, layer_name)
 
-urlstate.write(Path(path).name, layer_id, method_key, requested, st.session_state.pinned,
-               st.session_state.get("channel"))
+# the channel may have changed in this run (the Channel tab, the gallery): the URL takes it from the session
+urlstate.write(replace(view, channel=st.session_state.get("channel")))

@@ -4,12 +4,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import cached, catalogs
+from app.style import load_css
 from catalog.sql import MAX_ROWS, TIME_LIMIT_S, run_query
 from core.errors import LayerScopeError
 
 st.set_page_config(page_title="LayerScope · SQL", page_icon=":material/travel_explore:", layout="wide")
-state.load_css()
+load_css()
 st.title("SQL over the catalog")
 
 EXAMPLES = {
@@ -34,11 +35,11 @@ FROM samples s JOIN predictions p ON p.sample_id = s.sample_id AND p.rank = 1
 WHERE p.class_idx = s.label_idx ORDER BY p.prob LIMIT 20""",
 }
 
-catalogs = state.list_catalogs()
-if not catalogs:
-    st.warning(f"No catalog found under `{state.catalog_root()}`. Build the bundled sample on the Home page.")
+found = catalogs.list_catalogs()
+if not found:
+    st.warning(f"No catalog found under `{catalogs.catalog_root()}`. Build the bundled sample on the Home page.")
     st.stop()
-labels = {str(p): f"{p.name} · {m['dataset']['name']}, N={m['n_samples']}" for p, m in catalogs}
+labels = {str(p): f"{p.name} · {m['dataset']['name']}, N={m['n_samples']}" for p, m in found}
 path = st.selectbox("Catalog", list(labels), format_func=labels.get, key="sql_catalog")
 
 st.markdown(
@@ -64,7 +65,7 @@ run = st.button("Run query", type="primary", key="sql_run")
 
 if run:
     try:
-        con = state.connection(path).cursor()  # a cursor per query: interrupting it stops only this one
+        con = cached.connection(path).cursor()  # a cursor per query: interrupting it stops only this one
         columns, rows = run_query(con, st.session_state.sql_query)
     except LayerScopeError as exc:
         st.session_state.sql_result = {"error": str(exc)}

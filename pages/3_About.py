@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import state
+from app import catalogs
+from app.style import load_css
 
 st.set_page_config(page_title="LayerScope · About", page_icon=":material/travel_explore:", layout="wide")
-state.load_css()
+load_css()
 st.title("About LayerScope")
 
-catalogs = state.list_catalogs()
-if catalogs:
+found = catalogs.list_catalogs()
+if found:
     st.subheader("The catalogs here")
-    for path, m in catalogs:
+    for path, m in found:
         st.markdown(
-            f"- **{path.name}**: {state.model_label(m)}, weights {m['model']['weights']}; dataset "
+            f"- **{path.name}**: {catalogs.model_label(m)}, weights {m['model']['weights']}; dataset "
             f"*{m['dataset']['name']}* ({m['dataset'].get('source', '')}), {m['n_samples']} images in "
             f"{m['dataset'].get('classes', '?')} classes; top-1 accuracy "
             f"{(m.get('top1_accuracy') or 0):.1%}; built {m.get('created_at', '?')}.")

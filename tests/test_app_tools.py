@@ -1,4 +1,4 @@
-"""The Explorer's issue-4 views through AppTest, and the upload pipeline the "Your image" view uses."""
+"""The Explorer's tabs and separability chart through AppTest, and the upload pipeline the "Your image" view uses."""
 from __future__ import annotations
 
 import io
@@ -39,7 +39,7 @@ def _open(tab: str | None = None, params: dict | None = None) -> AppTest:
         at.query_params[key] = value
     _run(at)
     if tab:
-        at.session_state["tools_tab"] = tab
+        at.session_state["explorer_tab"] = tab
         _run(at)
     return at
 
@@ -113,7 +113,7 @@ def test_selection_summary_confusion_matrix_and_filter(app_env):
 def test_compare_and_export(app_env):
     at = _open("Compare layers")
     assert _chart(at, "compare_left_chart") and _chart(at, "compare_right_chart")
-    at.session_state["tools_tab"] = "Export"
+    at.session_state["explorer_tab"] = "Export"
     _run(at)
     assert len(at.get("download_button")) == 2
 
@@ -124,7 +124,7 @@ def test_url_restores_the_view(app_env):
     layer = con.execute("SELECT min(layer_id) FROM layers WHERE height > 1 AND layer_id > 2").fetchone()[0]
     at = _open(params={"catalog": path.name, "layer": str(layer), "method": "pca", "pinned": "7", "channel": "2"})
     assert at.session_state.layer_id == layer and at.session_state.pinned == 7
-    assert at.session_state.channel == 2 and at.radio(key="method").value == "PCA"
+    assert at.session_state.channel == 2 and at.radio(key="method").value == "pca"
     assert _chart(at, "datamap_chart")["layout"]["title"]["text"].endswith("· PCA")
     assert at.query_params["layer"] in (str(layer), [str(layer)])
     at2 = _open(params={"catalog": path.name, "method": "tsne", "perplexity": "30"})

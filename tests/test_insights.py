@@ -48,3 +48,28 @@ def test_selection_summary(small_catalog):
     assert summary["n"] == 5 and sum(summary["classes"].values()) == 5
     assert summary["accuracy"] == frame["correct"][:5].mean()
     assert insights.selection_summary(con, [])["accuracy"] is None
+
+
+def test_separability_shows_the_class_figure_only_where_classes_repeat(small_catalog, tmp_path):
+    import shutil
+
+    from catalog import queries
+    path, manifest = small_catalog
+    frame, by = queries.separability(catalog.open(path))
+    stored = pq.read_table(path / "separability.parquet").to_pandas()
+    assert by == "coarse group"  # the bundled sample has one image per class
+    assert len(frame) == manifest["n_layers"] and list(frame.position) == sorted(frame.position)
+    expected = stored.set_index("layer_id").knn_accuracy_group
+    assert list(frame.accuracy) == [expected[i] for i in frame.layer_id]
+    # two samples of one class: now the class figure means something, and it is the one shown
+    copy = tmp_path / path.name
+    shutil.copytree(path, copy)
+    samples = pq.read_table(copy / "samples.parquet")
+    names = samples.column("label_name").to_pylist()
+    names[1] = names[0]
+    index = samples.schema.get_field_index("label_name")
+    pq.write_table(samples.set_column(index, samples.schema.field(index), [names]), copy / "samples.parquet")
+    frame, by = queries.separability(catalog.open(copy))
+    assert by == "class"
+    expected = stored.set_index("layer_id").knn_accuracy
+    assert list(frame.accuracy) == [expected[i] for i in frame.layer_id]

@@ -1,0 +1,96 @@
+"""Catalog queries, cached at the catalog/UI boundary: every view reads the catalog through here.
+
+`st.cache_resource` for the shared connection and the reference arrays (one copy per process),
+`st.cache_data` for query results (copied per caller, so a view may change what it gets).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import catalog
+from catalog import insights, queries
+
+
+@st.cache_resource(show_spinner=False)
+def connection(path: str):
+    """One read-only DuckDB connection per catalog, shared by every session (queries use cursors)."""
+    return catalog.open(Path(path))
+
+
+@st.cache_data(show_spinner=False)
+def manifest(path: str) -> dict:
+    return catalog.load_manifest(Path(path))
+
+
+@st.cache_data(show_spinner=False)
+def layers(path: str) -> pd.DataFrame:
+    return queries.layers(connection(path))
+
+
+@st.cache_data(show_spinner=False)
+def samples(path: str) -> pd.DataFrame:
+    return queries.samples(connection(path))
+
+
+@st.cache_data(show_spinner=False)
+def perplexities(path: str) -> list[tuple[float, float]]:
+    return queries.perplexities(connection(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def embedding(path: str, layer_id: int, method: str, perplexity: float | None) -> pd.DataFrame:
+    return queries.embedding(connection(path), layer_id, method, perplexity)
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def sample_view(path: str, sample_id: int) -> dict:
+    """What the inspector shows for one sample: image, top-10, explanations (bytes)."""
+    con = connection(path)
+    return {"image": queries.image(con, sample_id), "top": queries.top_predictions(con, sample_id),
+            "explanations": queries.explanations(con, sample_id)}
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def channel_stats(path: str, sample_id: int, layer_id: int) -> pd.DataFrame:
+    return queries.channel_stats(connection(path), sample_id, layer_id)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def reference(path: str, layer_id: int) -> dict[str, np.ndarray]:
+    """One layer's stored PCA basis and t-SNE reference (read once per process)."""
+    return catalog.load_reference(Path(path), int(layer_id))
+
+
+@st.cache_data(show_spinner=False)
+def separability(path: str) -> tuple[pd.DataFrame, str]:
+    """Accuracy over depth and which labels it is of ('class' or 'coarse group'): see the query."""
+    return queries.separability(connection(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def neighbours(path: str, layer_id: int, sample_id: int, k: int = 8) -> list[tuple[int, float]]:
+    """The k nearest samples in the layer's PCA space; empty when the layer has no reference for it."""
+    from core.placement import neighbours_of
+    ref = reference(path, layer_id)
+    if not (ref["sample_id"] == sample_id).any():
+        return []
+    return neighbours_of(ref, int(sample_id), k)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def channel_top(path: str, layer_id: int, channel: int, k: int = 9) -> pd.DataFrame:
+    return insights.channel_top_samples(connection(path), layer_id, channel, k)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def class_means(path: str, layer_id: int, by: str) -> pd.DataFrame:
+    return insights.class_channel_means(connection(path), layer_id, by=by)
+
+
+@st.cache_data(show_spinner=False)
+def truth(path: str) -> pd.DataFrame:
+    return insights.predictions_with_truth(connection(path))

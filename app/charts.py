@@ -1,0 +1,34 @@
+"""What the plotly charts beside the data map share: their dark look and reading a chart's selection."""
+from __future__ import annotations
+
+import streamlit as st
+
+DARK = {"paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#11151d", "font": {"color": "#e6e6e6"}}
+
+
+def selected_points(key: str) -> list[dict]:
+    """The points selected on the chart with this widget key ([] before any selection).
+
+    Streamlit hands the selection back as a dict or as an attribute object depending on the path
+    (callback or return value), so both are read."""
+    value = st.session_state.get(key)
+    if value is None:
+        return []
+    selection = value.get("selection") if isinstance(value, dict) else getattr(value, "selection", None)
+    if not selection:
+        return []
+    points = selection.get("points") if isinstance(selection, dict) else getattr(selection, "points", None)
+    return list(points or [])
+
+
+def selected_sample_ids(key: str) -> list[int]:
+    """The sample ids (customdata[0]) of the points selected on a data-map chart, sorted, once each."""
+    ids = []
+    for point in selected_points(key):
+        custom = point.get("customdata")
+        if custom:
+            try:
+                ids.append(int(custom[0]))
+            except (TypeError, ValueError):
+                continue
+    return sorted(set(ids))

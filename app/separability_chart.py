@@ -1,0 +1,52 @@
+"""The separability chart beside the layer map: each layer's 10-NN accuracy over depth; a click on a
+point selects that layer."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from app.charts import DARK, selected_points
+
+
+def figure(frame: pd.DataFrame, by: str, selected: int) -> go.Figure:
+    """Accuracy over depth, the selected layer ringed. Built as a plain dict without plotly's validation
+    (it ran on every rerun: about 25 ms of each layer switch)."""
+    traces = [{"type": "scatter", "x": [int(v) for v in frame.position], "y": frame.accuracy.round(4).tolist(),
+               "mode": "lines+markers", "name": by,
+               "customdata": [[int(i), str(n)] for i, n in zip(frame.layer_id, frame.name)],
+               "hovertemplate": "%{customdata[1]}<br>10-NN accuracy: %{y:.1%}<extra></extra>",
+               "marker": {"size": 7, "color": "#4f8ff7"}, "line": {"color": "#4f8ff7"}}]
+    row = frame[frame.layer_id == selected]
+    if len(row):
+        traces.append({"type": "scatter", "x": [int(row.position.iloc[0])], "y": [float(row.accuracy.iloc[0])],
+                       "mode": "markers", "hoverinfo": "skip", "showlegend": False, "name": "selected layer",
+                       "marker": {"size": 14, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": "#ff4b4b"}}})
+    layout = {**DARK, "height": 170, "margin": {"l": 10, "r": 10, "t": 28, "b": 12}, "showlegend": False,
+              "title": {"text": f"Separability: {by} labels", "font": {"size": 12}, "x": 0.01},
+              "xaxis": {"showticklabels": False, "showgrid": False},
+              "yaxis": {"tickformat": ".0%", "gridcolor": "#252c3b", "rangemode": "tozero"},
+              "dragmode": False, "clickmode": "event+select", "hovermode": "closest"}
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
+
+
+def caption(by: str) -> str:
+    """One short line under the chart; the details are in its help (help_text)."""
+    return f"10-NN accuracy of the **{by}** labels per layer · click a point to select it"
+
+
+def help_text(by: str) -> str:
+    text = ("For each layer: leave-one-out 10-nearest-neighbour accuracy of the true labels in the layer's "
+            "PCA space, in network order (input left, output right). Higher means the layer separates the "
+            "labels better.")
+    if by != "class":
+        text += (" Shown for the coarse group labels: no class has 2+ samples in this catalog, so the class "
+                 "figure says nothing.")
+    return text
+
+
+def clicked_layer(key: str) -> int | None:
+    """The layer_id of the point clicked on the chart with this widget key (None when none is)."""
+    points = selected_points(key)
+    if points and points[0].get("customdata"):
+        return int(points[0]["customdata"][0])
+    return None

@@ -1,0 +1,52 @@
+"""The Explorer's session state: set up per catalog, and read or written as a View.
+
+Widgets own most keys (layer_select, method, perplexity::<catalog>, colour_by, map_filter, channel);
+layer_id, pinned and hovered are the page's own. A View goes into the state before the widgets are
+drawn (Streamlit refuses to change a widget's key after it is drawn in a run).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import cached
+from app.view import View
+
+
+def perplexity_key(path: str) -> str:
+    """The perplexity slider's key: one per catalog, since each has its own perplexities."""
+    return f"perplexity::{path}"
+
+
+def init_state(path: str) -> None:
+    """Selection state per catalog: switching catalogs resets the layer and the samples."""
+    if st.session_state.get("catalog_path") != path:
+        st.session_state.catalog_path = path
+        table = cached.layers(path)
+        maps = table[(table.height > 1)]
+        # default: the last conv-type map, where classes separate best
+        st.session_state.layer_id = int(maps.layer_id.iloc[-1]) if len(maps) else int(table.layer_id.iloc[-1])
+        first = int(cached.samples(path).sample_id.iloc[0])
+        st.session_state.pinned = first
+        st.session_state.hovered = None
+
+
+def session_view(path: str) -> View:
+    """The view the session holds now (what the URL overrides when a link is opened)."""
+    state = st.session_state
+    method = state.get("method") if state.get("method") in ("tsne", "pca") else "tsne"
+    requested = state.get(perplexity_key(path)) if method == "tsne" else None
+    return View(catalog=path, layer_id=int(state.layer_id), method=method, perplexity_requested=requested,
+                pinned=state.get("pinned"), channel=state.get("channel"))
+
+
+def apply_view(view: View) -> None:
+    """Put a view's layer, method, perplexity, pinned sample and channel where the widgets read them."""
+    state = st.session_state
+    state.layer_id = state.layer_select = int(view.layer_id)
+    state.method = view.method
+    if view.method == "tsne" and view.perplexity_requested is not None:
+        state[perplexity_key(view.catalog)] = view.perplexity_requested
+    if view.pinned is not None:
+        state.pinned = int(view.pinned)
+    if view.channel is not None:
+        state.channel = int(view.channel)

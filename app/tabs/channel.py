@@ -1,0 +1,83 @@
+"""Channel: what one channel responds to (the 9 samples that drive it hardest, its map over each) and a
+class x channel heatmap of mean activations (a click on a column picks the channel)."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image
+
+from app import cached, state
+from app.charts import DARK, selected_points
+from app.markup import thumbs_html
+from core import explain
+
+HEATMAP_KEY = "class_channel_heatmap"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def channel_overlays(path: str, layer_id: int, channel: int) -> list[tuple[int, bytes, str]]:
+    """The 9 samples with the highest mean activation at one channel, each with that channel's map over
+    its image (one colour scale for the nine: 0 to their highest value)."""
+    top = cached.channel_top(path, layer_id, channel)
+    maps = []
+    for sample_id in top.sample_id:
+        activation = state.layer_activation(path, int(sample_id), layer_id)
+        maps.append(activation[channel] if activation.ndim == 3 else np.full((1, 1), activation[channel]))
+    hi = max((float(np.max(m)) for m in maps), default=1.0) or 1.0
+    items = []
+    for row, channel_map in zip(top.itertuples(), maps):
+        image = cached.sample_view(path, int(row.sample_id))["image"]
+        rgb = np.asarray(Image.open(io.BytesIO(image)).convert("RGB"))
+        blended = explain.overlay(rgb, np.clip(channel_map.astype(np.float32) / hi, 0, 1))
+        buffer = io.BytesIO()
+        Image.fromarray(blended).save(buffer, format="JPEG", quality=85)
+        items.append((int(row.sample_id), buffer.getvalue(), f"#{int(row.sample_id)} {row.label_name} · {row.mean:.3f}"))
+    return items
+
+
+def heatmap_figure(means: pd.DataFrame, channel: int, by: str) -> go.Figure:
+    z = means.to_numpy(dtype=float)
+    fig = go.Figure(go.Heatmap(z=np.round(z, 4).tolist(), x=[int(c) for c in means.columns],
+                               y=[str(i) for i in means.index], colorscale="Viridis",
+                               colorbar={"title": {"text": "mean"}, "thickness": 10},
+                               hovertemplate=f"{by} %{{y}}<br>channel %{{x}}: %{{z:.4f}}<extra></extra>"))
+    fig.add_vline(x=channel, line={"color": "#ff4b4b", "width": 1.5})
+    fig.update_layout(**DARK, height=max(260, min(900, 16 * len(means) + 80)),
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      title={"text": f"Mean activation per {by} × channel (click a column to pick the channel)",
+                             "font": {"size": 12}, "x": 0.01},
+                      xaxis={"title": "channel"}, yaxis={"autorange": "reversed"}, clickmode="event+select")
+    return fig
+
+
+def _on_heatmap_select() -> None:
+    points = selected_points(HEATMAP_KEY)
+    if points:
+        st.session_state.channel = int(points[0]["x"])
+
+
+def render(path: str, layer: pd.Series, group_only: bool) -> None:
+    layer_id, channels = int(layer["layer_id"]), int(layer["channels"])
+    means_by = "group" if group_only else st.segmented_control(
+        "Heatmap rows", ["class", "group"], default="group", key="heatmap_by") or "group"
+    means = cached.class_means(path, layer_id, means_by)
+    if means.empty:
+        st.info(f"{layer['name']} has no per-channel statistics (a vector layer): pick a conv-type layer.")
+        return
+    if st.session_state.get("channel") is None or not 0 <= int(st.session_state.channel) < channels:
+        st.session_state.channel = int(np.argmax(means.to_numpy().mean(axis=0)))
+    channel = st.number_input(f"Channel (0–{channels - 1})", min_value=0, max_value=channels - 1, step=1,
+                              key="channel")
+    st.markdown(f"**The 9 samples that activate channel {channel} of {layer['name']} most** "
+                "(the channel's map over each image; one colour scale for the nine)")
+    with st.spinner("Computing the channel's maps…"):
+        items = channel_overlays(path, layer_id, int(channel))
+    st.html(thumbs_html(items, "channel-top"))
+    st.plotly_chart(heatmap_figure(means, int(channel), means_by), width="stretch", key=HEATMAP_KEY,
+                    on_select=_on_heatmap_select, selection_mode="points")
+    if group_only:
+        st.caption("Rows are coarse groups: every class has a single sample in this catalog.")

@@ -1,0 +1,48 @@
+"""Compare layers: two data maps side by side, with the samples selected on either ringed on both."""
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+
+from app import datamap
+from app.charts import selected_sample_ids
+from app.view import View
+
+
+def _on_select(key: str) -> None:
+    st.session_state.compare_ids = selected_sample_ids(key)
+
+
+def _clear_linked() -> None:
+    st.session_state.update(compare_ids=[], selection_ids=[])
+
+
+def render(view: View, table: pd.DataFrame) -> None:
+    """`table`: the catalog's layers. The left map starts at a middle spatial layer, the right at the view's."""
+    ids = [int(i) for i in table.layer_id]
+    names = dict(zip(ids, table.name))
+    maps = [i for i, h in zip(ids, table.height) if int(h) > 1]
+    if st.session_state.get("compare_left") not in ids:
+        st.session_state.compare_left = maps[len(maps) // 2] if maps else ids[0]
+    if st.session_state.get("compare_right") not in ids:
+        st.session_state.compare_right = view.layer_id
+    linked = tuple(st.session_state.get("compare_ids") or st.session_state.get("selection_ids") or [])
+    st.caption("Select points (box or lasso) on either map: the same samples are ringed on both. "
+               f"{len(linked)} linked samples.")
+    if linked:
+        st.button("Clear the linked samples", key="clear_compare", on_click=_clear_linked)
+    for column, side in zip(st.columns(2), ("left", "right")):
+        with column:
+            chosen = st.selectbox(f"{side.title()} layer", ids, format_func=lambda i: f"{i}: {names[i]}",
+                                  key=f"compare_{side}")
+            side_view = replace(view, layer_id=chosen, pinned=None, show="all")
+            spec = datamap.figure_spec(side_view, str(names[chosen]), highlight=linked or None,
+                                       dragmode="lasso", height=420)
+            key = f"compare_{side}_chart"
+            with st.container(key=f"compare_{side}_box"):
+                st.plotly_chart(datamap.figure({**spec, "layout": {**spec["layout"], "showlegend": False}}),
+                                width="stretch", key=key, on_select=partial(_on_select, key),
+                                selection_mode=("box", "lasso"), config={"displaylogo": False})

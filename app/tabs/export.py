@@ -1,0 +1,39 @@
+"""Export: the current map's coordinates and labels, as CSV or Parquet."""
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from app import cached
+from app.markup import escape
+from app.view import View
+
+COLUMNS = ["sample_id", "key", "x", "y", "label_name", "group_name", "pred_name", "confidence", "correct"]
+
+
+def export_frame(view: View, layer_name: str) -> pd.DataFrame:
+    """Every sample of the view's map (the show filter does not apply: an export is the whole map)."""
+    points = cached.embedding(view.catalog, view.layer_id, view.method, view.perplexity_requested).merge(
+        cached.samples(view.catalog), on="sample_id")
+    frame = points[COLUMNS].copy()
+    frame.insert(0, "layer", layer_name)
+    frame.insert(1, "method", view.method)
+    frame.insert(2, "perplexity", points["perplexity"] if view.method == "tsne" else None)
+    return frame
+
+
+def render(view: View, layer_name: str) -> None:
+    frame = export_frame(view, layer_name)
+    catalog_name = cached.manifest(view.catalog).get("name", "catalog")
+    stem = f"{catalog_name}-{layer_name}-{view.method}".replace("/", "_").replace(" ", "_")
+    st.markdown(f"The current map: **{len(frame)}** points of **{escape(layer_name)}** ({view.method}), with labels.")
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    left, right = st.columns(2)
+    left.download_button("Download CSV", frame.to_csv(index=False).encode(), file_name=f"{stem}.csv",
+                         mime="text/csv", key="export_csv")
+    right.download_button("Download Parquet", buffer.getvalue(), file_name=f"{stem}.parquet",
+                          mime="application/octet-stream", key="export_parquet")
+    st.dataframe(frame.head(20), hide_index=True, key="export_preview")

@@ -1,0 +1,90 @@
+"""Selection: what the points selected on the data map (box or lasso) hold, and a confusion matrix whose
+cells highlight their samples on the map."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import cached, datamap
+from app.charts import DARK, selected_points
+from app.markup import escape, sample_thumbs
+from app.view import View
+from catalog import insights
+
+CONFUSION_KEY = "confusion_chart"
+SHOWN_THUMBS = 24
+
+
+def render(view: View, group_only: bool) -> None:
+    ids = list(st.session_state.get("selection_ids") or [])
+    con = cached.connection(view.catalog)
+    if ids:
+        _summary(view.catalog, con, ids)
+    else:
+        st.info("Choose **box** or **lasso** above the data map and drag over points to select them.")
+    by = "group" if group_only else st.segmented_control("Confusion matrix of", ["group", "class"],
+                                                         default="group", key="confusion_by") or "group"
+    scope = ids if ids else [int(i) for i in datamap.shown_points(view).sample_id]
+    matrix = insights.confusion_matrix(con, by=by, sample_ids=scope)
+    st.markdown(f"**Confusion matrix** ({by}, {'the selection' if ids else 'the points on the map'}; "
+                "click a cell to highlight its samples on the map)")
+    if matrix.empty:
+        st.caption("Nothing to count.")
+        return
+    st.plotly_chart(confusion_figure(matrix), width="stretch", key=CONFUSION_KEY, on_select=_on_confusion_select,
+                    selection_mode="points")
+    st.session_state["_confusion_scope"] = (by, scope)
+    if st.session_state.get("highlight_ids"):
+        st.caption(f"Highlighted on the map: {len(st.session_state.highlight_ids)} samples "
+                   f"({escape(str(st.session_state.get('highlight_label', '')))}).")
+        st.button("Clear the highlight", key="clear_highlight", on_click=_clear_highlight)
+
+
+def _summary(path: str, con, ids: list[int]) -> None:
+    summary = insights.selection_summary(con, ids)
+    accuracy = "–" if summary["accuracy"] is None else f"{summary['accuracy']:.0%}"
+    st.markdown(f"<div data-testid='selection-summary'><b>{summary['n']}</b> samples selected · top-1 "
+                f"accuracy <b>{accuracy}</b> · {len(summary['classes'])} classes</div>", unsafe_allow_html=True)
+    counts = pd.DataFrame(list(summary["classes"].items()), columns=["class", "samples"])
+    left, right = st.columns([2, 3])
+    left.dataframe(counts, hide_index=True, height=260, key="selection_classes")
+    labels = cached.samples(path).set_index("sample_id").label_name
+    shown = ids[:SHOWN_THUMBS]
+    right.html(sample_thumbs(path, shown, [f"#{s} {labels.get(s, '?')}" for s in shown], "selection-thumbs"))
+    st.button("Clear the selection", key="clear_selection", on_click=_clear_selection)
+
+
+def confusion_figure(matrix: pd.DataFrame) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=matrix.to_numpy().tolist(), x=[str(c) for c in matrix.columns],
+                               y=[str(i) for i in matrix.index], colorscale="Blues", showscale=False,
+                               text=matrix.to_numpy().tolist(), texttemplate="%{text}",
+                               hovertemplate="true %{y} → predicted %{x}: %{z}<extra></extra>"))
+    fig.update_layout(**DARK, height=max(260, min(800, 26 * len(matrix) + 120)),
+                      margin={"l": 10, "r": 10, "t": 10, "b": 10}, clickmode="event+select",
+                      xaxis={"title": "predicted"}, yaxis={"title": "true", "autorange": "reversed"})
+    return fig
+
+
+def _clear_selection() -> None:
+    st.session_state.selection_ids = []
+
+
+def _clear_highlight() -> None:
+    st.session_state.highlight_ids = []
+
+
+def _on_confusion_select() -> None:
+    """A cell clicked: highlight its samples (true label of the row, predicted of the column) on the map."""
+    points = selected_points(CONFUSION_KEY)
+    if not points:
+        return
+    by, scope = st.session_state.get("_confusion_scope", ("group", None))
+    frame = cached.truth(st.session_state.catalog_path)
+    if scope:
+        frame = frame[frame.sample_id.isin(scope)]
+    true_col, pred_col = ("label_name", "class_name") if by == "class" else ("group_name", "predicted_group")
+    true, predicted = str(points[0]["y"]), str(points[0]["x"])
+    chosen = frame[(frame[true_col] == true) & (frame[pred_col] == predicted)]
+    st.session_state.highlight_ids = [int(i) for i in chosen.sample_id]
+    st.session_state.highlight_label = f"true {true} → predicted {predicted}"

@@ -1,0 +1,87 @@
+"""The View type and its URL form: a view written to query parameters and read back is the same view;
+what a catalog does not have falls back."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.urlstate import from_params, to_params
+from app.view import View
+
+LAYERS = range(12)
+SAMPLES = range(24)
+PERPLEXITIES = [(3.0, 3.0), (30.0, 7.0)]  # (requested, used): 30 is capped to 7 for 24 samples
+FALLBACK = View(catalog="/catalogs/lite0-sample-24", layer_id=9, method="tsne", perplexity_requested=3.0,
+                perplexity_used=3.0, pinned=0, colour_by="confidence", show="incorrect")
+
+
+def _read(params: dict[str, str], fallback: View = FALLBACK) -> View:
+    return from_params(params, fallback, LAYERS, SAMPLES, PERPLEXITIES)
+
+
+@pytest.mark.parametrize("view", [
+    replace(FALLBACK, layer_id=4, perplexity_requested=30.0, perplexity_used=7.0, pinned=17, channel=5),
+    replace(FALLBACK, layer_id=0, method="pca", perplexity_requested=None, perplexity_used=None, pinned=23),
+    replace(FALLBACK, layer_id=11, channel=0),
+])
+def test_a_view_survives_the_url(view):
+    params = to_params(view)
+    assert params["catalog"] == "lite0-sample-24" and params["method"] == view.method
+    assert ("perplexity" in params) == (view.method == "tsne")
+    assert _read(params) == view
+    # from a fresh session (other layer, other sample, no channel) too
+    assert _read(params, replace(FALLBACK, layer_id=2, pinned=9, channel=None)) == view
+
+
+def test_what_the_catalog_lacks_falls_back():
+    params = to_params(replace(FALLBACK, layer_id=4, pinned=17, channel=5))
+    assert _read({**params, "layer": "12"}).layer_id == FALLBACK.layer_id  # no such layer
+    assert _read({**params, "layer": "-1"}).layer_id == FALLBACK.layer_id
+    assert _read({**params, "pinned": "24"}).pinned == FALLBACK.pinned  # no such sample
+    assert _read({**params, "pinned": "seven"}).pinned == FALLBACK.pinned
+    assert _read({**params, "channel": "-2"}).channel == FALLBACK.channel
+    assert _read({**params, "perplexity": "50"}).perplexity_requested == FALLBACK.perplexity_requested
+    assert _read({**params, "method": "umap"}).method == FALLBACK.method
+    # t-SNE asked of a catalog without t-SNE maps: the fallback's method stays
+    pca = replace(FALLBACK, method="pca", perplexity_requested=None, perplexity_used=None)
+    assert from_params({"method": "tsne"}, pca, LAYERS, SAMPLES, []) == pca
+    # the rest of the URL still counts
+    restored = _read({**params, "layer": "99"})
+    assert (restored.pinned, restored.channel) == (17, 5)
+    assert _read({}) == FALLBACK
+
+
+def test_a_view_names_only_known_methods_and_filters():
+    with pytest.raises(ValueError):
+        View(catalog="x", layer_id=0, method="t-SNE")
+    with pytest.raises(ValueError):
+        View(catalog="x", layer_id=0, show="wrong")
+
+
+@pytest.fixture
+def app_env(small_catalog, monkeypatch, tmp_path):
+    path, manifest = small_catalog
+    monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(path.parent))
+    monkeypatch.setenv("LAYERSCOPE_CACHE", str(tmp_path / "cache"))
+    return path, manifest
+
+
+def test_the_explorer_writes_back_the_view_a_url_opened(app_env):
+    path, manifest = app_env
+    requested = sorted(float(p) for p in manifest["perplexities"]["requested"])[-1]
+    view = View(catalog=str(path), layer_id=5, method="tsne", perplexity_requested=requested,
+                perplexity_used=float(manifest["perplexities"]["used"][f"{requested:g}"]), pinned=7, channel=2)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "1_Explorer.py"),
+                           default_timeout=180)
+    for key, value in to_params(view).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    written = {key: at.query_params[key] for key in at.query_params}
+    written = {key: value[0] if isinstance(value, list) else value for key, value in written.items()}
+    assert written == to_params(view)
+    assert (at.session_state.layer_id, at.session_state.pinned, at.session_state.method) == (5, 7, "tsne")
+    assert at.session_state[f"perplexity::{path}"] == requested
