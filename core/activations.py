@@ -1,6 +1,7 @@
 """Full activation maps of one image, on request (the catalog keeps only their statistics).
 
-One forward with a hook on every requested layer; hooks are removed however the forward ends.
+One forward with a hook on every requested layer, through `core.forward` (the model is shared by
+every session, so hooks go on and off under its lock).
 """
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.forward import hooked_forward
 from core.layers import LayerInfo
 
 
@@ -21,7 +23,6 @@ def activations(model: nn.Module, layers: list[LayerInfo], modules: dict[str, nn
     wanted = {layer.layer_id for layer in layers} if layer_ids is None else set(layer_ids)
     by_module = {layer.name: layer for layer in layers if layer.layer_id in wanted and layer.name in modules}
     found: dict[int, np.ndarray] = {}
-    handles = []
 
     def hook_for(layer: LayerInfo):
         def hook(_module, _inputs, output):
@@ -31,14 +32,7 @@ def activations(model: nn.Module, layers: list[LayerInfo], modules: dict[str, nn
 
     reference = next(model.parameters())
     x = image.unsqueeze(0).to(reference.device, reference.dtype)
-    try:
-        for name, layer in by_module.items():
-            handles.append(modules[name].register_forward_hook(hook_for(layer)))
-        with torch.no_grad():
-            logits = model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    logits = hooked_forward(model, x, [(modules[name], hook_for(layer)) for name, layer in by_module.items()])
     first, last = layers[0], layers[-1]
     if first.layer_id in wanted:
         found[first.layer_id] = x[0].float().cpu().numpy()
