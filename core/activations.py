@@ -5,12 +5,16 @@ every session, so hooks go on and off under its lock).
 """
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 from core.forward import hooked_forward
 from core.layers import LayerInfo
+from core.models import LoadedModel
 
 
 def activations(model: nn.Module, layers: list[LayerInfo], modules: dict[str, nn.Module],
@@ -39,3 +43,15 @@ def activations(model: nn.Module, layers: list[LayerInfo], modules: dict[str, nn
     if last.layer_id in wanted:
         found[last.layer_id] = logits[0].float().softmax(0).cpu().numpy()
     return found
+
+
+def view_activations(loaded: LoadedModel, layers: list[LayerInfo], modules: dict[str, nn.Module],
+                     view: bytes | Image.Image, layer_ids: list[int] | None = None) -> dict[int, np.ndarray]:
+    """`activations` of a stored model view (the 224 px crop, encoded or decoded): it is normalised
+    only, never resized again, so the maps are those of the image the catalog's statistics came from."""
+    if isinstance(view, bytes):
+        with Image.open(io.BytesIO(view)) as image:
+            tensor = loaded.preprocess.normalize(image.convert("RGB"))
+    else:
+        tensor = loaded.preprocess.normalize(view.convert("RGB"))
+    return activations(loaded.model, layers, modules, tensor, layer_ids)

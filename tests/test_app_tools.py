@@ -23,7 +23,7 @@ PAGE = str(REPO / "pages" / "1_Explorer.py")
 def app_env(small_catalog, monkeypatch, tmp_path):
     path, manifest = small_catalog
     monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(path.parent))
-    monkeypatch.setenv("LAYERSCOPE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LAYERSCOPE_ACTIVATION_CACHE", str(tmp_path / "activations"))
     return path, manifest
 
 
