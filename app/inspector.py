@@ -10,17 +10,15 @@ one body. (Most of a hover's time used to be Streamlit's gc.collect() after ever
 from __future__ import annotations
 
 import base64
-import io
 from html import escape
 
-import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image
 
 from app import state
 from app.bounded import BoundedStore
 from core import explain
+from core.pictures import overlay_jpeg
 
 LINES = {
     "image": "Image: the crop the model sees",
@@ -32,20 +30,12 @@ KINDS = ("image", "gradcam", "guided", "guided_gradcam")
 STORE_SIZE = 1200  # inspector bodies kept (about 90 kB each: ~100 MB at most), all catalogs together
 
 
-def _jpeg(array: np.ndarray, quality: int = 85) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
 def pictures(image: bytes | None, ex: dict | None) -> dict:
     """Encoded bytes of the four pictures of one sample: the stored image, the Grad-CAM overlay (made
     here, JPEG), and the stored guided maps (WebP) as they are."""
     out = {"image": image}
     if image and ex:
-        with Image.open(io.BytesIO(image)) as img:
-            rgb = np.asarray(img.convert("RGB"))
-        out["gradcam"] = _jpeg(explain.overlay(rgb, explain.decode(ex["gradcam"])))
+        out["gradcam"] = overlay_jpeg(image, explain.decode(ex["gradcam"]))
         out["guided"] = ex["guided"]
         out["guided_gradcam"] = ex["guided_gradcam"]
     return out

@@ -1,4 +1,5 @@
-"""The Explorer's issue-4 views through AppTest, and the upload pipeline the "Your image" view uses."""
+"""The Explorer's tools beside the map (separability, neighbours, channel, selection, compare, export,
+URL) through AppTest, and the upload pipeline the "Your image" view uses."""
 from __future__ import annotations
 
 import io
@@ -137,7 +138,7 @@ def test_bad_uploads_get_a_clear_message(app_env):
                          (_png_claiming_size(30000, 30000), "too large")):
         with pytest.raises(BadImage) as caught:
             upload.check(data)
-        assert reason in str(caught.value) and "JPEG or PNG" in str(caught.value)
+        assert reason in str(caught.value) and "JPEG, PNG or WebP" in str(caught.value)
 
 
 def test_a_picked_catalog_image_is_explained_and_placed(app_env):
