@@ -130,7 +130,8 @@ def _twin_of(model: nn.Module) -> _Twin:
     with _twins_lock:
         twin = _twins.get(model)
         if twin is None or twin.key != _storage_key(model):
-            twin = _twins[model] = _make_twin(model)
+            with model_lock(model):  # copied while no one else's hooks are being put on or taken off
+                twin = _twins[model] = _make_twin(model)
         return twin
 
 
