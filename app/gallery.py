@@ -39,11 +39,27 @@ def thumbnails(maps: np.ndarray, lo: float, hi: float) -> list[str]:
     return urls
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+class _NotComputed(LookupError):
+    """The activations are not on disk yet (raised, so that the cache never stores a miss)."""
+
+
 def gallery_items(path: str, sample_id: int, layer_id: int) -> dict | None:
+    """The thumbnails of one sample's layer, or None while its activations are not computed.
+
+    Only hits are cached: a miss is asked again next run, so computing one visitor's activations never
+    needs to clear the cache that every other visitor shares.
+    """
+    try:
+        return _gallery_items(path, sample_id, layer_id)
+    except _NotComputed:
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _gallery_items(path: str, sample_id: int, layer_id: int) -> dict:
     maps = state.cached_activation(path, sample_id, layer_id)
     if maps is None:
-        return None
+        raise _NotComputed(sample_id, layer_id)
     if maps.ndim != 3:
         return {"kind": "vector", "values": maps.reshape(-1)}
     lo, hi = value_range(maps)
@@ -164,7 +180,6 @@ def render(path: str, sample_id: int, layer: pd.Series) -> None:
         slot.empty()
         with st.spinner("Running the model on this image…"):
             state.compute_activations(path, sample_id)
-        gallery_items.clear()
         items = gallery_items(path, sample_id, layer_id)
         if items is None:
             st.error("The activations could not be computed.")

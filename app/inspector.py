@@ -9,17 +9,14 @@ one body. (Most of a hover's time used to be Streamlit's gc.collect() after ever
 """
 from __future__ import annotations
 
-import io
-
-import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image
 
 from app import cached
 from app.bounded import BoundedStore
 from app.markup import data_url, escape
 from core import explain
+from core.pictures import overlay_jpeg
 
 PICTURE_CAPTIONS = {
     "image": "Image: the crop the model sees",
@@ -31,20 +28,12 @@ KINDS = ("image", "gradcam", "guided", "guided_gradcam")
 STORE_SIZE = 1200  # inspector bodies kept (about 90 kB each: ~100 MB at most), all catalogs together
 
 
-def _jpeg(array: np.ndarray, quality: int = 85) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
 def pictures(image: bytes | None, explanations: dict | None) -> dict:
     """Encoded bytes of the four pictures of one sample: the stored image, the Grad-CAM overlay (made
     here, JPEG), and the stored guided maps (WebP) as they are."""
     out = {"image": image}
     if image and explanations:
-        with Image.open(io.BytesIO(image)) as img:
-            rgb = np.asarray(img.convert("RGB"))
-        out["gradcam"] = _jpeg(explain.overlay(rgb, explain.decode(explanations["gradcam"])))
+        out["gradcam"] = overlay_jpeg(image, explain.decode(explanations["gradcam"]))
         out["guided"] = explanations["guided"]
         out["guided_gradcam"] = explanations["guided_gradcam"]
     return out

@@ -1,21 +1,19 @@
-"""The model cache and the disk cache of activations (computed on request, outside the read-only catalog).
+"""The model cache, and thin wrappers over the disk cache of activations (computed on request by
+core.activations, kept by catalog.activation_cache outside the read-only catalog).
 
-Everything else that lived here moved: cached catalog queries to app.cached, session setup to
-app.session, CSS to app.style, catalog listing and model labels to app.catalogs.
+Everything else moved: cached catalog queries to app.cached, session setup to app.session, CSS to
+app.style, catalog listing and model labels to app.catalogs.
 """
 from __future__ import annotations
 
-import io
-import os
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from app.cached import manifest, sample_view
-from catalog.paths import REPO_ROOT
-
-CACHE_ENV = "LAYERSCOPE_CACHE"
+from catalog.activation_cache import ActivationCache, build_id, default_limit_bytes
+from catalog.activation_cache import default_root as activation_cache_root
 
 
 @st.cache_resource(show_spinner=False)
@@ -33,44 +31,36 @@ def model_for(path: str):
     return model(m["name"], "default" if m.get("trained", True) else "random")
 
 
-# --- activations: computed on request, cached on disk outside the (read-only) catalog ------------------
+# --- activations: computed on request (core.activations), kept by catalog.activation_cache ----------------
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def activation_cache(path: str, build: str, root: str, limit_bytes: int) -> ActivationCache:
+    """One cache object per catalog build and setting (opening it removes older builds' folders)."""
+    return ActivationCache.for_catalog(path, manifest(path), Path(root), limit_bytes)
+
+
+def _cache(path: str) -> ActivationCache:
+    return activation_cache(path, build_id(manifest(path)), str(activation_cache_root()), default_limit_bytes())
+
 
 def cache_dir(path: str) -> Path:
-    root = Path(os.environ.get(CACHE_ENV) or REPO_ROOT / ".cache")
-    return root / "activations" / Path(path).name
+    return _cache(path).folder
 
 
 def _activation_file(path: str, sample_id: int, layer_id: int) -> Path:
-    created = manifest(path).get("created_at", "").replace(":", "")
-    return cache_dir(path) / f"{created}" / f"s{sample_id:06d}_l{layer_id:03d}.npy"
+    return _cache(path).file(sample_id, layer_id)
 
 
 def cached_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray | None:
-    file = _activation_file(path, sample_id, layer_id)
-    if file.is_file():
-        try:
-            return np.load(file).astype(np.float32)
-        except (OSError, ValueError):
-            return None
-    return None
+    return _cache(path).get(sample_id, layer_id)
 
 
 def compute_activations(path: str, sample_id: int) -> None:
     """One forward for the sample's stored model-view image; every layer's map saved (float16)."""
-    from PIL import Image
-
-    from core.activations import activations
+    from core.activations import view_activations
     loaded, layer_infos, modules = model_for(path)
-    data = sample_view(path, sample_id)["image"]
-    with Image.open(io.BytesIO(data)) as img:
-        tensor = loaded.preprocess.normalize(img.convert("RGB"))
-    maps = activations(loaded.model, layer_infos, modules, tensor)
-    for layer_id, array in maps.items():
-        file = _activation_file(path, sample_id, layer_id)
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_name(file.stem + ".tmp.npy")
-        np.save(tmp, array.astype(np.float16))
-        os.replace(tmp, file)
+    maps = view_activations(loaded, layer_infos, modules, sample_view(path, sample_id)["image"])
+    _cache(path).put_many(sample_id, maps)
 
 
 def layer_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray:
@@ -78,16 +68,9 @@ def layer_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray:
     found = cached_activation(path, sample_id, layer_id)
     if found is not None:
         return found
-    from PIL import Image
-
-    from core.activations import activations
+    from core.activations import view_activations
     loaded, layer_infos, modules = model_for(path)
-    with Image.open(io.BytesIO(sample_view(path, sample_id)["image"])) as img:
-        tensor = loaded.preprocess.normalize(img.convert("RGB"))
-    array = activations(loaded.model, layer_infos, modules, tensor, [int(layer_id)])[int(layer_id)]
-    file = _activation_file(path, sample_id, layer_id)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_name(file.stem + ".tmp.npy")
-    np.save(tmp, array.astype(np.float16))
-    os.replace(tmp, file)
+    array = view_activations(loaded, layer_infos, modules, sample_view(path, sample_id)["image"],
+                             [int(layer_id)])[int(layer_id)]
+    _cache(path).put(sample_id, layer_id, array)
     return array.astype(np.float32)

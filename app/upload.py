@@ -1,15 +1,16 @@
-"""Your own image: checked by the bad-image policy, run through the model once, explained, and placed.
+"""Your own image: checked once, analysed once (by `core.analysis`), and placed (by `core.placement`).
 
-The bytes are checked with `core.images.load_rgb_bytes` (size and mode from the header, before any
-decoding), so an enormous PNG is refused without being decoded. One forward gives the predictions and
-every layer's reduction input; PCA placement is a projection (instant, any layer); t-SNE placement is
+The bytes are checked with `core.images.load_rgb_bytes` (JPEG, PNG or WebP by content; size and mode
+from the header, before any decoding), so an enormous PNG is refused without being decoded. Each
+upload is checked and analysed once per digest: a rerun of the page finds the analysis (or the
+refusal) and decodes nothing. PCA placement is a projection (instant, any layer); t-SNE placement is
 openTSNE's transform against the stored reference, computed only for the layer and perplexity on
 screen and cached per (image, layer, perplexity).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,9 +20,11 @@ import streamlit as st
 from app import cached, state
 from app.bounded import BoundedStore
 from core.errors import BadImage
-from core.images import load_rgb_bytes
+from core.images import UPLOAD_FORMATS, UPLOAD_MAX_PIXELS, load_rgb_bytes
 
-HELP = "Use a JPEG or PNG photo in colour, at least 32 px on each side and at most 40 megapixels."
+MAX_UPLOAD_MB = 10  # keep equal to [server] maxUploadSize in .streamlit/config.toml
+HELP = (f"Use a {UPLOAD_FORMATS} photo in colour, at least 32 px on each side, at most "
+        f"{UPLOAD_MAX_PIXELS / 1e6:g} megapixels and {MAX_UPLOAD_MB} MB.")
 
 
 @dataclass(frozen=True)
@@ -46,38 +49,17 @@ def check(data: bytes):
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def analyse(path: str, digest: str, name: str, _data: bytes) -> Analysis:
-    """Predictions, explanations and every layer's reduction input of one image (cached per digest)."""
-    from PIL import Image
-
-    from core import explain
+def analyse(path: str, digest: str, name: str, _image) -> Analysis:
+    """Predictions, explanations and every layer's reduction input of one checked image (per digest)."""
+    from core.analysis import analyse_image
     from core.imagenet import by_index
-    from core.placement import read_image
-    image = check(_data)
     loaded, layer_infos, modules = state.model_for(path)
-    reading = read_image(loaded, layer_infos, modules, image)
-    top = pd.DataFrame({"rank": np.arange(1, len(reading.top_classes) + 1),
-                        "class_idx": reading.top_classes.astype(int),
-                        "class_name": [by_index(int(c)).name for c in reading.top_classes],
-                        "prob": reading.top_probs.astype(float)})
-    view = loaded.preprocess.view(image)
-    buffer = io.BytesIO()
-    view.save(buffer, format="JPEG", quality=90)
-    pictures = {"image": buffer.getvalue()}
-    try:
-        target = explain.default_target_layer(loaded.model, list(modules), input_size=loaded.preprocess.crop)
-        maps = explain.explain_batch(loaded.model, target, loaded.preprocess.normalize(view)[None],
-                                     [int(reading.top_classes[0])])
-        encoded = explain.encode(maps, 0)
-        rgb = np.asarray(view.convert("RGB"))
-        overlay = explain.overlay(rgb, explain.decode(encoded["gradcam"]))
-        buffer = io.BytesIO()
-        Image.fromarray(overlay).save(buffer, format="JPEG", quality=88)
-        pictures.update(gradcam=buffer.getvalue(), guided=encoded["guided"],
-                        guided_gradcam=encoded["guided_gradcam"])
-    except (ValueError, RuntimeError):  # a model without a conv map to explain: predictions still shown
-        pass
-    return Analysis(digest, name, top, pictures, reading.vectors)
+    result = analyse_image(loaded, layer_infos, modules, _image)
+    top = pd.DataFrame({"rank": np.arange(1, len(result.top_classes) + 1),
+                        "class_idx": result.top_classes.astype(int),
+                        "class_name": [by_index(int(c)).name for c in result.top_classes],
+                        "prob": result.top_probs.astype(float)})
+    return Analysis(digest, name, top, result.pictures, result.vectors)
 
 
 class _NotRemembered(LookupError):
@@ -95,27 +77,26 @@ def placement(path: str, digest: str, layer_id: int, perplexity_used: float | No
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _placement(path: str, digest: str, layer_id: int, perplexity_used: float | None) -> dict | None:
-    from core.placement import nearest, place_on_tsne, project
+    from core.placement import NEIGHBOURS, place
     analysis = _find(path, digest)
     if analysis is None:
         raise _NotRemembered(digest)
     if layer_id not in analysis.vectors:
         return None
     ref = cached.reference(path, layer_id)
-    point = project(ref, analysis.vectors[layer_id])
-    if ref["features"].shape[1] > len(point):
-        point = np.pad(point, (0, ref["features"].shape[1] - len(point)))
-    out = {"pca": tuple(float(v) for v in point[:2]), "neighbours": nearest(ref, point, 8), "tsne": None}
-    if perplexity_used is not None and f"tsne_{perplexity_used:g}" in ref:
-        out["tsne"] = tuple(float(v) for v in place_on_tsne(ref, float(perplexity_used), point))
-    return out
+    on_tsne = perplexity_used is not None and f"tsne_{perplexity_used:g}" in ref
+    placed = place(ref, analysis.vectors[layer_id], [float(perplexity_used)] if on_tsne else [], k=NEIGHBOURS)
+    return {"pca": tuple(float(v) for v in placed.pca), "neighbours": placed.neighbours,
+            "tsne": tuple(float(v) for v in placed.tsne[float(perplexity_used)]) if on_tsne else None}
 
 
 # The analyses that sessions currently show, by (catalog, digest): shared by every session of the process,
 # so bounded (least recently used out). A session whose upload was evicted re-analyses it on its next run
-# (analyse() is cached too) or shows no marker until then.
+# (analyse() is cached too) or shows no marker until then. Refused uploads are remembered by digest, so
+# a rerun with a bad file does not decode it again either.
 REGISTRY_SIZE = 16
 _REGISTRY: BoundedStore[Analysis] = BoundedStore(REGISTRY_SIZE)
+_REFUSED: BoundedStore[str] = BoundedStore(64)
 
 
 def remember(path: str, analysis: Analysis) -> None:
@@ -127,9 +108,23 @@ def _find(path: str, digest: str) -> Analysis | None:
 
 
 def load(path: str, data: bytes, name: str) -> Analysis:
-    """Check, analyse and remember one upload; BadImage (with a clear message) when it cannot be used."""
-    check(data)  # refuse before touching the model (a bad file costs nothing)
-    analysis = analyse(path, digest_of(data), name, data)
+    """Check, analyse and remember one upload; BadImage (with a clear message) when it cannot be used.
+
+    Each file is decoded once: a rerun with the same bytes finds its analysis (or its refusal) by digest.
+    """
+    digest = digest_of(data)
+    found = _find(path, digest)
+    if found is not None:
+        return found if found.name == name else dataclasses.replace(found, name=name)
+    refused = _REFUSED.get(digest)
+    if refused is not None:
+        raise BadImage(refused)
+    try:
+        image = check(data)  # refuse before touching the model (a bad file costs nothing)
+    except BadImage as exc:
+        _REFUSED.put(digest, str(exc))
+        raise
+    analysis = analyse(path, digest, name, image)
     remember(path, analysis)
     return analysis
 
@@ -163,7 +158,8 @@ def render(path: str, layer_id: int, layer_name: str, method: str, used: float |
     from app import inspector
     from app.markup import data_url, escape, sample_thumbs
     left, right = st.columns([1, 1])
-    left.file_uploader("Upload a JPEG or PNG", type=["jpg", "jpeg", "png"], key="upload_file", on_change=_on_file)
+    left.file_uploader(f"Upload a {UPLOAD_FORMATS} image", type=["jpg", "jpeg", "png", "webp"], key="upload_file",
+                       on_change=_on_file, help=HELP)
     table = cached.samples(path)
     keys = [k for k, p in zip(table.key, table.path) if isinstance(p, str) and p]
     right.selectbox("…or pick one from the catalog's folder", keys, index=None, key="upload_pick",

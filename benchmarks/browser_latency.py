@@ -39,7 +39,7 @@ def streamlit_server(catalog_dir: Path, log_path: Path, cache_dir: Path | None =
     port = free_port()
     env = {**os.environ, "LAYERSCOPE_CATALOG_DIR": str(catalog_dir)}
     if cache_dir is not None:
-        env["LAYERSCOPE_CACHE"] = str(cache_dir)
+        env["LAYERSCOPE_ACTIVATION_CACHE"] = str(cache_dir)  # activation maps (not downloads)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "w")
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless", "true",

@@ -6,7 +6,6 @@ dataset; the one pass (predictions, channel statistics, reduction inputs); expla
 """
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,14 @@ from core.images import load_rgb
 from core.layers import LayerInfo, trace_layers
 from core.models import LoadedModel, load_model
 from core.onepass import BatchResult, run_batch
-from core.reduce import pca_layer, resolve_perplexities, tsne_maps, tsne_perplexities, tsne_pool
+from core.pictures import jpeg
+from core.reduce import (
+    pca_layer,
+    resolve_perplexities,
+    tsne_maps,
+    tsne_perplexities,
+    tsne_pool,
+)
 from core.separability import K as KNN_K
 from core.separability import knn_accuracy
 from core.stats import reduction_input
@@ -162,17 +168,11 @@ def _store_batch(writer: CatalogWriter, state: BuildState, batch: _Loaded, resul
         state.features[layer.layer_id][ids] = result.layers[layer.layer_id].features
     writer.append("channels", rows.channels(ids, [(layer.layer_id, result.layers[layer.layer_id])
                                                   for layer in state.layers]))
-    writer.append("images", {"sample_id": ids, "image": [_jpeg(v) for v in batch.views]})
+    writer.append("images", {"sample_id": ids, "image": [jpeg(v, VIEW_QUALITY) for v in batch.views]})
     for position, top in zip(batch.positions, result.top_classes[:, 0]):
         state.kept.append(position)
         state.top1[position] = int(top)
         state.correct += int(top) == state.dataset.samples[position].label_idx
-
-
-def _jpeg(view: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    view.save(buffer, format="JPEG", quality=VIEW_QUALITY)
-    return buffer.getvalue()
 
 
 def _explanations(writer: CatalogWriter, state: BuildState, config: BuildConfig,

@@ -1,14 +1,20 @@
 """Full activation maps of one image, on request (the catalog keeps only their statistics).
 
-One forward with a hook on every requested layer; hooks are removed however the forward ends.
+One forward with a hook on every requested layer, through `core.forward` (the model is shared by
+every session, so hooks go on and off under its lock).
 """
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
+from core.forward import hooked_forward
 from core.layers import LayerInfo
+from core.models import LoadedModel
 
 
 def activations(model: nn.Module, layers: list[LayerInfo], modules: dict[str, nn.Module],
@@ -21,7 +27,6 @@ def activations(model: nn.Module, layers: list[LayerInfo], modules: dict[str, nn
     wanted = {layer.layer_id for layer in layers} if layer_ids is None else set(layer_ids)
     by_module = {layer.name: layer for layer in layers if layer.layer_id in wanted and layer.name in modules}
     found: dict[int, np.ndarray] = {}
-    handles = []
 
     def hook_for(layer: LayerInfo):
         def hook(_module, _inputs, output):
@@ -31,17 +36,22 @@ def activations(model: nn.Module, layers: list[LayerInfo], modules: dict[str, nn
 
     reference = next(model.parameters())
     x = image.unsqueeze(0).to(reference.device, reference.dtype)
-    try:
-        for name, layer in by_module.items():
-            handles.append(modules[name].register_forward_hook(hook_for(layer)))
-        with torch.no_grad():
-            logits = model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    logits = hooked_forward(model, x, [(modules[name], hook_for(layer)) for name, layer in by_module.items()])
     first, last = layers[0], layers[-1]
     if first.layer_id in wanted:
         found[first.layer_id] = x[0].float().cpu().numpy()
     if last.layer_id in wanted:
         found[last.layer_id] = logits[0].float().softmax(0).cpu().numpy()
     return found
+
+
+def view_activations(loaded: LoadedModel, layers: list[LayerInfo], modules: dict[str, nn.Module],
+                     view: bytes | Image.Image, layer_ids: list[int] | None = None) -> dict[int, np.ndarray]:
+    """`activations` of a stored model view (the 224 px crop, encoded or decoded): it is normalised
+    only, never resized again, so the maps are those of the image the catalog's statistics came from."""
+    if isinstance(view, bytes):
+        with Image.open(io.BytesIO(view)) as image:
+            tensor = loaded.preprocess.normalize(image.convert("RGB"))
+    else:
+        tensor = loaded.preprocess.normalize(view.convert("RGB"))
+    return activations(loaded.model, layers, modules, tensor, layer_ids)

@@ -50,7 +50,9 @@ class Dataset:
 
 
 def default_cache_dir() -> Path:
-    """Where archives are downloaded and unpacked: $LAYERSCOPE_CACHE or ~/.cache/layerscope."""
+    """Where archives are downloaded and unpacked: $LAYERSCOPE_CACHE or ~/.cache/layerscope.
+
+    (Activation maps the app computes have their own cache: `catalog.activation_cache`.)"""
     return Path(os.environ.get("LAYERSCOPE_CACHE") or Path.home() / ".cache" / "layerscope")
 
 

@@ -5,6 +5,7 @@ cached *guided twin* of it, a structural copy whose parameters alias the origina
 weight memory, in-place weight updates show through) and whose ReLU/ReLU6 modules are replaced by one
 autograd function with a switchable backward rule. One forward then serves two backwards: the plain
 gradient for Grad-CAM (through the grad-cam package's `GradCAM`) and the guided one for the input.
+Every run on a twin holds the twin's lock from `core.forward` (the grad-cam package hooks the twin).
 Only `nn.ReLU` and `nn.ReLU6` modules get the guided rule; a functional `F.relu` inside some
 `forward` cannot be swapped and keeps its plain gradient.
 """
@@ -23,6 +24,8 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import nn
+
+from core.forward import hooked, model_lock
 
 RGB_FORMAT = "WEBP"
 RGB_QUALITY = 90
@@ -97,7 +100,6 @@ class _Twin:
     model: nn.Module
     mode: _Mode
     key: list[tuple]
-    lock: threading.Lock
 
 
 def _make_twin(model: nn.Module) -> _Twin:
@@ -116,7 +118,7 @@ def _make_twin(model: nn.Module) -> _Twin:
                 setattr(module, name, _GuidedActivation(None, mode))
             elif type(child) is nn.ReLU6:
                 setattr(module, name, _GuidedActivation(6.0, mode))
-    return _Twin(twin, mode, _storage_key(model), threading.Lock())
+    return _Twin(twin, mode, _storage_key(model))
 
 
 _twins: weakref.WeakKeyDictionary[nn.Module, _Twin] = weakref.WeakKeyDictionary()
@@ -128,7 +130,8 @@ def _twin_of(model: nn.Module) -> _Twin:
     with _twins_lock:
         twin = _twins.get(model)
         if twin is None or twin.key != _storage_key(model):
-            twin = _twins[model] = _make_twin(model)
+            with model_lock(model):  # copied while no one else's hooks are being put on or taken off
+                twin = _twins[model] = _make_twin(model)
         return twin
 
 
@@ -159,7 +162,7 @@ def explain_batch(model: nn.Module, target_layer: nn.Module, images: torch.Tenso
     twin = _twin_of(model)
     reference = next(model.parameters())
     device = reference.device
-    with twin.lock, torch.inference_mode(False), torch.enable_grad():
+    with model_lock(twin.model), torch.inference_mode(False), torch.enable_grad():
         x = images.detach().to(device, reference.dtype).clone().requires_grad_(True)
         cam = GradCAM(twin.model, [twin.model.get_submodule(layer_name)])
         try:  # not `with cam`: its __exit__ prints and swallows IndexError
@@ -201,17 +204,10 @@ def default_target_layer(model: nn.Module, layers: Sequence[str] | None = None,
     # The dummy forward runs on the twin: in eval mode whatever the model's mode (no running-stat
     # updates) and without firing hooks that other sessions put on the shared model.
     twin = _twin_of(model)
-    with twin.lock:
-        named = [(name, module) for name, module in twin.model.named_modules() if name]
-        handles = [module.register_forward_hook(record(name)) for name, module in named]
-        try:
-            reference = next(model.parameters())
-            with torch.no_grad():
-                twin.model(torch.zeros(1, 3, input_size, input_size, device=reference.device,
-                                       dtype=reference.dtype))
-        finally:
-            for handle in handles:
-                handle.remove()
+    named = [(name, module) for name, module in twin.model.named_modules() if name]
+    reference = next(model.parameters())
+    with hooked(twin.model, [(module, record(name)) for name, module in named]), torch.no_grad():
+        twin.model(torch.zeros(1, 3, input_size, input_size, device=reference.device, dtype=reference.dtype))
 
     modules = dict(model.named_modules())
     convs = [i for i, (name, shape) in enumerate(order)

@@ -2,14 +2,17 @@
 
 The policy: a bad file costs one skipped sample with a short reason in the build summary, never a
 crash, and never a decode of something huge. Size and mode are judged from the header, before the
-pixels are decoded.
+pixels are decoded. EXIF orientation is applied, so a phone photo comes out upright.
+
+Uploads (`load_rgb_bytes`) are stricter: only JPEG, PNG and WebP, recognised by their first bytes (not
+by name, and not every format Pillow can open), and at most 16 megapixels.
 """
 
 import io
 import warnings
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import BadImage
 
@@ -20,6 +23,9 @@ REASON_TOO_LARGE = "too large"
 REASON_TOO_SMALL = "too small"
 REASON_TRUNCATED = "truncated file"
 REASON_CORRUPT = "corrupt image data"
+
+UPLOAD_MAX_PIXELS = 16_000_000
+UPLOAD_FORMATS = "JPEG, PNG or WebP"
 
 _CONVERTIBLE_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA", "LA"})
 """Colour or palette modes (possibly with alpha) that become RGB without a judgement call."""
@@ -56,11 +62,36 @@ def load_rgb(path: Path | str, *, min_side: int = 32, max_pixels: int = 40_000_0
     return _load(path, min_side=min_side, max_pixels=max_pixels)
 
 
-def load_rgb_bytes(data: bytes, *, min_side: int = 32, max_pixels: int = 40_000_000) -> Image.Image:
-    """`load_rgb` for bytes in memory (an upload): the same checks, the same reasons."""
+def upload_format(data: bytes) -> str | None:
+    """"JPEG", "PNG" or "WEBP" when the first bytes say so, else None (whatever the file is called)."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def load_rgb_bytes(data: bytes, *, min_side: int = 32, max_pixels: int = UPLOAD_MAX_PIXELS) -> Image.Image:
+    """`load_rgb` for an upload in memory: the same checks and reasons, but only JPEG, PNG or WebP
+    (other formats Pillow could open are refused, naming the format) and a lower pixel cap."""
     if not data:
         raise BadImage(REASON_EMPTY)
+    if upload_format(data) is None:
+        raise BadImage(_other_format(data))
     return _load(io.BytesIO(data), min_side=min_side, max_pixels=max_pixels)
+
+
+def _other_format(data: bytes) -> str:
+    """Why bytes that are not JPEG, PNG or WebP are refused: their format if Pillow knows it (from the
+    header only), else "not an image"."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            found = image.format
+    except Exception:  # anything Pillow cannot identify: not an image we could name
+        return REASON_NOT_IMAGE
+    return f"{found} files are not accepted (only {UPLOAD_FORMATS})" if found else REASON_NOT_IMAGE
 
 
 def _load(source, *, min_side: int, max_pixels: int) -> Image.Image:
@@ -70,7 +101,7 @@ def _load(source, *, min_side: int, max_pixels: int) -> Image.Image:
             with Image.open(source) as image:
                 _check_header(image, min_side=min_side, max_pixels=max_pixels)
                 _decode(image)
-                return _to_rgb(image)
+                return _to_rgb(_upright(image))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadImage(REASON_TOO_LARGE) from None
     except UnidentifiedImageError:
@@ -98,6 +129,15 @@ def _decode(image: Image.Image) -> None:
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         reason = REASON_TRUNCATED if "truncated" in str(error).lower() else REASON_CORRUPT
         raise BadImage(reason) from None
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says (a phone photo stored sideways); a damaged EXIF
+    block is ignored rather than costing the image."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # Pillow raises several types on malformed EXIF
+        return image
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -13,6 +13,8 @@ from math import prod
 import torch
 from torch import nn
 
+from core.forward import hooked_forward
+
 _KINDS: tuple[tuple[str, tuple[type, ...]], ...] = (
     ("conv", (nn.Conv1d, nn.Conv2d, nn.Conv3d)),
     ("relu", (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU)),
@@ -102,7 +104,6 @@ def trace_layers(model: nn.Module, input_size: int) -> tuple[list[LayerInfo], di
     candidates = candidate_modules(model)
     seen: dict[str, tuple[int, ...]] = {}
     passes_through: set[str] = set()
-    handles = []
 
     def remember(name: str):
         def hook(_module, inputs, output):
@@ -113,17 +114,10 @@ def trace_layers(model: nn.Module, input_size: int) -> tuple[list[LayerInfo], di
                     passes_through.add(name)
         return hook
 
-    try:
-        for name, module in candidates:
-            handles.append(module.register_forward_hook(remember(name)))
-        device = next(model.parameters()).device
-        with torch.no_grad():
-            generator = torch.Generator().manual_seed(0)
-            dummy = torch.randn(1, 3, input_size, input_size, generator=generator).to(device)
-            out = model(dummy)
-    finally:
-        for handle in handles:
-            handle.remove()
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(0)
+    dummy = torch.randn(1, 3, input_size, input_size, generator=generator).to(device)
+    out = hooked_forward(model, dummy, [(module, remember(name)) for name, module in candidates])
 
     modules = dict(candidates)
     layers = [LayerInfo(0, "input", "input", (3, input_size, input_size), 0, "Tensor")]

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.forward import hooked
 from core.layers import LayerInfo
 from core.stats import channel_stats, reduction_input
 
@@ -43,10 +44,11 @@ def summarize(layer: LayerInfo, activations: torch.Tensor) -> LayerSummary:
 
 
 @contextmanager
-def capturing(layers: list[LayerInfo], modules: dict[str, nn.Module]) -> Iterator[dict[int, LayerSummary]]:
-    """Attach one summarising hook per layer; hooks are removed however the block exits."""
+def capturing(model: nn.Module, layers: list[LayerInfo],
+              modules: dict[str, nn.Module]) -> Iterator[dict[int, LayerSummary]]:
+    """Attach one summarising hook per layer, under the model's lock (`core.forward.hooked`); hooks are
+    removed however the block exits. Run the model's forward inside the block."""
     summaries: dict[int, LayerSummary] = {}
-    handles = []
 
     def hook_for(layer: LayerInfo):
         def hook(_module, _inputs, output):
@@ -54,20 +56,14 @@ def capturing(layers: list[LayerInfo], modules: dict[str, nn.Module]) -> Iterato
                 summaries[layer.layer_id] = summarize(layer, output)
         return hook
 
-    try:
-        for layer in layers:
-            if layer.name in modules:
-                handles.append(modules[layer.name].register_forward_hook(hook_for(layer)))
+    with hooked(model, [(modules[layer.name], hook_for(layer)) for layer in layers if layer.name in modules]):
         yield summaries
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def run_batch(model: nn.Module, layers: list[LayerInfo], modules: dict[str, nn.Module],
               images: torch.Tensor) -> BatchResult:
     """Forward one batch once; summarise the input, every hooked layer and the output probabilities."""
-    with torch.no_grad(), capturing(layers, modules) as summaries:
+    with torch.no_grad(), capturing(model, layers, modules) as summaries:
         logits = model(images)
     probs = logits.float().softmax(dim=1)
     first, last = layers[0], layers[-1]

@@ -46,6 +46,8 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
   gradients stopped at every ReLU; guided Grad-CAM multiplies the two.
 - **Activation gallery**: the catalog stores per-channel statistics (mean, entropy of a 10-bin
   histogram, and score = entropy × mean magnitude) but not full maps. The gallery runs the cached
-  model once on the stored image when asked, keeps every layer's maps on disk
-  (`.cache/activations/`, or `LAYERSCOPE_CACHE`), and shows each channel on one shared colour scale.
+  model once on the stored image when asked, keeps every layer's maps on disk, and shows each channel
+  on one shared colour scale. That disk cache is `.cache/activations/` (or `LAYERSCOPE_ACTIVATION_CACHE`),
+  one folder per catalog build, at most 512 MB (`LAYERSCOPE_ACTIVATION_CACHE_MB`; the least recently
+  used maps go first). `LAYERSCOPE_CACHE` is a different cache: downloaded datasets (`~/.cache/layerscope`).
 """)

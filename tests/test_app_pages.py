@@ -16,7 +16,7 @@ TIMEOUT = 120
 def app_env(small_catalog, monkeypatch, tmp_path):
     path, manifest = small_catalog
     monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(path.parent))
-    monkeypatch.setenv("LAYERSCOPE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LAYERSCOPE_ACTIVATION_CACHE", str(tmp_path / "activations"))
     return path, manifest
 
 
@@ -155,7 +155,7 @@ def test_gallery_computes_and_caches_activations(app_env, tmp_path):
     assert [b for b in at.button if b.key == "compute_activations"]
     at.button(key="compute_activations").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    files = list((tmp_path / "cache" / "activations" / path.name).rglob("*.npy"))
+    files = list((tmp_path / "activations" / path.name).rglob("*.npy"))
     assert len(files) == len(at.selectbox(key="layer_select").options)
     # the map layer now shows its channels, sortable; no compute button any more
     assert not [b for b in at.button if b.key == "compute_activations"]

@@ -23,7 +23,7 @@ PAGE = str(REPO / "pages" / "1_Explorer.py")
 def app_env(small_catalog, monkeypatch, tmp_path):
     path, manifest = small_catalog
     monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(path.parent))
-    monkeypatch.setenv("LAYERSCOPE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LAYERSCOPE_ACTIVATION_CACHE", str(tmp_path / "activations"))
     return path, manifest
 
 
@@ -137,7 +137,7 @@ def test_bad_uploads_get_a_clear_message(app_env):
                          (_png_claiming_size(30000, 30000), "too large")):
         with pytest.raises(BadImage) as caught:
             upload.check(data)
-        assert reason in str(caught.value) and "JPEG or PNG" in str(caught.value)
+        assert reason in str(caught.value) and "JPEG, PNG or WebP" in str(caught.value)
 
 
 def test_a_picked_catalog_image_is_explained_and_placed(app_env):

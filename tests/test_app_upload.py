@@ -50,3 +50,38 @@ def test_a_forgotten_upload_is_not_cached_as_unplaced(small_catalog, monkeypatch
     for i in range(upload.REGISTRY_SIZE):  # evicted by newer uploads: no marker, no error
         upload.remember(str(path), _analysis(f"other{i}"))
     assert upload._find(str(path), analysis.digest) is None
+
+
+def test_each_upload_is_decoded_once_however_often_the_page_reruns(small_catalog, monkeypatch):
+    from pathlib import Path
+
+    import pytest
+    from PIL import ImageFile
+
+    from app import upload
+    from core.errors import BadImage
+    monkeypatch.setattr(upload, "_REGISTRY", BoundedStore(upload.REGISTRY_SIZE))
+    monkeypatch.setattr(upload, "_REFUSED", BoundedStore(8))
+    path, _ = small_catalog
+    file = Path(catalog.open(path).execute("SELECT path FROM samples WHERE sample_id = 3").fetchone()[0])
+    data = file.read_bytes()
+    decodes = []
+    real_load = ImageFile.ImageFile.load
+
+    def counting_load(self):
+        decodes.append(self.size)
+        return real_load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    first = upload.load(str(path), data, file.name)
+    assert decodes and set(first.pictures) == {"image", "gradcam", "guided", "guided_gradcam"}
+    decodes.clear()
+    for _ in range(3):  # reruns of the page with the same file
+        again = upload.load(str(path), data, file.name)
+        assert again.digest == first.digest and again.top.equals(first.top)
+    assert decodes == []
+    truncated = data[: len(data) // 2]
+    for _ in range(3):
+        with pytest.raises(BadImage, match="truncated"):
+            upload.load(str(path), truncated, "half.jpg")
+    assert len(decodes) == 1  # refused once, remembered by digest

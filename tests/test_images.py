@@ -148,3 +148,64 @@ def test_bytes_in_memory_follow_the_same_policy(tmp_path, photo, monkeypatch):
 
     monkeypatch.setattr("PIL.ImageFile.ImageFile.load", no_decoding)
     assert reason(huge) == "too large"
+
+
+def _upload_reason(data: bytes) -> str:
+    from core.images import load_rgb_bytes
+    with pytest.raises(BadImage) as caught:
+        load_rgb_bytes(data)
+    return caught.value.reason
+
+
+@pytest.mark.parametrize("fmt", ["TIFF", "BMP", "GIF", "ICO"])
+def test_uploads_in_other_formats_are_refused_by_content_though_pillow_opens_them(photo, fmt):
+    buffer = io.BytesIO()
+    photo.save(buffer, format=fmt)
+    data = buffer.getvalue()
+    Image.open(io.BytesIO(data)).load()  # Pillow could use it...
+    reason = _upload_reason(data)  # ...but uploads take only JPEG, PNG and WebP
+    assert fmt in reason and "JPEG, PNG or WebP" in reason
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_uploads_are_recognised_by_content_not_by_name(photo, fmt):
+    from core.images import load_rgb_bytes, upload_format
+    buffer = io.BytesIO()
+    photo.save(buffer, format=fmt)
+    assert upload_format(buffer.getvalue()) == fmt
+    assert load_rgb_bytes(buffer.getvalue()).size == (64, 48)
+
+
+def test_an_exif_rotated_phone_photo_comes_out_upright(tmp_path):
+    from core.images import load_rgb_bytes
+    upright = Image.new("RGB", (40, 80), (0, 0, 255))  # portrait: red on top, blue below
+    upright.paste((255, 0, 0), (0, 0, 40, 40))
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # as a phone stores it: landscape, turned
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90° clockwise to view
+    buffer = io.BytesIO()
+    stored.save(buffer, format="JPEG", quality=95, exif=exif)
+    for image in (load_rgb_bytes(buffer.getvalue()), load_rgb(_save_bytes(buffer.getvalue(), tmp_path / "p.jpg"))):
+        assert image.size == (40, 80)
+        top, bottom = image.getpixel((20, 10)), image.getpixel((20, 70))
+        assert top[0] > 200 and top[2] < 60 and bottom[2] > 200 and bottom[0] < 60
+
+
+def _save_bytes(data: bytes, path: Path) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_an_upload_over_the_pixel_cap_is_refused_without_decoding(tmp_path, monkeypatch):
+    from core.images import UPLOAD_MAX_PIXELS, load_rgb_bytes
+    side = int(UPLOAD_MAX_PIXELS ** 0.5) + 1  # 16 MP and a bit: fine for a build, not for an upload
+    data = _png_claiming_size(tmp_path / "big.png", side, side).read_bytes()
+
+    def no_decoding(self):
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", no_decoding)
+    assert _upload_reason(data) == "too large"
+    with pytest.raises(BadImage) as caught:  # under a build's larger cap the size passes (and the mode fails)
+        load_rgb_bytes(data, max_pixels=40_000_000)
+    assert caught.value.reason == "grayscale"

@@ -63,6 +63,6 @@ def test_hooks_are_removed_even_when_the_forward_fails():
     model = tiny_vgg(False)
     layers, modules = trace_layers(model, 16)
     with pytest.raises(RuntimeError):
-        with capturing(layers, modules):
+        with capturing(model, layers, modules):
             model(torch.randn(1, 5, 16, 16))  # wrong channel count
     assert all(not m._forward_hooks for m in model.modules())

@@ -82,7 +82,7 @@ def test_the_command_line_follows_the_same_rules(small_catalog, capsys):
 @pytest.fixture
 def sql_page(small_catalog, monkeypatch, tmp_path):
     monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(small_catalog[0].parent))
-    monkeypatch.setenv("LAYERSCOPE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LAYERSCOPE_ACTIVATION_CACHE", str(tmp_path / "activations"))
     at = AppTest.from_file(str(REPO / "pages" / "2_SQL.py"), default_timeout=120).run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -2,18 +2,15 @@
 class x channel heatmap of mean activations (a click on a column picks the channel)."""
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from PIL import Image
 
 from app import cached, state
 from app.charts import DARK, selected_points
 from app.markup import thumbs_html
-from core import explain
+from core.pictures import overlay_jpeg
 
 HEATMAP_KEY = "class_channel_heatmap"
 
@@ -31,11 +28,8 @@ def channel_overlays(path: str, layer_id: int, channel: int) -> list[tuple[int, 
     items = []
     for row, channel_map in zip(top.itertuples(), maps):
         image = cached.sample_view(path, int(row.sample_id))["image"]
-        rgb = np.asarray(Image.open(io.BytesIO(image)).convert("RGB"))
-        blended = explain.overlay(rgb, np.clip(channel_map.astype(np.float32) / hi, 0, 1))
-        buffer = io.BytesIO()
-        Image.fromarray(blended).save(buffer, format="JPEG", quality=85)
-        items.append((int(row.sample_id), buffer.getvalue(), f"#{int(row.sample_id)} {row.label_name} · {row.mean:.3f}"))
+        picture = overlay_jpeg(image, np.clip(channel_map.astype(np.float32) / hi, 0, 1))
+        items.append((int(row.sample_id), picture, f"#{int(row.sample_id)} {row.label_name} · {row.mean:.3f}"))
     return items
 
 
