@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from core import distance
 from core.layers import LayerInfo
 from core.models import LoadedModel
 from core.onepass import run_batch
@@ -50,9 +51,9 @@ def project(reference: dict[str, np.ndarray], vector: np.ndarray) -> np.ndarray:
 
 def nearest(reference: dict[str, np.ndarray], point: np.ndarray, k: int = NEIGHBOURS,
             exclude: int | None = None) -> list[tuple[int, float]]:
-    """The k catalog samples nearest to a point of the layer's PCA space, nearest first."""
+    """The k catalog samples nearest to a point of the layer's PCA space, nearest first (core.distance)."""
     features = reference["features"][:, :len(point)]
-    distances = np.linalg.norm(features - point, axis=1)
+    distances = distance.distances(features, point)
     ids = reference["sample_id"]
     order = [i for i in np.argsort(distances, kind="stable") if ids[i] != exclude][:k]
     return [(int(ids[i]), float(distances[i])) for i in order]

@@ -1,4 +1,5 @@
-"""How well a layer separates the classes: leave-one-out k-nearest-neighbour accuracy in its PCA space.
+"""How well a layer separates the classes: leave-one-out k-nearest-neighbour accuracy in its PCA space,
+by the distance every neighbour view uses (core.distance).
 
 A layer whose maps group samples by class scores high; one that mixes them scores near chance. The
 builder stores it per layer, for the true labels and for the coarse groups (the bundled sample has one
@@ -9,10 +10,12 @@ from __future__ import annotations
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
+from core.distance import METRIC
+
 K = 10
 
 
-def knn_accuracy(features: np.ndarray, labels: np.ndarray, k: int = K) -> float:
+def knn_accuracy(features: np.ndarray, labels: np.ndarray, k: int = K, metric: str = METRIC) -> float:
     """Share of samples whose k nearest other samples vote for their own label.
 
     Ties go to the tied label with the nearest member, as a person reading the map would judge.
@@ -22,7 +25,7 @@ def knn_accuracy(features: np.ndarray, labels: np.ndarray, k: int = K) -> float:
     if n < 2:
         return float("nan")
     k = min(k, n - 1)
-    _, order = NearestNeighbors(n_neighbors=k + 1).fit(features).kneighbors(features)
+    _, order = NearestNeighbors(n_neighbors=k + 1, metric=metric).fit(features).kneighbors(features)
     correct = 0
     for i, row in enumerate(order):
         neighbours = [j for j in row if j != i][:k]
