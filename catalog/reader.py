@@ -42,7 +42,7 @@ def open_catalog(path: Path, memory_mb: int | None = None, threads: int | None =
     folder = path.as_posix().replace("'", "''")
     con.execute(f"SET allowed_directories = ['{folder}/']")
     if memory_mb is not None:
-        con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
+        con.execute(f"SET memory_limit = '{int(memory_mb)}MiB'")
         con.execute("SET temp_directory = ''")  # no spilling: a hostile query must not fill the disk
     if memory_mb is not None or threads is not None:
         con.execute("SET enable_progress_bar = false")
