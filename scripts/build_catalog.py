@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from catalog.writer import describe_os_error
 from core.build import BuildConfig, build_catalog, summary_lines
 from core.errors import LayerScopeError
 from core.models import DEFAULT_MODEL
@@ -63,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         path, manifest = build_catalog(config)
     except LayerScopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full or no permission outside the catalog writer: one line, no traceback
+        print(f"error: {describe_os_error(exc, config.target())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: nothing was written; the previous catalog, if any, is untouched", file=sys.stderr)

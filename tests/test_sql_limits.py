@@ -74,7 +74,7 @@ def test_settings_come_from_the_environment_and_reach_duckdb(tiny_catalog, capsy
 
 def test_a_query_over_the_memory_limit_is_stopped_with_a_short_message(tiny_catalog, capsys):
     started = time.monotonic()
-    code, out, err = _cli(capsys, tiny_catalog, "SELECT repeat('x', 200000000) AS s", "--memory-mb", 64)
+    code, out, err = _cli(capsys, tiny_catalog, "SELECT repeat('x', 2000000000) AS s", "--memory-mb", 64)
     assert code == 2 and out == []
     assert err.count("\n") == 1 and "64 MB of memory" in err and "Traceback" not in err
     assert time.monotonic() - started < 30
