@@ -29,7 +29,18 @@ WORKERS_ENV = "LAYERSCOPE_SQL_WORKERS"
 START_TIMEOUT_S = 60.0   # importing DuckDB and Arrow on a busy machine
 GRACE_S = 1.0            # after the time limit, for the worker's own interrupt to answer first
 QUEUE_TIMEOUT_S = 10.0
-_workers = threading.BoundedSemaphore(max(1, int(os.environ.get(WORKERS_ENV) or 2)))
+
+
+def _worker_count() -> int:
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    if text:
+        log.warning("%s=%r is not a positive whole number: running 2 queries at once", WORKERS_ENV, text)
+    return 2
+
+
+_workers = threading.BoundedSemaphore(_worker_count())
 
 
 def run_isolated(catalog: str | Path, sql: str, limits: SqlLimits) -> CappedResult:
