@@ -25,11 +25,13 @@ def load_manifest(path: Path) -> dict:
     return manifest
 
 
-def open_catalog(path: Path) -> duckdb.DuckDBPyConnection:
+def open_catalog(path: Path, memory_mb: int | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection whose views read the catalog's Parquet files, and nothing else.
 
     File access is limited to the catalog's own folder and the configuration is locked, so queries
-    typed by users cannot read other files or re-enable access.
+    typed by users cannot read other files or re-enable access. memory_mb and threads bound what one
+    query may use (and switch off spilling to disk); they are set before the lock, which freezes them.
+    Order matters: allowed_directories must be set while external access is still on.
     """
     path = Path(path).resolve()
     load_manifest(path)
@@ -39,6 +41,13 @@ def open_catalog(path: Path) -> duckdb.DuckDBPyConnection:
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{file}')")
     folder = path.as_posix().replace("'", "''")
     con.execute(f"SET allowed_directories = ['{folder}/']")
+    if memory_mb is not None:
+        con.execute(f"SET memory_limit = '{int(memory_mb)}MiB'")
+        con.execute("SET temp_directory = ''")  # no spilling: a hostile query must not fill the disk
+    if memory_mb is not None or threads is not None:
+        con.execute("SET enable_progress_bar = false")
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con

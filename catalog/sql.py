@@ -1,18 +1,27 @@
-"""`python -m catalog.sql PATH "SELECT ..."`: run one read-only query over a catalog and print it."""
+"""`python -m catalog.sql PATH "SELECT ..."`: run one read-only query over a catalog and print it.
+
+Queries typed by users run in a worker process (catalog.sql_process) bounded in time, rows, result
+bytes, memory and threads (catalog.sql_limits); `run_query` runs one in this process, for trusted callers
+and tests, with the same checks and caps except the hard stop.
+"""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import threading
 
 import duckdb
+import pyarrow as pa
 
-from catalog.reader import open_catalog
+from catalog.sql_limits import SqlLimits
+from catalog.sql_result import CappedResult, fetch_capped
 from core.errors import LayerScopeError
 
 ALLOWED = {duckdb.StatementType.SELECT}
-MAX_ROWS = 10_000
-TIME_LIMIT_S = 20.0
+MAX_ROWS = SqlLimits.max_rows
+TIME_LIMIT_S = SqlLimits.time_limit_s
+MAX_BYTES = SqlLimits.max_bytes
 
 
 def check_query(con: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -20,7 +29,7 @@ def check_query(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as exc:
-        raise LayerScopeError(f"could not parse the query: {exc}") from exc
+        raise LayerScopeError(f"could not parse the query: {_first_line(exc)}") from exc
     if len(statements) != 1:
         raise LayerScopeError(f"give exactly one statement (got {len(statements)})")
     if statements[0].type not in ALLOWED:
@@ -29,47 +38,82 @@ def check_query(con: duckdb.DuckDBPyConnection, sql: str) -> None:
                               "(no writing, ATTACH, INSTALL/LOAD, COPY or settings)")
 
 
-def run_query(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int = MAX_ROWS,
-              time_limit_s: float = TIME_LIMIT_S):
-    """The result as (column names, rows), at most max_rows rows, interrupted after time_limit_s."""
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def explain(exc: BaseException, limits: SqlLimits) -> LayerScopeError:
+    """A short message for anything a query can raise (no traceback reaches a user)."""
+    if isinstance(exc, LayerScopeError):
+        return exc
+    if isinstance(exc, duckdb.InterruptException):
+        return LayerScopeError(f"the query took longer than {limits.time_limit_s:g} s and was stopped")
+    if isinstance(exc, (duckdb.OutOfMemoryException, MemoryError)) or "failed to allocate" in str(exc).lower():
+        return LayerScopeError(f"the query needed more than the {limits.memory_mb:,} MB of memory it may use "
+                               "and was stopped: add a LIMIT, filter earlier or select fewer columns")
+    if isinstance(exc, duckdb.PermissionException):
+        return LayerScopeError("only the catalog's own files can be read; reading other files or URLs is "
+                               f"refused ({_first_line(exc)})")
+    if isinstance(exc, duckdb.Error) and "configuration has been locked" in str(exc):
+        return LayerScopeError(f"changing settings is refused: the catalog is queried read-only ({_first_line(exc)})")
+    if isinstance(exc, duckdb.Error):
+        return LayerScopeError(f"query failed: {_first_line(exc)}")
+    if isinstance(exc, pa.ArrowException):
+        return LayerScopeError(f"the result could not be converted: {_first_line(exc)}")
+    return LayerScopeError(f"the query could not be run ({type(exc).__name__}: {_first_line(exc)})")
+
+
+def run_capped(con: duckdb.DuckDBPyConnection, sql: str, limits: SqlLimits) -> CappedResult:
+    """Check and run one SELECT in this process, interrupted after the time limit, capped in rows and bytes."""
     check_query(con, sql)
-    timer = threading.Timer(time_limit_s, con.interrupt)
+    timer = threading.Timer(limits.time_limit_s, con.interrupt)
     timer.start()
     try:
-        cursor = con.execute(sql)
-        rows = cursor.fetchmany(max_rows)
-    except duckdb.InterruptException as exc:
-        raise LayerScopeError(f"the query took longer than {time_limit_s:g} s and was stopped") from exc
-    except duckdb.PermissionException as exc:
-        raise LayerScopeError("only the catalog's own files can be read; reading other files or URLs is "
-                              f"refused ({str(exc).splitlines()[0]})") from exc
-    except duckdb.Error as exc:
-        if "configuration has been locked" in str(exc):
-            raise LayerScopeError("changing settings is refused: the catalog is queried read-only "
-                                  f"({str(exc).splitlines()[0]})") from exc
-        raise LayerScopeError(f"query failed: {exc}") from exc
+        return fetch_capped(con, sql, limits.max_rows, limits.max_bytes)
+    except Exception as exc:
+        raise explain(exc, limits) from exc
     finally:
         timer.cancel()
-    return [d[0] for d in cursor.description], rows
+
+
+def run_query(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int = MAX_ROWS,
+              time_limit_s: float = TIME_LIMIT_S, max_bytes: int = MAX_BYTES):
+    """The result as (column names, rows), within the row, byte and time limits (in this process)."""
+    limits = SqlLimits(time_limit_s=time_limit_s, max_rows=max_rows, max_bytes=max_bytes)
+    table = run_capped(con, sql, limits).table
+    return table.column_names, list(zip(*(column.to_pylist() for column in table.columns)))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m catalog.sql", description=__doc__)
+    from catalog.sql_process import run_isolated
+    parser = argparse.ArgumentParser(prog="python -m catalog.sql", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("catalog", help="a catalog folder")
     parser.add_argument("query", help="one SELECT statement over samples, predictions, layers, ...")
-    parser.add_argument("--max-rows", type=int, default=MAX_ROWS)
-    parser.add_argument("--time-limit", type=float, default=TIME_LIMIT_S, help="seconds")
+    parser.add_argument("--max-rows", type=int, help=f"rows returned (default {MAX_ROWS:,}; LAYERSCOPE_SQL_MAX_ROWS)")
+    parser.add_argument("--time-limit", type=float,
+                        help=f"seconds (default {TIME_LIMIT_S:g}; LAYERSCOPE_SQL_TIME_LIMIT_S)")
+    parser.add_argument("--max-bytes", type=int,
+                        help=f"bytes of result (default {MAX_BYTES:,}; LAYERSCOPE_SQL_MAX_BYTES)")
+    parser.add_argument("--memory-mb", type=int,
+                        help=f"memory of the query (default {SqlLimits.memory_mb}; LAYERSCOPE_SQL_MEMORY_MB)")
+    parser.add_argument("--threads", type=int, help=f"default {SqlLimits.threads}; LAYERSCOPE_SQL_THREADS")
     args = parser.parse_args(argv)
+    logging.getLogger("catalog").addHandler(logging.NullHandler())  # one line of error here, not the worker's log
     try:
-        con = open_catalog(args.catalog)
-        columns, rows = run_query(con, args.query, args.max_rows, args.time_limit)
+        limits = SqlLimits.from_env(max_rows=args.max_rows, time_limit_s=args.time_limit,
+                                    max_bytes=args.max_bytes, memory_mb=args.memory_mb, threads=args.threads)
+        result = run_isolated(args.catalog, args.query, limits)
     except LayerScopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print("\t".join(columns))
-    for row in rows:
-        print("\t".join("" if v is None else f"<{len(v)} bytes>" if isinstance(v, bytes) else str(v)
-                        for v in row))
+    table = result.table
+    print("\t".join(table.column_names))
+    for row in zip(*(column.to_pylist() for column in table.columns)):
+        print("\t".join("" if v is None else str(v) for v in row))
+    if result.cut:
+        print(f"note: {table.num_rows:,} rows shown, {result.cut}", file=sys.stderr)
     return 0
 
 

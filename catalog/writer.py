@@ -3,11 +3,17 @@
 Everything is written into a staging folder beside the target (`.NAME.tmp-TOKEN-PID`); the manifest is
 written last, and the finished folder is swapped in with renames. A build killed at any point leaves
 the previous catalog (if any) in place and only a staging folder behind, which the next build removes.
+Recovery touches only this catalog's own leftovers, matched by exact name: `.cat.v2.old-...` belongs to
+the catalog `cat.v2`, not to `cat`. A failed write (disk full, permission denied) removes the staging
+folder and raises CatalogWriteError, whose message names the path and the way out.
 """
 from __future__ import annotations
 
+import errno
+import functools
 import json
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -17,6 +23,34 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from catalog.schema import MANIFEST, REFERENCE_DIR, TABLES
+from core.errors import CatalogError
+
+TOKEN = "[0-9a-f]{8}"  # uuid4().hex[:8], see CatalogWriter.__init__
+
+
+class CatalogWriteError(CatalogError):
+    """Writing the catalog failed in the environment (no space, no permission, read-only disk)."""
+
+
+def describe_os_error(exc: OSError, target: Path, staging: Path | None = None) -> str:
+    """One line naming the path and the way out, e.g. `no space left on /x: free space or ...`.
+
+    A file inside the staging folder (gone once the build is aborted) is named by the target's folder.
+    """
+    where = exc.filename or Path(target).parent
+    if staging is not None and str(where).startswith(str(staging)):
+        where = Path(target).parent
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"no space left on {where}: free space there or build into another folder (--out)"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (f"permission denied on {where} ({exc.strerror or exc}): build into a folder you may write to "
+                "(--out) or fix its permissions")
+    return f"could not write {where} ({exc.strerror or exc}): check the disk or build into another folder (--out)"
+
+
+def _leftover_name(target: Path) -> re.Pattern:
+    """`.NAME.tmp-TOKEN-PID` (staging) or `.NAME.old-TOKEN-PID` (set aside during a swap), exactly."""
+    return re.compile(rf"\.{re.escape(target.name)}\.(?P<kind>tmp|old)-{TOKEN}-(?P<pid>[0-9]+)")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -35,35 +69,51 @@ def recover(target: Path) -> None:
     parent = target.parent
     if not parent.is_dir():
         return
-    for leftover in parent.glob(f".{target.name}.*-*"):
-        pid = leftover.name.rpartition("-")[2]
-        if not pid.isdigit() or _pid_alive(int(pid)):  # a live build (maybe this process's) owns it
+    pattern = _leftover_name(target)
+    for leftover in sorted(parent.iterdir()):
+        match = pattern.fullmatch(leftover.name)
+        if match is None or _pid_alive(int(match["pid"])):  # not ours, or a live build (maybe this process) owns it
             continue
-        set_aside = leftover.name.startswith(f".{target.name}.old-")
+        set_aside = match["kind"] == "old"
         if set_aside and not target.exists() and (leftover / MANIFEST).is_file():
             leftover.rename(target)  # killed between the two renames of a swap
         else:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _failing_cleanly(method):
+    """An OSError inside a writer method removes the staging folder and becomes a CatalogWriteError."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except OSError as exc:
+            self.abort()
+            raise CatalogWriteError(describe_os_error(exc, self.target, getattr(self, "staging", None))) from exc
+    return guarded
+
+
 class CatalogWriter:
     """Collects tables and reference arrays in a staging folder; `commit` makes them the catalog."""
 
+    @_failing_cleanly
     def __init__(self, target: Path):
         self.target = Path(target).resolve()
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        recover(self.target)
+        self._streams: dict[str, pq.ParquetWriter] = {}
         self.token = f"{uuid.uuid4().hex[:8]}-{os.getpid()}"  # unique even for two builds in one process
         self.staging = self.target.parent / f".{self.target.name}.tmp-{self.token}"
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        recover(self.target)
         (self.staging / REFERENCE_DIR).mkdir(parents=True)
         self.scratch = self.staging / "scratch"  # large intermediate arrays, dropped at commit
         self.scratch.mkdir()
-        self._streams: dict[str, pq.ParquetWriter] = {}
 
+    @_failing_cleanly
     def write(self, name: str, rows: dict | pa.Table) -> None:
         table = rows if isinstance(rows, pa.Table) else pa.table(rows, schema=TABLES[name])
         pq.write_table(table.cast(TABLES[name]), self.staging / f"{name}.parquet", compression="zstd")
 
+    @_failing_cleanly
     def append(self, name: str, rows: dict) -> None:
         """Stream rows into a table in row groups, so large tables never sit whole in memory."""
         if name not in self._streams:
@@ -71,13 +121,24 @@ class CatalogWriter:
                                                    compression="zstd")
         self._streams[name].write_table(pa.table(rows, schema=TABLES[name]))
 
+    @_failing_cleanly
     def save_reference(self, layer_id: int, arrays: dict[str, np.ndarray]) -> None:
         np.savez(self.staging / REFERENCE_DIR / f"layer_{layer_id:03d}.npz", **arrays)
 
+    @_failing_cleanly
     def scratch_array(self, name: str, shape: tuple[int, ...]) -> np.memmap:
-        return np.lib.format.open_memmap(self.scratch / f"{name}.npy", mode="w+", dtype=np.float32,
-                                         shape=shape)
+        """A float32 array on disk, its space reserved now: a full disk is an OSError here, not a SIGBUS later."""
+        path = self.scratch / f"{name}.npy"
+        array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
+        with open(path, "r+b") as file:
+            try:
+                os.posix_fallocate(file.fileno(), 0, os.fstat(file.fileno()).st_size)
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # file systems without fallocate
+                    raise
+        return array
 
+    @_failing_cleanly
     def commit(self, manifest: dict) -> Path:
         for stream in self._streams.values():
             stream.close()
@@ -91,11 +152,22 @@ class CatalogWriter:
         old = self.target.parent / f".{self.target.name}.old-{self.token}"
         if self.target.exists():
             self.target.rename(old)
-        self.staging.rename(self.target)
+        try:
+            self.staging.rename(self.target)
+        except OSError:
+            if old.exists() and not self.target.exists():
+                old.rename(self.target)  # the previous catalog back in place
+            raise
         shutil.rmtree(old, ignore_errors=True)
         return self.target
 
     def abort(self) -> None:
+        """Drop the staging folder; safe to call twice, and after a failed write (a stream may not close)."""
         for stream in self._streams.values():
-            stream.close()
-        shutil.rmtree(self.staging, ignore_errors=True)
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self._streams.clear()
+        if hasattr(self, "staging"):
+            shutil.rmtree(self.staging, ignore_errors=True)

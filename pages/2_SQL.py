@@ -1,13 +1,21 @@
-"""SQL: read-only queries over one catalog's views, through catalog.sql.run_query (same rules as the CLI)."""
+"""SQL: read-only queries over one catalog's views, run in a bounded worker process (same rules as the CLI).
+
+Only the capped result is kept in session state; every failure is shown as a short message, and the full
+error goes to the server log.
+"""
 from __future__ import annotations
 
-import pandas as pd
+import logging
+
 import streamlit as st
 
-from app import cached, catalogs
+from app import catalogs
 from app.style import load_css
-from catalog.sql import MAX_ROWS, TIME_LIMIT_S, run_query
+from catalog.sql_limits import SqlLimits
+from catalog.sql_process import run_isolated
 from core.errors import LayerScopeError
+
+log = logging.getLogger(__name__)
 
 st.set_page_config(page_title="LayerScope · SQL", page_icon=":material/travel_explore:", layout="wide")
 load_css()
@@ -39,6 +47,12 @@ found = catalogs.list_catalogs()
 if not found:
     st.warning(f"No catalog found under `{catalogs.catalog_root()}`. Build the bundled sample on the Home page.")
     st.stop()
+try:
+    LIMITS = SqlLimits.from_env()
+except LayerScopeError as exc:
+    log.error("SQL limits misconfigured: %s", exc)
+    st.error("The SQL page is misconfigured; the server log says why.", icon=":material/block:")
+    st.stop()
 labels = {str(p): f"{p.name} · {m['dataset']['name']}, N={m['n_samples']}" for p, m in found}
 path = st.selectbox("Catalog", list(labels), format_func=labels.get, key="sql_catalog")
 
@@ -46,7 +60,7 @@ st.markdown(
     "One `SELECT` over the views **samples, predictions, layers, embeddings, channels, explanations, images, "
     "separability, skipped** (see the README for their columns). The catalog is read-only: writing, "
     "`ATTACH`, `INSTALL`/`LOAD`, `COPY`, changing settings and reading any file outside the catalog are "
-    f"refused. A query stops after {TIME_LIMIT_S:g} s and returns at most {MAX_ROWS:,} rows. "
+    f"refused. A query may use {LIMITS.describe()}; a longer result is cut. "
     "The same rules apply to `python -m catalog.sql`.")
 
 
@@ -63,18 +77,23 @@ st.selectbox("Example queries", list(EXAMPLES), index=None, placeholder="Pick an
 st.text_area("Query", key="sql_query", height=180)
 run = st.button("Run query", type="primary", key="sql_run")
 
-if run:
+
+
+def _run(query: str) -> dict:
+    """What the page keeps for one run: the capped frame and why it was cut, or a short error."""
     try:
-        con = cached.connection(path).cursor()  # a cursor per query: interrupting it stops only this one
-        columns, rows = run_query(con, st.session_state.sql_query)
+        result = run_isolated(path, query, LIMITS)
+        return {"frame": result.table.to_pandas(), "cut": result.cut}
     except LayerScopeError as exc:
-        st.session_state.sql_result = {"error": str(exc)}
-    else:
-        frame = pd.DataFrame.from_records(rows, columns=columns)
-        for column in frame.columns:  # binary columns (images, maps) shown by size, not as bytes
-            if frame[column].map(lambda v: isinstance(v, (bytes, bytearray))).any():
-                frame[column] = frame[column].map(lambda v: f"<{len(v)} bytes>" if v is not None else None)
-        st.session_state.sql_result = {"frame": frame, "truncated": len(rows) >= MAX_ROWS}
+        return {"error": str(exc)}
+    except Exception:  # noqa: BLE001  (a visitor sees a short message; the server log gets the traceback)
+        log.exception("SQL page failed on %r", query[:500])
+        return {"error": "the query could not be run (an internal error, logged on the server)"}
+
+
+if run:
+    st.session_state.sql_result = None  # drop the previous result before making the next
+    st.session_state.sql_result = _run(st.session_state.sql_query)
 
 result = st.session_state.get("sql_result")
 if result is not None:
@@ -82,7 +101,7 @@ if result is not None:
         st.error(result["error"], icon=":material/block:")
     else:
         frame = result["frame"]
-        st.caption(f"{len(frame):,} rows" + (f" (stopped at the {MAX_ROWS:,}-row limit)" if result["truncated"] else ""))
+        st.caption(f"{len(frame):,} rows" + (f" ({result['cut']})" if result["cut"] else ""))
         st.dataframe(frame, hide_index=True, width="stretch", key="sql_table")
-        st.download_button("Download CSV", frame.to_csv(index=False).encode(), file_name="layerscope-query.csv",
-                           mime="text/csv", key="sql_download")
+        st.download_button("Download CSV", lambda: frame.to_csv(index=False).encode(),
+                           file_name="layerscope-query.csv", mime="text/csv", key="sql_download")

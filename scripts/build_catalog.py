@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from builder import BuildConfig, build_catalog
+from catalog.writer import describe_os_error
 from core.errors import LayerScopeError
 from core.models import DEFAULT_MODEL
 from core.reduce import DEFAULT_PERPLEXITIES
@@ -98,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         path, manifest = run(config)
     except LayerScopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full or no permission outside the catalog writer: one line, no traceback
+        print(f"error: {describe_os_error(exc, config.target())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: nothing was written; the previous catalog, if any, is untouched", file=sys.stderr)

@@ -147,3 +147,56 @@ def test_sql_queries_have_a_time_limit_and_a_row_limit(small_catalog, capsys):
     assert "longer than 0.5 s" in capsys.readouterr().err
     assert sql.main([path, "SELECT * FROM range(100)", "--max-rows", "7"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 1 + 7
+
+
+def test_recovery_leaves_another_catalogs_leftovers_alone(tmp_path):
+    """`.cat.v2.old-...` is the only copy of `cat.v2` after a crash mid-swap: building `cat` keeps it."""
+    theirs = tmp_path / f".cat.v2.old-0123abcd-{DEAD_PID}"
+    write_minimal(theirs, "cat.v2")
+    odd = tmp_path / f".cat.old-notatoken-{DEAD_PID}"  # not the shape this writer makes: not touched
+    odd.mkdir()
+    ours = tmp_path / f".cat.tmp-0123abcd-{DEAD_PID}"
+    ours.mkdir()
+    write_minimal(tmp_path / "cat", "first")
+    assert catalog.load_manifest(theirs)["marker"] == "cat.v2" and odd.exists()
+    assert not ours.exists()
+    recover(tmp_path / "cat.v2")  # its own build restores it
+    assert catalog.load_manifest(tmp_path / "cat.v2")["marker"] == "cat.v2"
+
+
+def test_a_full_disk_removes_the_staging_folder_and_names_the_path(tmp_path, monkeypatch):
+    import errno
+
+    from catalog import writer as writer_module
+
+    write_minimal(tmp_path / "c", "first")
+
+    def full_disk(*_, **__):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(writer_module.pq, "write_table", full_disk)
+    with pytest.raises(writer_module.CatalogWriteError, match=f"no space left on {tmp_path}: free space"):
+        write_minimal(tmp_path / "c", "second")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+    assert catalog.load_manifest(tmp_path / "c")["marker"] == "first"
+
+
+def test_a_failed_swap_puts_the_previous_catalog_back(tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    from catalog.writer import CatalogWriteError
+
+    write_minimal(tmp_path / "c", "first")
+    real_rename = Path.rename
+
+    def refuse_staging(self, target):
+        if self.name.startswith(".c.tmp-"):
+            raise OSError(errno.EACCES, "Permission denied", str(self))
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", refuse_staging)
+    with pytest.raises(CatalogWriteError, match="permission denied on .*--out"):
+        write_minimal(tmp_path / "c", "second")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+    assert catalog.load_manifest(tmp_path / "c")["marker"] == "first"

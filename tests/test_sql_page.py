@@ -126,3 +126,74 @@ def test_sql_page_stops_at_the_row_limit(sql_page, monkeypatch):
     at.button(key="sql_run").click().run()
     assert len(at.dataframe[0].value) == sql.MAX_ROWS
     assert any("row limit" in c.value for c in at.caption)
+
+
+def test_visitors_never_see_error_details():
+    import tomllib
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+@pytest.fixture
+def bounded_sql_page(sql_page, monkeypatch):
+    """The SQL page with low limits, so that the hostile queries below stay small."""
+    monkeypatch.setenv("LAYERSCOPE_SQL_MAX_BYTES", "100000")
+    monkeypatch.setenv("LAYERSCOPE_SQL_TIME_LIMIT_S", "1")
+    monkeypatch.setenv("LAYERSCOPE_SQL_MEMORY_MB", "128")
+    return sql_page
+
+
+def _run(at, query):
+    at.text_area(key="sql_query").input(query).run()
+    at.button(key="sql_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("query, columns, shown", [
+    ("SELECT 1 AS a, 2 AS a", ["a", "a_2"], [1, 2]),
+    ("SELECT s.*, p.* FROM samples s JOIN predictions p USING (sample_id) LIMIT 1", None, None),
+    ("SELECT 170141183460469231731687303715884105727::HUGEINT AS h", ["h"],
+     ["170141183460469231731687303715884105727"]),
+])
+def test_sql_page_shows_duplicate_columns_and_hugeint(bounded_sql_page, query, columns, shown):
+    at = _run(bounded_sql_page, query)
+    assert not at.error, [e.value for e in at.error]
+    frame = at.dataframe[0].value
+    assert frame.columns.is_unique
+    if columns:
+        assert list(frame.columns) == columns and list(frame.iloc[0]) == shown
+
+
+def test_sql_page_cuts_a_result_over_the_byte_cap(bounded_sql_page):
+    at = _run(bounded_sql_page, "SELECT repeat('x', 10000) AS s FROM range(1000)")
+    assert not at.error and 1 <= len(at.dataframe[0].value) <= 10
+    assert any("0.1 MB result limit" in c.value for c in at.caption)
+    cached = at.session_state["sql_result"]["frame"]
+    assert int(cached.memory_usage(deep=True).sum()) < 200_000  # only the capped result is kept
+
+
+@pytest.mark.parametrize("query, word", [
+    ("SELECT count(*) FROM range(100000000000) a", "longer than 1 s"),
+    ("SELECT repeat('x', 2000000000) AS s", "128 MB of memory"),
+    ("SELECT nonexistent_column FROM samples", "query failed"),
+])
+def test_sql_page_stops_a_hostile_query_with_a_short_message(bounded_sql_page, query, word):
+    at = _run(bounded_sql_page, query)
+    assert at.error and word in at.error[0].value and "Traceback" not in at.error[0].value
+    assert len(at.error[0].value) < 400
+    at = _run(at, "SELECT count(*) AS n FROM samples")
+    assert not at.error and at.dataframe[0].value.n.iloc[0] > 0
+
+
+def test_sql_page_explains_an_unexpected_failure_without_a_traceback(bounded_sql_page, monkeypatch, caplog):
+    from catalog import sql_process
+
+    def broken(*_):
+        raise RuntimeError("something inside broke")
+
+    monkeypatch.setattr(sql_process, "run_isolated", broken)
+    at = _run(bounded_sql_page, "SELECT 1")
+    assert at.error and "logged on the server" in at.error[0].value
+    assert "something inside broke" not in at.error[0].value
+    assert "something inside broke" in caplog.text  # the details went to the server log
