@@ -35,8 +35,8 @@ def caption(by: str) -> str:
 
 
 def help_text(by: str) -> str:
-    text = ("For each layer: leave-one-out 10-nearest-neighbour accuracy of the true labels in the layer's "
-            "PCA space, in network order (input left, output right). Higher means the layer separates the "
+    text = ("For each layer: leave-one-out 10-nearest-neighbour accuracy of the true labels by cosine "
+            "distance in the layer's PCA space, in network order (input left, output right). Higher means the layer separates the "
             "labels better.")
     if by != "class":
         text += (" Shown for the coarse group labels: no class has 2+ samples in this catalog, so the class "

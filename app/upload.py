@@ -208,7 +208,7 @@ def render(path: str, layer_id: int, layer_name: str, method: str, used: float |
     if placed is not None:
         labels = table.set_index("sample_id").label_name
         ids = [sid for sid, _ in placed["neighbours"]]
-        st.markdown(f"**Its 8 nearest catalog samples at {escape(layer_name)}** (PCA space)")
+        st.markdown(f"**Its 8 nearest catalog samples at {escape(layer_name)}** (cosine distance in PCA space)")
         st.html(sample_thumbs(path, ids, [f"#{s} {labels.get(s, '?')} · d={d:.2f}" for s, d in placed["neighbours"]],
                               "upload-neighbours"))
 

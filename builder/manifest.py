@@ -9,7 +9,9 @@ import torch
 
 from builder.config import BuildConfig
 from catalog.schema import SCHEMA_VERSION
+from core.distance import METRIC as DISTANCE_METRIC
 from core.reduce import max_perplexity, resolve_perplexities
+from core.separability import K as KNN_K
 
 PACKAGES = ("torch", "torchvision", "timm", "grad-cam", "openTSNE", "scikit-learn", "numpy", "duckdb",
             "pyarrow", "pillow")
@@ -47,6 +49,7 @@ def manifest(config: BuildConfig, state) -> dict:
         "perplexities": {"requested": list(config.perplexities), "used": {f"{k:g}": v for k, v in used.items()},
                          "max_for_n": max_perplexity(n)},
         "explanations": {"target_layer": state.target_layer},
+        "separability": {"k": KNN_K, "metric": DISTANCE_METRIC},
         "stage_seconds": state.times,
         "device": config.device,
         "machine": {"platform": platform.platform(), "processor": platform.machine(),

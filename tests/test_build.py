@@ -221,3 +221,23 @@ def test_separability_is_stored_for_every_layer(small_catalog):
     assert all(r[1] == 10 and 0 <= r[2] <= 1 and 0 <= r[3] <= 1 for r in rows)
     # 24 samples of 24 different classes: no sample has a same-class neighbour
     assert all(r[2] == 0 for r in rows)
+
+
+def test_separability_is_ranked_by_the_distance_the_neighbour_views_use(small_catalog):
+    """The curve, the Neighbours tab and uploads agree: the stored accuracy is recomputed here from the
+    stored PCA coordinates with core.distance, the measure placement.nearest ranks by."""
+    from core.distance import distances
+    path, manifest = small_catalog
+    assert manifest["separability"] == {"k": 10, "metric": "cosine"}
+    groups = dict(query(path, "SELECT sample_id, group_name FROM samples"))
+    for layer_id, stored in query(path, "SELECT layer_id, knn_accuracy_group FROM separability ORDER BY 1")[::6]:
+        ref = catalog.load_reference(path, layer_id)
+        ids, features = ref["sample_id"], ref["features"]
+        right = 0
+        for row in range(len(ids)):
+            order = [j for j in np.argsort(distances(features, features[row]), kind="stable") if j != row][:10]
+            votes = [groups[int(ids[j])] for j in order]
+            counts = {g: votes.count(g) for g in votes}
+            best = max(counts.values())
+            right += next(g for g in votes if counts[g] == best) == groups[int(ids[row])]
+        assert stored == pytest.approx(right / len(ids), abs=1 / len(ids) + 1e-6), layer_id

@@ -17,7 +17,7 @@ def render(view: View, layer_name: str) -> None:
     label = str(labels.get(view.pinned, "?"))
     same = {sid for sid, _ in found if labels.get(sid) == label}
     st.markdown(f"<div data-testid='neighbours-summary'>The {len(found)} nearest neighbours of "
-                f"<b>#{view.pinned}</b> ({escape(label)}) at <b>{escape(layer_name)}</b> (PCA space): "
+                f"<b>#{view.pinned}</b> ({escape(label)}) at <b>{escape(layer_name)}</b> (cosine distance in PCA space): "
                 f"<b class='ls-same'>{len(same)} of {len(found)}</b> share its label (green frame).</div>",
                 unsafe_allow_html=True)
     captions = [f"#{sid} {labels.get(sid, '?')} · d={d:.2f}" for sid, d in found]
