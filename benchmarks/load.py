@@ -86,8 +86,10 @@ def tree_rss_mb(pid: int) -> float:
 class Visitor:
     """One browser context: one Streamlit session doing what a visitor does, timing each action."""
 
-    def __init__(self, number: int, context, url: str, deadline: float, timings: dict, errors: list):
-        self.number, self.context, self.url, self.deadline = number, context, url, deadline
+    def __init__(self, number: int, context, url: str, seconds: float, timings: dict, errors: list,
+                 extras: bool = True):
+        self.number, self.context, self.url, self.seconds = number, context, url, seconds
+        self.uploads, self.queries = extras and number == 0, extras and number == 1
         self.timings, self.errors = timings, errors
         self.random = random.Random(number)
 
@@ -110,10 +112,11 @@ class Visitor:
         await page.wait_for_selector("[data-layer-id]", timeout=120000)
         layers = await page.eval_on_selector_all(
             "[data-layer-id]", "els => els.map(e => [e.dataset.layerId, e.dataset.name])")
-        while time.time() < self.deadline:
-            if self.number == 0 and self.random.random() < 0.25:
+        deadline = time.time() + self.seconds  # the clock starts once this visitor's page is up
+        while time.time() < deadline:
+            if self.uploads and self.random.random() < 0.25:
                 await self.timed("upload", self.upload(page))
-            elif self.number == 1 and self.random.random() < 0.3:
+            elif self.queries and self.random.random() < 0.3:
                 await self.timed("sql", self.sql(page))
                 await page.goto(f"{self.url}/Explorer")
                 await page.wait_for_selector(".st-key-datamap .js-plotly-plot .gtitle", timeout=120000)
@@ -166,7 +169,8 @@ class Visitor:
         await page.wait_for_selector(".st-key-sql_download button", timeout=60000)
 
 
-async def drive(url: str, sessions: int, seconds: float) -> tuple[dict, list]:
+async def drive(url: str, sessions: int, seconds: float, extras: bool = True) -> tuple[dict, list]:
+    """Run `sessions` visitors for `seconds` each; `extras`: visitor 0 uploads and visitor 1 runs SQL."""
     from playwright.async_api import async_playwright
     timings: dict[str, list[float]] = {}
     errors: list[str] = []
@@ -174,8 +178,7 @@ async def drive(url: str, sessions: int, seconds: float) -> tuple[dict, list]:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             contexts = [await browser.new_context(viewport={"width": 1440, "height": 900}) for _ in range(sessions)]
-            deadline = time.time() + seconds
-            visitors = [Visitor(i, c, url, deadline, timings, errors) for i, c in enumerate(contexts)]
+            visitors = [Visitor(i, c, url, seconds, timings, errors, extras) for i, c in enumerate(contexts)]
             results = await asyncio.gather(*(v.run() for v in visitors), return_exceptions=True)
             errors += [f"visitor {i}: {type(r).__name__}: {str(r)[:160]}" for i, r in enumerate(results)
                        if isinstance(r, BaseException)]
