@@ -1,6 +1,7 @@
 """AppTest for every page's logic, against the small real catalog built once per session."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -114,6 +115,12 @@ def test_explorer_pinned_sample_in_inspector(app_test):
         assert word in text
 
 
+def _gallery_cells(at) -> list[dict]:
+    """The channels the activation gallery shows, in order: channel index `c` and score `s`."""
+    grid = next(e for e in at.get("bidi_component") if e.proto.id.endswith("gallery_grid"))
+    return json.loads(grid.proto.json)["items"]
+
+
 def test_gallery_computes_and_caches_activations(app_env, app_test):
     path, _, cache = app_env
     at = app_test(EXPLORER)
@@ -122,9 +129,15 @@ def test_gallery_computes_and_caches_activations(app_env, app_test):
     rerun(at.button(key="compute_activations").click())
     files = list((cache / "activations" / path.name).rglob("*.npy"))
     assert len(files) == len(at.selectbox(key="layer_select").options)
-    # the map layer now shows its channels, sortable; no compute button any more
+    # the map layer now shows all its channels, strongest first; no compute button any more
     assert not [b for b in at.button if b.key == "compute_activations"]
-    assert at.get("button_group") or at.get("segmented_control")
+    channels = int(catalog.open(path).execute("SELECT channels FROM layers WHERE layer_id = ?",
+                                              [layer_id]).fetchone()[0])
+    cells = _gallery_cells(at)
+    assert sorted(c["c"] for c in cells) == list(range(channels))
+    assert [c["s"] for c in cells] == sorted((c["s"] for c in cells), reverse=True)
+    rerun(at.segmented_control(key="gallery_sort").set_value("index"))
+    assert [c["c"] for c in _gallery_cells(at)] == list(range(channels))
     cached = [f for f in files if f.name.endswith(f"_l{layer_id:03d}.npy")]
     assert np.load(cached[0]).ndim == 3
     # a dense layer shows all neurons as one heatmap

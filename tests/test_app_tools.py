@@ -85,10 +85,10 @@ def test_compare_links_a_selection_across_both_maps_and_export_has_the_map(app_e
     assert left["layout"]["title"]["text"] != right["layout"]["title"]["text"]  # two different layers
     assert _ringed(left) == _ringed(right) == []
     # a box selection on the left map rings the same samples on both maps
-    points = [{"curve_number": 0, "point_number": i, "point_index": i, "x": trace["x"][i], "y": trace["y"][i],
-               "customdata": trace["customdata"][i]}
-              for trace in left["data"][:1] for i in range(min(3, len(trace["x"])))]
+    points = [{"curve_number": n, "point_number": 0, "point_index": 0, "x": trace["x"][0], "y": trace["y"][0],
+               "customdata": trace["customdata"][0]} for n, trace in enumerate(left["data"][:3])]
     chosen = sorted(int(p["customdata"][0]) for p in points)
+    assert len(chosen) == 3
     click_plotly_points(at, "compare_left_chart", points)
     assert _ringed(chart_spec(at, "compare_left_chart")) == _ringed(chart_spec(at, "compare_right_chart")) == chosen
     # the export tab offers the current map: every sample with its coordinates and labels
