@@ -61,11 +61,16 @@ def test_selection_summary_confusion_matrix_and_filter(app_env, app_test):
     manifest = app_env.manifest
     at = app_test(EXPLORER, tab="Selection")
     assert chart_spec(at, "confusion_chart")["data"][0]["type"] == "heatmap"
-    at.session_state["selection_ids"] = [0, 1, 2, 3]
-    rerun(at)
+    # "Drag to: box", then a box over four points of the data map: they are summarised and ringed
+    rerun(at.segmented_control(key="drag_mode").set_value("box"))
+    traces = [t for t in chart_spec(at)["data"] if t.get("customdata") and t["name"] != "pinned"][:4]
+    points = [{"curve_number": n, "point_number": 0, "point_index": 0, "x": t["x"][0], "y": t["y"][0],
+               "customdata": t["customdata"][0]} for n, t in enumerate(traces)]
+    chosen = sorted(int(p["customdata"][0]) for p in points)
+    assert len(chosen) == 4
+    click_plotly_points(at, "datamap_chart", points)
     assert "<b>4</b> samples selected" in _html(at)
-    rings = [t for t in chart_spec(at, "datamap_chart")["data"] if t["name"] == "highlighted"]
-    assert rings and len(rings[0]["x"]) == 4
+    assert _ringed(chart_spec(at)) == chosen
     for show in ("correct", "incorrect"):
         rerun(at.segmented_control(key="map_filter").set_value(show))
         points = sum(len(t["x"]) for t in chart_spec(at, "datamap_chart")["data"]
