@@ -34,12 +34,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(catalog_dir: Path, log_path: Path, cache_dir: Path | None = None):
-    """`streamlit run Home.py` on a free port; yields (url, process); always terminates it."""
+def streamlit_server(log_path: Path, env: dict[str, str]):
+    """`streamlit run Home.py` on a free port with `env` added to the environment (the catalog folder,
+    caches); yields (url, process); always terminates it."""
     port = free_port()
-    env = {**os.environ, "LAYERSCOPE_CATALOG_DIR": str(catalog_dir)}
-    if cache_dir is not None:
-        env["LAYERSCOPE_ACTIVATION_CACHE"] = str(cache_dir)  # activation maps (not downloads)
+    env = {**os.environ, **env}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "w")
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless", "true",
@@ -191,7 +190,8 @@ def main() -> None:
     if args.build:
         catalog_dir = REPO / ".cache" / "bench-catalogs"
         build(args.build, catalog_dir)
-    with streamlit_server(catalog_dir, REPO / "test-artifacts" / "bench-server.log") as (url, _):
+    env = {"LAYERSCOPE_CATALOG_DIR": str(catalog_dir)}
+    with streamlit_server(REPO / "test-artifacts" / "bench-server.log", env) as (url, _):
         result = measure(url, args.rounds)
     for name, values in result.items():
         ms = [v * 1000 for v in values]

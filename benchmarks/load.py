@@ -205,7 +205,8 @@ def main() -> None:
     args = parser.parse_args()
     log_path = REPO / "test-artifacts" / "load-server.log"
     with tempfile.TemporaryDirectory() as cache, \
-            streamlit_server(args.catalog_dir, log_path, Path(cache)) as (url, process), \
+            streamlit_server(log_path, {"LAYERSCOPE_CATALOG_DIR": str(args.catalog_dir),
+                                       "LAYERSCOPE_ACTIVATION_CACHE": cache}) as (url, process), \
             RssSampler(process.pid) as rss:
         timings, errors = asyncio.run(drive(url, args.sessions, args.seconds))
     tracebacks = log_path.read_text(errors="replace").count("Traceback")

@@ -1,11 +1,49 @@
-"""Shared fixtures: one small real catalog, built once per test session."""
+"""The shared test harness: one small real catalog, the app's environment, AppTest pages, a Streamlit
+server with headless Chromium for the browser tests, and small made-up images."""
 from __future__ import annotations
 
+import importlib.util
+import io
+import json
+import os
+import re
+import struct
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator, NamedTuple
 
 import pytest
+from PIL import Image
 
 from builder import BuildConfig, NoProgress, build_catalog
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"  # screenshots and server logs of the browser tests (git-ignored)
+
+# The environment variables the app reads, named here and nowhere else in tests/.
+CATALOG_DIR_ENV = "LAYERSCOPE_CATALOG_DIR"  # where Home, the Explorer and the scripts look for catalogs
+ACTIVATION_CACHE_ENV = "LAYERSCOPE_ACTIVATION_CACHE"  # where the Explorer's gallery caches computed activations
+DOWNLOAD_CACHE_ENV = "LAYERSCOPE_CACHE"  # where datasets are downloaded and unpacked
+
+APP_TIMEOUT = 180  # seconds one AppTest run may take (the first Explorer run loads the model)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests are skipped, before any fixture starts, where there is no Chromium or Playwright."""
+    from benchmarks.browser_latency import CHROMIUM
+    reason = None
+    if not os.path.exists(CHROMIUM):
+        reason = f"needs Debian's chromium at {CHROMIUM}"
+    elif importlib.util.find_spec("playwright") is None:
+        reason = "needs playwright (pip install -r requirements-dev.txt)"
+    if reason:
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+# --- the catalog -------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +53,182 @@ def small_catalog(tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("catalogs") / "lite0-sample-24"
     config = BuildConfig(dataset="sample", samples=24, perplexities=(3, 30), out=out, batch_size=8)
     return build_catalog(config, progress=NoProgress, log=lambda _: None)
+
+
+# --- the app through AppTest -------------------------------------------------------------------------
+
+
+class AppEnv(NamedTuple):
+    path: Path  # the small catalog, the only one in its folder
+    manifest: dict
+    cache: Path  # the activation cache, empty at the start of each test
+
+
+@pytest.fixture
+def app_env(small_catalog, monkeypatch, tmp_path) -> AppEnv:
+    """The app's environment: catalogs looked for beside the small catalog, activations cached in a
+    fresh temporary folder."""
+    path, manifest = small_catalog
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(CATALOG_DIR_ENV, str(path.parent))
+    monkeypatch.setenv(ACTIVATION_CACHE_ENV, str(cache))
+    return AppEnv(path, manifest, cache)
+
+
+@pytest.fixture
+def catalog_dir_env(monkeypatch) -> Callable[[Path], None]:
+    """Point the app (and scripts) at another folder of catalogs: `catalog_dir_env(folder)`."""
+    return lambda folder: monkeypatch.setenv(CATALOG_DIR_ENV, str(folder))
+
+
+@pytest.fixture
+def download_cache(monkeypatch, tmp_path) -> Path:
+    """Datasets download and unpack into a fresh temporary folder (returned), not ~/.cache."""
+    folder = tmp_path / "download-cache"
+    monkeypatch.setenv(DOWNLOAD_CACHE_ENV, str(folder))
+    return folder
+
+
+def _check(at):
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def app_test(app_env):
+    """Run one page of the app in AppTest against the small catalog: `app_test("pages/1_Explorer.py",
+    params={...}, tab="Neighbours")` returns the AppTest after its first run (and after opening `tab`),
+    asserting that no run raised."""
+    from streamlit.testing.v1 import AppTest
+
+    def open_page(page: str, params: dict | None = None, tab: str | None = None):
+        at = AppTest.from_file(str(REPO / page), default_timeout=APP_TIMEOUT)
+        for key, value in (params or {}).items():
+            at.query_params[key] = value
+        _check(at.run())
+        if tab:
+            at.session_state["explorer_tab"] = tab
+            _check(at.run())
+        return at
+
+    return open_page
+
+
+def rerun(at):
+    """Run the AppTest again (after changing a widget or the session state); assert nothing raised."""
+    return _check(at.run())
+
+
+def click_plotly_points(at, key: str, points: list[dict]):
+    """What the browser sends when a user clicks (selects) `points` of the plotly chart with `key`:
+    the chart's selection state, so its on_select callback runs; then the rerun's AppTest."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    chart = next((c for c in at.get("plotly_chart") if c.proto.id.endswith(key)), None)
+    assert chart is not None, f"no plotly chart {key}"
+    selection = {"selection": {"points": points, "point_indices": [p.get("point_index", 0) for p in points],
+                               "box": [], "lasso": []}}
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=chart.proto.id, string_value=json.dumps(selection)))
+    return _check(at._run(states))
+
+
+def chart_spec(at, key: str = "datamap_chart") -> dict:
+    """The plotly figure (data and layout) of the chart with `key`."""
+    for chart in at.get("plotly_chart"):
+        if chart.proto.id.endswith(key):
+            return json.loads(chart.proto.spec)
+    raise AssertionError(f"no plotly chart {key}")
+
+
+def page_text(at) -> str:
+    """All markdown, captions and HTML of the page, as one string."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [h.proto.body for h in at.get("html")]
+    return "\n".join(parts)
+
+
+# --- the app in a browser ----------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    url: str
+    path: Path  # the small catalog the server finds
+    manifest: dict
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+
+def _artifact_name(request) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
+
+
+@pytest.fixture
+def streamlit_server(small_catalog, tmp_path, request) -> Iterator[Server]:
+    """`streamlit run Home.py` on a free port over the small catalog's folder, with its own activation
+    cache; its log goes to test-artifacts/<test>-server.log. Stopped after the test."""
+    from benchmarks.browser_latency import streamlit_server as serve
+    path, manifest = small_catalog
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"{_artifact_name(request)}-server.log"
+    env = {CATALOG_DIR_ENV: str(path.parent), ACTIVATION_CACHE_ENV: str(tmp_path / "cache"),
+           "PYTHONUNBUFFERED": "1"}
+    with serve(log_path, env) as (url, _process):
+        yield Server(url, path, manifest, log_path)
+
+
+@pytest.fixture
+def page_errors() -> list[str]:
+    """JavaScript errors the browser page raised (filled in by `browser_page`)."""
+    return []
+
+
+@pytest.fixture
+def browser_page(streamlit_server, page_errors):
+    """A 1600x1100 page of headless Chromium (Debian's, with the project's launch arguments), its
+    JavaScript errors collected in `page_errors`; the browser is closed after the test."""
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks.browser_latency import launch
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1100})
+            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def screenshot(browser_page) -> Callable[..., Path]:
+    """`screenshot("1-explorer", full_page=False)`: the page as test-artifacts/1-explorer.png."""
+    def take(name: str, full_page: bool = False) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        target = ARTIFACTS / f"{name}.png"
+        browser_page.screenshot(path=str(target), full_page=full_page)
+        return target
+
+    return take
+
+
+# --- made-up images ----------------------------------------------------------------------------------
+
+
+def _png_claiming_size(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("1", (8, 8)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    data[16:24] = struct.pack(">II", width, height)  # the IHDR chunk's width and height
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))  # and its checksum
+    return bytes(data)
+
+
+@pytest.fixture
+def png_claiming_size() -> Callable[[int, int], bytes]:
+    """`png_claiming_size(width, height)`: the bytes of a tiny valid PNG whose header claims width x
+    height (1-bit): cheap to make, huge to decode."""
+    return _png_claiming_size

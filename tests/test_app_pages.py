@@ -1,49 +1,20 @@
 """AppTest for every page's logic, against the small real catalog built once per session."""
 from __future__ import annotations
 
+import json
 import shutil
-from pathlib import Path
 
 import numpy as np
-import pytest
-from streamlit.testing.v1 import AppTest
 
-REPO = Path(__file__).resolve().parent.parent
-TIMEOUT = 120
+import catalog
+from tests.conftest import chart_spec, page_text, rerun
 
-
-@pytest.fixture
-def app_env(small_catalog, monkeypatch, tmp_path):
-    path, manifest = small_catalog
-    monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(path.parent))
-    monkeypatch.setenv("LAYERSCOPE_ACTIVATION_CACHE", str(tmp_path / "activations"))
-    return path, manifest
+EXPLORER = "pages/1_Explorer.py"
 
 
-def run(page: str) -> AppTest:
-    at = AppTest.from_file(str(REPO / page), default_timeout=TIMEOUT).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def text_of(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
-    parts += [h.proto.body for h in at.get("html")]
-    return "\n".join(parts)
-
-
-def chart_spec(at: AppTest, key: str = "datamap_chart") -> dict:
-    import json
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        if key is None or chart.proto.id.endswith(key) or key in str(chart.proto.id):
-            return spec
-    raise AssertionError(f"no plotly chart {key}")
-
-
-def test_home_lists_catalogs(app_env):
-    path, manifest = app_env
-    at = run("Home.py")
+def test_home_lists_catalogs(app_env, app_test):
+    path, manifest, _ = app_env
+    at = app_test("Home.py")
     table = at.dataframe[0].value
     row = table[table.catalog == path.name].iloc[0]
     assert row.N == manifest["n_samples"]
@@ -53,11 +24,11 @@ def test_home_lists_catalogs(app_env):
     assert "Build the bundled sample catalog" not in [b.label for b in at.button]
 
 
-def test_home_builds_sample_when_none(app_env, monkeypatch, tmp_path):
-    path, manifest = app_env
+def test_home_builds_sample_when_none(app_env, app_test, catalog_dir_env, monkeypatch, tmp_path):
+    path, manifest, _ = app_env
     empty = tmp_path / "empty"
     empty.mkdir()
-    monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(empty))
+    catalog_dir_env(empty)
     calls = []
 
     def fake_build(config, progress, log):
@@ -71,75 +42,72 @@ def test_home_builds_sample_when_none(app_env, monkeypatch, tmp_path):
         return config.out, manifest
 
     monkeypatch.setattr("app.building.build_catalog", fake_build)
-    at = run("Home.py")
+    at = app_test("Home.py")
     assert not at.dataframe
-    at.button(key="build_sample").click().run()
-    assert not at.exception, [e.value for e in at.exception]
+    rerun(at.button(key="build_sample").click())
     assert calls and calls[0].dataset == "sample" and calls[0].out.parent == empty
     assert at.dataframe and calls[0].out.name in set(at.dataframe[0].value.catalog)
 
 
-def test_explorer_first_load(app_env):
-    path, manifest = app_env
-    at = run("pages/1_Explorer.py")
-    text = text_of(at)
+def test_explorer_first_load(app_env, app_test):
+    path, manifest, _ = app_env
+    at = app_test(EXPLORER)
+    text = page_text(at)
     assert manifest["model"]["label"] in text
     spec = chart_spec(at)
-    layer = at.session_state.layer_id
-    assert "t-SNE · perplexity" in spec["layout"]["title"]["text"]
-    # a legend per class: one trace per true class (plus the pinned marker)
-    classes = {t["name"] for t in spec["data"] if t.get("showlegend", True)}
-    assert len(classes) == manifest["dataset"]["classes"] or len(classes) >= 2
+    layer_name = catalog.open(path).execute("SELECT name FROM layers WHERE layer_id = ?",
+                                            [at.session_state.layer_id]).fetchone()[0]
+    assert spec["layout"]["title"]["text"].startswith(f"{layer_name} · t-SNE · perplexity")
+    # coloured by class: one legend entry per true class of the catalog, each with that class's points
+    labels = catalog.open(path).execute("SELECT label_name, count(*) FROM samples GROUP BY 1").fetchall()
+    legend = {t["name"]: len(t["x"]) for t in spec["data"] if t.get("showlegend", True)}
+    assert legend == dict(labels)
     n_points = sum(len(t["x"]) for t in spec["data"] if t.get("name") != "pinned")
     assert n_points == manifest["n_samples"]
     assert 'data-sample-id="%d"' % at.session_state.pinned in text
     assert "Perplexity used" in text
-    assert isinstance(layer, int)
 
 
-def test_explorer_layer_method_and_colour(app_env):
-    at = run("pages/1_Explorer.py")
-    names = {o: o for o in at.selectbox(key="layer_select").options}
+def test_explorer_layer_method_and_colour(app_env, app_test):
+    at = app_test(EXPLORER)
+    before = chart_spec(at)["data"]
     first = at.selectbox(key="layer_select").options[1]
-    at.selectbox(key="layer_select").select(first).run()
-    assert not at.exception
+    rerun(at.selectbox(key="layer_select").select(first))
     layer_id = at.session_state.layer_id
+    assert first.split(": ", 1)[0] == str(layer_id)  # the chosen layer is the page's layer
     title = chart_spec(at)["layout"]["title"]["text"]
     assert title.startswith(first.split(": ", 1)[1] + " · ")
+    assert chart_spec(at)["data"] != before  # and its own map
+    assert at.query_params["layer"] in (str(layer_id), [str(layer_id)])  # which a shared URL keeps
     assert at.radio(key="method").options == ["t-SNE", "PCA"]  # what the user reads; the values are tsne/pca
-    at.radio(key="method").set_value("pca").run()
-    assert not at.exception
+    rerun(at.radio(key="method").set_value("pca"))
     assert chart_spec(at)["layout"]["title"]["text"].endswith("· PCA")
     assert at.session_state.layer_id == layer_id
     assert not any(s.key and s.key.startswith("perplexity") for s in at.select_slider)
     for colour in ("coarse group", "predicted class", "correct or not", "confidence"):
-        at.selectbox(key="colour_by").select(colour).run()
-        assert not at.exception, colour
+        rerun(at.selectbox(key="colour_by").select(colour))
         spec = chart_spec(at)
         assert spec["layout"]["legend"]["title"]["text"] == colour
-    assert names
 
 
-def test_explorer_perplexity_shows_used_value(app_env):
-    path, manifest = app_env
-    at = run("pages/1_Explorer.py")
+def test_explorer_perplexity_shows_used_value(app_env, app_test):
+    manifest = app_env.manifest
+    at = app_test(EXPLORER)
     slider = at.select_slider[0]
     assert len(slider.options) == len(manifest["perplexities"]["requested"])
     for requested in manifest["perplexities"]["requested"]:
-        slider.set_value(float(requested)).run()
-        assert not at.exception
+        rerun(slider.set_value(float(requested)))
         used = manifest["perplexities"]["used"][f"{float(requested):g}"]
         assert f"perplexity {used:g}" in chart_spec(at)["layout"]["title"]["text"]
-        assert f"Perplexity used: **{used:g}**" in text_of(at)
+        assert f"Perplexity used: **{used:g}**" in page_text(at)
         slider = at.select_slider[0]
 
 
-def test_explorer_pinned_sample_in_inspector(app_env):
-    at = run("pages/1_Explorer.py")
+def test_explorer_pinned_sample_in_inspector(app_test):
+    at = app_test(EXPLORER)
     at.session_state.pinned = 5
-    at.run()
-    assert not at.exception
-    text = text_of(at)
+    rerun(at)
+    text = page_text(at)
     assert 'data-sample-id="5"' in text
     assert "top10" in text and text.count('class="ls-bar"') == 10
     for kind, word in (("image", "crop the model sees"), ("gradcam", "Grad-CAM:"),
@@ -148,29 +116,39 @@ def test_explorer_pinned_sample_in_inspector(app_env):
         assert word in text
 
 
-def test_gallery_computes_and_caches_activations(app_env, tmp_path):
-    path, _ = app_env
-    at = run("pages/1_Explorer.py")
+def _gallery_cells(at) -> list[dict]:
+    """The channels the activation gallery shows, in order: channel index `c` and score `s`."""
+    grid = next(e for e in at.get("bidi_component") if e.proto.id.endswith("gallery_grid"))
+    return json.loads(grid.proto.json)["items"]
+
+
+def test_gallery_computes_and_caches_activations(app_env, app_test):
+    path, _, cache = app_env
+    at = app_test(EXPLORER)
     layer_id = at.session_state.layer_id
     assert [b for b in at.button if b.key == "compute_activations"]
-    at.button(key="compute_activations").click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    files = list((tmp_path / "activations" / path.name).rglob("*.npy"))
+    rerun(at.button(key="compute_activations").click())
+    files = list((cache / path.name).rglob("*.npy"))
     assert len(files) == len(at.selectbox(key="layer_select").options)
-    # the map layer now shows its channels, sortable; no compute button any more
+    # the map layer now shows all its channels, strongest first; no compute button any more
     assert not [b for b in at.button if b.key == "compute_activations"]
-    assert at.get("button_group") or at.get("segmented_control")
+    channels = int(catalog.open(path).execute("SELECT channels FROM layers WHERE layer_id = ?",
+                                              [layer_id]).fetchone()[0])
+    cells = _gallery_cells(at)
+    assert sorted(c["c"] for c in cells) == list(range(channels))
+    assert [c["s"] for c in cells] == sorted((c["s"] for c in cells), reverse=True)
+    rerun(at.segmented_control(key="gallery_sort").set_value("index"))
+    assert [c["c"] for c in _gallery_cells(at)] == list(range(channels))
     cached = [f for f in files if f.name.endswith(f"_l{layer_id:03d}.npy")]
     assert np.load(cached[0]).ndim == 3
     # a dense layer shows all neurons as one heatmap
     dense = [o for o in at.selectbox(key="layer_select").options if "classifier" in o or "output" in o][0]
-    at.selectbox(key="layer_select").select(dense).run()
-    assert not at.exception
+    rerun(at.selectbox(key="layer_select").select(dense))
     assert "neurons" in chart_spec(at, "vector_heatmap")["layout"]["title"]["text"]
 
 
-def test_about(app_env):
-    path, manifest = app_env
-    at = run("pages/3_About.py")
-    text = text_of(at)
+def test_about(app_env, app_test):
+    at = app_test("pages/3_About.py")
+    path = app_env.path
+    text = page_text(at)
     assert path.name in text and "Grad-CAM" in text and "t-SNE" in text and "untrained" in text

@@ -9,17 +9,11 @@ scroll. Screenshots go to test-artifacts/.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from benchmarks.browser_latency import (CHROMIUM, hover_point, inspector_id, launch, map_title,
-                                        open_explorer, point_positions, streamlit_server, switch_layer,
-                                        wait_map_settled)
+from benchmarks.browser_latency import (hover_point, inspector_id, map_title, open_explorer, point_positions,
+                                        switch_layer, wait_map_settled)
 
-REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "test-artifacts"
 ERROR_TEXT = ("Traceback", "StreamlitAPIException", "Error:", "Exception:")
 
 pytestmark = pytest.mark.browser
@@ -57,92 +51,79 @@ def _page_errors(page) -> list[str]:
     return found + [word for word in ERROR_TEXT if word in body]
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium")
-def test_explorer_by_mouse(small_catalog, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
-    path, manifest = small_catalog
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "browser-server.log"
-    console_errors: list[str] = []
-    with streamlit_server(path.parent, log_path, cache_dir=tmp_path / "cache") as (url, _process):
-        with playwright.sync_playwright() as p:
-            browser = launch(p)
-            try:
-                page = browser.new_page(viewport={"width": 1600, "height": 1000})
-                page.on("pageerror", lambda exc: console_errors.append(str(exc)))
-                page.goto(url)
-                page.wait_for_selector("[data-testid='stDataFrame']", timeout=60000)
-                page.screenshot(path=str(ARTIFACTS / "0-home.png"))
-                open_explorer(page, url)
-                page.wait_for_timeout(500)
-                page.screenshot(path=str(ARTIFACTS / "1-explorer.png"))
-                assert page.locator("[data-layer-id]").count() == manifest["n_layers"]
+def test_explorer_by_mouse(streamlit_server, browser_page, page_errors, screenshot):
+    page, url, manifest = browser_page, streamlit_server.url, streamlit_server.manifest
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector("[data-testid='stDataFrame']", timeout=60000)
+    screenshot("0-home")
+    open_explorer(page, url)
+    page.wait_for_timeout(500)
+    screenshot("1-explorer")
+    assert page.locator("[data-layer-id]").count() == manifest["n_layers"]
 
-                # click a layer in the layer map: the data map changes
-                before = map_title(page)
-                name, _ = switch_layer(page, 8)
-                after = map_title(page)
-                assert after != before and after.startswith(name + " · t-SNE")
+    # click a layer in the layer map: the data map changes
+    before = map_title(page)
+    name, _ = switch_layer(page, 8)
+    after = map_title(page)
+    assert after != before and after.startswith(name + " · t-SNE")
 
-                # hover a point: the inspector follows; click it: it is pinned
-                page.mouse.move(5, 5)
-                x, y, sample_id = next(pt for pt in point_positions(page, 30) if pt[2] != inspector_id(page))
-                hover_point(page, x, y, sample_id)
-                head = page.locator(".ls-inspector-head")
-                assert "hovered" in head.inner_text()
-                page.mouse.click(x, y)
-                page.wait_for_function("() => { const e = document.querySelector('.ls-inspector-head');"
-                                       " return e && e.innerText.includes('pinned'); }", timeout=30000)
-                assert inspector_id(page) == sample_id
-                assert page.locator(".st-key-inspector .ls-pic img").count() == 4
-                assert page.locator(".st-key-inspector .ls-bar").count() == 10
-                page.wait_for_function("id => document.querySelector('.st-key-gallery').innerText"
-                                       ".includes('Activations of #' + id + ' ')", arg=sample_id, timeout=30000)
+    # hover a point: the inspector follows; click it: it is pinned
+    page.mouse.move(5, 5)
+    x, y, sample_id = next(pt for pt in point_positions(page, 30) if pt[2] != inspector_id(page))
+    hover_point(page, x, y, sample_id)
+    head = page.locator(".ls-inspector-head")
+    assert "hovered" in head.inner_text()
+    page.mouse.click(x, y)
+    page.wait_for_function("() => { const e = document.querySelector('.ls-inspector-head');"
+                           " return e && e.innerText.includes('pinned'); }", timeout=30000)
+    assert inspector_id(page) == sample_id
+    assert page.locator(".st-key-inspector .ls-pic img").count() == 4
+    assert page.locator(".st-key-inspector .ls-bar").count() == 10
+    page.wait_for_function("id => document.querySelector('.st-key-gallery').innerText"
+                           ".includes('Activations of #' + id + ' ')", arg=sample_id, timeout=30000)
 
-                # the gallery: compute, then open one channel's dialog
-                page.get_by_role("button", name="Compute activations").click()
-                page.wait_for_selector(".gal .cell", timeout=60000)
-                page.wait_for_timeout(300)
-                page.screenshot(path=str(ARTIFACTS / "2-explorer-pinned-gallery.png"))
-                cells = page.locator(".gal .cell")
-                channel = cells.nth(1).get_attribute("data-channel")
-                cells.nth(1).click()
-                dialog = page.locator("[role='dialog']")
-                dialog.wait_for(timeout=30000)
-                dialog.locator(".js-plotly-plot").wait_for(timeout=30000)
-                assert f"channel {channel}" in dialog.inner_text()
-                page.screenshot(path=str(ARTIFACTS / "3-channel-dialog.png"))
-                page.keyboard.press("Escape")
-                dialog.wait_for(state="detached", timeout=10000)
+    # the gallery: compute, then open one channel's dialog
+    page.get_by_role("button", name="Compute activations").click()
+    page.wait_for_selector(".gal .cell", timeout=60000)
+    page.wait_for_timeout(300)
+    screenshot("2-explorer-pinned-gallery")
+    cells = page.locator(".gal .cell")
+    channel = cells.nth(1).get_attribute("data-channel")
+    cells.nth(1).click()
+    dialog = page.locator("[role='dialog']")
+    dialog.wait_for(timeout=30000)
+    dialog.locator(".js-plotly-plot").wait_for(timeout=30000)
+    assert f"channel {channel}" in dialog.inner_text()
+    screenshot("3-channel-dialog")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached", timeout=10000)
 
-                # switch to PCA
-                page.get_by_text("PCA", exact=True).click()
-                wait_map_settled(page, name)
-                page.wait_for_function("() => [...document.querySelectorAll('.st-key-datamap .gtitle')]"
-                                       ".some(e => e.textContent.endsWith('· PCA'))", timeout=30000)
-                page.wait_for_timeout(300)
-                page.screenshot(path=str(ARTIFACTS / "4-explorer-pca.png"))
-                assert not _page_errors(page), _page_errors(page)
+    # switch to PCA
+    page.get_by_text("PCA", exact=True).click()
+    wait_map_settled(page, name)
+    page.wait_for_function("() => [...document.querySelectorAll('.st-key-datamap .gtitle')]"
+                           ".some(e => e.textContent.endsWith('· PCA'))", timeout=30000)
+    page.wait_for_timeout(300)
+    screenshot("4-explorer-pca")
+    assert not _page_errors(page), _page_errors(page)
 
-                # a laptop and a large screen: screenshots of the Explorer (pinned sample, gallery) and
-                # Home; on the laptop the layer map, the data map and the inspector are all in view
-                for width, height in VIEWPORTS:
-                    page.set_viewport_size({"width": width, "height": height})
-                    page.wait_for_timeout(1200)
-                    page.mouse.move(width - 5, height - 5)
-                    page.screenshot(path=str(ARTIFACTS / f"5-explorer-{width}x{height}.png"))
-                    if (width, height) == (1440, 900):
-                        problems = _out_of_view(page)
-                        assert not problems, problems
-                page.get_by_role("link", name="Home").first.click()
-                page.wait_for_selector("[data-testid='stDataFrame']", timeout=60000)
-                for width, height in VIEWPORTS:
-                    page.set_viewport_size({"width": width, "height": height})
-                    page.wait_for_timeout(800)
-                    page.screenshot(path=str(ARTIFACTS / f"6-home-{width}x{height}.png"))
-                assert not _page_errors(page), _page_errors(page)
-            finally:
-                browser.close()
-    log = log_path.read_text()
-    assert "Traceback" not in log, log[-3000:]
-    assert not console_errors, console_errors
+    # a laptop and a large screen: screenshots of the Explorer (pinned sample, gallery) and
+    # Home; on the laptop the layer map, the data map and the inspector are all in view
+    for width, height in VIEWPORTS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(1200)
+        page.mouse.move(width - 5, height - 5)
+        screenshot(f"5-explorer-{width}x{height}")
+        if (width, height) == (1440, 900):
+            problems = _out_of_view(page)
+            assert not problems, problems
+    page.get_by_role("link", name="Home").first.click()
+    page.wait_for_selector("[data-testid='stDataFrame']", timeout=60000)
+    for width, height in VIEWPORTS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(800)
+        screenshot(f"6-home-{width}x{height}")
+    assert not _page_errors(page), _page_errors(page)
+    assert "Traceback" not in streamlit_server.log(), streamlit_server.log()[-3000:]
+    assert not page_errors, page_errors

@@ -10,6 +10,7 @@ from catalog import sql
 from catalog.schema import MANIFEST, SCHEMA_VERSION, TABLES
 from catalog.writer import CatalogWriter, recover
 from core.errors import CatalogError
+from tests.conftest import CATALOG_DIR_ENV
 
 DEAD_PID = 2 ** 22 + 12345  # above the default pid_max: never a live process
 
@@ -135,9 +136,9 @@ def test_find_catalogs_skips_incomplete_folders(small_catalog, tmp_path):
 
 
 def test_catalog_root_follows_the_environment(monkeypatch, tmp_path):
-    monkeypatch.delenv("LAYERSCOPE_CATALOG_DIR", raising=False)
+    monkeypatch.delenv(CATALOG_DIR_ENV, raising=False)
     assert catalog.default_root().name == "catalogs"
-    monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(tmp_path))
+    monkeypatch.setenv(CATALOG_DIR_ENV, str(tmp_path))
     assert catalog.default_root() == tmp_path
 
 

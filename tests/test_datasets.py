@@ -81,16 +81,15 @@ def test_imagenette_second_resolution_reuses_the_extraction(tmp_path, archive, m
     _check_nette(resolve_dataset("imagenette", data_dir=archive, cache_dir=tmp_path / "cache", progress=False))
 
 
-def test_imagenette_download_path_uses_cache_and_url(tmp_path, archive, monkeypatch):
+def test_imagenette_download_path_uses_cache_and_url(archive, monkeypatch, download_cache):
     urls: list[str] = []
     monkeypatch.setattr(datasets, "FASTAI_URL", archive.parent.as_uri() + "/{stem}.tgz")
     real_download = datasets.download
     monkeypatch.setattr(datasets, "download", lambda url, dest, **k: urls.append(url) or real_download(url, dest, **k))
-    monkeypatch.setenv("LAYERSCOPE_CACHE", str(tmp_path / "envcache"))
     _check_nette(resolve_dataset("imagenette", progress=False))
     _check_nette(resolve_dataset("imagenette", progress=False))
     assert urls == [archive.as_uri()]  # downloaded once
-    assert (tmp_path / "envcache" / "imagenette2-160.tgz").is_file()
+    assert (download_cache / "imagenette2-160.tgz").is_file()
 
 
 def test_imagenette_offline_message(tmp_path, monkeypatch):

@@ -2,8 +2,6 @@
 
 import io
 import os
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -18,15 +16,8 @@ def _save(image: Image.Image, path: Path, **kwargs) -> Path:
     return path
 
 
-def _png_claiming_size(path: Path, width: int, height: int) -> Path:
-    """A tiny valid-looking PNG whose header claims width x height (1-bit): cheap to make, huge to decode."""
-    buffer = io.BytesIO()
-    Image.new("1", (8, 8)).save(buffer, "PNG")
-    data = bytearray(buffer.getvalue())
-    ihdr = data[12:16] + struct.pack(">II", width, height) + data[24:29]
-    data[16:24] = struct.pack(">II", width, height)
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)))
-    path.write_bytes(bytes(data))
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
     return path
 
 
@@ -58,7 +49,7 @@ def test_transparency_is_composited_over_white(tmp_path):
     assert load_rgb(_save(clear, tmp_path / "clear.png")).getpixel((5, 5)) == (255, 255, 255)
 
 
-def test_every_bad_kind_has_its_own_reason(tmp_path, photo):
+def test_every_bad_kind_has_its_own_reason(tmp_path, photo, png_claiming_size):
     jpeg = _save(photo, tmp_path / "whole.jpg", quality=95).read_bytes()
     (tmp_path / "cut.jpg").write_bytes(jpeg[: len(jpeg) // 2])
     (tmp_path / "noise.jpg").write_bytes(os.urandom(4096))
@@ -71,7 +62,7 @@ def test_every_bad_kind_has_its_own_reason(tmp_path, photo):
         "truncated": _reason(tmp_path / "cut.jpg"),
         "random": _reason(tmp_path / "noise.jpg"),
         "empty": _reason(tmp_path / "empty.jpg"),
-        "enormous": _reason(_png_claiming_size(tmp_path / "huge.png", 30000, 30000)),
+        "enormous": _reason(_write(tmp_path / "huge.png", png_claiming_size(30000, 30000))),
         "missing": _reason(tmp_path / "nowhere.jpg"),
     }
     assert reasons == {
@@ -95,10 +86,10 @@ def test_corrupt_pixel_data_is_not_called_truncated(tmp_path, photo):
     assert _reason(tmp_path / "bad.png") == "corrupt image data"
 
 
-def test_enormous_is_judged_from_the_header_without_decoding(tmp_path, monkeypatch):
-    big = _png_claiming_size(tmp_path / "big.png", 9000, 9000)  # below PIL's own bomb limit
-    huge = _png_claiming_size(tmp_path / "huge.png", 30000, 30000)  # above it
-    medium = _png_claiming_size(tmp_path / "medium.png", 900, 900)
+def test_enormous_is_judged_from_the_header_without_decoding(tmp_path, monkeypatch, png_claiming_size):
+    big = _write(tmp_path / "big.png", png_claiming_size(9000, 9000))  # below PIL's own bomb limit
+    huge = _write(tmp_path / "huge.png", png_claiming_size(30000, 30000))  # above it
+    medium = _write(tmp_path / "medium.png", png_claiming_size(900, 900))
 
     def no_decoding(self):
         raise AssertionError("pixels were decoded")
@@ -109,9 +100,9 @@ def test_enormous_is_judged_from_the_header_without_decoding(tmp_path, monkeypat
     assert _reason(medium, max_pixels=10_000) == "too large"
 
 
-def test_pil_bomb_warning_becomes_bad_image(tmp_path, monkeypatch):
+def test_pil_bomb_warning_becomes_bad_image(tmp_path, monkeypatch, png_claiming_size):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # warn above 1000 px, error above 2000 px
-    path = _png_claiming_size(tmp_path / "warn.png", 40, 40)
+    path = _write(tmp_path / "warn.png", png_claiming_size(40, 40))
     assert _reason(path, max_pixels=10**9) == "too large"
 
 
@@ -126,7 +117,7 @@ def test_directory_is_unreadable(tmp_path):
     assert _reason(tmp_path) == "unreadable file"
 
 
-def test_bytes_in_memory_follow_the_same_policy(tmp_path, photo, monkeypatch):
+def test_bytes_in_memory_follow_the_same_policy(tmp_path, photo, monkeypatch, png_claiming_size):
     from core.images import load_rgb_bytes
 
     def reason(data: bytes) -> str:
@@ -141,7 +132,7 @@ def test_bytes_in_memory_follow_the_same_policy(tmp_path, photo, monkeypatch):
     assert reason(b"%PDF-1.4 not a picture at all" * 20) == "not an image"
     assert reason(jpeg[: len(jpeg) // 2]) == "truncated file"
     assert reason(_save(photo.convert("L"), tmp_path / "gray.png").read_bytes()) == "grayscale"
-    huge = _png_claiming_size(tmp_path / "huge.png", 30000, 30000).read_bytes()
+    huge = png_claiming_size(30000, 30000)
 
     def no_decoding(self):
         raise AssertionError("pixels were decoded")
@@ -196,10 +187,10 @@ def _save_bytes(data: bytes, path: Path) -> Path:
     return path
 
 
-def test_an_upload_over_the_pixel_cap_is_refused_without_decoding(tmp_path, monkeypatch):
+def test_an_upload_over_the_pixel_cap_is_refused_without_decoding(png_claiming_size, monkeypatch):
     from core.images import UPLOAD_MAX_PIXELS, load_rgb_bytes
     side = int(UPLOAD_MAX_PIXELS ** 0.5) + 1  # 16 MP and a bit: fine for a build, not for an upload
-    data = _png_claiming_size(tmp_path / "big.png", side, side).read_bytes()
+    data = png_claiming_size(side, side)
 
     def no_decoding(self):
         raise AssertionError("pixels were decoded")

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 
 import pytest
 
-from benchmarks.browser_latency import CHROMIUM, REPO, streamlit_server
+from benchmarks.browser_latency import streamlit_server
 from benchmarks.load import RssSampler, drive, tree_rss_mb
-
-pytestmark = pytest.mark.browser
+from tests.conftest import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV
 
 
 def test_tree_rss_counts_a_process_and_its_children():
@@ -18,12 +16,11 @@ def test_tree_rss_counts_a_process_and_its_children():
     assert tree_rss_mb(2 ** 22 + 12345) == 0  # no such process: nothing, no error
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium")
+@pytest.mark.browser
 def test_three_concurrent_visitors_switch_hover_and_pin_without_errors(small_catalog, tmp_path):
-    root = tmp_path / "catalogs"
-    shutil.copytree(small_catalog[0], root / small_catalog[0].name)
-    log = REPO / "test-artifacts" / "load-test-server.log"
-    with streamlit_server(root, log, tmp_path / "cache") as (url, process), RssSampler(process.pid) as rss:
+    log = ARTIFACTS / "load-test-server.log"
+    env = {CATALOG_DIR_ENV: str(small_catalog[0].parent), ACTIVATION_CACHE_ENV: str(tmp_path / "cache")}
+    with streamlit_server(log, env) as (url, process), RssSampler(process.pid) as rss:
         timings, errors = asyncio.run(drive(url, sessions=3, seconds=8, extras=False))
     assert errors == []
     assert {"layer switch", "hover", "pin"} <= set(timings)

@@ -45,7 +45,6 @@ def test_a_catalog_image_placed_again_lands_on_its_own_point(small_catalog, mode
             continue
         coords = np.array(con.execute(f"""SELECT x, y FROM embeddings WHERE layer_id = {layer_id}
                                           AND method = 'tsne' AND perplexity = {perplexity}""").fetchall())
-        distances = np.linalg.norm(coords - placement.tsne[perplexity], axis=1)
         tenth = np.sort(np.linalg.norm(coords - np.array([x, y]), axis=1))[10]
         assert np.linalg.norm(placement.tsne[perplexity] - np.array([x, y])) <= tenth, perplexity
 

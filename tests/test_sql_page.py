@@ -4,13 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import catalog
 from catalog import sql
 from core.errors import LayerScopeError
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import REPO
 
 REFUSED = {
     "CREATE TABLE t AS SELECT 1": "CREATE",
@@ -80,12 +78,9 @@ def test_the_command_line_follows_the_same_rules(small_catalog, capsys):
 
 
 @pytest.fixture
-def sql_page(small_catalog, monkeypatch, tmp_path):
-    monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(small_catalog[0].parent))
-    monkeypatch.setenv("LAYERSCOPE_ACTIVATION_CACHE", str(tmp_path / "activations"))
-    at = AppTest.from_file(str(REPO / "pages" / "2_SQL.py"), default_timeout=120).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+def sql_page(app_test):
+    """The SQL page after its first run, over the small catalog."""
+    return app_test("pages/2_SQL.py")
 
 
 def test_sql_page_runs_each_example_with_csv_download(sql_page, small_catalog):

@@ -4,11 +4,12 @@ import shutil
 from scripts import start
 
 
-def test_start_builds_the_sample_catalog_only_when_none_exists(small_catalog, tmp_path, monkeypatch):
+def test_start_builds_the_sample_catalog_only_when_none_exists(small_catalog, tmp_path, monkeypatch,
+                                                              catalog_dir_env):
     built = []
     monkeypatch.setattr(start, "run", lambda config: built.append(config) or (tmp_path, {}))
     monkeypatch.setattr(start, "summary_lines", lambda path, manifest: [])
-    monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(tmp_path))
+    catalog_dir_env(tmp_path)
     (tmp_path / "half-built").mkdir()  # an incomplete folder is not a catalog
     start.ensure_sample_catalog()
     assert len(built) == 1
