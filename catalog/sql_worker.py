@@ -14,11 +14,13 @@ import resource
 import sys
 import traceback
 
+import duckdb
 import pyarrow as pa
 
 from catalog.reader import open_catalog
 from catalog.sql import explain, run_capped
 from catalog.sql_limits import SqlLimits
+from core.errors import LayerScopeError
 
 MB = 1024 * 1024
 HEADROOM_MB = 512  # above DuckDB's own memory_limit: Arrow batches, strings DuckDB does not track
@@ -52,7 +54,9 @@ def serve(request: dict) -> dict:
         with pa.OSFile(request["out"], "wb") as sink, pa.ipc.new_stream(sink, result.table.schema) as writer:
             writer.write_table(result.table)
         return {"cut": result.cut}
-    except BaseException as exc:  # every failure becomes a short message; details go to stderr (the log)
+    except (LayerScopeError, duckdb.Error, MemoryError) as exc:  # the query's own fault: a message, no traceback
+        return {"error": str(explain(exc, limits))}
+    except BaseException as exc:  # anything else is a bug: a short message, the traceback to stderr (the log)
         traceback.print_exc(file=sys.stderr)
         return {"error": str(explain(exc, limits))}
 
