@@ -6,9 +6,9 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import brand, state
 
-st.set_page_config(page_title="LayerScope", page_icon=":material/travel_explore:", layout="wide")
+st.set_page_config(page_title="LayerScope", page_icon=brand.PAGE_ICON, layout="wide")
 state.load_css()
 
 st.title(":material/travel_explore: LayerScope")

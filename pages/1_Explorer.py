@@ -5,9 +5,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import datamap, gallery, inspector, layer_map, state, tools, upload, urlstate
+from app import brand, datamap, gallery, inspector, layer_map, state, tools, upload, urlstate
 
-st.set_page_config(page_title="LayerScope · Explorer", page_icon=":material/travel_explore:", layout="wide")
+st.set_page_config(page_title="LayerScope · Explorer", page_icon=brand.PAGE_ICON, layout="wide")
 state.load_css()
 
 catalogs = state.list_catalogs()
@@ -37,6 +37,7 @@ channel_from_url = urlstate.restore_view(path, layer_ids, set(int(i) for i in st
 
 def _set_layer(layer_id: int) -> None:
     st.session_state.layer_id = int(layer_id)
+    st.session_state.hovered = None
     st.session_state.layer_select = int(layer_id)
 
 
@@ -114,7 +115,7 @@ left, middle, right = st.columns([5, 3, 4], gap="small")
 
 with left:
     method_key = "tsne" if method == "t-SNE" else "pca"
-    title = datamap.method_title(str(layer["name"]), method_key, used, requested)
+    title = datamap.method_title(str(layer["name"]), method_key, used, requested, kind=str(layer.kind))
     controls = st.columns([11, 9], gap="small")
     show = controls[0].segmented_control("Show", ["all", "correct", "incorrect"], default="all",
                                          format_func=lambda v: "wrong" if v == "incorrect" else v,
@@ -126,9 +127,10 @@ with left:
                              set(st.session_state.get("highlight_ids") or [])))
     star = upload.marker(path, layer_id, method_key, used)
     spec = state.datamap_spec(path, layer_id, method_key, requested, colour_by, title, st.session_state.pinned,
-                              show, highlight or None, star, dragmode)
+                              "all", highlight or None, star, dragmode)  # filtered below: same colours, same frame
     with st.container(key="datamap"):
-        st.plotly_chart(datamap.figure(spec), width="stretch", key="datamap_chart",
+        axes = datamap.axis_titles(method_key, state.reference(path, layer_id).get("explained_variance_ratio"))
+        st.plotly_chart(datamap.figure(spec, show=show, axes=axes), width="stretch", key="datamap_chart",
                         config={"displaylogo": False, "scrollZoom": True},
                         # selecting only while box/lasso is chosen: in pan mode a click pins (the bridge)
                         **({"on_select": _on_map_select, "selection_mode": ("box", "lasso")}
@@ -147,6 +149,8 @@ def inspector_panel(path: str) -> None:
         st.rerun()
     if hovered is not None:
         st.session_state.hovered = int(hovered)
+    elif getattr(events, "unhover", None):
+        st.session_state.hovered = None
     sample_id = st.session_state.hovered if st.session_state.hovered is not None else st.session_state.pinned
     how = "pinned" if sample_id == st.session_state.pinned else "hovered · click to pin"
     inspector.render(path, sample_id, how)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import brand, state
 from catalog.sql import MAX_ROWS, TIME_LIMIT_S, run_query
 from core.errors import LayerScopeError
 
-st.set_page_config(page_title="LayerScope · SQL", page_icon=":material/travel_explore:", layout="wide")
+st.set_page_config(page_title="LayerScope · SQL", page_icon=brand.PAGE_ICON, layout="wide")
 state.load_css()
 st.title("SQL over the catalog")
 

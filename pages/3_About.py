@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import state
+from app import brand, state
 
-st.set_page_config(page_title="LayerScope · About", page_icon=":material/travel_explore:", layout="wide")
+st.set_page_config(page_title="LayerScope · About", page_icon=brand.PAGE_ICON, layout="wide")
 state.load_css()
 st.title("About LayerScope")
 
