@@ -118,14 +118,14 @@ def _map_look(page) -> dict:
     """The data map as drawn: each trace's colour by name, the axis ranges and the point count."""
     return page.evaluate("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
         const colours = {}; let points = 0;
-        gd._fullData.forEach(t => { if (!t.customdata || t.name === 'highlighted') return;
+        gd._fullData.forEach(t => { if (!t.customdata || !t.marker || t.name === 'highlighted') return;
                                     colours[t.name] = t.marker.color; points += t.x.length; });
         return {colours, points, x: gd._fullLayout.xaxis.range, y: gd._fullLayout.yaxis.range,
                 xtitle: gd._fullLayout.xaxis.title.text || '', ytitle: gd._fullLayout.yaxis.title.text || ''}; }""")
 
 
 def _choose_show(page, label: str, before_points: int) -> dict:
-    page.locator(".stElementContainer", has_text="Show").get_by_role("button", name=label, exact=True).click()
+    page.locator(".st-key-map_filter").get_by_text(label, exact=True).click()
     page.wait_for_function("n => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');"
                            " return gd && gd._fullData && gd._fullData.filter(t => t.customdata && t.name !== "
                            "'highlighted').reduce((s, t) => s + t.x.length, 0) !== n; }",
