@@ -208,6 +208,10 @@ def keep_shown(spec: dict, show: str = "all") -> dict:
 def _subset(trace: dict, keep: list[int], n: int) -> dict:
     """The trace with only the points at `keep`: every per-point list (x, y, customdata, colours)."""
     out = dict(trace)
+    if not keep and trace.get("showlegend", True):
+        # one gap instead of no points: plotly keeps the legend entry, so the legend (and with it the
+        # plot's width) stays as it was
+        return {**out, "x": [None], "y": [None], "customdata": [], "text": []}
     for name in ("x", "y", "customdata", "text"):
         if isinstance(trace.get(name), list) and len(trace[name]) == n:
             out[name] = [trace[name][i] for i in keep]

@@ -119,8 +119,10 @@ def _map_look(page) -> dict:
     return page.evaluate("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
         const colours = {}; let points = 0;
         gd._fullData.forEach(t => { if (!t.customdata || !t.marker || t.name === 'highlighted') return;
-                                    colours[t.name] = t.marker.color; points += t.x.length; });
-        return {colours, points, x: gd._fullLayout.xaxis.range, y: gd._fullLayout.yaxis.range,
+                                    colours[t.name] = t.marker.color;
+                                    points += t.x.filter(v => v !== null && v !== undefined).length; });
+        const legend = [...gd.querySelectorAll('.legend .traces')].length;
+        return {colours, points, legend, width: gd._fullLayout.xaxis._length, x: gd._fullLayout.xaxis.range, y: gd._fullLayout.yaxis.range,
                 xtitle: gd._fullLayout.xaxis.title.text || '', ytitle: gd._fullLayout.yaxis.title.text || ''}; }""")
 
 
@@ -128,7 +130,7 @@ def _choose_show(page, label: str, before_points: int) -> dict:
     page.locator(".st-key-map_filter").get_by_text(label, exact=True).click()
     page.wait_for_function("n => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');"
                            " return gd && gd._fullData && gd._fullData.filter(t => t.customdata && t.name !== "
-                           "'highlighted').reduce((s, t) => s + t.x.length, 0) !== n; }",
+                           "'highlighted').reduce((s, t) => s + t.x.filter(v => v != null).length, 0) !== n; }",
                            arg=before_points, timeout=30000)
     page.wait_for_timeout(500)
     return _map_look(page)
@@ -152,6 +154,7 @@ def test_the_filter_keeps_the_maps_colours_and_frame_and_pca_axes_are_named(page
     page.screenshot(path=str(ARTIFACTS / f"map-5-pca-wrong-{size}.png"))
     assert 0 < wrong["points"] < everything["points"]
     assert wrong["x"] == everything["x"] and wrong["y"] == everything["y"]
+    assert wrong["legend"] == everything["legend"] and wrong["width"] == everything["width"]  # same frame
     shared = [name for name in wrong["colours"] if name in everything["colours"]]
     assert shared
     assert {n: wrong["colours"][n] for n in shared} == {n: everything["colours"][n] for n in shared}

@@ -51,6 +51,7 @@ def test_filtering_keeps_each_categorys_colour_and_the_axis_ranges(colour_by, sh
     shown = datamap.figure_dict(points, colour_by, "layer · PCA", pinned=0, show=show)
     wanted = datamap.SHOWN[show]
     assert _drawn_ids(shown) == set(points.sample_id[points.correct == wanted])
+    assert [t["name"] for t in shown["data"]] == [t["name"] for t in everything["data"]]  # the same legend
     assert _colours(shown) == _colours(everything)
     assert _ranges(shown) == _ranges(everything)
     # the frame holds every point of the map, not just the shown ones
@@ -62,7 +63,7 @@ def test_the_figure_filters_a_whole_map_spec_the_same_way():
     points = _points()
     everything = datamap.figure_dict(points, "coarse group", "layer · PCA", pinned=None)
     figure = datamap.figure(everything, show="incorrect").to_dict()
-    drawn = sum(len(t["x"]) for t in figure["data"])
+    drawn = sum(x is not None for t in figure["data"] for x in t["x"])
     assert drawn == int((~points.correct).sum())
     assert list(figure["layout"]["xaxis"]["range"]) == everything["layout"]["xaxis"]["range"]
 
