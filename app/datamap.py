@@ -22,8 +22,9 @@ COLOUR_BY = {
 }
 WEBGL_FROM = 300
 MAX_TRACES = 40  # up to this many categories: one trace each, with plotly's own (clickable) legend
-# Thirteen qualitative colours (Okabe-Ito, Tableau 10 and Kelly's set) picked so that every pair is far
-# apart in CIELAB and each stands out on the dark plot: one per coarse group, always the same one.
+# One colour per coarse group, always the same one: twelve from well-known qualitative sets (Okabe-Ito,
+# Tableau 10, Kelly's) and a violet they lack, picked so that every pair is far apart in CIELAB (delta-E
+# at least 23) and each stands out on the dark plot (contrast at least 4:1).
 GROUP_COLOURS = dict(zip(imagenet.GROUPS, (
     "#56B4E9",  # fish: sky blue
     "#F0E442",  # birds: yellow
@@ -37,13 +38,12 @@ GROUP_COLOURS = dict(zip(imagenet.GROUPS, (
     "#C2B280",  # household: buff
     "#8DB600",  # sports: yellow-green
     "#848482",  # structures & scenes: grey
-    "#E25822",  # food & plants: reddish orange
+    "#9D7AE0",  # food & plants: violet
 )))
 PALETTE = list(GROUP_COLOURS.values()) + ["#A1CAF1", "#B07AA1", "#9C755F"]
 CORRECT_COLOURS = {"correct": "#3ccf91", "wrong": "#ef5b5b"}
 RANGE_PAD = 0.04  # share of the span added on each side of the points
-OUTPUT_NOTE = ("probabilities: most points sit near the corners of the simplex (one class each), "
-               "so the map shows a few tight clusters")
+OUTPUT_NOTE = "probabilities: most points sit near the corners of the simplex"
 
 
 def method_title(layer_name: str, method: str, used: float | None, requested: float | None,
