@@ -6,10 +6,10 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from app import catalogs, settings
+from app import brand, catalogs, settings
 from app.style import load_css
 
-st.set_page_config(page_title="LayerScope", page_icon=":material/travel_explore:", layout="wide")
+st.set_page_config(page_title="LayerScope", page_icon=brand.PAGE_ICON, layout="wide")
 load_css()
 
 st.title(":material/travel_explore: LayerScope")

@@ -166,16 +166,17 @@ export default function(component) {
     if (e.key === 'End') j = ids.length - 1;
     if (j !== null) { e.preventDefault(); select(ids[j]); }
   };
-  wrap.addEventListener('mousemove', onOver);
-  wrap.addEventListener('mouseleave', onLeave);
-  wrap.addEventListener('click', onClick);
-  wrap.addEventListener('keydown', onKey);
-  return () => {
-    wrap.removeEventListener('mousemove', onOver);
-    wrap.removeEventListener('mouseleave', onLeave);
-    wrap.removeEventListener('click', onClick);
-    wrap.removeEventListener('keydown', onKey);
+  // this script runs again on every rerun while `wrap` survives: replace the previous run's
+  // listeners, or every arrow key would move once per listener
+  const listeners = {mousemove: onOver, mouseleave: onLeave, click: onClick, keydown: onKey};
+  const unbind = () => {
+    Object.entries(wrap.__lsListeners || {}).forEach(([type, fn]) => wrap.removeEventListener(type, fn));
+    wrap.__lsListeners = null;
   };
+  unbind();
+  Object.entries(listeners).forEach(([type, fn]) => wrap.addEventListener(type, fn));
+  wrap.__lsListeners = listeners;
+  return () => { if (wrap.__lsListeners === listeners) unbind(); };
 }
 """
 

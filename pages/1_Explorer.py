@@ -5,13 +5,13 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app import cached, catalogs, datamap, gallery, inspector, layer_map, session, separability_chart, upload, urlstate
+from app import brand, cached, catalogs, datamap, gallery, inspector, layer_map, session, separability_chart, upload, urlstate
 from app.charts import selected_sample_ids
 from app.style import load_css
 from app.tabs import channel, compare, export, neighbours, selection
 from app.view import METHOD_LABELS, View
 
-st.set_page_config(page_title="LayerScope · Explorer", page_icon=":material/travel_explore:", layout="wide")
+st.set_page_config(page_title="LayerScope · Explorer", page_icon=brand.PAGE_ICON, layout="wide")
 load_css()
 
 found = catalogs.list_catalogs()
@@ -41,6 +41,7 @@ channel_from_url = urlstate.restore_view(path, layer_ids, set(int(i) for i in ca
 
 def _set_layer(layer_id: int) -> None:
     st.session_state.layer_id = int(layer_id)
+    st.session_state.hovered = None  # the inspector goes back to the pinned sample on a new map
     st.session_state.layer_select = int(layer_id)
 
 
@@ -130,7 +131,8 @@ with left:
     highlight = tuple(sorted(set(st.session_state.get("selection_ids") or []) |
                              set(st.session_state.get("highlight_ids") or [])))
     star = upload.marker(path, view.layer_id, view.method, view.perplexity_used)
-    spec = datamap.figure_spec(view, layer_name, highlight=highlight or None, marker=star, dragmode=dragmode)
+    spec = datamap.figure_spec(view, layer_name, str(layer.kind), highlight=highlight or None, marker=star,
+                               dragmode=dragmode)
     with st.container(key="datamap"):
         st.plotly_chart(datamap.figure(spec), width="stretch", key="datamap_chart",
                         config={"displaylogo": False, "scrollZoom": True},
@@ -151,6 +153,8 @@ def inspector_panel(path: str) -> None:
         st.rerun()
     if hovered is not None:
         st.session_state.hovered = int(hovered)
+    elif getattr(events, "unhover", None):  # the pointer left the map: back to the pinned sample
+        st.session_state.hovered = None
     sample_id = st.session_state.hovered if st.session_state.hovered is not None else st.session_state.pinned
     how = "pinned" if sample_id == st.session_state.pinned else "hovered · click to pin"
     inspector.render(path, sample_id, how)

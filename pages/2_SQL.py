@@ -9,7 +9,7 @@ import logging
 
 import streamlit as st
 
-from app import catalogs
+from app import brand, catalogs
 from app.style import load_css
 from catalog.sql_limits import SqlLimits
 from catalog.sql_process import run_isolated
@@ -17,7 +17,7 @@ from core.errors import LayerScopeError
 
 log = logging.getLogger(__name__)
 
-st.set_page_config(page_title="LayerScope · SQL", page_icon=":material/travel_explore:", layout="wide")
+st.set_page_config(page_title="LayerScope · SQL", page_icon=brand.PAGE_ICON, layout="wide")
 load_css()
 st.title("SQL over the catalog")
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import catalogs
+from app import brand, catalogs
 from app.style import load_css
 
-st.set_page_config(page_title="LayerScope · About", page_icon=":material/travel_explore:", layout="wide")
+st.set_page_config(page_title="LayerScope · About", page_icon=brand.PAGE_ICON, layout="wide")
 load_css()
 st.title("About LayerScope")
 

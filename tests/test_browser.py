@@ -11,8 +11,15 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.browser_latency import (hover_point, inspector_id, map_title, open_explorer, point_positions,
-                                        switch_layer, wait_map_settled)
+from benchmarks.browser_latency import (
+    hover_point,
+    inspector_id,
+    map_title,
+    open_explorer,
+    point_positions,
+    switch_layer,
+    wait_map_settled,
+)
 
 ERROR_TEXT = ("Traceback", "StreamlitAPIException", "Error:", "Exception:")
 

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 import catalog
+from builder import BuildConfig, NoProgress, build_catalog
 from catalog.schema import MANIFEST
 from core import explain
-from builder import BuildConfig, NoProgress, build_catalog
 from core.datasets import SAMPLE_DIR
 from core.errors import LayerScopeError
 from core.reduce import max_perplexity

@@ -8,7 +8,13 @@ import pytest
 from PIL import Image
 
 import core.datasets as datasets
-from core.datasets import SAMPLE_DIR, Dataset, Sample, choose_stratified, resolve_dataset
+from core.datasets import (
+    SAMPLE_DIR,
+    Dataset,
+    Sample,
+    choose_stratified,
+    resolve_dataset,
+)
 from core.errors import DatasetUnavailable
 from core.imagenet import GROUPS, by_wnid
 

@@ -10,8 +10,15 @@ from pytorch_grad_cam.utils.image import deprocess_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
-from core.explain import (Explanations, decode, default_target_layer, deprocess, encode,
-                          explain_batch, overlay)
+from core.explain import (
+    Explanations,
+    decode,
+    default_target_layer,
+    deprocess,
+    encode,
+    explain_batch,
+    overlay,
+)
 
 HOOK_DICTS = ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_pre_hooks",
               "_forward_pre_hooks_with_kwargs", "_backward_hooks", "_backward_pre_hooks")

@@ -4,7 +4,15 @@ from collections import Counter
 
 import pytest
 
-from core.imagenet import GROUPS, ImageNetClass, by_index, by_name, by_wnid, classes, group_of
+from core.imagenet import (
+    GROUPS,
+    ImageNetClass,
+    by_index,
+    by_name,
+    by_wnid,
+    classes,
+    group_of,
+)
 
 
 def _group_by_name(name: str) -> str:

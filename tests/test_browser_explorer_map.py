@@ -1,0 +1,189 @@
+"""The Explorer's two maps by keyboard and mouse in headless Chromium, and the app offline.
+
+One press of an arrow key moves the layer map's selection by one layer; the inspector returns to the
+pinned sample when the pointer leaves the data map or the layer changes; the correct/wrong filter
+keeps the map's colours and frame; PCA axes say what they show; and opening the pages asks no host
+but the app's own. Screenshots go to test-artifacts/.
+"""
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+import pytest
+
+from benchmarks.browser_latency import (
+    CHROMIUM,
+    hover_point,
+    inspector_id,
+    launch,
+    open_explorer,
+    point_positions,
+    streamlit_server,
+    switch_layer,
+    wait_map_settled,
+)
+from tests.conftest import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV
+
+OWN_HOSTS = {"127.0.0.1", "localhost"}
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium")]
+
+
+@pytest.fixture(scope="module")
+def app_url(small_catalog, tmp_path_factory):
+    path, _ = small_catalog
+    ARTIFACTS.mkdir(exist_ok=True)
+    env = {CATALOG_DIR_ENV: str(path.parent), ACTIVATION_CACHE_ENV: str(tmp_path_factory.mktemp("cache"))}
+    with streamlit_server(ARTIFACTS / "browser-explorer-map-server.log", env) as (url, _process):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        chromium = launch(p)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    page.close()
+    assert not errors, errors
+
+
+def _selected_layer(page) -> int:
+    return int(page.get_attribute(".lm-wrap .layer.selected", "data-layer-id"))
+
+
+def _map_title(page) -> str:
+    return page.evaluate("() => [...document.querySelectorAll('.st-key-datamap .gtitle')]"
+                         ".map(e => e.textContent).join(' | ')")
+
+
+def _press_and_settle(page, key: str) -> int:
+    """Press a key on the focused layer map; the layer the app then shows (its map redrawn)."""
+    before = _map_title(page)
+    page.keyboard.press(key)
+    page.wait_for_function("""before => { const t = [...document.querySelectorAll('.st-key-datamap .gtitle')];
+                                          return t.length === 1 && t[0].textContent !== before; }""",
+                           arg=before, timeout=30000)
+    page.wait_for_timeout(400)  # a second listener would have moved on by now
+    shown = _selected_layer(page)
+    name = page.get_attribute(f'[data-layer-id="{shown}"]', "data-name")
+    wait_map_settled(page, name)
+    return shown
+
+
+def test_one_arrow_press_moves_the_layer_map_by_one_layer(page, app_url):
+    open_explorer(page, app_url)
+    ids = [int(v) for v in page.eval_on_selector_all("[data-layer-id]", "els => els.map(e => e.dataset.layerId)")]
+    start = ids[3]
+    switch_layer(page, start)  # a click selects and focuses the map (and reruns the page)
+    page.wait_for_timeout(500)
+    steps = [(key, _press_and_settle(page, key)) for key in ["ArrowRight"] * 3 + ["ArrowLeft"] * 3]
+    page.screenshot(path=str(ARTIFACTS / "map-1-arrow-keys.png"))
+    expected = [ids[4], ids[5], ids[6], ids[5], ids[4], ids[3]]
+    assert [layer for _, layer in steps] == expected, steps
+
+
+def test_the_inspector_returns_to_the_pinned_sample(page, app_url):
+    open_explorer(page, app_url)
+    pinned = inspector_id(page)
+    assert "pinned" in page.inner_text(".ls-inspector-head")
+    page.mouse.move(5, 5)
+    x, y, sample_id = next(pt for pt in point_positions(page, 30) if pt[2] != pinned)
+    hover_point(page, x, y, sample_id)
+    assert "hovered" in page.inner_text(".ls-inspector-head")
+    page.screenshot(path=str(ARTIFACTS / "map-2-hovered.png"))
+
+    # the pointer leaves the map: back to the pinned sample, as in the gallery
+    page.mouse.move(x, 990)
+    page.wait_for_function("id => { const e = document.querySelector('.ls-inspector-head');"
+                           " return e && e.dataset.sampleId === String(id); }", arg=pinned, timeout=15000)
+    assert "pinned" in page.inner_text(".ls-inspector-head")
+    page.screenshot(path=str(ARTIFACTS / "map-3-left-the-map.png"))
+
+    # hovering again, then another layer (by keyboard, so the pointer stays put): the pinned sample
+    page.mouse.move(5, 5)
+    x, y, sample_id = next(pt for pt in point_positions(page, 30) if pt[2] != pinned)
+    hover_point(page, x, y, sample_id)
+    page.locator(".lm-wrap").focus()  # the map is in a shadow root; focus() moves no pointer
+    _press_and_settle(page, "ArrowRight")
+    page.wait_for_function("id => { const e = document.querySelector('.ls-inspector-head');"
+                           " return e && e.dataset.sampleId === String(id); }", arg=pinned, timeout=15000)
+
+
+def _map_look(page) -> dict:
+    """The data map as drawn: each trace's colour by name, the axis ranges and the point count."""
+    return page.evaluate("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+        const colours = {}; let points = 0;
+        gd._fullData.forEach(t => { if (!t.customdata || !t.marker || t.name === 'highlighted') return;
+                                    colours[t.name] = t.marker.color;
+                                    points += t.x.filter(v => v !== null && v !== undefined).length; });
+        const legend = [...gd.querySelectorAll('.legend .traces')].length;
+        return {colours, points, legend, width: gd._fullLayout.xaxis._length, x: gd._fullLayout.xaxis.range, y: gd._fullLayout.yaxis.range,
+                xtitle: gd._fullLayout.xaxis.title.text || '', ytitle: gd._fullLayout.yaxis.title.text || ''}; }""")
+
+
+def _choose_show(page, label: str, before_points: int) -> dict:
+    page.locator(".st-key-map_filter").get_by_text(label, exact=True).click()
+    page.wait_for_function("n => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');"
+                           " return gd && gd._fullData && gd._fullData.filter(t => t.customdata && t.name !== "
+                           "'highlighted').reduce((s, t) => s + t.x.filter(v => v != null).length, 0) !== n; }",
+                           arg=before_points, timeout=30000)
+    page.wait_for_timeout(500)
+    return _map_look(page)
+
+
+@pytest.mark.parametrize("viewport", [(1600, 1000), (1366, 768)])
+def test_the_filter_keeps_the_maps_colours_and_frame_and_pca_axes_are_named(page, app_url, viewport):
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    open_explorer(page, app_url)
+    size = f"{viewport[0]}x{viewport[1]}"
+    page.get_by_text("PCA", exact=True).click()
+    page.wait_for_function("() => [...document.querySelectorAll('.st-key-datamap .gtitle')]"
+                           ".some(e => e.textContent.includes('· PCA'))", timeout=30000)
+    page.wait_for_timeout(500)
+    everything = _map_look(page)
+    page.screenshot(path=str(ARTIFACTS / f"map-4-pca-all-{size}.png"))
+
+    wrong = _choose_show(page, "wrong", everything["points"])
+    page.screenshot(path=str(ARTIFACTS / f"map-5-pca-wrong-{size}.png"))
+    assert 0 < wrong["points"] < everything["points"]
+    assert wrong["x"] == everything["x"] and wrong["y"] == everything["y"]
+    assert wrong["legend"] == everything["legend"] and wrong["width"] == everything["width"]  # same frame
+    shared = [name for name in wrong["colours"] if name in everything["colours"]]
+    assert shared
+    assert {n: wrong["colours"][n] for n in shared} == {n: everything["colours"][n] for n in shared}
+    assert everything["xtitle"].startswith("PC1 (") and everything["xtitle"].endswith("% of variance)")
+    assert everything["ytitle"].startswith("PC2 (")
+
+
+def _foreign(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme not in ("data", "blob", "about") and parsed.hostname not in OWN_HOSTS
+
+
+def test_no_request_leaves_the_machine(page, app_url):
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(app_url)
+    page.wait_for_selector("[data-testid='stDataFrame']", timeout=60000)
+    page.wait_for_timeout(1500)
+    open_explorer(page, app_url)
+    page.mouse.move(5, 5)
+    x, y, sample_id = next(pt for pt in point_positions(page, 30) if pt[2] != inspector_id(page))
+    hover_point(page, x, y, sample_id)
+    for name in ("SQL", "About"):
+        page.get_by_role("link", name=name).first.click()
+        page.wait_for_timeout(2500)
+    assert requests
+    assert not [url for url in requests if _foreign(url)], sorted({url for url in requests if _foreign(url)})
