@@ -65,7 +65,7 @@ _CSS = """
 .gal .cell .meta span { overflow: hidden; text-overflow: ellipsis; }
 .gal-legend { font: 11px sans-serif; color: #9aa4b5; margin-bottom: 6px; }
 .gal-legend .scale { display: flex; align-items: center; gap: 6px; }
-.gal-legend .scale span { flex: none; }
+.gal-legend .scale .lo, .gal-legend .scale .hi { flex: none; }
 .gal-legend .bar { flex: 1 1 auto; min-width: 80px; height: 10px; border-radius: 2px;
   background: linear-gradient(90deg, #440154, #3b528b, #21918c, #5ec962, #fde725); }
 .gal-legend .what { margin-top: 2px; white-space: normal; }

@@ -4,6 +4,7 @@ selection shows, one legend for compared layers, and export file names."""
 from __future__ import annotations
 
 import json
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -126,7 +127,7 @@ def test_compared_layers_share_one_legend(app_env):
     assert len(legends) == 1 and "both maps" in legends[0]
     left = _chart(at, "compare_left_chart")
     colours = {t["name"] for t in left["data"] if t["name"] not in ("pinned", "highlighted")}
-    assert colours and all(name in legends[0] for name in colours)
+    assert colours and all(escape(name) in legends[0] for name in colours)
 
 
 def test_export_file_names_carry_catalog_layer_method_and_perplexity():

@@ -77,7 +77,7 @@ def test_neighbours_of_the_pinned_sample(app_env):
     at = _open("Neighbours")
     html = _html(at)
     assert html.count('class="ls-thumb"') == 8 and 'data-testid="neighbour-thumbs"' in html
-    assert "share its label" in html
+    assert "share its" in html  # its label, or its coarse group where every class has one image
 
 
 def test_channel_view_top_nine_and_heatmap(app_env):

@@ -17,8 +17,9 @@ ARTIFACTS = REPO / "test-artifacts"
 
 pytestmark = pytest.mark.browser
 
-CELL_CENTRE = """([box, trace, x, y]) => {
+CELL_CENTRE = """([box, x, y]) => {
   const gd = document.querySelector(`.st-key-${box} .js-plotly-plot`);
+  gd.scrollIntoView({block: 'center'});
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, rect = gd.getBoundingClientRect();
   return [rect.left + xa._offset + xa.l2p(xa.d2c(x)), rect.top + ya._offset + ya.l2p(ya.d2c(y))];
 }"""
@@ -29,12 +30,22 @@ CLICKABLE_CELLS = """box => {
   return {x: [...layer.x], y: [...layer.y], n: [...layer.customdata]};
 }"""
 
+CHANNEL_NEAR = """([before, wanted]) => {
+  const value = Number(document.querySelector('.st-key-channel input').value);
+  return value !== before && Math.abs(value - wanted) <= 2;
+}"""
+
+MARKED_COLUMN = """picked => {
+  const gd = document.querySelector('.st-key-class_channel_box .js-plotly-plot');
+  return gd && gd.layout.shapes && gd.layout.shapes.length && gd.layout.shapes[0].x0 === picked;
+}"""
+
 MAP_TRACES = """() => document.querySelector('.st-key-datamap .js-plotly-plot')._fullData
   .map(t => [t.name, t.x.length])"""
 
 
 def _click(page, box: str, x, y) -> None:
-    px, py = page.evaluate(CELL_CENTRE, [box, 1, x, y])
+    px, py = page.evaluate(CELL_CENTRE, [box, x, y])
     page.mouse.move(px, py)
     page.wait_for_timeout(300)
     page.mouse.click(px, py)
@@ -57,6 +68,7 @@ def _click_a_confusion_cell(page) -> None:
     assert f"true {true} → predicted {predicted}" in page.inner_text("body")
     page.wait_for_function(f"() => ({MAP_TRACES})().some(([n, k]) => n === 'highlighted' && k === {count})",
                            timeout=30000)
+    page.locator(".st-key-clear_highlight").scroll_into_view_if_needed()
     assert page.locator(".st-key-clear_highlight button").is_visible()
     page.screenshot(path=str(ARTIFACTS / "tabs-1-confusion-cell-clicked.png"), full_page=True)
 
@@ -69,27 +81,32 @@ def _click_a_heatmap_column(page) -> int:
     before = int(page.locator(".st-key-channel input").input_value())
     wanted = next(c for c in columns[len(columns) // 3:] if c != before)
     _click(page, "class_channel_box", wanted, rows[len(rows) // 2])
-    page.wait_for_function(f"() => document.querySelector('.st-key-channel input').value === '{wanted}'",
-                           timeout=60000)
+    # at 1280 channels a column is under a pixel wide: the click picks the column under the mouse, +-2
+    page.wait_for_function(CHANNEL_NEAR, arg=[before, wanted], timeout=60000)
+    picked = int(page.locator(".st-key-channel input").input_value())
+    page.wait_for_selector(f"text=activate channel {picked} of", timeout=60000)
+    page.wait_for_function(MARKED_COLUMN, arg=picked, timeout=120000)  # the red line moved to it
     page.screenshot(path=str(ARTIFACTS / "tabs-2-heatmap-column-clicked.png"), full_page=True)
-    return wanted
+    return picked
 
 
 def _gallery_bar(page) -> dict:
-    return page.evaluate("""() => { const q = s => document.querySelector(`.st-key-gallery ${s}`);
-        const w = s => q(s) ? q(s).getBoundingClientRect().width : -1;
-        return {bar: w('.gal-legend .bar'), lo: w('.gal-legend .lo'), hi: w('.gal-legend .hi'),
-                lo_text: q('.gal-legend .lo').textContent, hi_text: q('.gal-legend .hi').textContent,
-                legend: q('.gal-legend').textContent, title: q('.gal .cell').title,
-                cells: document.querySelectorAll('.st-key-gallery .gal .cell').length}; }""")
+    """The gallery's colour bar, its min/max labels and what the legend and a tile say (the gallery is
+    a component in a shadow root: Playwright's locators reach into it, document.querySelector does not)."""
+    legend = page.locator(".st-key-gallery .gal-legend")
+    width = lambda part: (legend.locator(part).bounding_box() or {"width": 0})["width"]  # noqa: E731
+    return {"bar": width(".bar"), "lo": width(".lo"), "hi": width(".hi"),
+            "lo_text": legend.locator(".lo").text_content(), "hi_text": legend.locator(".hi").text_content(),
+            "legend": legend.text_content(),
+            "title": page.locator(".st-key-gallery .gal .cell").first.get_attribute("title")}
 
 
 def _compute_the_gallery(page, channels: int) -> None:
+    from playwright.sync_api import expect
     page.locator(".st-key-compute_activations button").click()
     page.wait_for_selector(".st-key-gallery [data-testid='stSpinner']", timeout=30000)
     assert "Running the model" in page.inner_text(".st-key-gallery [data-testid='stSpinner']")
-    page.wait_for_function(f"() => document.querySelectorAll('.st-key-gallery .gal .cell').length === {channels}",
-                           timeout=180000)
+    expect(page.locator(".st-key-gallery .gal .cell")).to_have_count(channels, timeout=180000)
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium")
@@ -114,7 +131,7 @@ def test_explorer_tabs_by_mouse(small_catalog, tmp_path):
                                        "location.search.includes('show=all')", timeout=30000)
                 _click_a_confusion_cell(page)
                 channel = _click_a_heatmap_column(page)
-                page.wait_for_function(f"() => location.search.includes('channel={channel}')", timeout=30000)
+                page.wait_for_function(f"() => location.search.includes('channel={channel}')", timeout=120000)
                 # the gallery: a spinner while the model runs, then a colour bar with its range
                 _compute_the_gallery(page, channels)
                 for width, height in ((1600, 1000), (1366, 768)):
@@ -131,6 +148,7 @@ def test_explorer_tabs_by_mouse(small_catalog, tmp_path):
                 page.get_by_role("tab", name="Compare layers").click()
                 page.wait_for_selector(".st-key-compare_legend [data-testid='class-legend']", timeout=60000)
                 assert "both maps" in page.inner_text(".st-key-compare_legend")
+                page.locator(".st-key-compare_legend").scroll_into_view_if_needed()
                 page.screenshot(path=str(ARTIFACTS / "tabs-4-compare-legend.png"), full_page=True)
                 # export: named after the catalog, the layer and the method
                 page.get_by_role("tab", name="Export").click()

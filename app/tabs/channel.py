@@ -35,7 +35,7 @@ def channel_overlays(path: str, layer_id: int, channel: int) -> list[tuple[int, 
         blended = explain.overlay(rgb, np.clip(channel_map.astype(np.float32) / hi, 0, 1))
         buffer = io.BytesIO()
         Image.fromarray(blended).save(buffer, format="JPEG", quality=85)
-        caption = f"#{int(row.sample_id)} {row.label_name} · mean activation {row.mean:.3f}"
+        caption = f"mean {row.mean:.3f} · #{int(row.sample_id)} {row.label_name}"  # the number first: captions clip
         items.append((int(row.sample_id), buffer.getvalue(), caption))
     return items
 
