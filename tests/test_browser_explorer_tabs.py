@@ -94,7 +94,10 @@ def _gallery_bar(page) -> dict:
     """The gallery's colour bar, its min/max labels and what the legend and a tile say (the gallery is
     a component in a shadow root: Playwright's locators reach into it, document.querySelector does not)."""
     legend = page.locator(".st-key-gallery .gal-legend")
-    width = lambda part: (legend.locator(part).bounding_box() or {"width": 0})["width"]  # noqa: E731
+
+    def width(part: str) -> float:
+        return (legend.locator(part).bounding_box() or {"width": 0})["width"]
+
     return {"bar": width(".bar"), "lo": width(".lo"), "hi": width(".hi"),
             "lo_text": legend.locator(".lo").text_content(), "hi_text": legend.locator(".hi").text_content(),
             "legend": legend.text_content(),
