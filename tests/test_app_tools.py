@@ -76,7 +76,8 @@ def test_separability_line_shows_the_group_figure_and_selects_layers(app_env):
 def test_neighbours_of_the_pinned_sample(app_env):
     at = _open("Neighbours")
     html = _html(at)
-    assert html.count('class="ls-thumb"') == 8 and 'data-testid="neighbour-thumbs"' in html
+    # 8 thumbnails, those that share the pinned sample's label (or group) framed: class "ls-thumb ls-same-label"
+    assert html.count('<figure class="ls-thumb') == 8 and 'data-testid="neighbour-thumbs"' in html
     assert "share its" in html  # its label, or its coarse group where every class has one image
 
 
