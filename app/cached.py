@@ -71,6 +71,12 @@ def separability(path: str) -> tuple[pd.DataFrame, str]:
     return queries.separability(connection(path))
 
 
+@st.cache_data(show_spinner=False)
+def one_image_per_class(path: str) -> bool:
+    """True when no class has two samples: then the app compares coarse groups instead of labels."""
+    return queries.largest_class(connection(path)) < 2
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def neighbours(path: str, layer_id: int, sample_id: int, k: int = 8) -> list[tuple[int, float]]:
     """The k nearest samples in the layer's PCA space; empty when the layer has no reference for it."""

@@ -32,3 +32,16 @@ def selected_sample_ids(key: str) -> list[int]:
             except (TypeError, ValueError):
                 continue
     return sorted(set(ids))
+
+# a dark sequential scale that starts at the plot background, so that empty cells do not glare white
+DARK_BLUES = [[0.0, "#11151d"], [0.15, "#1b2a44"], [0.5, "#2f5fa8"], [1.0, "#8ec5ff"]]
+OVERLAY_FROM_GL = 2000  # overlay points from which the overlay is drawn with WebGL
+
+
+def cell_overlay(x: list, y: list, customdata: list, hovertemplate: str) -> dict:
+    """Invisible markers, one per heatmap cell, drawn on top of a heatmap so that a click on a cell can
+    be selected: plotly's heatmaps emit no selection events, Streamlit's on_select only reports them."""
+    return {"type": "scattergl" if len(x) >= OVERLAY_FROM_GL else "scatter", "x": x, "y": y, "mode": "markers",
+            "customdata": customdata, "hovertemplate": hovertemplate, "showlegend": False, "name": "cells",
+            "marker": {"size": 12, "color": "rgba(0,0,0,0)", "line": {"width": 0}},
+            "selected": {"marker": {"opacity": 0}}, "unselected": {"marker": {"opacity": 0}}}

@@ -79,9 +79,12 @@ _CSS = """
 .gal .cell .meta { display: flex; justify-content: space-between; gap: 3px; padding: 0 2px; overflow: hidden;
   white-space: nowrap; }
 .gal .cell .meta span { overflow: hidden; text-overflow: ellipsis; }
-.gal-legend { display: flex; align-items: center; gap: 6px; font: 11px sans-serif; color: #9aa4b5; margin-bottom: 6px; }
-.gal-legend .bar { flex: 1; height: 10px; border-radius: 2px;
+.gal-legend { font: 11px sans-serif; color: #9aa4b5; margin-bottom: 6px; }
+.gal-legend .scale { display: flex; align-items: center; gap: 6px; }
+.gal-legend .scale .lo, .gal-legend .scale .hi { flex: none; }
+.gal-legend .bar { flex: 1 1 auto; min-width: 80px; height: 10px; border-radius: 2px;
   background: linear-gradient(90deg, #440154, #3b528b, #21918c, #5ec962, #fde725); }
+.gal-legend .what { margin-top: 2px; white-space: normal; }
 """
 
 _JS = """
@@ -92,12 +95,15 @@ export default function(component) {
   if (root.dataset.key !== data.key) {
     root.dataset.key = data.key;
     const cells = data.items.map(it =>
-      `<div class="cell" data-channel="${it.c}" title="channel ${it.c}, score ${it.s.toFixed(3)}">` +
+      `<div class="cell" data-channel="${it.c}" title="channel ${it.c} · score ${it.s.toFixed(2)}` +
+      ` (score = entropy × mean |activation|) · click to open">` +
       `<img src="${it.src}" alt="channel ${it.c}"><div class="meta"><span>#${it.c}</span>` +
       (data.compact ? '' : `<span>${it.s.toFixed(2)}</span>`) + '</div></div>').join('');
-    root.innerHTML = `<div class="gal-legend"><span>${data.lo.toPrecision(3)}</span><span class="bar"></span>` +
-      `<span>${data.hi.toPrecision(3)}</span><span>activation (shared scale) · ` +
-      (data.compact ? 'hover a channel for its score' : 'number = score') + '</span></div>' +
+    root.innerHTML = `<div class="gal-legend"><div class="scale"><span class="lo">${data.lo.toPrecision(3)}</span>` +
+      `<span class="bar"></span><span class="hi">${data.hi.toPrecision(3)}</span></div>` +
+      '<div class="what">colour: activation (one scale for the layer) · ' +
+      (data.compact ? 'hover a channel for its score' : 'number under a tile: score') +
+      ' (score = entropy × mean |activation|: strong and spread-out responses rank first)</div></div>' +
       `<div class="gal" style="--cell:${data.cell}px">${cells}</div>`;
   }
   const onClick = (e) => {
@@ -122,8 +128,8 @@ def grid(items: dict, order: list[int], key: str):
 
 
 def channel_figure(channel_map: np.ndarray, title: str) -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=channel_map, colorscale="Viridis",
-                               hovertemplate="x %{x}, y %{y}: %{z:.4f}<extra></extra>"))
+    fig = go.Figure(go.Heatmap(z=channel_map, colorscale="Viridis", colorbar={"title": {"text": "activation"}},
+                               hovertemplate="x %{x}, y %{y}: activation %{z:.4f}<extra></extra>"))
     fig.update_layout(title=title, template="plotly_dark", height=520, margin=dict(l=10, r=10, t=40, b=10),
                       yaxis=dict(autorange="reversed", scaleanchor="x"), paper_bgcolor="rgba(0,0,0,0)")
     return fig
@@ -153,7 +159,9 @@ def channel_dialog(path: str, sample_id: int, layer_name: str, layer_id: int, ch
         return
     st.plotly_chart(channel_figure(maps[channel], f"#{sample_id} · {layer_name} · channel {channel}"),
                     width="stretch", key="channel_heatmap")
-    st.caption("Drag to zoom, double-click to reset. Values are the layer's raw activations.")
+    st.caption("Colour: **activation**, the layer's raw output at each position of this channel (the tile's "
+               "score is entropy × mean |activation| over these positions; the Channel tab's numbers are the "
+               "channel's mean activation per image). Drag to zoom, double-click to reset.")
 
 
 def order_of(items: dict, sort: str) -> list[int]:
@@ -168,7 +176,8 @@ def render(path: str, sample_id: int, layer: pd.Series) -> None:
     st.markdown(f"**Activations** of #{sample_id} at **{name}** "
                 f"<span class='ls-muted'>({layer['kind']}, {layer['channels']}×{layer['height']}×{layer['width']})</span>",
                 unsafe_allow_html=True)
-    items = gallery_items(path, sample_id, layer_id)
+    with st.spinner(f"Loading the activations of #{sample_id} at {name}…"):
+        items = gallery_items(path, sample_id, layer_id)
     if items is None:
         slot = st.empty()
         with slot.container():
@@ -188,7 +197,9 @@ def render(path: str, sample_id: int, layer: pd.Series) -> None:
         st.plotly_chart(vector_figure(items["values"], f"{name}: {len(items['values'])} neurons"),
                         width="stretch", key="vector_heatmap")
         return
-    sort = st.segmented_control("Sort channels by", ["score", "index"], default="score", key="gallery_sort")
+    sort = st.segmented_control("Sort channels by", ["score", "index"], default="score", key="gallery_sort",
+                                help="score = entropy × mean |activation| of the channel over this image: "
+                                     "high for channels that respond strongly over a spread-out area")
     order = order_of(items, sort or "score")
     with st.container(height=560, key="gallery_box"):
         result = grid(items, order, key="gallery_grid")

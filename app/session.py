@@ -28,6 +28,13 @@ def init_state(path: str) -> None:
         first = int(cached.samples(path).sample_id.iloc[0])
         st.session_state.pinned = first
         st.session_state.hovered = None
+        st.session_state.colour_by = default_colour(path)
+        st.session_state.map_filter = "all"
+
+
+def default_colour(path: str) -> str:
+    """Colour by class, unless every class has one image: a colour per sample tells nothing apart."""
+    return "coarse group" if cached.one_image_per_class(path) else "class"
 
 
 def session_view(path: str) -> View:
@@ -36,11 +43,13 @@ def session_view(path: str) -> View:
     method = state.get("method") if state.get("method") in ("tsne", "pca") else "tsne"
     requested = state.get(perplexity_key(path)) if method == "tsne" else None
     return View(catalog=path, layer_id=int(state.layer_id), method=method, perplexity_requested=requested,
-                pinned=state.get("pinned"), channel=state.get("channel"))
+                pinned=state.get("pinned"), channel=state.get("channel"),
+                colour_by=state.get("colour_by") or default_colour(path), show=state.get("map_filter") or "all")
 
 
 def apply_view(view: View) -> None:
-    """Put a view's layer, method, perplexity, pinned sample and channel where the widgets read them."""
+    """Put a view's layer, method, perplexity, pinned sample, channel, colour and filter where the widgets
+    read them."""
     state = st.session_state
     state.layer_id = state.layer_select = int(view.layer_id)
     state.method = view.method
@@ -50,3 +59,4 @@ def apply_view(view: View) -> None:
         state.pinned = int(view.pinned)
     if view.channel is not None:
         state.channel = int(view.channel)
+    state.colour_by, state.map_filter = view.colour_by, view.show

@@ -1,7 +1,7 @@
 """Shareable views: a View in the URL's query parameters, restored when a URL is opened.
 
 Parameters: catalog (folder name), layer (layer_id), method (tsne|pca), perplexity (requested, t-SNE
-only), pinned (sample_id), channel. Restored once per session (the first run), written on every full
+only), pinned (sample_id), channel, colour (what the map is coloured by), show (all|correct|incorrect). Restored once per session (the first run), written on every full
 run. `to_params` and `from_params` are plain functions (the URL format); the rest moves them between
 st.query_params and the session.
 """
@@ -13,12 +13,14 @@ from dataclasses import replace
 import streamlit as st
 
 from app import session
-from app.view import METHOD_LABELS, View
+from app.datamap import COLOUR_BY
+from app.view import METHOD_LABELS, SHOW_FILTERS, View
 
 
 def to_params(view: View) -> dict[str, str]:
-    """The view's query parameters (colour and filter are not part of a link)."""
-    params = {"catalog": view.catalog_name, "layer": str(int(view.layer_id)), "method": view.method}
+    """The view's query parameters: a link opens the same map, coloured and filtered the same way."""
+    params = {"catalog": view.catalog_name, "layer": str(int(view.layer_id)), "method": view.method,
+              "colour": view.colour_by, "show": view.show}
     if view.method == "tsne" and view.perplexity_requested is not None:
         params["perplexity"] = f"{view.perplexity_requested:g}"
     if view.pinned is not None:
@@ -54,12 +56,15 @@ def from_params(params: Mapping[str, str], fallback: View, layer_ids: Collection
         used = used_of.get(requested)
         if used is None:
             requested = None
+    colour, show = params.get("colour"), params.get("show")
     pinned = _parse(params.get("pinned"), int)
     channel = _parse(params.get("channel"), int)
     return replace(fallback, layer_id=layer if layer in layer_ids else fallback.layer_id, method=method,
                    perplexity_requested=requested, perplexity_used=used,
                    pinned=pinned if pinned in sample_ids else fallback.pinned,
-                   channel=channel if channel is not None and channel >= 0 else fallback.channel)
+                   channel=channel if channel is not None and channel >= 0 else fallback.channel,
+                   colour_by=colour if colour in COLOUR_BY else fallback.colour_by,
+                   show=show if show in SHOW_FILTERS else fallback.show)
 
 
 def _current_params() -> dict[str, str]:

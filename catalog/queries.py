@@ -86,12 +86,17 @@ def separability(con) -> tuple[pd.DataFrame, str]:
     The class figure needs classes with 2+ samples; when no class has them (the bundled sample has one
     image per class) it says nothing, so the coarse-group figure is chosen instead.
     """
-    cursor = _cursor(con)
-    frame = cursor.execute("""
+    frame = _cursor(con).execute("""
         SELECT l.layer_id, l.position, l.name, l.kind, r.k, r.knn_accuracy, r.knn_accuracy_group
         FROM separability r JOIN layers l USING (layer_id) ORDER BY l.position""").df()
-    largest_class = cursor.execute("""
-        SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM samples GROUP BY label_name)""").fetchone()[0]
-    by = "class" if int(largest_class) >= 2 else "coarse group"
+    by = "class" if largest_class(con) >= 2 else "coarse group"
     frame["accuracy"] = frame["knn_accuracy"] if by == "class" else frame["knn_accuracy_group"]
     return frame, by
+
+
+def largest_class(con) -> int:
+    """How many samples the largest class has: at 1 (the bundled sample: one image per class) nothing
+    that compares fine labels (neighbours sharing a label, k-NN accuracy, a colour per class) means
+    anything, so the app falls back to coarse groups."""
+    return int(_cursor(con).execute("""
+        SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM samples GROUP BY label_name)""").fetchone()[0])

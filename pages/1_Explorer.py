@@ -80,6 +80,9 @@ with st.sidebar:
         st.caption(f"Perplexity used: **{used:g}**" + ("" if abs(used - requested) < 1e-6 else
                    f" (asked {requested:g}; capped at {manifest['perplexities']['max_for_n']} for N)"))
     colour_by = st.selectbox("Colour by", list(datamap.COLOUR_BY), key="colour_by")
+    if cached.one_image_per_class(path) and colour_by in ("coarse group", "class"):
+        st.caption("Every class has one image in this catalog: a colour per class would give every point its "
+                   "own hue, so the map is coloured by **coarse group** by default.")
     st.selectbox("Layer", layer_ids, format_func=lambda i: f"{i}: {names[i]}", key="layer_select",
                  on_change=_on_layer_select)
     st.divider()
@@ -121,7 +124,7 @@ left, middle, right = st.columns([5, 3, 4], gap="small")
 
 with left:
     controls = st.columns([11, 9], gap="small")
-    show = controls[0].segmented_control("Show", ["all", "correct", "incorrect"], default="all",
+    show = controls[0].segmented_control("Show", ["all", "correct", "incorrect"],
                                          format_func=lambda v: "wrong" if v == "incorrect" else v,
                                          key="map_filter") or "all"
     view = replace(view, show=show)

@@ -43,8 +43,9 @@ def test_separability_line_shows_the_group_figure_and_selects_layers(app_env, ap
 def test_neighbours_of_the_pinned_sample(app_test):
     at = app_test(EXPLORER, tab="Neighbours")
     html = _html(at)
-    assert html.count('class="ls-thumb"') == 8 and 'data-testid="neighbour-thumbs"' in html
-    assert "share its label" in html
+    # 8 thumbnails, those that share the pinned sample's label (or group) framed: class "ls-thumb ls-same-label"
+    assert html.count('<figure class="ls-thumb') == 8 and 'data-testid="neighbour-thumbs"' in html
+    assert "share its" in html  # its label, or its coarse group where every class has one image
 
 
 def test_channel_view_top_nine_and_heatmap(app_test):

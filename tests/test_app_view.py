@@ -3,10 +3,8 @@ what a catalog does not have falls back."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app.urlstate import from_params, to_params
 from app.view import View
@@ -26,14 +24,18 @@ def _read(params: dict[str, str], fallback: View = FALLBACK) -> View:
     replace(FALLBACK, layer_id=4, perplexity_requested=30.0, perplexity_used=7.0, pinned=17, channel=5),
     replace(FALLBACK, layer_id=0, method="pca", perplexity_requested=None, perplexity_used=None, pinned=23),
     replace(FALLBACK, layer_id=11, channel=0),
+    replace(FALLBACK, colour_by="coarse group", show="all"),
+    replace(FALLBACK, colour_by="correct or not", show="correct"),
 ])
 def test_a_view_survives_the_url(view):
     params = to_params(view)
     assert params["catalog"] == "lite0-sample-24" and params["method"] == view.method
     assert ("perplexity" in params) == (view.method == "tsne")
+    assert (params["colour"], params["show"]) == (view.colour_by, view.show)
     assert _read(params) == view
-    # from a fresh session (other layer, other sample, no channel) too
-    assert _read(params, replace(FALLBACK, layer_id=2, pinned=9, channel=None)) == view
+    # from a fresh session (other layer, sample, colour and filter, no channel) too
+    fresh = replace(FALLBACK, layer_id=2, pinned=9, channel=None, colour_by="class", show="incorrect")
+    assert _read(params, fresh) == view
 
 
 def test_what_the_catalog_lacks_falls_back():
@@ -45,6 +47,8 @@ def test_what_the_catalog_lacks_falls_back():
     assert _read({**params, "channel": "-2"}).channel == FALLBACK.channel
     assert _read({**params, "perplexity": "50"}).perplexity_requested == FALLBACK.perplexity_requested
     assert _read({**params, "method": "umap"}).method == FALLBACK.method
+    assert _read({**params, "colour": "hue"}).colour_by == FALLBACK.colour_by  # no such colouring
+    assert _read({**params, "show": "wrong"}).show == FALLBACK.show  # the label, not the value
     # t-SNE asked of a catalog without t-SNE maps: the fallback's method stays
     pca = replace(FALLBACK, method="pca", perplexity_requested=None, perplexity_used=None)
     assert from_params({"method": "tsne"}, pca, LAYERS, SAMPLES, []) == pca
@@ -61,27 +65,20 @@ def test_a_view_names_only_known_methods_and_filters():
         View(catalog="x", layer_id=0, show="wrong")
 
 
-@pytest.fixture
-def app_env(small_catalog, monkeypatch, tmp_path):
-    path, manifest = small_catalog
-    monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(path.parent))
-    monkeypatch.setenv("LAYERSCOPE_CACHE", str(tmp_path / "cache"))
-    return path, manifest
-
-
-def test_the_explorer_writes_back_the_view_a_url_opened(app_env):
-    path, manifest = app_env
+def test_the_explorer_writes_back_the_view_a_url_opened(app_env, app_test):
+    path, manifest = app_env.path, app_env.manifest
     requested = sorted(float(p) for p in manifest["perplexities"]["requested"])[-1]
     view = View(catalog=str(path), layer_id=5, method="tsne", perplexity_requested=requested,
-                perplexity_used=float(manifest["perplexities"]["used"][f"{requested:g}"]), pinned=7, channel=2)
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "1_Explorer.py"),
-                           default_timeout=180)
-    for key, value in to_params(view).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+                perplexity_used=float(manifest["perplexities"]["used"][f"{requested:g}"]), pinned=7, channel=2,
+                colour_by="confidence", show="incorrect")
+    at = app_test("pages/1_Explorer.py", params=to_params(view))
     written = {key: at.query_params[key] for key in at.query_params}
     written = {key: value[0] if isinstance(value, list) else value for key, value in written.items()}
     assert written == to_params(view)
     assert (at.session_state.layer_id, at.session_state.pinned, at.session_state.method) == (5, 7, "tsne")
     assert at.session_state[f"perplexity::{path}"] == requested
+    # the link's colouring and filter are on the widgets, and the map draws them
+    assert at.selectbox(key="colour_by").value == "confidence"
+    assert at.segmented_control(key="map_filter").value == "incorrect"
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("datamap_chart"))
+    assert "confidence" in chart.proto.spec

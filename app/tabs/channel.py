@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import cached, state
-from app.charts import DARK, selected_points
+from app.charts import DARK, cell_overlay, selected_points
 from app.markup import thumbs_html
 from core.pictures import overlay_jpeg
 
@@ -29,29 +29,59 @@ def channel_overlays(path: str, layer_id: int, channel: int) -> list[tuple[int, 
     for row, channel_map in zip(top.itertuples(), maps):
         image = cached.sample_view(path, int(row.sample_id))["image"]
         picture = overlay_jpeg(image, np.clip(channel_map.astype(np.float32) / hi, 0, 1))
-        items.append((int(row.sample_id), picture, f"#{int(row.sample_id)} {row.label_name} · {row.mean:.3f}"))
+        caption = f"mean {row.mean:.3f} · #{int(row.sample_id)} {row.label_name}"  # the number first: captions clip
+        items.append((int(row.sample_id), picture, caption))
     return items
 
 
+MAX_OVERLAY_CELLS = 40000  # beyond this, the click layer keeps every k-th row (any row picks the column)
+
+
 def heatmap_figure(means: pd.DataFrame, channel: int, by: str) -> go.Figure:
-    z = means.to_numpy(dtype=float)
-    fig = go.Figure(go.Heatmap(z=np.round(z, 4).tolist(), x=[int(c) for c in means.columns],
-                               y=[str(i) for i in means.index], colorscale="Viridis",
-                               colorbar={"title": {"text": "mean"}, "thickness": 10},
-                               hovertemplate=f"{by} %{{y}}<br>channel %{{x}}: %{{z:.4f}}<extra></extra>"))
+    """Rows x channels of mean activation, with an invisible layer of clickable cells on top (a click
+    anywhere in a column picks that channel)."""
+    z = np.round(means.to_numpy(dtype=float), 4)
+    columns, rows = [int(c) for c in means.columns], [str(i) for i in means.index]
+    fig = go.Figure(go.Heatmap(z=z.tolist(), x=columns, y=rows, colorscale="Viridis", hoverinfo="skip",
+                               colorbar={"title": {"text": "mean activation"}, "thickness": 10}))
+    fig.add_trace(_column_picker(z, columns, rows, by))
     fig.add_vline(x=channel, line={"color": "#ff4b4b", "width": 1.5})
     fig.update_layout(**DARK, height=max(260, min(900, 16 * len(means) + 80)),
                       margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       title={"text": f"Mean activation per {by} × channel (click a column to pick the channel)",
                              "font": {"size": 12}, "x": 0.01},
-                      xaxis={"title": "channel"}, yaxis={"autorange": "reversed"}, clickmode="event+select")
+                      xaxis={"title": "channel"}, yaxis={"autorange": "reversed"}, clickmode="event+select",
+                      hovermode="closest", dragmode=False)
     return fig
+
+
+def _column_picker(z: np.ndarray, columns: list[int], rows: list[str], by: str) -> dict:
+    stride = max(1, int(np.ceil(len(rows) * len(columns) / MAX_OVERLAY_CELLS)))
+    kept = range(0, len(rows), stride)
+    x = [c for _ in kept for c in columns]
+    y = [rows[r] for r in kept for _ in columns]
+    values = [float(v) for r in kept for v in z[r]]
+    return cell_overlay(x, y, values, f"{by} %{{y}}<br>channel %{{x}}: mean %{{customdata:.4f}}"
+                        "<br>click: pick this channel<extra></extra>")
 
 
 def _on_heatmap_select() -> None:
     points = selected_points(HEATMAP_KEY)
     if points:
         st.session_state.channel = int(points[0]["x"])
+
+
+def _keep_channel_in_range(means: pd.DataFrame, channels: int, layer_name: str) -> None:
+    """No channel yet: the most active one. One the layer lacks (from a link, or kept from a wider
+    layer): the most active one too, and the page says so instead of rewriting it silently."""
+    asked = st.session_state.get("channel")
+    if asked is not None and 0 <= int(asked) < channels:
+        return
+    strongest = int(np.argmax(means.to_numpy().mean(axis=0)))
+    st.session_state.channel = strongest
+    if asked is not None:
+        st.warning(f"Channel {int(asked)} does not exist at {layer_name} (channels 0–{channels - 1}); "
+                   f"showing channel {strongest}, the most active one.", icon=":material/warning:")
 
 
 def render(path: str, layer: pd.Series, group_only: bool) -> None:
@@ -62,16 +92,17 @@ def render(path: str, layer: pd.Series, group_only: bool) -> None:
     if means.empty:
         st.info(f"{layer['name']} has no per-channel statistics (a vector layer): pick a conv-type layer.")
         return
-    if st.session_state.get("channel") is None or not 0 <= int(st.session_state.channel) < channels:
-        st.session_state.channel = int(np.argmax(means.to_numpy().mean(axis=0)))
+    _keep_channel_in_range(means, channels, str(layer["name"]))
     channel = st.number_input(f"Channel (0–{channels - 1})", min_value=0, max_value=channels - 1, step=1,
                               key="channel")
     st.markdown(f"**The 9 samples that activate channel {channel} of {layer['name']} most** "
-                "(the channel's map over each image; one colour scale for the nine)")
+                "(the channel's map over each image; one colour scale for the nine). The number under each "
+                "is the channel's **mean activation** over that image.")
     with st.spinner("Computing the channel's maps…"):
         items = channel_overlays(path, layer_id, int(channel))
     st.html(thumbs_html(items, "channel-top"))
-    st.plotly_chart(heatmap_figure(means, int(channel), means_by), width="stretch", key=HEATMAP_KEY,
-                    on_select=_on_heatmap_select, selection_mode="points")
+    with st.container(key="class_channel_box"):
+        st.plotly_chart(heatmap_figure(means, int(channel), means_by), width="stretch", key=HEATMAP_KEY,
+                        on_select=_on_heatmap_select, selection_mode="points")
     if group_only:
         st.caption("Rows are coarse groups: every class has a single sample in this catalog.")

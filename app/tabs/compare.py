@@ -34,6 +34,7 @@ def render(view: View, table: pd.DataFrame) -> None:
                f"{len(linked)} linked samples.")
     if linked:
         st.button("Clear the linked samples", key="clear_compare", on_click=_clear_linked)
+    specs = []
     for column, side in zip(st.columns(2), ("left", "right")):
         with column:
             chosen = st.selectbox(f"{side.title()} layer", ids, format_func=lambda i: f"{i}: {names[i]}",
@@ -41,8 +42,31 @@ def render(view: View, table: pd.DataFrame) -> None:
             side_view = replace(view, layer_id=chosen, pinned=None, show="all")
             spec = datamap.figure_spec(side_view, str(names[chosen]), highlight=linked or None,
                                        dragmode="lasso", height=420)
+            specs.append(spec)
             key = f"compare_{side}_chart"
             with st.container(key=f"compare_{side}_box"):
                 st.plotly_chart(datamap.figure({**spec, "layout": {**spec["layout"], "showlegend": False}}),
                                 width="stretch", key=key, on_select=partial(_on_select, key),
                                 selection_mode=("box", "lasso"), config={"displaylogo": False})
+    _shared_legend(specs[0], view.colour_by)
+
+
+MARKS = {"pinned", "highlighted", "your image"}  # traces that ring or star points: not colours of the legend
+
+
+def legend_entries(spec: dict) -> list[tuple[str, str, int]]:
+    """(name, colour, count) of each colour on a data map: both maps show the same samples, coloured the
+    same way, so one map's colours are the legend of both."""
+    if spec.get("html_legend"):
+        return list(spec["html_legend"])
+    return [(trace["name"], trace["marker"]["color"], len(trace["x"])) for trace in spec["data"]
+            if trace.get("name") not in MARKS and isinstance(trace.get("marker", {}).get("color"), str)]
+
+
+def _shared_legend(spec: dict, colour_by: str) -> None:
+    entries = legend_entries(spec)
+    with st.container(key="compare_legend"):
+        if entries:
+            st.html(datamap.legend_html(entries, f"{colour_by} (both maps)"))
+        else:
+            st.caption(f"Colour: {colour_by}, on the scale beside each map (both maps share it).")

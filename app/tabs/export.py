@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 import streamlit as st
@@ -24,10 +25,18 @@ def export_frame(view: View, layer_name: str) -> pd.DataFrame:
     return frame
 
 
+def file_stem(view: View, layer_name: str) -> str:
+    """`<catalog>-<layer>-<method>[-p<perplexity used>]`, so that files from several catalogs, layers and
+    maps do not overwrite each other in a downloads folder; other than letters, digits and ".-_" is "_"."""
+    parts = [view.catalog_name, layer_name, view.method]
+    if view.method == "tsne" and view.perplexity_used is not None:
+        parts.append(f"p{view.perplexity_used:g}")
+    return "-".join(re.sub(r"[^A-Za-z0-9._-]+", "_", part).strip("_") or "_" for part in parts)
+
+
 def render(view: View, layer_name: str) -> None:
     frame = export_frame(view, layer_name)
-    catalog_name = cached.manifest(view.catalog).get("name", "catalog")
-    stem = f"{catalog_name}-{layer_name}-{view.method}".replace("/", "_").replace(" ", "_")
+    stem = file_stem(view, layer_name)
     st.markdown(f"The current map: **{len(frame)}** points of **{escape(layer_name)}** ({view.method}), with labels.")
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)

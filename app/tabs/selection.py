@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import cached, datamap
-from app.charts import DARK, selected_points
+from app.charts import DARK, DARK_BLUES, cell_overlay, selected_points
 from app.markup import escape, sample_thumbs
 from app.view import View
 from catalog import insights
@@ -32,8 +32,9 @@ def render(view: View, group_only: bool) -> None:
     if matrix.empty:
         st.caption("Nothing to count.")
         return
-    st.plotly_chart(confusion_figure(matrix), width="stretch", key=CONFUSION_KEY, on_select=_on_confusion_select,
-                    selection_mode="points")
+    with st.container(key="confusion_box"):
+        st.plotly_chart(confusion_figure(matrix), width="stretch", key=CONFUSION_KEY,
+                        on_select=_on_confusion_select, selection_mode="points")
     st.session_state["_confusion_scope"] = (by, scope)
     if st.session_state.get("highlight_ids"):
         st.caption(f"Highlighted on the map: {len(st.session_state.highlight_ids)} samples "
@@ -51,18 +52,29 @@ def _summary(path: str, con, ids: list[int]) -> None:
     left.dataframe(counts, hide_index=True, height=260, key="selection_classes")
     labels = cached.samples(path).set_index("sample_id").label_name
     shown = ids[:SHOWN_THUMBS]
+    if len(shown) < len(ids):
+        right.caption(f"Showing {len(shown)} of {len(ids)} selected samples (the first by id).")
     right.html(sample_thumbs(path, shown, [f"#{s} {labels.get(s, '?')}" for s in shown], "selection-thumbs"))
     st.button("Clear the selection", key="clear_selection", on_click=_clear_selection)
 
 
 def confusion_figure(matrix: pd.DataFrame) -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=matrix.to_numpy().tolist(), x=[str(c) for c in matrix.columns],
-                               y=[str(i) for i in matrix.index], colorscale="Blues", showscale=False,
-                               text=matrix.to_numpy().tolist(), texttemplate="%{text}",
-                               hovertemplate="true %{y} → predicted %{x}: %{z}<extra></extra>"))
+    """Counts on the app's dark look (empty cells in the plot's own colour), with an invisible clickable
+    marker on every non-empty cell: a click selects that cell's samples."""
+    counts = matrix.to_numpy()
+    columns, rows = [str(c) for c in matrix.columns], [str(i) for i in matrix.index]
+    text = [[str(v) if v else "" for v in row] for row in counts.tolist()]
+    fig = go.Figure(go.Heatmap(z=counts.tolist(), x=columns, y=rows, colorscale=DARK_BLUES, showscale=False,
+                               text=text, texttemplate="%{text}", hoverinfo="skip"))
+    filled = [(r, c) for r in range(len(rows)) for c in range(len(columns)) if counts[r, c]]
+    fig.add_trace(cell_overlay([columns[c] for _, c in filled], [rows[r] for r, _ in filled],
+                               [int(counts[r, c]) for r, c in filled],
+                               "true %{y} → predicted %{x}: %{customdata}<br>click: highlight these samples"
+                               "<extra></extra>"))
     fig.update_layout(**DARK, height=max(260, min(800, 26 * len(matrix) + 120)),
-                      margin={"l": 10, "r": 10, "t": 10, "b": 10}, clickmode="event+select",
-                      xaxis={"title": "predicted"}, yaxis={"title": "true", "autorange": "reversed"})
+                      margin={"l": 10, "r": 10, "t": 10, "b": 10}, clickmode="event+select", dragmode=False,
+                      hovermode="closest", xaxis={"title": "predicted"},
+                      yaxis={"title": "true", "autorange": "reversed"})
     return fig
 
 
