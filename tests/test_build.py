@@ -229,3 +229,12 @@ def test_separability_is_ranked_by_the_distance_the_neighbour_views_use(small_ca
             best = max(counts.values())
             right += next(g for g in votes if counts[g] == best) == groups[int(ids[row])]
         assert stored == pytest.approx(right / len(ids), abs=1 / len(ids) + 1e-6), layer_id
+
+
+def test_pooled_features_group_their_neighbours_above_a_measured_floor(small_catalog):
+    """At global_pool the 24 sample images' coarse groups are found among their 10 nearest neighbours
+    more often by cosine distance (measured 0.21) than Euclidean distance ranked them (0.04)."""
+    path, _ = small_catalog
+    accuracy = query(path, """SELECT knn_accuracy_group FROM separability JOIN layers USING (layer_id)
+                              WHERE name = 'global_pool'""")[0][0]
+    assert accuracy >= 0.15
