@@ -3,7 +3,7 @@
 Cosine distance on the layer's PCA coordinates (centred features): it compares the direction of
 two activation patterns, not their size. On the bundled catalog it ranks neighbours better than
 Euclidean distance on the same features (leave-one-out 10-NN accuracy of the coarse groups at
-global_pool 0.65 against 0.55; measured, see docs/PERFORMANCE.md), and the separability curve, the
+global_pool 0.64 against 0.55; see docs/PERFORMANCE.md), and the separability curve, the
 Neighbours tab and uploaded images all use it, so the three agree.
 """
 from __future__ import annotations
