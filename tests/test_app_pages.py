@@ -58,8 +58,8 @@ def test_explorer_first_load(app_env, app_test):
     layer_name = catalog.open(path).execute("SELECT name FROM layers WHERE layer_id = ?",
                                             [at.session_state.layer_id]).fetchone()[0]
     assert spec["layout"]["title"]["text"].startswith(f"{layer_name} · t-SNE · perplexity")
-    # coloured by class: one legend entry per true class of the catalog, each with that class's points
-    labels = catalog.open(path).execute("SELECT label_name, count(*) FROM samples GROUP BY 1").fetchall()
+    # one image per class here, so coloured by coarse group: one legend entry per group, with its points
+    labels = catalog.open(path).execute("SELECT group_name, count(*) FROM samples GROUP BY 1").fetchall()
     legend = {t["name"]: len(t["x"]) for t in spec["data"] if t.get("showlegend", True)}
     assert legend == dict(labels)
     n_points = sum(len(t["x"]) for t in spec["data"] if t.get("name") != "pinned")

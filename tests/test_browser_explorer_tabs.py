@@ -134,11 +134,12 @@ def test_explorer_tabs_by_mouse(small_catalog, tmp_path):
                 # colour and filter are in the URL; the sample's one image per class means coarse groups
                 page.wait_for_function("() => location.search.includes('colour=coarse') && "
                                        "location.search.includes('show=all')", timeout=30000)
+                # the gallery first (the Channel tab computes its top samples' maps, which may include
+                # the pinned one): a spinner while the model runs, then a colour bar with its range
+                _compute_the_gallery(page, channels)
                 _click_a_confusion_cell(page)
                 channel = _click_a_heatmap_column(page)
                 page.wait_for_function(f"() => location.search.includes('channel={channel}')", timeout=120000)
-                # the gallery: a spinner while the model runs, then a colour bar with its range
-                _compute_the_gallery(page, channels)
                 for width, height in ((1600, 1000), (1366, 768)):
                     page.set_viewport_size({"width": width, "height": height})
                     page.wait_for_timeout(500)
