@@ -56,12 +56,13 @@ def public_path(path: str, key: str | None = None) -> str:
     its extension (its place in the dataset), else the file name."""
     if not path or not is_absolute_path(path):
         return path
-    try:
-        return Path(path).resolve().relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        pass
-    suffix = PurePath(path.replace("\\", "/")).suffix
-    return f"{key}{suffix}" if key else PurePath(path.replace("\\", "/")).name
+    if os.path.isabs(path):  # this machine's kind of path: maybe inside the repository
+        try:
+            return Path(path).resolve().relative_to(REPO_ROOT).as_posix()
+        except ValueError:
+            pass
+    portable = PurePath(path.replace("\\", "/"))
+    return f"{key}{portable.suffix}" if key else portable.name
 
 
 def public_manifest(manifest: dict) -> dict:
