@@ -38,10 +38,21 @@ def test_home_says_what_the_deployment_holds_and_links_explorer_and_sql(public_e
     manifest = small_catalog[1]
     assert "lite0-demo" in text and f"N = {manifest['n_samples']} images" in text
     assert f"top-1 accuracy {manifest['top1_accuracy']:.1%}" in text
-    links = [link.proto.page for link in at.get("page_link")]
-    assert any(p.endswith("1_Explorer.py") for p in links) and any(p.endswith("2_SQL.py") for p in links)
+    assert [link.proto.page for link in at.get("page_link")] == ["Explorer", "SQL"]
     assert not at.button  # no build button in public mode
     assert str(public_env) not in text  # no server paths shown
+
+
+def test_the_cloud_entrypoint_turns_public_mode_on_and_serves_every_page(public_env, monkeypatch):
+    """Cloud has no shell: deploy/streamlit_app.py itself switches public mode on, and links still resolve."""
+    monkeypatch.setenv("LAYERSCOPE_PUBLIC", "unset below; restored after the test")
+    monkeypatch.delenv("LAYERSCOPE_PUBLIC")
+    at = AppTest.from_file(str(REPO / "deploy" / "streamlit_app.py"), default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert os.environ["LAYERSCOPE_PUBLIC"] == "1"
+    assert "This deployment holds" in "\n".join(m.value for m in at.markdown)
+    assert [link.proto.page for link in at.get("page_link")] == ["Explorer", "SQL"]
+    assert not at.button
 
 
 def test_public_mode_never_lists_the_owners_catalogs(public_env, small_catalog, monkeypatch):
