@@ -73,3 +73,14 @@ def test_browsing_a_published_catalog_never_imports_torch(public_env, tmp_path):
     assert result["modules"] == [], result["steps"]
     assert all(not imported for _, imported in result["steps"])
     assert result["sql_ok"] and "lite0-demo" in result["home"]
+
+
+def test_start_in_public_mode_runs_the_cloud_entrypoint_and_builds_nothing(monkeypatch):
+    from scripts import start
+    monkeypatch.setenv("LAYERSCOPE_PUBLIC", "1")
+    monkeypatch.setattr(start, "ensure_sample_catalog", lambda: pytest.fail("public mode must not build"))
+    monkeypatch.setattr(sys, "argv", ["start"])
+    ran = []
+    monkeypatch.setattr(start.os, "execv", lambda exe, command: ran.append(command))
+    start.main()
+    assert ran and ran[0][-1].endswith("deploy/streamlit_app.py")
