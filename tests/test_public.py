@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def published_root(small_catalog, tmp_path_factory):
     root = tmp_path_factory.mktemp("published")
-    publish(small_catalog[0], name="lite0-demo", root=root)
+    publish(small_catalog[0], name="lite0-demo", root=root, max_file_bytes=200_000)  # tables in parts
     return root
 
 
