@@ -6,7 +6,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from app import brand, catalogs, settings
+from app import brand, catalogs, navigation, settings
 from app.style import load_css
 
 st.set_page_config(page_title="LayerScope", page_icon=brand.PAGE_ICON, layout="wide")
@@ -42,14 +42,23 @@ def _when(text: str) -> str:
         return str(text or "?")
 
 
-if found:
+if found and settings.public_mode():
+    st.markdown("This deployment holds " + ("this catalog:" if len(found) == 1 else f"{len(found)} catalogs:"))
+    for path, manifest in found:
+        st.markdown(f"- `{path.name}`: {catalogs.summary(manifest)}")
+    st.caption("Browse it in the Explorer, or query it with SQL. You can upload your own image in the Explorer's "
+               "*Your image* tab; catalogs are built by the app's owner, not here.")
+    links = st.columns(2)
+    links[0].page_link(navigation.link("pages/1_Explorer.py"), label="Open the Explorer", icon=":material/scatter_plot:")
+    links[1].page_link(navigation.link("pages/2_SQL.py"), label="Query it with SQL", icon=":material/database:")
+elif found:
     rows = [{"catalog": p.name, "model": catalogs.model_label(m), "weights": m["model"]["weights"],
              "dataset": m["dataset"]["name"], "N": m["n_samples"],
              "top-1 accuracy": f"{m['top1_accuracy']:.1%}" if m.get("top1_accuracy") is not None else "?",
              "built": _when(m.get("created_at"))} for p, m in found]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="catalog_table")
     st.caption(f"Found under `{root}` (set LAYERSCOPE_CATALOG_DIR to look elsewhere).")
-    st.page_link("pages/1_Explorer.py", label="Open the Explorer", icon=":material/scatter_plot:")
+    st.page_link(navigation.link("pages/1_Explorer.py"), label="Open the Explorer", icon=":material/scatter_plot:")
 elif settings.builds_allowed():
     st.info(f"No catalog under `{root}` yet. Build the bundled sample (400 ImageNet images through "
             "EfficientNet-Lite0; about 2 minutes on 2 cores), or run `python -m scripts.build_catalog`.")
@@ -67,8 +76,8 @@ elif settings.builds_allowed():
                 st.success(f"Built {built[0].name}: {built[1]['n_samples']} images.")
                 st.rerun()
 else:
-    st.info("This deployment has no catalog yet. Catalogs are built by the app's owner "
-            "(`python -m scripts.build_catalog`), never from a shared app.")
+    st.info("This deployment has no catalog yet. Its owner builds one (`python -m scripts.build_catalog`), "
+            "publishes it (`python -m scripts.publish`) and commits `published/`; nothing is built from a shared app.")
 
 st.divider()
 st.caption("Pages: **Explorer** (layer map, data map, inspector, gallery, your own image, channels, selections) · **SQL** (read-only queries, CSV download) · **About**.")

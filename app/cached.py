@@ -80,7 +80,7 @@ def one_image_per_class(path: str) -> bool:
 @st.cache_data(show_spinner=False, max_entries=256)
 def neighbours(path: str, layer_id: int, sample_id: int, k: int = 8) -> list[tuple[int, float]]:
     """The k nearest samples in the layer's PCA space; empty when the layer has no reference for it."""
-    from core.placement import neighbours_of
+    from core.mapspace import neighbours_of
     ref = reference(path, layer_id)
     if not (ref["sample_id"] == sample_id).any():
         return []

@@ -4,10 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import catalog
+from app import settings
+from catalog.paths import published_root
 
 
 def catalog_root() -> Path:
-    return catalog.default_root()
+    """Public mode serves the committed `published/` folder; owner mode the builder's `catalogs/`."""
+    return published_root() if settings.public_mode() else catalog.default_root()
 
 
 def list_catalogs() -> list[tuple[Path, dict]]:
@@ -21,3 +24,11 @@ def model_label(manifest: dict) -> str:
     if not model.get("trained", True) and "untrained" not in label:
         label += " (untrained)"
     return label
+
+
+def summary(manifest: dict) -> str:
+    """One line a visitor reads first: model, dataset, N and top-1 accuracy."""
+    accuracy = manifest.get("top1_accuracy")
+    accuracy_text = f"top-1 accuracy {accuracy:.1%}" if accuracy is not None else "top-1 accuracy unknown"
+    return (f"**{model_label(manifest)}** on **{manifest['dataset']['name']}**, "
+            f"N = {manifest['n_samples']} images, {accuracy_text}")

@@ -15,7 +15,7 @@ import streamlit as st
 from app import cached
 from app.bounded import BoundedStore
 from app.markup import data_url, escape
-from core import explain
+from core import heatmaps
 from core.pictures import overlay_jpeg
 
 PICTURE_CAPTIONS = {
@@ -33,7 +33,7 @@ def pictures(image: bytes | None, explanations: dict | None) -> dict:
     here, JPEG), and the stored guided maps (WebP) as they are."""
     out = {"image": image}
     if image and explanations:
-        out["gradcam"] = overlay_jpeg(image, explain.decode(explanations["gradcam"]))
+        out["gradcam"] = overlay_jpeg(image, heatmaps.decode(explanations["gradcam"]))
         out["guided"] = explanations["guided"]
         out["guided_gradcam"] = explanations["guided_gradcam"]
     return out

@@ -17,3 +17,9 @@ def public_mode() -> bool:
 
 def builds_allowed() -> bool:
     return not public_mode()
+
+
+def hide_error_details() -> None:
+    """Visitors see that something failed, never a traceback (Community Cloud enforces the same)."""
+    import streamlit as st
+    st.set_option("client.showErrorDetails", "none")

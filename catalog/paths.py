@@ -1,4 +1,5 @@
-"""Where catalogs live: `catalogs/` beside the code, or the folder named by LAYERSCOPE_CATALOG_DIR."""
+"""Where catalogs live: `catalogs/` beside the code (or LAYERSCOPE_CATALOG_DIR) for builds, and
+`published/` (or LAYERSCOPE_PUBLISHED_DIR), the committed folder a public deployment serves."""
 from __future__ import annotations
 
 import os
@@ -7,10 +8,16 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV_VAR = "LAYERSCOPE_CATALOG_DIR"
+PUBLISHED_ENV_VAR = "LAYERSCOPE_PUBLISHED_DIR"
 
 
 def default_root() -> Path:
     return Path(os.environ.get(ENV_VAR) or REPO_ROOT / "catalogs")
+
+
+def published_root() -> Path:
+    """Published catalogs: committed with the code (not git-ignored), read-only once there."""
+    return Path(os.environ.get(PUBLISHED_ENV_VAR) or REPO_ROOT / "published")
 
 
 def default_name(model: str, dataset: str, n: int | None, weights: str) -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from catalog.schema import MANIFEST, REFERENCE_DIR, SCHEMA_VERSION, TABLES
+from catalog.layout import join_parts, reference_files, table_files
+from catalog.schema import MANIFEST, SCHEMA_VERSION, TABLES
 from core.errors import CatalogError
 
 
@@ -37,8 +38,8 @@ def open_catalog(path: Path, memory_mb: int | None = None, threads: int | None =
     load_manifest(path)
     con = duckdb.connect(":memory:")
     for name in TABLES:
-        file = (path / f"{name}.parquet").as_posix().replace("'", "''")
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{file}')")
+        files = ", ".join("'" + f.as_posix().replace("'", "''") + "'" for f in table_files(path, name))
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{files}])")
     folder = path.as_posix().replace("'", "''")
     con.execute(f"SET allowed_directories = ['{folder}/']")
     if memory_mb is not None:
@@ -54,9 +55,12 @@ def open_catalog(path: Path, memory_mb: int | None = None, threads: int | None =
 
 
 def load_reference(path: Path, layer_id: int) -> dict[str, np.ndarray]:
-    """The PCA basis and t-SNE reference of one layer, as saved by the builder."""
-    with np.load(Path(path) / REFERENCE_DIR / f"layer_{layer_id:03d}.npz") as arrays:
-        return {key: arrays[key] for key in arrays.files}
+    """The PCA basis and t-SNE reference of one layer, as saved by the builder (or published in parts)."""
+    arrays: dict[str, np.ndarray] = {}
+    for file in reference_files(path, layer_id):
+        with np.load(file) as stored:
+            arrays.update({key: stored[key] for key in stored.files})
+    return join_parts(arrays)
 
 
 def find_catalogs(root: Path) -> list[tuple[Path, dict]]:

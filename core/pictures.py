@@ -10,7 +10,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from core.explain import overlay
+from core.heatmaps import overlay
 
 JPEG_QUALITY = 85
 

@@ -17,7 +17,8 @@ load_css()
 found = catalogs.list_catalogs()
 if not found:
     st.warning(f"No catalog found under `{catalogs.catalog_root()}`. Build the bundled sample on the Home page.")
-    st.page_link("Home.py", label="Home", icon=":material/home:")
+    from app.navigation import link  # a page path relative to the running entrypoint (deploy/ on Cloud)
+    st.page_link(link("Home.py"), label="Home", icon=":material/home:")
     st.stop()
 
 labels = {str(p): p.name for p, _ in found}  # dataset and N are in the sidebar's caption (narrow box)

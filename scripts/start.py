@@ -1,9 +1,13 @@
-"""`python -m scripts.start`: build the bundled sample catalog if there is none, then start the app."""
+"""`python -m scripts.start`: build the bundled sample catalog if there is none, then start the app.
+
+With LAYERSCOPE_PUBLIC=1 it starts the app as Community Cloud runs it: through `deploy/streamlit_app.py`,
+catalogs from `published/`, nothing built, no error details shown."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from catalog import default_root, find_catalogs
 from catalog.paths import REPO_ROOT
@@ -23,9 +27,19 @@ def ensure_sample_catalog() -> None:
     print("\n".join(summary_lines(path, manifest)))
 
 
+def public_requested() -> bool:
+    """The rule of app.settings.public_mode (scripts may not import app/): LAYERSCOPE_PUBLIC=1|true|yes|on."""
+    return os.environ.get("LAYERSCOPE_PUBLIC", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def entrypoint() -> Path:
+    return REPO_ROOT / ("deploy/streamlit_app.py" if public_requested() else "Home.py")
+
+
 def main() -> None:
-    ensure_sample_catalog()
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "Home.py"), *sys.argv[1:]]
+    if not public_requested():
+        ensure_sample_catalog()
+    command = [sys.executable, "-m", "streamlit", "run", str(entrypoint()), *sys.argv[1:]]
     os.execv(sys.executable, command) if os.name == "posix" else sys.exit(subprocess.call(command))
 
 

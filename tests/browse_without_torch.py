@@ -1,0 +1,47 @@
+"""Run by tests/test_public.py in a fresh interpreter: browse a published catalog through AppTest, in public
+mode, and print which heavy modules got imported (a fresh process, so nothing earlier imported them)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    if at.exception:
+        raise SystemExit(f"page failed: {[e.value for e in at.exception]}")
+    return at
+
+
+def main() -> None:
+    steps = []
+    home = run(AppTest.from_file(str(REPO / "Home.py"), default_timeout=180))
+    steps.append(("home", "torch" in sys.modules))
+    explorer = run(AppTest.from_file(str(REPO / "pages" / "1_Explorer.py"), default_timeout=180))
+    explorer.session_state.pinned = 3  # the inspector shows the pinned sample's stored pictures
+    run(explorer)
+    steps.append(("explorer, pinned", "torch" in sys.modules))
+    for tab in ("Neighbours", "Selection", "Compare layers", "Export"):
+        explorer.session_state["explorer_tab"] = tab
+        if tab == "Selection":
+            explorer.session_state["selection_ids"] = [0, 1, 2, 3]
+        run(explorer)
+        steps.append((tab, "torch" in sys.modules))
+    explorer.session_state.method = "pca"
+    explorer.session_state.layer_id = 2
+    run(explorer)
+    steps.append(("pca, another layer", "torch" in sys.modules))
+    sql = run(AppTest.from_file(str(REPO / "pages" / "2_SQL.py"), default_timeout=180))
+    steps.append(("sql", "torch" in sys.modules))
+    home_text = "\n".join(m.value for m in home.markdown)
+    print(json.dumps({"steps": steps, "home": home_text, "sql_ok": not sql.exception,
+                      "modules": sorted(m for m in ("torch", "torchvision", "timm", "pytorch_grad_cam") if m in sys.modules)}))
+
+
+if __name__ == "__main__":
+    main()
