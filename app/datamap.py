@@ -1,9 +1,7 @@
-"""The data map: a plotly scatter of one layer's embedding, and a bridge that reports hover/click.
+"""The data map: a plotly scatter of one layer's embedding (Streamlit's own chart, WebGL above a few
+hundred points), with colours, axis ranges and titles that stay put whatever the show filter keeps.
 
-The scatter is Streamlit's own plotly chart (WebGL above a few hundred points). The bridge is a
-small components-v2 element with no visible UI: its script finds the chart's plotly graph in the
-page and forwards `plotly_hover` and `plotly_click` as trigger values, so hovering reruns only the
-fragment that holds the bridge (the inspector), never the whole page.
+Its colours are in app/palette.py; hover and click reach the inspector through app/plot_bridge.py.
 """
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import cached
-from app.markup import escape
+from app.palette import CORRECT_COLOURS, GROUP_COLOURS, category_colours
 from app.view import SHOW_FILTERS, View
 from core import imagenet
 
@@ -25,26 +23,6 @@ COLOUR_BY = {
 }
 WEBGL_FROM = 300
 MAX_TRACES = 40  # up to this many categories: one trace each, with plotly's own (clickable) legend
-# One colour per coarse group, always the same one: twelve from well-known qualitative sets (Okabe-Ito,
-# Tableau 10, Kelly's) and a violet they lack, picked so that every pair is far apart in CIELAB (delta-E
-# at least 23) and each stands out on the dark plot (contrast at least 4:1).
-GROUP_COLOURS = dict(zip(imagenet.GROUPS, (
-    "#56B4E9",  # fish: sky blue
-    "#F0E442",  # birds: yellow
-    "#008856",  # amphibians & reptiles: green
-    "#CC79A7",  # invertebrates: reddish purple
-    "#E15759",  # dogs: red
-    "#F38400",  # other mammals: orange
-    "#4E79A7",  # vehicles: steel blue
-    "#76B7B2",  # devices: teal
-    "#FF9DA7",  # clothing: pink
-    "#C2B280",  # household: buff
-    "#8DB600",  # sports: yellow-green
-    "#848482",  # structures & scenes: grey
-    "#9D7AE0",  # food & plants: violet
-)))
-PALETTE = list(GROUP_COLOURS.values()) + ["#A1CAF1", "#B07AA1", "#9C755F"]
-CORRECT_COLOURS = {"correct": "#3ccf91", "wrong": "#ef5b5b"}
 RANGE_PAD = 0.04  # share of the span added on each side of the points
 OUTPUT_NOTE = "probabilities: most points sit near the corners of the simplex"
 
@@ -273,99 +251,3 @@ def figure(spec: dict, show: str = "all", axes: tuple[str, str] | None = None) -
     """The plotly figure of a `figure_dict` spec, optionally filtered (`keep_shown`) and with axis titles."""
     spec = with_axis_titles(keep_shown(spec, show), axes)
     return go.Figure({"data": spec["data"], "layout": spec["layout"]}, _validate=False)
-
-
-def category_colours(categories: list[str]) -> dict[str, str]:
-    if len(categories) <= len(PALETTE):
-        return {c: PALETTE[i] for i, c in enumerate(categories)}
-    n = len(categories)  # spread hues, alternating lightness so neighbours differ
-    return {c: f"hsl({(i * 360 / n):.0f},{70 if i % 2 else 55}%,{62 if i % 2 else 50}%)"
-            for i, c in enumerate(categories)}
-
-
-def legend_html(entries: list[tuple[str, str, int]], title: str) -> str:
-    items = "".join(f'<span class="ls-leg"><i style="background:{colour}"></i>{escape(name)}'
-                    f'{f" ({count})" if count > 1 else ""}</span>' for name, colour, count in entries)
-    return (f'<div class="ls-legend" data-testid="class-legend"><b>{escape(title)}</b> '
-            f'({len(entries)}): {items}</div>')
-
-
-_BRIDGE_JS = """
-export default function(component) {
-  const { data, setTriggerValue, parentElement } = component;
-  const selector = data.selector;
-  // This script runs again on every rerun of the inspector (every hover), while the element and the
-  // plot survive: what must outlive one run (the last id sent, the timers, the handlers bound to the
-  // plot) lives on the element, and each run replaces the previous run's, so plotly calls one handler.
-  const mine = parentElement.__lsBridge = parentElement.__lsBridge || {last: null, timer: null, unhover: null};
-  const idOf = (ev) => {
-    const p = ev && ev.points && ev.points[0];
-    if (!p || !p.customdata) return null;
-    return Number(p.customdata[0]);
-  };
-  // the same point on another map (a new layer or method) is news again
-  const mapOf = () => { const gd = document.querySelector(selector);
-                        return gd && gd.layout && gd.layout.title ? String(gd.layout.title.text) : ''; };
-  const onHover = (ev) => {
-    const id = idOf(ev);
-    clearTimeout(mine.unhover);
-    if (id === null) return;
-    const seen = id + ' @ ' + mapOf();
-    if (seen === mine.last) return;
-    mine.last = seen;
-    window.__lsHoverAt = performance.now();
-    setTriggerValue('hover', id);
-  };
-  // leaving a point: report "no hover" unless the pointer lands on another point right away (moving
-  // from one point to the next fires unhover then hover)
-  const onUnhover = () => {
-    clearTimeout(mine.unhover);
-    mine.unhover = setTimeout(() => {
-      if (mine.last === null) return;
-      mine.last = null;
-      setTriggerValue('unhover', true);
-    }, 150);
-  };
-  const onClick = (ev) => {
-    const id = idOf(ev);
-    if (id === null) return;
-    setTriggerValue('click', id);
-  };
-  const handlers = {plotly_hover: onHover, plotly_unhover: onUnhover, plotly_click: onClick};
-  const unbind = (gd) => {
-    if (!gd || !gd.__lsHandlers || !gd.removeListener) return;
-    Object.entries(gd.__lsHandlers).forEach(([name, fn]) => gd.removeListener(name, fn));
-    gd.__lsHandlers = null;
-  };
-  const bind = () => {
-    const gd = document.querySelector(selector);
-    if (!gd || !gd._ev || typeof gd.on !== 'function' || gd.__lsHandlers === handlers) return;
-    unbind(gd);
-    Object.entries(handlers).forEach(([name, fn]) => gd.on(name, fn));
-    gd.__lsHandlers = handlers;
-  };
-  clearInterval(mine.timer);
-  bind();
-  mine.timer = setInterval(bind, 200);
-  const timer = mine.timer;
-  return () => {
-    if (mine.timer !== timer) return;  // a later run has taken over
-    clearInterval(timer);
-    unbind(document.querySelector(selector));
-  };
-}
-"""
-
-_bridge = st.components.v2.component("layerscope.plot_bridge", js=_BRIDGE_JS)
-
-
-def bridge(container_key: str, key: str, on_hover=None, on_click=None, on_unhover=None):
-    """Mount the bridge for the plotly chart inside st.container(key=container_key).
-
-    Its result has `hover` (a sample id), `click` (a sample id) and `unhover` (True once the pointer
-    has left the points), each set for the one run that follows the event.
-    """
-    callbacks = {"on_hover_change": on_hover or (lambda: None), "on_click_change": on_click or (lambda: None),
-                 "on_unhover_change": on_unhover or (lambda: None)}
-    return _bridge(data={"selector": f".st-key-{container_key} .js-plotly-plot"}, key=key, height=0,
-                   **callbacks)

@@ -5,7 +5,21 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app import brand, cached, catalogs, datamap, gallery, inspector, layer_map, session, separability_chart, upload, urlstate
+from app import (
+    brand,
+    cached,
+    catalogs,
+    datamap,
+    gallery,
+    inspector,
+    layer_map,
+    palette,
+    plot_bridge,
+    separability_chart,
+    session,
+    upload,
+    urlstate,
+)
 from app.charts import selected_sample_ids
 from app.style import load_css
 from app.tabs import channel, compare, export, neighbours, selection
@@ -17,7 +31,9 @@ load_css()
 found = catalogs.list_catalogs()
 if not found:
     st.warning(f"No catalog found under `{catalogs.catalog_root()}`. Build the bundled sample on the Home page.")
-    from app.navigation import link  # a page path relative to the running entrypoint (deploy/ on Cloud)
+    from app.navigation import (
+        link,  # a page path relative to the running entrypoint (deploy/ on Cloud)
+    )
     st.page_link(link("Home.py"), label="Home", icon=":material/home:")
     st.stop()
 
@@ -144,13 +160,13 @@ with left:
                         **({"on_select": _on_map_select, "selection_mode": ("box", "lasso")}
                            if dragmode != "pan" else {}))
     if spec.get("html_legend"):
-        st.html(datamap.legend_html(spec["html_legend"], colour_by))
+        st.html(palette.legend_html(spec["html_legend"], colour_by))
     st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")
 
 
 @st.fragment
 def inspector_panel(path: str) -> None:
-    events = datamap.bridge("datamap", key="plot_bridge")
+    events = plot_bridge.bridge("datamap", key="plot_bridge")
     clicked, hovered = getattr(events, "click", None), getattr(events, "hover", None)
     if clicked is not None and int(clicked) != st.session_state.pinned:
         st.session_state.pinned, st.session_state.hovered = int(clicked), None

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app import datamap
+from app import datamap, palette
 from core import imagenet
 
 BACKGROUND = "#0e1117"  # the theme's background (.streamlit/config.toml)
@@ -94,13 +94,13 @@ def _luminance(hex_colour: str) -> float:
 
 
 def test_every_coarse_group_has_its_own_colour():
-    assert set(datamap.GROUP_COLOURS) == set(imagenet.GROUPS)
-    assert len(set(map(str.lower, datamap.GROUP_COLOURS.values()))) == len(imagenet.GROUPS)
+    assert set(palette.GROUP_COLOURS) == set(imagenet.GROUPS)
+    assert len(set(map(str.lower, palette.GROUP_COLOURS.values()))) == len(imagenet.GROUPS)
 
 
 def test_group_colours_are_far_apart():
     close = [(a, b, round(float(np.linalg.norm(_lab(ca) - _lab(cb))), 1))
-             for (a, ca), (b, cb) in itertools.combinations(datamap.GROUP_COLOURS.items(), 2)
+             for (a, ca), (b, cb) in itertools.combinations(palette.GROUP_COLOURS.items(), 2)
              if np.linalg.norm(_lab(ca) - _lab(cb)) < MIN_DELTA_E]
     assert not close, close
 
@@ -108,7 +108,7 @@ def test_group_colours_are_far_apart():
 def test_group_colours_stand_out_on_the_background():
     background = _luminance(BACKGROUND)
     dim = {group: round((_luminance(colour) + 0.05) / (background + 0.05), 2)
-           for group, colour in datamap.GROUP_COLOURS.items()
+           for group, colour in palette.GROUP_COLOURS.items()
            if (_luminance(colour) + 0.05) / (background + 0.05) < MIN_CONTRAST}
     assert not dim, dim
 

@@ -7,7 +7,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from app import datamap
+from app import datamap, palette
 from app.charts import selected_sample_ids
 from app.view import View
 
@@ -67,6 +67,6 @@ def _shared_legend(spec: dict, colour_by: str) -> None:
     entries = legend_entries(spec)
     with st.container(key="compare_legend"):
         if entries:
-            st.html(datamap.legend_html(entries, f"{colour_by} (both maps)"))
+            st.html(palette.legend_html(entries, f"{colour_by} (both maps)"))
         else:
             st.caption(f"Colour: {colour_by}, on the scale beside each map (both maps share it).")

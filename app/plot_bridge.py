@@ -1,0 +1,89 @@
+"""The bridge that reports hover, click and unhover on the data map's plotly chart.
+
+A small components-v2 element with no visible UI: its script finds the chart's plotly graph in the
+page and forwards `plotly_hover`, `plotly_click` and `plotly_unhover` as trigger values, so hovering
+reruns only the fragment that holds the bridge (the inspector), never the whole page.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+_BRIDGE_JS = """
+export default function(component) {
+  const { data, setTriggerValue, parentElement } = component;
+  const selector = data.selector;
+  // This script runs again on every rerun of the inspector (every hover), while the element and the
+  // plot survive: what must outlive one run (the last id sent, the timers, the handlers bound to the
+  // plot) lives on the element, and each run replaces the previous run's, so plotly calls one handler.
+  const mine = parentElement.__lsBridge = parentElement.__lsBridge || {last: null, timer: null, unhover: null};
+  const idOf = (ev) => {
+    const p = ev && ev.points && ev.points[0];
+    if (!p || !p.customdata) return null;
+    return Number(p.customdata[0]);
+  };
+  // the same point on another map (a new layer or method) is news again
+  const mapOf = () => { const gd = document.querySelector(selector);
+                        return gd && gd.layout && gd.layout.title ? String(gd.layout.title.text) : ''; };
+  const onHover = (ev) => {
+    const id = idOf(ev);
+    clearTimeout(mine.unhover);
+    if (id === null) return;
+    const seen = id + ' @ ' + mapOf();
+    if (seen === mine.last) return;
+    mine.last = seen;
+    window.__lsHoverAt = performance.now();
+    setTriggerValue('hover', id);
+  };
+  // leaving a point: report "no hover" unless the pointer lands on another point right away (moving
+  // from one point to the next fires unhover then hover)
+  const onUnhover = () => {
+    clearTimeout(mine.unhover);
+    mine.unhover = setTimeout(() => {
+      if (mine.last === null) return;
+      mine.last = null;
+      setTriggerValue('unhover', true);
+    }, 150);
+  };
+  const onClick = (ev) => {
+    const id = idOf(ev);
+    if (id === null) return;
+    setTriggerValue('click', id);
+  };
+  const handlers = {plotly_hover: onHover, plotly_unhover: onUnhover, plotly_click: onClick};
+  const unbind = (gd) => {
+    if (!gd || !gd.__lsHandlers || !gd.removeListener) return;
+    Object.entries(gd.__lsHandlers).forEach(([name, fn]) => gd.removeListener(name, fn));
+    gd.__lsHandlers = null;
+  };
+  const bind = () => {
+    const gd = document.querySelector(selector);
+    if (!gd || !gd._ev || typeof gd.on !== 'function' || gd.__lsHandlers === handlers) return;
+    unbind(gd);
+    Object.entries(handlers).forEach(([name, fn]) => gd.on(name, fn));
+    gd.__lsHandlers = handlers;
+  };
+  clearInterval(mine.timer);
+  bind();
+  mine.timer = setInterval(bind, 200);
+  const timer = mine.timer;
+  return () => {
+    if (mine.timer !== timer) return;  // a later run has taken over
+    clearInterval(timer);
+    unbind(document.querySelector(selector));
+  };
+}
+"""
+
+_bridge = st.components.v2.component("layerscope.plot_bridge", js=_BRIDGE_JS)
+
+
+def bridge(container_key: str, key: str, on_hover=None, on_click=None, on_unhover=None):
+    """Mount the bridge for the plotly chart inside st.container(key=container_key).
+
+    Its result has `hover` (a sample id), `click` (a sample id) and `unhover` (True once the pointer
+    has left the points), each set for the one run that follows the event.
+    """
+    callbacks = {"on_hover_change": on_hover or (lambda: None), "on_click_change": on_click or (lambda: None),
+                 "on_unhover_change": on_unhover or (lambda: None)}
+    return _bridge(data={"selector": f".st-key-{container_key} .js-plotly-plot"}, key=key, height=0,
+                   **callbacks)
