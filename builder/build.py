@@ -12,9 +12,9 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -173,7 +173,7 @@ def _prefetched(items: Iterator, depth: int = 1) -> Iterator:
                 if not put((item, None)):
                     return
             put((_DONE, None))
-        except BaseException as exc:  # handed to the consumer, raised there
+        except Exception as exc:  # noqa: BLE001  (handed to the consumer, raised there)
             put((_DONE, exc))
 
     thread = threading.Thread(target=produce, name="layerscope-decode", daemon=True)

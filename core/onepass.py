@@ -8,9 +8,9 @@ reduction input) and keep nothing else, so memory is one batch's activations how
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
