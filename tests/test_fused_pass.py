@@ -19,6 +19,7 @@ from core.layers import trace_layers
 from core.onepass import explained_batch
 from core.preprocess import Preprocess
 from core.stats import reduction_input
+from tests.test_stats import reference_channel_stats
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 SIDE = 32
@@ -37,25 +38,6 @@ def real_images(count: int) -> torch.Tensor:
     preprocess = Preprocess(resize=SIDE, crop=SIDE)
     paths = sorted(SAMPLE.glob("*.jpg"))[:count]
     return torch.stack([preprocess(load_rgb(p)) for p in paths])
-
-
-def reference_channel_stats(maps: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Channel by channel: mean; entropy of 10 bins over the channel's min..max, bin = int((v - low) *
-    (10 / span)) in float32 with the maximum in the last bin; score = entropy x mean magnitude."""
-    b, c = maps.shape[:2]
-    mean, entropy, score = (np.zeros((b, c), np.float32) for _ in range(3))
-    for i in range(b):
-        for j in range(c):
-            values = maps[i, j].flatten().float()
-            low, high = values.min(), values.max()
-            scale = 10 / (high - low) if high > low else torch.tensor(10.0)
-            bins = ((values - low) * scale).to(torch.int64).clamp(0, 9)
-            p = torch.bincount(bins, minlength=10).double() / len(values)
-            p = p[p > 0]
-            mean[i, j] = values.mean()
-            entropy[i, j] = max(0.0, float(-(p * torch.log2(p)).sum()))
-            score[i, j] = entropy[i, j] * values.abs().mean()
-    return mean, entropy, score
 
 
 def reference_outputs(model: nn.Module, names: list[str], images: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -135,8 +117,7 @@ def test_explaining_after_the_block_is_refused_and_hooks_are_gone():
         pass
     with pytest.raises(RuntimeError, match="block"):
         explain_top1()
-    with pytest.raises(RuntimeError):
-        with explained_batch(model, layers, modules, target, torch.randn(1, 5, SIDE, SIDE)):
-            pass
+    with pytest.raises(RuntimeError), explained_batch(model, layers, modules, target, torch.randn(1, 5, SIDE, SIDE)):
+        pass
     twin = _twin_of(model).model
     assert all(not m._forward_hooks for m in [*model.modules(), *twin.modules()])
