@@ -9,6 +9,7 @@ ahead of the model. The manifest times the one pass's explaining part (backwards
 """
 from __future__ import annotations
 
+import mmap
 import queue
 import threading
 import time
@@ -227,6 +228,15 @@ def _one_batch(writer: CatalogWriter, state: BuildState, batch: _Loaded, target:
     return time.perf_counter() - started
 
 
+def _release_pages(array: np.ndarray) -> None:
+    """Unmap the pages of a scratch memmap from this process (they stay in the file and the page
+    cache), so the resident set does not grow by every feature written or read (41 layers x 7000
+    images x up to 4096 floats is 4.7 GB)."""
+    mapping = getattr(array, "_mmap", None)
+    if mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
+
+
 def _reduction_dims(layers: list[LayerInfo]) -> dict[int, int]:
     return {layer.layer_id: reduction_input(torch.zeros(1, *layer.shape)).shape[1] for layer in layers}
 
@@ -236,6 +246,7 @@ def _store_batch(writer: CatalogWriter, state: BuildState, batch: _Loaded, resul
     writer.append("predictions", rows.predictions(ids, result.top_classes, result.top_probs))
     for layer in state.layers:
         state.features[layer.layer_id][ids] = result.layers[layer.layer_id].features
+        _release_pages(state.features[layer.layer_id])
     writer.append("channels", rows.channels(ids, [(layer.layer_id, result.layers[layer.layer_id])
                                                   for layer in state.layers]))
     writer.append("images", {"sample_id": ids, "image": [jpeg(v, VIEW_QUALITY) for v in batch.views]})
@@ -261,6 +272,7 @@ def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
             previous_x, previous = None, None
             for layer in state.layers:
                 x = np.asarray(state.features[layer.layer_id][kept])
+                _release_pages(state.features[layer.layer_id])
                 if previous is not None and previous_x.shape == x.shape and np.array_equal(previous_x, x):
                     reduction, maps = previous  # an identity layer: same data, so the same maps
                 else:
