@@ -46,6 +46,7 @@ from core.separability import knn_accuracy
 from core.stats import reduction_input
 
 VIEW_QUALITY = 90  # JPEG quality of the stored model-view image
+GRAPH_BUDGET_BYTES = 1 << 30  # a batch's activations kept for the explanations' backwards
 
 
 @dataclass
@@ -206,7 +207,8 @@ def _one_pass(writer: CatalogWriter, state: BuildState, config: BuildConfig,
     bar = progress("one pass", n)
     explaining = 0.0
     try:
-        for batch, read in _prefetched(_batches(state, list(range(n)), config.batch_size)):
+        batch_size = fused_batch_size(state.layers, config.batch_size)
+        for batch, read in _prefetched(_batches(state, list(range(n)), batch_size)):
             if batch is not None:
                 explaining += _one_batch(writer, state, batch, target)
             bar.update(read)
@@ -214,6 +216,14 @@ def _one_pass(writer: CatalogWriter, state: BuildState, config: BuildConfig,
         bar.close()
     writer.append("explanations", rows.explanations([], [], []))  # the table exists even if every batch failed
     return explaining
+
+
+def fused_batch_size(layers: list[LayerInfo], asked: int, budget: int = GRAPH_BUDGET_BYTES) -> int:
+    """At most `asked` images, fewer where one image's activations (every layer's, float32: what the
+    backwards keep, about) times the batch would pass `budget`: VGG16 (115 MB an image) runs 9
+    at a time, EfficientNet-Lite0 16. Per-image cost hardly depends on the batch beyond a few images."""
+    per_image = 4 * sum(layer.size for layer in layers)
+    return max(1, min(asked, budget // max(per_image, 1)))
 
 
 def _one_batch(writer: CatalogWriter, state: BuildState, batch: _Loaded, target: torch.nn.Module) -> float:

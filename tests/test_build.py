@@ -18,8 +18,10 @@ import catalog
 from catalog.schema import MANIFEST
 from core import explain
 from builder import BuildConfig, NoProgress, build_catalog
+from builder.build import fused_batch_size
 from core.datasets import SAMPLE_DIR
 from core.errors import LayerScopeError
+from core.layers import LayerInfo
 from core.reduce import max_perplexity
 from scripts import build_catalog as cli
 
@@ -241,3 +243,11 @@ def test_separability_is_ranked_by_the_distance_the_neighbour_views_use(small_ca
             best = max(counts.values())
             right += next(g for g in votes if counts[g] == best) == groups[int(ids[row])]
         assert stored == pytest.approx(right / len(ids), abs=1 / len(ids) + 1e-6), layer_id
+
+
+def test_the_fused_batch_fits_its_activation_budget():
+    # Two layers of 3x10x10 and 50 numbers: 350 floats, 1400 bytes an image.
+    layers = [LayerInfo(0, "input", "input", (3, 10, 10), 0, "Tensor"), LayerInfo(1, "output", "output", (50,), 0, "Tensor")]
+    assert fused_batch_size(layers, 16, budget=1400 * 5) == 5
+    assert fused_batch_size(layers, 4, budget=1400 * 5) == 4
+    assert fused_batch_size(layers, 16, budget=100) == 1
