@@ -4,8 +4,9 @@ The model object is shared between app sessions, so it is never modified: the ex
 cached *guided twin* of it, a structural copy whose parameters alias the original's storage (no extra
 weight memory, in-place weight updates show through) and whose ReLU/ReLU6 modules are replaced by one
 autograd function with a switchable backward rule. One forward then serves two backwards: the plain
-gradient for Grad-CAM (through the grad-cam package's `GradCAM`) and the guided one for the input.
-Every run on a twin holds the twin's lock from `core.forward` (the grad-cam package hooks the twin).
+gradient for Grad-CAM, which stops at the target layer's map (computed as the grad-cam package's
+`GradCAM` does), and the guided one for the input. The builder's one pass runs its statistics hooks on
+that same forward (`explainable_forward`). Every run on a twin holds the twin's lock from `core.forward`.
 Only `nn.ReLU` and `nn.ReLU6` modules get the guided rule; a functional `F.relu` inside some
 `forward` cannot be swapped and keeps its plain gradient.
 """
@@ -16,15 +17,17 @@ import io
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
-from core.forward import hooked, model_lock
+from core.forward import Hook, hooked, model_lock
 from core.heatmaps import decode, overlay  # noqa: F401  (re-exported for callers that compute maps)
 
 RGB_FORMAT = "WEBP"
@@ -55,17 +58,22 @@ class _SwitchableReLU(torch.autograd.Function):
     Plain: the gradient passes where the input lies strictly inside (0, upper), through the same
     kernels autograd uses for relu and hardtanh. Guided: negative incoming gradients are zeroed first,
     so it passes only where the input is in range and the gradient is positive.
+
+    It keeps its output, not its input, for the backward: the output lies strictly inside (0, upper)
+    exactly where the input does, and the next layer keeps the output anyway, so the input (the
+    conv's map) can be freed: one saved map per conv + ReLU instead of two.
     """
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, upper: float | None, mode: _Mode) -> torch.Tensor:
-        ctx.save_for_backward(x)
+        out = x.clamp_min(0) if upper is None else x.clamp(0, upper)
+        ctx.save_for_backward(out)
         ctx.upper, ctx.mode = upper, mode
-        return x.clamp_min(0) if upper is None else x.clamp(0, upper)
+        return out
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        (x,) = ctx.saved_tensors
+        (x,) = ctx.saved_tensors  # the output: inside (0, upper) where the input is
         if ctx.mode.guided:
             grad = grad.clamp_min(0)
         if ctx.upper is None:
@@ -149,34 +157,106 @@ def explain_batch(model: nn.Module, target_layer: nn.Module, images: torch.Tenso
     Runs in eval mode whatever the model's mode, one forward and two backwards for the whole batch
     (samples are independent in eval mode, so summing the target logits gives each its own gradient).
     """
-    from pytorch_grad_cam import GradCAM  # imports matplotlib and scipy: only load when explaining
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    _checked_classes(class_idx, images)
+    with explainable_forward(model, target_layer, images) as forward:
+        return forward.explain(class_idx)
 
+
+class ExplainableForward:
+    """One forward on the guided twin, input requiring grad, parameters frozen: its logits, and the
+    two backwards that explain it (valid only inside `explainable_forward`'s block)."""
+
+    def __init__(self, twin: _Twin, x: torch.Tensor, logits: torch.Tensor, activation: list[torch.Tensor]):
+        self._twin, self._x, self._logits, self._activation = twin, x, logits, activation
+        self.logits = logits.detach()
+        self.open = True
+
+    def explain(self, class_idx: Sequence[int]) -> Explanations:
+        """Grad-CAM's backward stops at the target layer's map; the guided one then runs to the input.
+
+        Both start from the summed target logits of one forward: the first keeps the graph, the second
+        frees it. Only the input and the target map ever get a gradient.
+        """
+        if not self.open:
+            raise RuntimeError("explain() after its forward's block was left")
+        classes = _checked_classes(class_idx, self._x)
+        if not self._activation:
+            raise ValueError("the target layer was not reached by the forward")
+        activation = self._activation[0]
+        picked = self._logits[torch.arange(len(classes), device=self._logits.device), classes].sum()
+        (grads,) = torch.autograd.grad(picked, activation, retain_graph=True)
+        gradcam = gradcam_maps(activation.detach(), grads, self._x.shape[-1], self._x.shape[-2])
+        self._twin.mode.guided = True
+        try:
+            (guided,) = torch.autograd.grad(picked, self._x)
+        finally:
+            self._twin.mode.guided = False
+        guided_np = guided.detach().permute(0, 2, 3, 1).cpu().numpy().astype(np.float32)
+        return Explanations(gradcam, guided_np, guided_np * gradcam[..., None])
+
+
+@contextmanager
+def explainable_forward(model: nn.Module, target_layer: nn.Module, images: torch.Tensor,
+                        hooks: Sequence[tuple[str, Hook]] = ()) -> Iterator[ExplainableForward]:
+    """Run the model's guided twin once on `images` (eval mode, gradients for the input only) and
+    yield the forward, whose `explain(classes)` runs the backwards.
+
+    `hooks` are (module name, forward hook) pairs put on the twin's module of that name for this
+    forward only, so one forward can also serve a caller's statistics. The twin's lock is held and
+    every hook removed however the block exits.
+    """
+    layer_name = _module_name(model, target_layer)
+    twin = _twin_of(model)
+    reference = next(model.parameters())
+    kept: list[torch.Tensor] = []
+
+    def keep_target(_module, _inputs, output):
+        if not kept:  # a module called twice: its first map, as Grad-CAM's target
+            kept.append(output)
+
+    module = twin.model.get_submodule
+    on_twin = [(module(layer_name), keep_target), *((module(name), hook) for name, hook in hooks)]
+    with hooked(twin.model, on_twin), torch.inference_mode(False), torch.enable_grad():
+        x = images.detach().to(reference.device, reference.dtype).clone().requires_grad_(True)
+        forward = ExplainableForward(twin, x, twin.model(x), kept)
+        try:
+            yield forward
+        finally:
+            forward.open = False
+            twin.mode.guided = False
+
+
+def gradcam_maps(activations: torch.Tensor, grads: torch.Tensor, width: int, height: int) -> np.ndarray:
+    """Grad-CAM as the grad-cam package computes it for one target layer, float32 [B, H, W] in [0, 1].
+
+    Channel weights are the spatially averaged gradients; the weighted sum of the maps is rectified,
+    scaled to [0, 1] per image, resized to the input (bilinear), rectified and scaled again.
+    """
+    acts, grads_np = activations.cpu().numpy(), grads.detach().cpu().numpy()
+    weights = np.mean(grads_np, axis=(2, 3))
+    cam = np.maximum((weights[:, :, None, None] * acts).sum(axis=1), 0)
+    resized = np.maximum(_scaled(cam, (width, height)), 0)
+    return _scaled(resized)
+
+
+def _scaled(cams: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Each map shifted to a zero minimum and divided by (1e-7 + max), then resized to `size` (w, h)."""
+    out = []
+    for cam in cams:
+        cam = cam - np.min(cam)
+        cam = cam / (1e-7 + np.max(cam))
+        out.append(cv2.resize(np.float32(cam), size) if size is not None else cam)
+    return np.float32(out)
+
+
+def _checked_classes(class_idx: Sequence[int], images: torch.Tensor) -> list[int]:
     classes = [int(c) for c in class_idx]
     if images.ndim != 4 or len(classes) != len(images):
         raise ValueError(f"need images [B, 3, H, W] and B classes, got {tuple(images.shape)} "
                          f"and {len(classes)} classes")
     if any(c < 0 for c in classes):
         raise ValueError(f"class indices must be non-negative, got {classes}")
-    layer_name = _module_name(model, target_layer)
-    twin = _twin_of(model)
-    reference = next(model.parameters())
-    device = reference.device
-    with model_lock(twin.model), torch.inference_mode(False), torch.enable_grad():
-        x = images.detach().to(device, reference.dtype).clone().requires_grad_(True)
-        cam = GradCAM(twin.model, [twin.model.get_submodule(layer_name)])
-        try:  # not `with cam`: its __exit__ prints and swallows IndexError
-            twin.mode.guided = False
-            gradcam = cam(x, [ClassifierOutputTarget(c) for c in classes])
-            twin.mode.guided = True
-            picked = cam.outputs[torch.arange(len(classes), device=device), classes]
-            (guided,) = torch.autograd.grad(picked.sum(), x)
-        finally:
-            twin.mode.guided = False
-            cam.activations_and_grads.release()
-    guided_np = guided.detach().permute(0, 2, 3, 1).cpu().numpy().astype(np.float32)
-    gradcam = gradcam.astype(np.float32)
-    return Explanations(gradcam, guided_np, guided_np * gradcam[..., None])
+    return classes
 
 
 def default_target_layer(model: nn.Module, layers: Sequence[str] | None = None,

@@ -16,8 +16,10 @@ import catalog
 from builder import BuildConfig, NoProgress, build_catalog
 from catalog.schema import MANIFEST
 from core import explain
+from builder.build import fused_batch_size
 from core.datasets import SAMPLE_DIR
 from core.errors import LayerScopeError
+from core.layers import LayerInfo
 from core.reduce import max_perplexity
 from scripts import build_catalog as cli
 
@@ -238,3 +240,11 @@ def test_pooled_features_group_their_neighbours_above_a_measured_floor(small_cat
     accuracy = query(path, """SELECT knn_accuracy_group FROM separability JOIN layers USING (layer_id)
                               WHERE name = 'global_pool'""")[0][0]
     assert accuracy >= 0.15
+
+
+def test_the_fused_batch_fits_its_activation_budget():
+    # Two layers of 3x10x10 and 50 numbers: 350 floats, 1400 bytes an image.
+    layers = [LayerInfo(0, "input", "input", (3, 10, 10), 0, "Tensor"), LayerInfo(1, "output", "output", (50,), 0, "Tensor")]
+    assert fused_batch_size(layers, 16, budget=1400 * 5) == 5
+    assert fused_batch_size(layers, 4, budget=1400 * 5) == 4
+    assert fused_batch_size(layers, 16, budget=100) == 1

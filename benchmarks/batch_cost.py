@@ -1,0 +1,88 @@
+"""What one batch of the builder's one pass and explanations costs, in plain forwards of the same model.
+
+    python -m benchmarks.batch_cost [--model vgg16] [--weights random] [--batch 16] [--rounds 3]
+
+Each round times a plain forward (no hooks, no grad) and then the builder's per-batch work on the
+same images (statistics of every layer, predictions, explanations of the top-1 class, their encoding),
+so each round's ratio is taken under the same machine load; the median ratio is printed, of wall time
+and of CPU time (all threads of the process; with --threads 1 it is the least sensitive to other load). It runs the
+code it finds: `core.onepass.explained_batch` (one forward for everything) where it exists, else the
+earlier `run_batch` followed by `core.explain.explain_batch`, so the same script measures an export
+of an earlier commit (run it from that folder).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from core import explain, onepass
+from core.images import load_rgb
+from core.layers import trace_layers
+from core.models import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def builder_batch(loaded, layers, modules, target, images) -> None:
+    """The one pass and the explanations of one batch, as the builder of this code runs them."""
+    if hasattr(onepass, "explained_batch"):
+        with onepass.explained_batch(loaded.model, layers, modules, target, images) as (result, explain_top1):
+            maps = explain_top1()
+    else:
+        result = onepass.run_batch(loaded.model, layers, modules, images)
+        maps = explain.explain_batch(loaded.model, target, images, result.top_classes[:, 0])
+    for i in range(len(images)):
+        explain.encode(maps, i)
+
+
+def seconds(work) -> tuple[float, float]:
+    """Wall and CPU seconds (all of this process's threads) of work()."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="vgg16")
+    parser.add_argument("--weights", default="random")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    parser.add_argument("--images", type=Path, default=ROOT / ".cache" / "seed_scale" / "n64",
+                        help="a folder of JPEGs (python -m benchmarks.seed_scale makes one)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    loaded = load_model(args.model, args.weights, "cpu")
+    layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
+    target = explain.default_target_layer(loaded.model, list(modules), input_size=loaded.preprocess.crop)
+    paths = sorted(args.images.glob("*.jpg"))[:args.batch]
+    images = torch.stack([loaded.preprocess(load_rgb(p)) for p in paths])
+
+    def plain() -> None:
+        with torch.no_grad():
+            loaded.model(images)
+
+    builder_batch(loaded, layers, modules, target, images[:2])  # warm-up: the twin, first allocations
+    plain()
+    rounds = []
+    for _ in range(args.rounds):
+        floor, work = seconds(plain), seconds(lambda: builder_batch(loaded, layers, modules, target, images))
+        rounds.append({"floor_s": round(floor[0], 2), "builder_s": round(work[0], 2), "ratio": round(work[0] / floor[0], 2),
+                       "floor_cpu_s": round(floor[1], 2), "builder_cpu_s": round(work[1], 2),
+                       "cpu_ratio": round(work[1] / floor[1], 2)})
+        print(json.dumps(rounds[-1]), flush=True)
+    print(json.dumps({"model": loaded.label, "batch": len(images), "threads": torch.get_num_threads(),
+                      "fused": hasattr(onepass, "explained_batch"),
+                      "median_ratio": statistics.median(r["ratio"] for r in rounds),
+                      "median_cpu_ratio": statistics.median(r["cpu_ratio"] for r in rounds), "rounds": rounds}))
+
+
+if __name__ == "__main__":
+    main()
