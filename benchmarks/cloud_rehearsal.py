@@ -24,8 +24,15 @@ import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.browser_latency import CHROMIUM, CHROMIUM_ARGS, free_port, hover_point, inspector_id, point_positions
-from benchmarks.load import RssSampler, tree_rss_mb
+from benchmarks.browser_latency import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    hover_point,
+    inspector_id,
+    point_positions,
+)
+from benchmarks.rss import RssSampler, tree_rss_mb
 from catalog import load_manifest
 from catalog.paths import REPO_ROOT, default_root
 from catalog.publish import MAX_FILE_BYTES, find_leaks, publish

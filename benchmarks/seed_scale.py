@@ -24,13 +24,13 @@ import platform
 import random
 import resource
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import torch
 from PIL import Image, ImageEnhance, ImageOps
 
+from benchmarks.rss import RssSampler
 from builder import BuildConfig, NoProgress, build_catalog
 from core.images import load_rgb
 from core.models import load_model
@@ -99,34 +99,6 @@ def plain_forward_seconds_per_image(model: str, weights: str, device: str, folde
     return (time.perf_counter() - start) / (batches * len(x))
 
 
-class RssSampler:
-    """The largest resident set of this process seen every 0.2 s while running (VmRSS from /proc)."""
-
-    def __init__(self):
-        self.peak_kb = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.wait(0.2):
-            self.peak_kb = max(self.peak_kb, _rss_kb())
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
-def _rss_kb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200)
@@ -142,7 +114,7 @@ def main() -> None:
     folder = image_folder(args.n, args.source)
     floor_before = plain_forward_seconds_per_image(args.model, args.weights, args.device, folder, args.floor_batches)
     perplexities = tuple(float(p) for p in args.perplexities.split(","))
-    with tempfile.TemporaryDirectory() as workdir, RssSampler() as rss:
+    with tempfile.TemporaryDirectory() as workdir, RssSampler(os.getpid(), interval=0.2) as rss:
         config = BuildConfig(model=args.model, weights=args.weights, dataset=str(folder), device=args.device,
                              perplexities=perplexities, out=Path(workdir) / "catalog")
         _, manifest = build_catalog(config, progress=NoProgress, log=lambda _: None)
@@ -158,7 +130,7 @@ def main() -> None:
         "floor_img_s": round(1 / floor, 3), "floor_img_s_before_after": [round(1 / floor_before, 3), round(1 / floor_after, 3)],
         "per_image_s": round(per_image, 4), "ratio_to_floor": round(per_image / floor, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "build_peak_rss_mb_sampled": round(rss.peak_kb / 1024),
+        "build_peak_rss_mb_sampled": round(rss.peak_mb),
         "load_avg": os.getloadavg(), "torch_threads": torch.get_num_threads(),
         "machine": platform.platform(), "torch": torch.__version__,
     }

@@ -14,9 +14,9 @@ from PIL import Image
 
 import catalog
 from builder import BuildConfig, NoProgress, build_catalog
+from builder.build import fused_batch_size
 from catalog.schema import MANIFEST
 from core import explain
-from builder.build import fused_batch_size
 from core.datasets import SAMPLE_DIR
 from core.errors import LayerScopeError
 from core.layers import LayerInfo

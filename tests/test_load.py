@@ -7,7 +7,8 @@ import os
 import pytest
 
 from benchmarks.browser_latency import streamlit_server
-from benchmarks.load import RssSampler, drive, tree_rss_mb
+from benchmarks.load import drive
+from benchmarks.rss import RssSampler, tree_rss_mb
 from tests.conftest import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV
 
 
