@@ -59,13 +59,18 @@ def streamlit_server(log_path: Path, env: dict[str, str]):
             time.sleep(0.3)
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
+
+
+def stop(process: subprocess.Popen, timeout: float = 10) -> None:
+    """Terminate a server, killing it if it has not gone after `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def launch(playwright):

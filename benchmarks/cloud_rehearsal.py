@@ -31,6 +31,7 @@ from benchmarks.browser_latency import (
     hover_point,
     inspector_id,
     point_positions,
+    stop,
 )
 from benchmarks.rss import RssSampler, tree_rss_mb
 from catalog import load_manifest
@@ -189,12 +190,7 @@ def rehearse(catalog: Path, cpu: int = 0, max_rss_gb: float = 2.0, workdir: Path
                 report["steps"] = timings
         report["peak_rss_mb"] = round(rss.peak_mb)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=15)
     log = log_path.read_text()
     if "Traceback" in log:
         raise RehearsalFailed(f"traceback in the server log ({log_path}): {log[log.index('Traceback'):][:1500]}")
