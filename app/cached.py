@@ -100,3 +100,10 @@ def class_means(path: str, layer_id: int, by: str) -> pd.DataFrame:
 @st.cache_data(show_spinner=False)
 def truth(path: str) -> pd.DataFrame:
     return insights.predictions_with_truth(connection(path))
+
+
+@st.cache_data(show_spinner=False)
+def readable_keys(path: str) -> list[str]:
+    """Keys of the samples whose image file this server can read (a published catalog may hold none)."""
+    table = samples(path)
+    return [key for key, file in zip(table.key, table.path) if isinstance(file, str) and file and Path(file).is_file()]

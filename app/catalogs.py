@@ -17,6 +17,21 @@ def list_catalogs() -> list[tuple[Path, dict]]:
     return catalog.find_catalogs(catalog_root())
 
 
+def none_found() -> str:
+    """What a page says when there is no catalog: the folder for the owner, no server path for visitors."""
+    if settings.public_mode():
+        return "This deployment holds no published catalog yet."
+    return f"No catalog found under `{catalog_root()}`. Build the bundled sample on the Home page."
+
+
+def unreadable(path: str, exc: Exception) -> str:
+    """What a page says about a catalog it cannot read: the reason for the owner, only the name for visitors."""
+    name = Path(path).name
+    if settings.public_mode():
+        return f"The catalog {name} cannot be read."
+    return f"Cannot read the catalog {name} ({path}): {exc}. Rebuild it with `python -m scripts.build_catalog`."
+
+
 def model_label(manifest: dict) -> str:
     """The model's display name, marked '(untrained)' when it was built with random weights."""
     model = manifest["model"]

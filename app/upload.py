@@ -161,7 +161,7 @@ def render(path: str, layer_id: int, layer_name: str, method: str, used: float |
     left.file_uploader(f"Upload a {UPLOAD_FORMATS} image", type=["jpg", "jpeg", "png", "webp"], key="upload_file",
                        on_change=_on_file, help=HELP)
     table = cached.samples(path)
-    keys = [k for k, p in zip(table.key, table.path) if isinstance(p, str) and p]
+    keys = cached.readable_keys(path)
     right.selectbox("…or pick one from the catalog's folder", keys, index=None, key="upload_pick",
                     on_change=_on_pick, placeholder="a file of this catalog's dataset")
     source = _source(path)

@@ -1,6 +1,7 @@
 """Explorer: the layer map, the data map, the inspector and the activation gallery, on one screen."""
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import streamlit as st
@@ -21,19 +22,19 @@ from app import (
     urlstate,
 )
 from app.charts import selected_sample_ids
+from app.navigation import link
 from app.style import load_css
 from app.tabs import channel, compare, export, neighbours, selection
 from app.view import METHOD_LABELS, View
+
+log = logging.getLogger(__name__)
 
 st.set_page_config(page_title="LayerScope · Explorer", page_icon=brand.PAGE_ICON, layout="wide")
 load_css()
 
 found = catalogs.list_catalogs()
 if not found:
-    st.warning(f"No catalog found under `{catalogs.catalog_root()}`. Build the bundled sample on the Home page.")
-    from app.navigation import (
-        link,  # a page path relative to the running entrypoint (deploy/ on Cloud)
-    )
+    st.warning(catalogs.none_found())
     st.page_link(link("Home.py"), label="Home", icon=":material/home:")
     st.stop()
 
@@ -45,7 +46,8 @@ with st.sidebar:
 try:
     session.init_state(path)
 except Exception as exc:  # a stale or damaged catalog: say so instead of a traceback
-    st.error(f"Cannot read the catalog {path}: {exc}. Rebuild it with `python -m scripts.build_catalog`.")
+    log.exception("cannot read the catalog %s", path)
+    st.error(catalogs.unreadable(path, exc))
     st.stop()
 manifest = cached.manifest(path)
 table = cached.layers(path)

@@ -45,7 +45,7 @@ WHERE p.class_idx = s.label_idx ORDER BY p.prob LIMIT 20""",
 
 found = catalogs.list_catalogs()
 if not found:
-    st.warning(f"No catalog found under `{catalogs.catalog_root()}`. Build the bundled sample on the Home page.")
+    st.warning(catalogs.none_found())
     st.stop()
 try:
     LIMITS = SqlLimits.from_env()
