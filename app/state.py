@@ -43,14 +43,6 @@ def _cache(path: str) -> ActivationCache:
     return activation_cache(path, build_id(manifest(path)), str(activation_cache_root()), default_limit_bytes())
 
 
-def cache_dir(path: str) -> Path:
-    return _cache(path).folder
-
-
-def _activation_file(path: str, sample_id: int, layer_id: int) -> Path:
-    return _cache(path).file(sample_id, layer_id)
-
-
 def cached_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray | None:
     return _cache(path).get(sample_id, layer_id)
 

@@ -19,6 +19,7 @@ import streamlit as st
 
 from app import cached, state
 from app.bounded import BoundedStore
+from app.view import METHOD_LABELS
 from core.errors import BadImage
 from core.images import UPLOAD_FORMATS, UPLOAD_MAX_PIXELS, load_rgb_bytes
 
@@ -191,7 +192,7 @@ def render(path: str, layer_id: int, layer_name: str, method: str, used: float |
     where = ""
     if placed is not None:
         point = placed["tsne"] if method == "tsne" and placed["tsne"] is not None else placed["pca"]
-        where = (f" · placed on <b>{escape(layer_name)}</b> ({'t-SNE' if method == 'tsne' else 'PCA'}) at "
+        where = (f" · placed on <b>{escape(layer_name)}</b> ({METHOD_LABELS[method]}) at "
                  f"({point[0]:.2f}, {point[1]:.2f}): the yellow star on the data map")
     st.markdown(f"<div class='ls-upload-head' data-testid='upload-result' data-digest='{analysis.digest}'>"
                 f"<b>{escape(name)}</b> · predicted <b>{escape(str(top.class_name))}</b> ({float(top.prob):.0%})"

@@ -34,7 +34,3 @@ class View:
     def catalog_name(self) -> str:
         """The name the URL uses for the catalog: its folder's name."""
         return Path(self.catalog).name
-
-    @property
-    def method_label(self) -> str:
-        return METHOD_LABELS[self.method]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 METRIC = "cosine"
-DESCRIPTION = "cosine distance in the layer's PCA space"
 
 
 def distances(features: np.ndarray, point: np.ndarray) -> np.ndarray:
