@@ -79,12 +79,48 @@ def build_catalog(config: BuildConfig, progress: ProgressFactory = NoProgress,
 
     `progress` makes one bar per stage and `log` takes one line per step; both show nothing by default.
     """
-    if config.device.startswith("cuda") and not torch.cuda.is_available():
-        raise LayerScopeError("--device cuda was asked for, but torch sees no CUDA GPU here; use --device cpu")
+    engine = _engine(config, log)
+    try:
+        return _build(config, engine, progress, log)
+    finally:
+        engine.close()
+
+
+class LocalEngine:
+    """The one-process engine: the one pass and the reductions here (see builder/ray_engine.py for Ray)."""
+
+    def __init__(self, config: BuildConfig):
+        if config.device.startswith("cuda") and not torch.cuda.is_available():
+            raise LayerScopeError("--device cuda was asked for, but torch sees no CUDA GPU here; use --device cpu")
+        self.driver_device = config.device  # where this process runs the model
+
+    def one_pass(self, writer: CatalogWriter, state: BuildState, config: BuildConfig,
+                 progress: ProgressFactory) -> float:
+        return _one_pass(writer, state, config, progress)
+
+    def reduce(self, writer: CatalogWriter, state: BuildState, config: BuildConfig,
+               progress: ProgressFactory) -> dict[int, dict]:
+        return _reduce(writer, state, config, progress)
+
+    def close(self) -> None:
+        pass
+
+
+def _engine(config: BuildConfig, log: Callable[[str], None]):
+    if config.engine == "ray":
+        from builder.ray_engine import RayEngine  # Ray is optional (requirements-ray.txt)
+        return RayEngine(config, log)
+    if config.engine != "local":
+        raise LayerScopeError(f"unknown engine {config.engine!r}: use local or ray")
+    return LocalEngine(config)
+
+
+def _build(config: BuildConfig, engine, progress: ProgressFactory,
+           log: Callable[[str], None]) -> tuple[Path, dict]:
     started = time.perf_counter()
     times: dict[str, float] = {}
     with _timed(times, "model"):
-        loaded = load_model(config.model, config.weights, config.device)
+        loaded = load_model(config.model, config.weights, engine.driver_device)
         layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
     log(f"model: {loaded.label}, weights {loaded.weights}, {len(layers)} layers")
     with _timed(times, "dataset"):
@@ -97,7 +133,7 @@ def build_catalog(config: BuildConfig, progress: ProgressFactory = NoProgress,
     writer = CatalogWriter(config.target())
     try:
         with _timed(times, "one_pass"):
-            explaining = _one_pass(writer, state, config, progress)
+            explaining = engine.one_pass(writer, state, config, progress)
         times["explanations"] = round(explaining, 3)
         times["one_pass"] = round(times["one_pass"] - explaining, 3)
         if not state.kept:
@@ -105,7 +141,7 @@ def build_catalog(config: BuildConfig, progress: ProgressFactory = NoProgress,
             raise LayerScopeError(f"no image of the dataset could be used ({reasons})")
         writer.write("samples", rows.samples([dataset.samples[p] for p in state.kept], state.kept))
         with _timed(times, "reduction"):
-            reductions = _reduce(writer, state, config, progress)
+            reductions = engine.reduce(writer, state, config, progress)
         writer.write("layers", rows.layers(layers, reductions))
         writer.write("separability", rows.separability(layers, reductions, KNN_K))
         writer.write("skipped", rows.skipped(state.skipped))

@@ -23,6 +23,9 @@ class BuildConfig:
     batch_size: int = 16
     seed: int = 0
     workers: int | None = None  # layers in t-SNE at once; None: one per core
+    engine: str = "local"  # local (this process) or ray (builder/ray_engine.py)
+    ray_address: str | None = None  # an existing Ray cluster to join; None: start a local one
+    ray_actors: int | None = None  # model copies in the Ray cluster; None: one per GPU (cuda) or CPU
 
     def target(self) -> Path:
         """The catalog folder: `out`, else catalogs/<model>-<dataset>-<N>[-weights]."""

@@ -52,6 +52,7 @@ def manifest(config: BuildConfig, state) -> dict:
         "separability": {"k": KNN_K, "metric": DISTANCE_METRIC},
         "stage_seconds": state.times,
         "device": config.device,
+        "engine": config.engine,
         "machine": {"platform": platform.platform(), "processor": platform.machine(),
                     "torch_threads": torch.get_num_threads()},
         "packages": package_versions(),

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from catalog.layout import table_files, table_part_name
 from catalog.schema import MANIFEST, REFERENCE_DIR, TABLES
 from core.errors import CatalogError
 
@@ -100,6 +101,7 @@ class CatalogWriter:
     def __init__(self, target: Path):
         self.target = Path(target).resolve()
         self._streams: dict[str, pq.ParquetWriter] = {}
+        self._parts: dict[str, int] = {}  # table -> parts written (write_part)
         self.token = f"{uuid.uuid4().hex[:8]}-{os.getpid()}"  # unique even for two builds in one process
         self.staging = self.target.parent / f".{self.target.name}.tmp-{self.token}"
         self.target.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +122,17 @@ class CatalogWriter:
             self._streams[name] = pq.ParquetWriter(self.staging / f"{name}.parquet", TABLES[name],
                                                    compression="zstd")
         self._streams[name].write_table(pa.table(rows, schema=TABLES[name]))
+
+    @_failing_cleanly
+    def write_part(self, name: str, rows: dict | pa.Table) -> None:
+        """One more part of a table kept as a folder of parts (catalog/layout.py), which readers take
+        as one table: the way a distributed build stores rows that arrive from many workers."""
+        folder = self.staging / name
+        folder.mkdir(exist_ok=True)
+        index = self._parts.get(name, 0)
+        table = rows if isinstance(rows, pa.Table) else pa.table(rows, schema=TABLES[name])
+        pq.write_table(table.cast(TABLES[name]), folder / table_part_name(index), compression="zstd")
+        self._parts[name] = index + 1
 
     @_failing_cleanly
     def save_reference(self, layer_id: int, arrays: dict[str, np.ndarray]) -> None:
@@ -143,7 +156,7 @@ class CatalogWriter:
         for stream in self._streams.values():
             stream.close()
         self._streams.clear()
-        missing = [name for name in TABLES if not (self.staging / f"{name}.parquet").exists()]
+        missing = [name for name in TABLES if not table_files(self.staging, name)[0].exists()]
         if missing:
             raise RuntimeError(f"catalog tables never written: {missing}")
         shutil.rmtree(self.scratch, ignore_errors=True)

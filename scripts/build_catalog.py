@@ -65,6 +65,12 @@ def _samples(text: str) -> int | None:
     return int(text)
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"give a positive number, not {text!r}")
+    return int(text)
+
+
 def parse_args(argv: list[str] | None = None) -> BuildConfig:
     parser = argparse.ArgumentParser(prog="python -m scripts.build_catalog", description=__doc__)
     parser.add_argument("--model", default=DEFAULT_MODEL,
@@ -86,11 +92,22 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None,
                         help="catalog folder (default: catalogs/NAME, or under $LAYERSCOPE_CATALOG_DIR)")
+    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+                        help="local (this process) or ray (a Ray cluster, pip install -r requirements-ray.txt; "
+                             "see docs/SCALE.md) (default %(default)s)")
+    parser.add_argument("--ray-address", default=None,
+                        help="with --engine ray: join this cluster (HOST:PORT, ray://HOST:PORT or auto); "
+                             "default: start a local one")
+    parser.add_argument("--ray-actors", type=_positive, default=None,
+                        help="with --engine ray: model copies (default: one per GPU with --device cuda, else per CPU)")
     args = parser.parse_args(argv)
+    if args.engine != "ray" and (args.ray_address or args.ray_actors):
+        parser.error("--ray-address and --ray-actors go with --engine ray")
     return BuildConfig(model=args.model, dataset=args.dataset, samples=args.samples,
                        perplexities=args.perplexities, weights=args.weights, device=args.device,
                        data_dir=args.data_dir, out=args.out, size=args.size,
-                       batch_size=args.batch_size, seed=args.seed)
+                       batch_size=args.batch_size, seed=args.seed, engine=args.engine,
+                       ray_address=args.ray_address, ray_actors=args.ray_actors)
 
 
 def main(argv: list[str] | None = None) -> int:
