@@ -54,3 +54,37 @@ def test_core_and_catalog_never_import_streamlit():
     for package in ("core", "catalog", "builder"):
         for path in (REPO / package).rglob("*.py"):
             assert "streamlit" not in top_level_imports(path), path
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """The full names imported by a file's top-level statements (not those inside functions)."""
+    found = set()
+    for node in ast.parse(path.read_text(), filename=str(path)).body:
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+def test_only_the_ray_engine_imports_ray_and_only_when_a_build_asks_for_it():
+    """Ray is optional (requirements-ray.txt): the app and the local engine run without it."""
+    engine = REPO / "builder" / "ray_engine.py"
+    importers = [path.relative_to(REPO).as_posix() for path in sorted(REPO.rglob("*.py"))
+                 if owner_of(path) in RANK and "ray" in top_level_imports(path)]
+    assert importers == ["builder/ray_engine.py"]
+    assert not {name for name in module_level_imports(engine) if name.split(".")[0] == "ray"}
+    loaders = [path.relative_to(REPO).as_posix() for path in sorted(REPO.rglob("*.py"))
+               if owner_of(path) in RANK and "builder.ray_engine" in module_level_imports(path)]
+    assert loaders == []  # builder/build.py imports it inside the function that picks the engine
+
+
+def test_importing_the_app_and_the_builder_loads_no_ray():
+    import subprocess
+    import sys
+    modules = ["builder", "scripts.build_catalog", "catalog"] + [
+        f"app.{p.stem}" for p in sorted((REPO / "app").glob("*.py")) if p.stem != "__init__"]
+    code = f"import sys\nfor m in {modules!r}: __import__(m)\nprint('ray' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
