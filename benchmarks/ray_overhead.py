@@ -7,6 +7,11 @@ weights) twice, local engine then `--engine ray` (a local Ray cluster started an
 one single-threaded model actor per core), into a temporary folder, and prints wall time and stage
 times of each and the ratio ray / local. Rounds alternate so that a change in the machine's load
 falls on both engines. Needs requirements-ray.txt.
+
+    python -m benchmarks.ray_overhead --cpu-side [--samples 32]
+
+times instead, on one thread, the CPU-only parts of each image's work in an actor (decoding and
+preprocessing; encoding the explanations and the view), for the GPU projection in docs/SCALE.md.
 """
 from __future__ import annotations
 
@@ -36,6 +41,37 @@ def run(engine: str, n: int, data: Path, out: Path, address: str | None) -> dict
     return {"engine": engine, "n": manifest["n_samples"], "wall": round(wall, 2), **manifest["stage_seconds"]}
 
 
+def cpu_side(n: int, data: Path) -> dict:
+    """Per image, one thread: decode + preprocess, and the encodings, on real Lite0 explanations."""
+    from builder.build import VIEW_QUALITY
+    from core import explain
+    from core.images import load_rgb
+    from core.layers import trace_layers
+    from core.models import load_model
+    from core.onepass import explained_batch
+    from core.pictures import jpeg
+
+    torch.set_num_threads(1)
+    loaded = load_model("efficientnet_lite0", "default", "cpu")
+    layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
+    target = explain.default_target_layer(loaded.model, list(modules), input_size=loaded.preprocess.crop)
+    paths = sorted(data.glob("*.jpg"))[:n]
+    started = time.perf_counter()
+    views = [loaded.preprocess.view(load_rgb(p)) for p in paths]
+    images = torch.stack([loaded.preprocess.normalize(v) for v in views])
+    decode = (time.perf_counter() - started) / len(paths)
+    encode = 0.0
+    for start in range(0, len(paths), 16):
+        with explained_batch(loaded.model, layers, modules, target, images[start:start + 16]) as (result, maps):
+            explanations = maps()
+        started = time.perf_counter()
+        for i in range(len(result.top_classes)):
+            explain.encode(explanations, i)
+            jpeg(views[start + i], VIEW_QUALITY)
+        encode += time.perf_counter() - started
+    return {"images": len(paths), "decode_ms": round(1000 * decode, 1), "encode_ms": round(1000 * encode / len(paths), 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=200)
@@ -43,7 +79,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--ray-address", default=None, help="an existing cluster (default: start a local one)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--cpu-side", action="store_true", help="time decoding and encoding per image instead")
     args = parser.parse_args()
+    if args.cpu_side:
+        print(f"load before: {os.getloadavg()}", flush=True)
+        print(json.dumps(cpu_side(args.samples, args.data)))
+        print(f"load after: {os.getloadavg()}")
+        return
     print(f"load before: {os.getloadavg()}", flush=True)
     results = []
     with tempfile.TemporaryDirectory() as workdir:

@@ -8,8 +8,9 @@ A thin second driver around the local engine's own functions, so the catalog mea
   per-sample table (catalog/layout.py) and the inputs into the same scratch arrays as the local engine.
 - each layer's PCA, t-SNE and separability is one Ray task, the same calls as `_reduce`.
 - the catalog is committed by the same atomic writer, here.
-A killed actor is restarted by Ray and its batch retried (`MAX_RESTARTS`); a failed reduction task is
-retried too. Images must be readable at the same path on every node (a shared or copied folder).
+A killed actor is restarted by Ray and its batches retried (Ray Data's actor pool: `max_restarts` and
+`max_task_retries` unbounded); a reduction task whose worker dies is retried (Ray's default, 3 times).
+Images must be readable at the same path on every node (a shared or copied folder).
 Ray is optional: this module is the only one importing it, and only when a build asks for it.
 """
 from __future__ import annotations
@@ -47,7 +48,6 @@ from core.reduce import pca_layer, resolve_perplexities, tsne_maps, tsne_perplex
 
 PER_SAMPLE_TABLES = ("predictions", "channels", "images", "explanations")
 PART_SAMPLES = 1024  # samples per Parquet part of each per-sample table
-MAX_RESTARTS = 4  # an actor killed mid-stage comes back this often; its batch is retried
 CONNECT_TIMEOUT_S = 5
 INSTALL_HINT = "--engine ray needs Ray: pip install -r requirements-ray.txt"
 PACKAGES = ("core", "catalog", "builder")  # shipped to a cluster that was started elsewhere
@@ -94,6 +94,14 @@ class RayEngine:
             except ConnectionError as exc:
                 raise LayerScopeError(f"could not join the Ray cluster at --ray-address "
                                       f"{config.ray_address}: {exc}") from exc
+        try:
+            self._size(config)
+        except BaseException:
+            self.close()
+            raise
+
+    def _size(self, config: BuildConfig) -> None:
+        ray, log = self.ray, self.log
         resources = ray.cluster_resources()
         self.gpu = config.device.startswith("cuda")
         available = int(resources.get("GPU" if self.gpu else "CPU", 0))
@@ -101,6 +109,9 @@ class RayEngine:
             raise LayerScopeError("--device cuda was asked for, but the Ray cluster has no GPU; use --device cpu"
                                   if self.gpu else "the Ray cluster offers no CPU to run the model on")
         self.actors = config.ray_actors or available
+        if self.actors > available:
+            log(f"ray: {self.actors} actors asked for, the cluster has {available} "
+                f"{'GPUs' if self.gpu else 'CPUs'} now; the rest wait for nodes to join")
         nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
         log(f"ray: {nodes} nodes, {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs; "
             f"{self.actors} model actors")
@@ -130,8 +141,7 @@ class RayEngine:
         results = items.map_batches(
             ImagePass, batch_size=fused_batch_size(state.layers, config.batch_size),
             compute=ray.data.ActorPoolStrategy(size=self.actors), batch_format="numpy",
-            fn_constructor_kwargs={"config": config, "dataset": state.dataset},
-            max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS, **resources)
+            fn_constructor_kwargs={"config": config, "dataset": state.dataset}, **resources)
         parts = _Parts(writer)
         busy = explaining = 0.0
         bar = progress("one pass", n)
@@ -143,6 +153,8 @@ class RayEngine:
                 busy += batch["seconds"]
                 explaining += batch["explaining"]
                 bar.update(batch["read"])
+        except ray.exceptions.RayError as exc:
+            raise _failed("the one pass", exc) from exc
         finally:
             bar.close()
         parts.flush(final=True)
@@ -197,8 +209,20 @@ class RayEngine:
     def _collect(self, pending: dict, done: dict, bar) -> None:
         finished, _ = self.ray.wait(list(pending), num_returns=1)
         for ref in finished:
-            done[pending.pop(ref)] = self.ray.get(ref)
+            try:
+                done[pending.pop(ref)] = self.ray.get(ref)
+            except self.ray.exceptions.RayError as exc:
+                raise _failed("a layer's reduction", exc) from exc
             bar.update(1)
+
+
+def _failed(stage: str, exc: Exception) -> LayerScopeError:
+    """What failed on the cluster, in one line (after Ray's own retries); the full trace is chained."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, LayerScopeError):  # bad input found on a worker: its own message
+        return cause
+    last = next((line for line in reversed(str(exc).strip().splitlines()) if line.strip()), type(exc).__name__)
+    return LayerScopeError(f"the Ray cluster failed {stage}: {last.strip()}")
 
 
 def _reduce_layer(x: np.ndarray, perplexities: list[float], seed: int, samples: list[Sample]):

@@ -15,7 +15,7 @@ import pytest
 from ray.cluster_utils import Cluster
 
 import catalog
-from builder import BuildConfig, NoProgress, build_catalog
+from builder import BuildConfig, build_catalog
 from builder.ray_engine import INSTALL_HINT
 from catalog.layout import table_files
 from core import explain
@@ -237,3 +237,11 @@ def test_an_unreachable_cluster_is_one_line_and_the_old_catalog_stays(tmp_path, 
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert err.startswith(f"error: no Ray cluster answers at --ray-address 127.0.0.1:{port}")
     assert catalog.load_manifest(target)["marker"] == "first"
+
+
+def test_cuda_on_a_cluster_without_gpus_is_one_line_and_leaves_no_connection(cluster, images, tmp_path):
+    import ray
+    config = _config(images, tmp_path / "c", engine="ray", ray_address=cluster.address, device="cuda")
+    with pytest.raises(LayerScopeError, match="the Ray cluster has no GPU"):
+        build_catalog(config)
+    assert not ray.is_initialized() and not (tmp_path / "c").exists()
