@@ -245,3 +245,11 @@ def test_cuda_on_a_cluster_without_gpus_is_one_line_and_leaves_no_connection(clu
     with pytest.raises(LayerScopeError, match="the Ray cluster has no GPU"):
         build_catalog(config)
     assert not ray.is_initialized() and not (tmp_path / "c").exists()
+
+
+def test_ray_options_without_the_ray_engine_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--ray-address", "127.0.0.1:6379"])
+    assert "--ray-address and --ray-actors go with --engine ray" in capsys.readouterr().err
+    config = cli.parse_args(["--engine", "ray", "--ray-address", "auto", "--ray-actors", "3"])
+    assert (config.engine, config.ray_address, config.ray_actors) == ("ray", "auto", 3)
