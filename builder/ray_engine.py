@@ -137,7 +137,7 @@ class RayEngine:
         state.target_layer = next(name for name, module in state.modules.items() if module is target)
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # ours below, as with the local engine
-        logging.getLogger("ray.data").setLevel(logging.WARNING)  # not a line per execution step
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # not a line per execution step
         items = ray.data.from_items([{"position": p} for p in range(n)])
         resources = {"num_gpus": 1, "num_cpus": 1} if self.gpu else {"num_cpus": 1}
         results = items.map_batches(
