@@ -1,18 +1,22 @@
 """Load benchmark: N visitors on one server at once, as a shared deployment sees them.
 
-    python -m benchmarks.load [--sessions 8] [--seconds 60] [--catalog-dir DIR] [--json OUT]
+    python -m benchmarks.load [--sessions 8] [--seconds 60] [--catalog-dir DIR] [--nice-browsers 10] [--json OUT]
 
 Starts `streamlit run Home.py` on a free port (LAYERSCOPE_CATALOG_DIR=DIR), opens N browser contexts of
 one headless Debian Chromium (each its own Streamlit session), and for a fixed time lets each visitor
 switch layers, hover points and pin them; visitor 0 also uploads images and visitor 1 runs SQL. The
 server's resident memory (with its children) is sampled all along. It prints per-action latency p50 and
-p95, errors (timeouts, exceptions shown on a page), tracebacks in the server log, and peak RSS.
+p95, errors (timeouts, exceptions shown on a page), tracebacks in the server log, peak RSS, and the CPU
+seconds the server and the browsers used (by Chromium process type): on one small machine the
+browsers compete with the server they measure, and `--nice-browsers N` runs them (and the driver) at
+nice N so that the server under test keeps its priority.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -26,6 +30,7 @@ from benchmarks.browser_latency import (
     percentile,
     streamlit_server,
 )
+from benchmarks.cpu import CpuSampler
 from benchmarks.rss import RssSampler
 
 SAMPLE_IMAGES = REPO / "data" / "sample"
@@ -154,8 +159,10 @@ async def drive(url: str, sessions: int, seconds: float, extras: bool = True) ->
     return timings, errors
 
 
-def report(timings: dict, errors: list, tracebacks: int, peak_mb: float) -> dict:
-    summary = {"actions": {}, "errors": errors, "tracebacks_in_server_log": tracebacks, "peak_rss_mb": peak_mb}
+def report(timings: dict, errors: list, tracebacks: int, peak_mb: float, cpu: dict | None = None,
+           hwm_mb: float | None = None) -> dict:
+    summary = {"actions": {}, "errors": errors, "tracebacks_in_server_log": tracebacks, "peak_rss_mb": peak_mb,
+               "server_process_hwm_mb": hwm_mb, "cpu_seconds": cpu or {}}
     for action, values in sorted(timings.items()):
         ms = [v * 1000 for v in values]
         summary["actions"][action] = {"n": len(ms), "p50_ms": round(statistics.median(ms)),
@@ -168,20 +175,32 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--catalog-dir", type=Path, default=REPO / "catalogs")
+    parser.add_argument("--nice-browsers", type=int, default=0, metavar="N",
+                        help="run the browsers (and this driver) at nice N; the server keeps normal priority")
     parser.add_argument("--json", type=Path, default=None, help="also write the summary here")
     args = parser.parse_args()
     log_path = REPO / "test-artifacts" / "load-server.log"
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as cache, \
             streamlit_server(log_path, {"LAYERSCOPE_CATALOG_DIR": str(args.catalog_dir),
                                        "LAYERSCOPE_ACTIVATION_CACHE": cache}) as (url, process), \
-            RssSampler(process.pid) as rss:
+            RssSampler(process.pid) as rss, CpuSampler({"server": process.pid, "load": os.getpid()}) as cpu:
+        if args.nice_browsers:
+            os.nice(args.nice_browsers)  # the driver and Chromium started from here inherit it; the server not
         timings, errors = asyncio.run(drive(url, args.sessions, args.seconds))
     tracebacks = log_path.read_text(errors="replace").count("Traceback")
-    summary = report(timings, errors, tracebacks, round(rss.peak_mb))
+    summary = report(timings, errors, tracebacks, round(rss.peak_mb), cpu.totals(), round(rss.hwm_mb))
+    summary.update(sessions=args.sessions, seconds=args.seconds, nice_browsers=args.nice_browsers,
+                   load_average_before=load_before, load_average_after=os.getloadavg()[0])
     for action, row in summary["actions"].items():
         print(f"{action:>13}: n={row['n']:4d}  p50 {row['p50_ms']:6d} ms  p95 {row['p95_ms']:6d} ms  "
               f"max {row['max_ms']:6d} ms")
-    print(f"errors: {len(errors)}; tracebacks in the server log: {tracebacks}; peak server RSS: {rss.peak_mb:.0f} MB")
+    print(f"errors: {len(errors)}; tracebacks in the server log: {tracebacks}; peak server RSS: {rss.peak_mb:.0f} MB "
+          f"(the server process's own VmHWM: {rss.hwm_mb:.0f} MB)")
+    for label, by_kind in summary["cpu_seconds"].items():
+        print(f"CPU seconds, {label}: {sum(by_kind.values()):.1f} (" +
+              ", ".join(f"{k} {v:.1f}" for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])) + ")")
+    print(f"load average (1 min) before {load_before:.2f}, after {summary['load_average_after']:.2f}")
     for line in errors[:20]:
         print("  " + line)
     if args.json:
