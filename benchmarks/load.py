@@ -1,6 +1,7 @@
 """Load benchmark: N visitors on one server at once, as a shared deployment sees them.
 
-    python -m benchmarks.load [--sessions 8] [--seconds 60] [--catalog-dir DIR] [--nice-browsers 10] [--json OUT]
+    python -m benchmarks.load [--sessions 8] [--seconds 60] [--catalog-dir DIR] [--nice-browsers 10]
+                              [--think SECONDS] [--json OUT]
 
 Starts `streamlit run Home.py` on a free port (LAYERSCOPE_CATALOG_DIR=DIR), opens N browser contexts of
 one headless Debian Chromium (each its own Streamlit session), and for a fixed time lets each visitor
@@ -9,7 +10,9 @@ server's resident memory (with its children) is sampled all along. It prints per
 p95, errors (timeouts, exceptions shown on a page), tracebacks in the server log, peak RSS, and the CPU
 seconds the server and the browsers used (by Chromium process type): on one small machine the
 browsers compete with the server they measure, and `--nice-browsers N` runs them (and the driver) at
-nice N so that the server under test keeps its priority.
+nice N so that the server under test keeps its priority. Visitors act back to back by default (a stress
+test: on 2 cores that is a test of how fast eight Chromiums render); `--think S` makes each visitor
+pause 0.5 S to 1.5 S after every action, as a person looking at what they hovered does.
 """
 from __future__ import annotations
 
@@ -59,8 +62,8 @@ class Visitor:
     """One browser context: one Streamlit session doing what a visitor does, timing each action."""
 
     def __init__(self, number: int, context, url: str, seconds: float, timings: dict, errors: list,
-                 extras: bool = True):
-        self.number, self.context, self.url, self.seconds = number, context, url, seconds
+                 extras: bool = True, think: float = 0.0):
+        self.number, self.context, self.url, self.seconds, self.think = number, context, url, seconds, think
         self.uploads, self.queries = extras and number == 0, extras and number == 1
         self.timings, self.errors = timings, errors
         self.random = random.Random(number)
@@ -74,8 +77,10 @@ class Visitor:
             await coroutine
         except Exception as exc:  # a timeout or a vanished element: an error of this action, go on
             self.errors.append(f"visitor {self.number} {action}: {type(exc).__name__}: {str(exc)[:160]}")
-            return
-        self.record(action, time.perf_counter() - start)
+        else:
+            self.record(action, time.perf_counter() - start)
+        if self.think:
+            await asyncio.sleep(self.think * (0.5 + self.random.random()))
 
     async def run(self) -> None:
         page = await self.context.new_page()
@@ -141,8 +146,10 @@ class Visitor:
         await page.wait_for_selector(".st-key-sql_download button", timeout=60000)
 
 
-async def drive(url: str, sessions: int, seconds: float, extras: bool = True) -> tuple[dict, list]:
-    """Run `sessions` visitors for `seconds` each; `extras`: visitor 0 uploads and visitor 1 runs SQL."""
+async def drive(url: str, sessions: int, seconds: float, extras: bool = True,
+                think: float = 0.0) -> tuple[dict, list]:
+    """Run `sessions` visitors for `seconds` each; `extras`: visitor 0 uploads and visitor 1 runs SQL;
+    `think`: mean pause after each action (0: back to back)."""
     from playwright.async_api import async_playwright
     timings: dict[str, list[float]] = {}
     errors: list[str] = []
@@ -150,7 +157,7 @@ async def drive(url: str, sessions: int, seconds: float, extras: bool = True) ->
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             contexts = [await browser.new_context(viewport={"width": 1440, "height": 900}) for _ in range(sessions)]
-            visitors = [Visitor(i, c, url, seconds, timings, errors, extras) for i, c in enumerate(contexts)]
+            visitors = [Visitor(i, c, url, seconds, timings, errors, extras, think) for i, c in enumerate(contexts)]
             results = await asyncio.gather(*(v.run() for v in visitors), return_exceptions=True)
             errors += [f"visitor {i}: {type(r).__name__}: {str(r)[:160]}" for i, r in enumerate(results)
                        if isinstance(r, BaseException)]
@@ -177,6 +184,8 @@ def main() -> None:
     parser.add_argument("--catalog-dir", type=Path, default=REPO / "catalogs")
     parser.add_argument("--nice-browsers", type=int, default=0, metavar="N",
                         help="run the browsers (and this driver) at nice N; the server keeps normal priority")
+    parser.add_argument("--think", type=float, default=0.0, metavar="S",
+                        help="each visitor pauses 0.5 S to 1.5 S after every action (default 0: back to back)")
     parser.add_argument("--json", type=Path, default=None, help="also write the summary here")
     args = parser.parse_args()
     log_path = REPO / "test-artifacts" / "load-server.log"
@@ -187,10 +196,10 @@ def main() -> None:
             RssSampler(process.pid) as rss, CpuSampler({"server": process.pid, "load": os.getpid()}) as cpu:
         if args.nice_browsers:
             os.nice(args.nice_browsers)  # the driver and Chromium started from here inherit it; the server not
-        timings, errors = asyncio.run(drive(url, args.sessions, args.seconds))
+        timings, errors = asyncio.run(drive(url, args.sessions, args.seconds, think=args.think))
     tracebacks = log_path.read_text(errors="replace").count("Traceback")
     summary = report(timings, errors, tracebacks, round(rss.peak_mb), cpu.totals(), round(rss.hwm_mb))
-    summary.update(sessions=args.sessions, seconds=args.seconds, nice_browsers=args.nice_browsers,
+    summary.update(sessions=args.sessions, seconds=args.seconds, nice_browsers=args.nice_browsers, think=args.think,
                    load_average_before=load_before, load_average_after=os.getloadavg()[0])
     for action, row in summary["actions"].items():
         print(f"{action:>13}: n={row['n']:4d}  p50 {row['p50_ms']:6d} ms  p95 {row['p95_ms']:6d} ms  "
