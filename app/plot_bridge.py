@@ -3,51 +3,26 @@
 A small components-v2 element with no visible UI: its script finds the chart's plotly graph in the
 page and forwards `plotly_hover`, `plotly_click` and `plotly_unhover` as trigger values, so hovering
 reruns only the fragment that holds the bridge (the inspector), never the whole page.
-
-A sweep of the pointer across many points sends one hover at a time: while the run that answers the
-last one is on its way, only the newest point waits, and it goes once the inspector shows the sample
-sent (the run has arrived) or after IN_FLIGHT_MS at most. So a sweep costs the server and the browser one or two
-inspector runs, not one per point crossed (each a rerun that interrupts the previous one).
 """
 from __future__ import annotations
 
 import streamlit as st
 
-IN_FLIGHT_MS = 1000  # a hover waits at most this long behind the previous one's run
-
 _BRIDGE_JS = """
-const IN_FLIGHT_MS = %d;
+// A sweep of the pointer across many points sends one hover at a time: while the run that answers the
+// last one is on its way, only the newest point waits, and it goes once the inspector shows the sample
+// sent (ANSWER's data-sample-id) or after IN_FLIGHT_MS at most. So a sweep costs the server and the
+// browser one or two inspector runs, not one per point crossed (each a rerun interrupting the last).
+const IN_FLIGHT_MS = 1000;
+const ANSWER = '.ls-inspector-head';
+
 export default function(component) {
   const { data, setTriggerValue, parentElement } = component;
   const selector = data.selector;
   // This script runs again on every rerun of the inspector (every hover), while the element and the
   // plot survive: what must outlive one run (the last id sent, the timers, the handlers bound to the
   // plot) lives on the element, and each run replaces the previous run's, so plotly calls one handler.
-  const mine = parentElement.__lsBridge = parentElement.__lsBridge ||
-    {last: null, timer: null, unhover: null, sentAt: 0, sentId: null, pending: null, flush: null};
-  // the hover sent last is answered once the inspector shows its sample (data.answer: the element
-  // whose data-sample-id says which sample the inspector shows)
-  const answered = () => {
-    const shown = document.querySelector(data.answer);
-    return !mine.sentAt || performance.now() - mine.sentAt > IN_FLIGHT_MS ||
-           (shown && shown.dataset.sampleId === String(mine.sentId));
-  };
-  const send = (id) => {
-    mine.sentAt = performance.now();
-    mine.sentId = id;
-    window.__lsHoverAt = mine.sentAt;
-    window.__lsHoversSent = (window.__lsHoversSent || 0) + 1;
-    setTriggerValue('hover', id);
-  };
-  const waitThenSend = () => {
-    clearInterval(mine.flush);
-    mine.flush = setInterval(() => {
-      if (mine.pending === null) { clearInterval(mine.flush); return; }
-      if (!answered()) return;
-      clearInterval(mine.flush);
-      const next = mine.pending; mine.pending = null; send(next);
-    }, 30);
-  };
+  const mine = parentElement.__lsBridge = parentElement.__lsBridge || {last: null, timer: null, unhover: null};
   const idOf = (ev) => {
     const p = ev && ev.points && ev.points[0];
     if (!p || !p.customdata) return null;
@@ -56,6 +31,32 @@ export default function(component) {
   // the same point on another map (a new layer or method) is news again
   const mapOf = () => { const gd = document.querySelector(selector);
                         return gd && gd.layout && gd.layout.title ? String(gd.layout.title.text) : ''; };
+
+  if (!('pending' in mine)) Object.assign(mine, {sentAt: 0, sentId: null, pending: null, flush: null});
+  const answered = () => {
+    const shown = document.querySelector(ANSWER);
+    return !mine.sentAt || performance.now() - mine.sentAt > IN_FLIGHT_MS ||
+           (!!shown && shown.dataset.sampleId === String(mine.sentId));
+  };
+  const send = (id) => {
+    mine.sentAt = performance.now();
+    mine.sentId = id;
+    window.__lsHoverAt = mine.sentAt;
+    window.__lsHoversSent = (window.__lsHoversSent || 0) + 1;
+    setTriggerValue('hover', id);
+  };
+  const sendWhenAnswered = () => {
+    clearInterval(mine.flush);
+    mine.flush = setInterval(() => {
+      if (mine.pending !== null && !answered()) return;
+      clearInterval(mine.flush);
+      if (mine.pending === null) return;
+      const next = mine.pending;
+      mine.pending = null;
+      send(next);
+    }, 30);
+  };
+
   const onHover = (ev) => {
     const id = idOf(ev);
     clearTimeout(mine.unhover);
@@ -65,7 +66,7 @@ export default function(component) {
     mine.last = seen;
     if (!answered()) {  // a run is on its way: the newest point waits for it
       mine.pending = id;
-      waitThenSend();
+      sendWhenAnswered();
       return;
     }
     mine.pending = null;
@@ -110,20 +111,18 @@ export default function(component) {
     unbind(document.querySelector(selector));
   };
 }
-""" % IN_FLIGHT_MS
+"""
 
 _bridge = st.components.v2.component("layerscope.plot_bridge", js=_BRIDGE_JS)
 
 
-def bridge(container_key: str, key: str, on_hover=None, on_click=None, on_unhover=None,
-           answer: str = ".ls-inspector-head"):
-    """Mount the bridge for the plotly chart inside st.container(key=container_key); `answer` selects
-    the element whose data-sample-id shows which sample the last hover has reached.
+def bridge(container_key: str, key: str, on_hover=None, on_click=None, on_unhover=None):
+    """Mount the bridge for the plotly chart inside st.container(key=container_key).
 
     Its result has `hover` (a sample id), `click` (a sample id) and `unhover` (True once the pointer
     has left the points), each set for the one run that follows the event.
     """
     callbacks = {"on_hover_change": on_hover or (lambda: None), "on_click_change": on_click or (lambda: None),
                  "on_unhover_change": on_unhover or (lambda: None)}
-    return _bridge(data={"selector": f".st-key-{container_key} .js-plotly-plot", "answer": answer}, key=key, height=0,
+    return _bridge(data={"selector": f".st-key-{container_key} .js-plotly-plot"}, key=key, height=0,
                    **callbacks)
