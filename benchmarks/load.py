@@ -5,7 +5,8 @@
 
 Starts `streamlit run Home.py` on a free port (LAYERSCOPE_CATALOG_DIR=DIR), opens N browser contexts of
 one headless Debian Chromium (each its own Streamlit session), and for a fixed time lets each visitor
-switch layers, hover points and pin them; visitor 0 also uploads images and visitor 1 runs SQL. The
+switch layers, hover points and pin them; visitor 0 also uploads images (in its first round, then
+at random) and visitor 1 runs SQL. The
 server's resident memory (with its children) is sampled all along. It prints per-action latency p50 and
 p95, errors (timeouts, exceptions shown on a page), tracebacks in the server log, peak RSS, and the CPU
 seconds the server and the browsers used (by Chromium process type): on one small machine the
@@ -90,8 +91,10 @@ class Visitor:
         layers = await page.eval_on_selector_all(
             "[data-layer-id]", "els => els.map(e => [e.dataset.layerId, e.dataset.name])")
         deadline = time.time() + self.seconds  # the clock starts once this visitor's page is up
+        rounds = 0
         while time.time() < deadline:
-            if self.uploads and self.random.random() < 0.25:
+            rounds += 1
+            if self.uploads and (rounds == 1 or self.random.random() < 0.25):  # always one upload at least
                 await self.timed("upload", self.upload(page))
             elif self.queries and self.random.random() < 0.3:
                 await self.timed("sql", self.sql(page))
