@@ -85,7 +85,8 @@ class CpuSampler:
                 if seconds is None:
                     continue
                 known = self._last.get(pid)
-                self._last[pid] = (label, known[1] if known else kind_of(pid), seconds)
+                kind = kind_of(pid)  # read again: Debian's chromium is a shell script that execs the browser
+                self._last[pid] = (label, known[1] if kind == "gone" and known else kind, seconds)
 
     def totals(self) -> dict[str, dict[str, float]]:
         """CPU seconds used since entering, by root label and process kind."""
