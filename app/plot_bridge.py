@@ -9,6 +9,13 @@ from __future__ import annotations
 import streamlit as st
 
 _BRIDGE_JS = """
+// A sweep of the pointer across many points sends one hover at a time: while the run that answers the
+// last one is on its way, only the newest point waits, and it goes once the inspector shows the sample
+// sent (ANSWER's data-sample-id) or after IN_FLIGHT_MS at most. So a sweep costs the server and the
+// browser one or two inspector runs, not one per point crossed (each a rerun interrupting the last).
+const IN_FLIGHT_MS = 1000;
+const ANSWER = '.ls-inspector-head';
+
 export default function(component) {
   const { data, setTriggerValue, parentElement } = component;
   const selector = data.selector;
@@ -24,6 +31,32 @@ export default function(component) {
   // the same point on another map (a new layer or method) is news again
   const mapOf = () => { const gd = document.querySelector(selector);
                         return gd && gd.layout && gd.layout.title ? String(gd.layout.title.text) : ''; };
+
+  if (!('pending' in mine)) Object.assign(mine, {sentAt: 0, sentId: null, pending: null, flush: null});
+  const answered = () => {
+    const shown = document.querySelector(ANSWER);
+    return !mine.sentAt || performance.now() - mine.sentAt > IN_FLIGHT_MS ||
+           (!!shown && shown.dataset.sampleId === String(mine.sentId));
+  };
+  const send = (id) => {
+    mine.sentAt = performance.now();
+    mine.sentId = id;
+    window.__lsHoverAt = mine.sentAt;
+    window.__lsHoversSent = (window.__lsHoversSent || 0) + 1;
+    setTriggerValue('hover', id);
+  };
+  const sendWhenAnswered = () => {
+    clearInterval(mine.flush);
+    mine.flush = setInterval(() => {
+      if (mine.pending !== null && !answered()) return;
+      clearInterval(mine.flush);
+      if (mine.pending === null) return;
+      const next = mine.pending;
+      mine.pending = null;
+      send(next);
+    }, 30);
+  };
+
   const onHover = (ev) => {
     const id = idOf(ev);
     clearTimeout(mine.unhover);
@@ -31,14 +64,20 @@ export default function(component) {
     const seen = id + ' @ ' + mapOf();
     if (seen === mine.last) return;
     mine.last = seen;
-    window.__lsHoverAt = performance.now();
-    setTriggerValue('hover', id);
+    if (!answered()) {  // a run is on its way: the newest point waits for it
+      mine.pending = id;
+      sendWhenAnswered();
+      return;
+    }
+    mine.pending = null;
+    send(id);
   };
   // leaving a point: report "no hover" unless the pointer lands on another point right away (moving
   // from one point to the next fires unhover then hover)
   const onUnhover = () => {
     clearTimeout(mine.unhover);
     mine.unhover = setTimeout(() => {
+      mine.pending = null;
       if (mine.last === null) return;
       mine.last = null;
       setTriggerValue('unhover', true);

@@ -1,18 +1,26 @@
 """Load benchmark: N visitors on one server at once, as a shared deployment sees them.
 
-    python -m benchmarks.load [--sessions 8] [--seconds 60] [--catalog-dir DIR] [--json OUT]
+    python -m benchmarks.load [--sessions 8] [--seconds 60] [--catalog-dir DIR] [--nice-browsers 10]
+                              [--think SECONDS] [--json OUT]
 
 Starts `streamlit run Home.py` on a free port (LAYERSCOPE_CATALOG_DIR=DIR), opens N browser contexts of
 one headless Debian Chromium (each its own Streamlit session), and for a fixed time lets each visitor
-switch layers, hover points and pin them; visitor 0 also uploads images and visitor 1 runs SQL. The
+switch layers, hover points and pin them; visitor 0 also uploads images (in its first round, then
+at random) and visitor 1 runs SQL. The
 server's resident memory (with its children) is sampled all along. It prints per-action latency p50 and
-p95, errors (timeouts, exceptions shown on a page), tracebacks in the server log, and peak RSS.
+p95, errors (timeouts, exceptions shown on a page), tracebacks in the server log, peak RSS, and the CPU
+seconds the server and the browsers used (by Chromium process type): on one small machine the
+browsers compete with the server they measure, and `--nice-browsers N` runs them (and the driver) at
+nice N so that the server under test keeps its priority. Visitors act back to back by default (a stress
+test: on 2 cores that is a test of how fast eight Chromiums render); `--think S` makes each visitor
+pause 0.5 S to 1.5 S after every action, as a person looking at what they hovered does.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -26,6 +34,7 @@ from benchmarks.browser_latency import (
     percentile,
     streamlit_server,
 )
+from benchmarks.cpu import CpuSampler
 from benchmarks.rss import RssSampler
 
 SAMPLE_IMAGES = REPO / "data" / "sample"
@@ -54,8 +63,8 @@ class Visitor:
     """One browser context: one Streamlit session doing what a visitor does, timing each action."""
 
     def __init__(self, number: int, context, url: str, seconds: float, timings: dict, errors: list,
-                 extras: bool = True):
-        self.number, self.context, self.url, self.seconds = number, context, url, seconds
+                 extras: bool = True, think: float = 0.0):
+        self.number, self.context, self.url, self.seconds, self.think = number, context, url, seconds, think
         self.uploads, self.queries = extras and number == 0, extras and number == 1
         self.timings, self.errors = timings, errors
         self.random = random.Random(number)
@@ -69,8 +78,10 @@ class Visitor:
             await coroutine
         except Exception as exc:  # a timeout or a vanished element: an error of this action, go on
             self.errors.append(f"visitor {self.number} {action}: {type(exc).__name__}: {str(exc)[:160]}")
-            return
-        self.record(action, time.perf_counter() - start)
+        else:
+            self.record(action, time.perf_counter() - start)
+        if self.think:
+            await asyncio.sleep(self.think * (0.5 + self.random.random()))
 
     async def run(self) -> None:
         page = await self.context.new_page()
@@ -80,8 +91,10 @@ class Visitor:
         layers = await page.eval_on_selector_all(
             "[data-layer-id]", "els => els.map(e => [e.dataset.layerId, e.dataset.name])")
         deadline = time.time() + self.seconds  # the clock starts once this visitor's page is up
+        rounds = 0
         while time.time() < deadline:
-            if self.uploads and self.random.random() < 0.25:
+            rounds += 1
+            if self.uploads and (rounds == 1 or self.random.random() < 0.25):  # always one upload at least
                 await self.timed("upload", self.upload(page))
             elif self.queries and self.random.random() < 0.3:
                 await self.timed("sql", self.sql(page))
@@ -136,8 +149,10 @@ class Visitor:
         await page.wait_for_selector(".st-key-sql_download button", timeout=60000)
 
 
-async def drive(url: str, sessions: int, seconds: float, extras: bool = True) -> tuple[dict, list]:
-    """Run `sessions` visitors for `seconds` each; `extras`: visitor 0 uploads and visitor 1 runs SQL."""
+async def drive(url: str, sessions: int, seconds: float, extras: bool = True,
+                think: float = 0.0) -> tuple[dict, list]:
+    """Run `sessions` visitors for `seconds` each; `extras`: visitor 0 uploads and visitor 1 runs SQL;
+    `think`: mean pause after each action (0: back to back)."""
     from playwright.async_api import async_playwright
     timings: dict[str, list[float]] = {}
     errors: list[str] = []
@@ -145,7 +160,7 @@ async def drive(url: str, sessions: int, seconds: float, extras: bool = True) ->
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             contexts = [await browser.new_context(viewport={"width": 1440, "height": 900}) for _ in range(sessions)]
-            visitors = [Visitor(i, c, url, seconds, timings, errors, extras) for i, c in enumerate(contexts)]
+            visitors = [Visitor(i, c, url, seconds, timings, errors, extras, think) for i, c in enumerate(contexts)]
             results = await asyncio.gather(*(v.run() for v in visitors), return_exceptions=True)
             errors += [f"visitor {i}: {type(r).__name__}: {str(r)[:160]}" for i, r in enumerate(results)
                        if isinstance(r, BaseException)]
@@ -154,8 +169,10 @@ async def drive(url: str, sessions: int, seconds: float, extras: bool = True) ->
     return timings, errors
 
 
-def report(timings: dict, errors: list, tracebacks: int, peak_mb: float) -> dict:
-    summary = {"actions": {}, "errors": errors, "tracebacks_in_server_log": tracebacks, "peak_rss_mb": peak_mb}
+def report(timings: dict, errors: list, tracebacks: int, peak_mb: float, cpu: dict | None = None,
+           hwm_mb: float | None = None) -> dict:
+    summary = {"actions": {}, "errors": errors, "tracebacks_in_server_log": tracebacks, "peak_rss_mb": peak_mb,
+               "server_process_hwm_mb": hwm_mb, "cpu_seconds": cpu or {}}
     for action, values in sorted(timings.items()):
         ms = [v * 1000 for v in values]
         summary["actions"][action] = {"n": len(ms), "p50_ms": round(statistics.median(ms)),
@@ -168,20 +185,34 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--catalog-dir", type=Path, default=REPO / "catalogs")
+    parser.add_argument("--nice-browsers", type=int, default=0, metavar="N",
+                        help="run the browsers (and this driver) at nice N; the server keeps normal priority")
+    parser.add_argument("--think", type=float, default=0.0, metavar="S",
+                        help="each visitor pauses 0.5 S to 1.5 S after every action (default 0: back to back)")
     parser.add_argument("--json", type=Path, default=None, help="also write the summary here")
     args = parser.parse_args()
     log_path = REPO / "test-artifacts" / "load-server.log"
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as cache, \
             streamlit_server(log_path, {"LAYERSCOPE_CATALOG_DIR": str(args.catalog_dir),
                                        "LAYERSCOPE_ACTIVATION_CACHE": cache}) as (url, process), \
-            RssSampler(process.pid) as rss:
-        timings, errors = asyncio.run(drive(url, args.sessions, args.seconds))
+            RssSampler(process.pid) as rss, CpuSampler({"server": process.pid, "load": os.getpid()}) as cpu:
+        if args.nice_browsers:
+            os.nice(args.nice_browsers)  # the driver and Chromium started from here inherit it; the server not
+        timings, errors = asyncio.run(drive(url, args.sessions, args.seconds, think=args.think))
     tracebacks = log_path.read_text(errors="replace").count("Traceback")
-    summary = report(timings, errors, tracebacks, round(rss.peak_mb))
+    summary = report(timings, errors, tracebacks, round(rss.peak_mb), cpu.totals(), round(rss.hwm_mb))
+    summary.update(sessions=args.sessions, seconds=args.seconds, nice_browsers=args.nice_browsers, think=args.think,
+                   load_average_before=load_before, load_average_after=os.getloadavg()[0])
     for action, row in summary["actions"].items():
         print(f"{action:>13}: n={row['n']:4d}  p50 {row['p50_ms']:6d} ms  p95 {row['p95_ms']:6d} ms  "
               f"max {row['max_ms']:6d} ms")
-    print(f"errors: {len(errors)}; tracebacks in the server log: {tracebacks}; peak server RSS: {rss.peak_mb:.0f} MB")
+    print(f"errors: {len(errors)}; tracebacks in the server log: {tracebacks}; peak server RSS: {rss.peak_mb:.0f} MB "
+          f"(the server process's own VmHWM: {rss.hwm_mb:.0f} MB)")
+    for label, by_kind in summary["cpu_seconds"].items():
+        print(f"CPU seconds, {label}: {sum(by_kind.values()):.1f} (" +
+              ", ".join(f"{k} {v:.1f}" for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])) + ")")
+    print(f"load average (1 min) before {load_before:.2f}, after {summary['load_average_after']:.2f}")
     for line in errors[:20]:
         print("  " + line)
     if args.json:

@@ -1,11 +1,14 @@
 """Everything the app shows about one new image (an upload), from one forward and one explanation.
 
-The app only draws and caches: the model runs here. Predictions and every layer's reduction input
-come from `core.placement.read_image`; Grad-CAM, guided backprop and guided Grad-CAM from
-`core.explain` on the same 224 px view the model saw.
+The app only draws and caches: the model runs here. One forward (`core.onepass.explained_batch`, as
+the builder's) gives the predictions and every layer's reduction input, and its graph serves the
+two backwards of Grad-CAM, guided backprop and guided Grad-CAM, on the same 224 px view the model
+saw. (It used to be three: a forward to read the image, a probing forward to find the Grad-CAM layer
+on every upload, and the explanations' own forward.) The graph is freed when the block is left.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +18,7 @@ from torch import nn
 from core import explain
 from core.layers import LayerInfo
 from core.models import LoadedModel
+from core.onepass import explained_batch
 from core.pictures import jpeg, overlay_jpeg
 from core.placement import read_image
 
@@ -30,22 +34,42 @@ class ImageAnalysis:
     pictures: dict[str, bytes] = field(default_factory=dict)  # image, gradcam, guided, guided_gradcam
 
 
+_targets: weakref.WeakKeyDictionary[nn.Module, nn.Module | None] = weakref.WeakKeyDictionary()
+
+
+def target_layer(loaded: LoadedModel, modules: dict[str, nn.Module]) -> nn.Module | None:
+    """The model's Grad-CAM layer, found once per model (a probing forward); None when it has none."""
+    if loaded.model not in _targets:
+        try:
+            _targets[loaded.model] = explain.default_target_layer(loaded.model, list(modules),
+                                                                  input_size=loaded.preprocess.crop)
+        except ValueError:
+            _targets[loaded.model] = None
+    return _targets[loaded.model]
+
+
 def analyse_image(loaded: LoadedModel, layers: list[LayerInfo], modules: dict[str, nn.Module],
                   image: Image.Image) -> ImageAnalysis:
     """Predictions, reduction inputs and the four encoded pictures of one RGB image.
 
     A model without a convolutional map to explain still gets its predictions and the view.
     """
-    reading = read_image(loaded, layers, modules, image)
     view = loaded.preprocess.view(image.convert("RGB"))
     pictures = {"image": jpeg(view, VIEW_QUALITY)}
-    try:
-        target = explain.default_target_layer(loaded.model, list(modules), input_size=loaded.preprocess.crop)
-        maps = explain.explain_batch(loaded.model, target, loaded.preprocess.normalize(view)[None],
-                                     [int(reading.top_classes[0])])
+    target = target_layer(loaded, modules)
+    if target is None:
+        reading = read_image(loaded, layers, modules, image)
+        return ImageAnalysis(reading.top_classes, reading.top_probs, reading.vectors, pictures)
+    batch = loaded.preprocess.normalize(view)[None].to(loaded.device)
+    maps = None
+    with explained_batch(loaded.model, layers, modules, target, batch) as (result, explain_top1):
+        try:
+            maps = explain_top1()
+        except (ValueError, RuntimeError):
+            pass
+    if maps is not None:
         encoded = explain.encode(maps, 0)
         pictures.update(gradcam=overlay_jpeg(np.asarray(view), explain.decode(encoded["gradcam"]), OVERLAY_QUALITY),
                         guided=encoded["guided"], guided_gradcam=encoded["guided_gradcam"])
-    except (ValueError, RuntimeError):
-        pass
-    return ImageAnalysis(reading.top_classes, reading.top_probs, reading.vectors, pictures)
+    vectors = {layer_id: summary.features[0] for layer_id, summary in result.layers.items()}
+    return ImageAnalysis(result.top_classes[0], result.top_probs[0], vectors, pictures)

@@ -121,6 +121,30 @@ def test_the_inspector_returns_to_the_pinned_sample(page, app_url):
                            " return e && e.dataset.sampleId === String(id); }", arg=pinned, timeout=15000)
 
 
+def test_a_sweep_across_the_map_sends_few_hovers_and_ends_on_the_last_point(page, app_url):
+    open_explorer(page, app_url)
+    pinned = inspector_id(page)
+    page.mouse.move(5, 5)
+    points = [pt for pt in point_positions(page, 30) if pt[2] != pinned][:12]
+    assert len(points) >= 8
+
+    x, y, sample_id = points[0]
+    hover_point(page, x, y, sample_id)
+
+    # a quick sweep across the other points: a handful of hovers sent, the inspector ends on the last
+    page.evaluate("() => { window.__lsHoversSent = 0; }")
+    for x, y, _ in points[1:]:
+        page.mouse.move(x, y)
+    last = points[-1][2]
+    page.wait_for_function("id => { const e = document.querySelector('.ls-inspector-head');"
+                           " return e && e.dataset.sampleId === String(id); }", arg=last, timeout=15000)
+    page.wait_for_timeout(1500)  # anything still waiting would have gone by now
+    sent = page.evaluate("() => window.__lsHoversSent")
+    assert 1 <= sent <= 4, f"{sent} hovers sent for a sweep across {len(points) - 1} points"
+    assert inspector_id(page) == last and "hovered" in page.inner_text(".ls-inspector-head")
+    page.screenshot(path=str(ARTIFACTS / "map-4-after-a-sweep.png"))
+
+
 def _map_look(page) -> dict:
     """The data map as drawn: each trace's colour by name, the axis ranges and the point count."""
     return page.evaluate("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
 from benchmarks.browser_latency import streamlit_server
+from benchmarks.cpu import CpuSampler
 from benchmarks.load import drive
 from benchmarks.rss import RssSampler, tree_rss_mb
 from tests.conftest import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV
@@ -15,6 +19,47 @@ from tests.conftest import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV
 def test_tree_rss_counts_a_process_and_its_children():
     assert tree_rss_mb(os.getpid()) > 10  # this Python process with pytest loaded
     assert tree_rss_mb(2 ** 22 + 12345) == 0  # no such process: nothing, no error
+
+
+def test_tree_rss_counts_a_child_that_holds_its_own_memory():
+    child = subprocess.Popen([sys.executable, "-c", "import sys, time; b = bytearray(150 * 2**20); "
+                              "print('ready', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        assert tree_rss_mb(child.pid) > 150
+        assert tree_rss_mb(os.getpid()) > tree_rss_mb(child.pid) + 10
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_tree_rss_does_not_count_a_forked_child_sharing_the_parents_pages_twice():
+    # a child between fork and exec (e.g. the `ldconfig -p` torch runs on import) maps the parent's
+    # pages: counted, it doubled the server's peak for that instant
+    ballast = bytearray(200 * 2 ** 20)  # touched: resident
+    own = tree_rss_mb(os.getpid())
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(3)
+        os._exit(0)
+    try:
+        time.sleep(0.2)
+        assert tree_rss_mb(os.getpid()) < own + 50
+    finally:
+        os.waitpid(pid, 0)
+    del ballast
+
+
+def test_cpu_sampler_charges_work_to_the_process_that_did_it():
+    busy = subprocess.Popen([sys.executable, "-c", "import time; t = time.process_time()\n"
+                             "while time.process_time() - t < 1.0: pass"])
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.5)"])
+    with CpuSampler({"busy": busy.pid, "idle": idle.pid}, interval=0.1) as cpu:
+        busy.wait()
+        idle.wait()
+    totals = cpu.totals()
+    assert sum(totals["busy"].values()) >= 0.7
+    assert sum(totals["idle"].values()) < 0.3
 
 
 @pytest.mark.browser

@@ -61,3 +61,31 @@ def test_neighbours_of_a_sample_exclude_itself_and_are_sorted(small_catalog):
     a = features / np.linalg.norm(features, axis=1, keepdims=True)
     by_hand = np.sort(1 - a @ a[row])[1]  # cosine distance; [0] is the sample itself
     assert distances[0] == pytest.approx(by_hand, rel=1e-4, abs=1e-6)
+
+
+def test_an_upload_analysed_in_one_forward_matches_the_catalog_and_its_explanations(small_catalog, model):
+    """The upload path (one forward serving statistics and explanations, as the builder's) gives the
+    same predictions and reduction inputs as a plain forward, lands on the catalog image's own point,
+    and brings its explanations; no gradient is left on the model's parameters."""
+    from core.analysis import analyse_image, target_layer
+    path, _ = small_catalog
+    loaded, layers, modules = model
+    con = catalog.open(path)
+    layer_id = con.execute("SELECT max(layer_id) FROM layers WHERE kind IN ('conv', 'block')").fetchone()[0]
+    image_path, _ = _sample(path, 5)
+    image = Image.open(image_path)
+    analysis = analyse_image(loaded, layers, modules, image)
+    reading = read_image(loaded, layers, modules, image)
+    assert list(analysis.top_classes) == list(reading.top_classes)
+    assert np.allclose(analysis.top_probs, reading.top_probs, atol=1e-5)
+    assert set(analysis.vectors) == set(reading.vectors)
+    assert all(np.allclose(analysis.vectors[i], reading.vectors[i], atol=1e-4) for i in reading.vectors)
+    assert set(analysis.pictures) == {"image", "gradcam", "guided", "guided_gradcam"}
+    assert all(len(b) > 500 for b in analysis.pictures.values())
+    assert all(p.grad is None for p in loaded.model.parameters())
+    assert target_layer(loaded, modules) is target_layer(loaded, modules)  # found once per model
+
+    placement = place(catalog.load_reference(path, layer_id), analysis.vectors[layer_id])
+    x, y = con.execute(f"""SELECT x, y FROM embeddings WHERE layer_id = {layer_id} AND sample_id = 5
+                           AND method = 'pca'""").fetchone()
+    assert np.allclose(placement.pca, (x, y), atol=1e-3)
