@@ -18,8 +18,10 @@ export default function(component) {
   const mine = parentElement.__lsBridge = parentElement.__lsBridge || {last: null, timer: null, unhover: null};
   const idOf = (ev) => {
     const p = ev && ev.points && ev.points[0];
-    if (!p || !p.customdata) return null;
-    return Number(p.customdata[0]);
+    if (!p || p.customdata === undefined || p.customdata === null) return null;
+    // the data map's customdata is a row (a typed array) whose first value is the sample id
+    const id = Number(typeof p.customdata === 'object' ? p.customdata[0] : p.customdata);
+    return Number.isFinite(id) ? id : null;
   };
   // the same point on another map (a new layer or method) is news again
   const mapOf = () => { const gd = document.querySelector(selector);
