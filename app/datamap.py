@@ -22,6 +22,7 @@ COLOUR_BY = {
     "correct or not": "correct_text", "confidence": "confidence",
 }
 WEBGL_FROM = 300
+RING_THIN_FROM = 500  # highlighted samples from which their rings are drawn thin (a big selection stays readable)
 MAX_TRACES = 40  # up to this many categories: one trace each, with plotly's own (clickable) legend
 RANGE_PAD = 0.04  # share of the span added on each side of the points
 OUTPUT_NOTE = "probabilities: most points sit near the corners of the simplex"
@@ -118,13 +119,14 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
     x = points.x.to_numpy().astype(np.float32)
     y = points.y.to_numpy().astype(np.float32)
     correct = points.correct.to_numpy().astype(bool)
+    size = marker_size(len(points))
     traces = []
     correct_of_trace = []  # per trace: which of its points are correct predictions (None: always shown)
     legend = None
     if column == "confidence":
         traces.append({"type": kind, "x": x, "y": y, "mode": "markers", "name": "confidence",
                        "customdata": custom, "hovertemplate": HOVER_ID,
-                       "marker": {"size": 7, "color": points.confidence.to_numpy().astype(np.float32),
+                       "marker": {"size": size, "color": points.confidence.to_numpy().astype(np.float32),
                                   "colorscale": "Viridis", "cmin": 0, "cmax": 1,
                                   "colorbar": {"title": {"text": "confidence"}, "thickness": 12, "len": 0.8}}})
         correct_of_trace.append(correct)
@@ -148,7 +150,7 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
             index = pd.Categorical(values, categories=categories).codes.astype(np.uint16)
             traces.append({"type": kind, "x": x, "y": y, "mode": "markers", "name": colour_by,
                            "customdata": custom, "hovertemplate": HOVER_ID, "showlegend": False,
-                           "marker": {"size": 7, "color": index, "cmin": -0.5, "cmax": len(categories) - 0.5,
+                           "marker": {"size": size, "color": index, "cmin": -0.5, "cmax": len(categories) - 0.5,
                                       "colorscale": stepped_scale([colours[c] for c in categories]),
                                       "showscale": False, "line": {"width": 0}}})
             correct_of_trace.append(correct)
@@ -159,7 +161,7 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
             mask = values == category
             traces.append({"type": kind, "x": x[mask], "y": y[mask], "mode": "markers",
                            "name": category, "customdata": custom[mask], "hovertemplate": HOVER_NAMED,
-                           "marker": {"size": 7, "color": colours[category], "line": {"width": 0}}})
+                           "marker": {"size": size, "color": colours[category], "line": {"width": 0}}})
             correct_of_trace.append(correct[mask])
     if pinned is not None and (ids == pinned).any():
         i = int(np.flatnonzero(ids == pinned)[0])
@@ -173,8 +175,8 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
             traces.append({"type": kind if mask.sum() >= WEBGL_FROM else "scatter", "x": x[mask], "y": y[mask],
                            "mode": "markers", "name": "highlighted", "hoverinfo": "skip", "showlegend": False,
                            "customdata": custom[mask],
-                           "marker": {"size": 12, "color": "rgba(0,0,0,0)",
-                                      "line": {"width": 2, "color": "#ffffff"}}})
+                           "marker": {"size": size + 5, "color": "rgba(0,0,0,0)",
+                                      "line": {"width": 2 if mask.sum() < RING_THIN_FROM else 1, "color": "#ffffff"}}})
             correct_of_trace.append(correct[mask])
     if marker is not None:
         mx, my, label = marker
@@ -203,6 +205,12 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
 
 HOVER_NAMED = "#%{customdata[0]} · %{fullData.name}<extra></extra>"  # the trace's name is the category
 HOVER_ID = "#%{customdata[0]}<extra></extra>"
+
+
+def marker_size(n: int) -> int:
+    """Smaller dots for bigger maps: 50,000 dots of 7 px would hide one another (and cost the browser's
+    software WebGL twice the time to fill)."""
+    return 7 if n <= 2000 else 5 if n <= 10000 else 4
 
 
 def stepped_scale(colours: list[str]) -> list[list]:
