@@ -24,6 +24,7 @@ COLOUR_BY = {
 WEBGL_FROM = 300
 RING_THIN_FROM = 500  # highlighted samples from which their rings are drawn thin (a big selection stays readable)
 MAX_TRACES = 40  # up to this many categories: one trace each, with plotly's own (clickable) legend
+MAX_COLOURS = 48  # beyond MAX_TRACES: one trace per colour, at most this many (each trace costs a redraw ~2 ms)
 RANGE_PAD = 0.04  # share of the span added on each side of the points
 OUTPUT_NOTE = "probabilities: most points sit near the corners of the simplex"
 
@@ -145,15 +146,21 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
             categories = sorted(set(values))
             colours = category_colours(categories)
         if len(categories) > MAX_TRACES:
-            # hundreds of traces (and plotly legend entries) cost a second per redraw: one trace whose
-            # points carry their category's number on a stepped colour scale, the legend drawn as HTML
-            index = pd.Categorical(values, categories=categories).codes.astype(np.uint16)
-            traces.append({"type": kind, "x": x, "y": y, "mode": "markers", "name": colour_by,
-                           "customdata": custom, "hovertemplate": HOVER_ID, "showlegend": False,
-                           "marker": {"size": size, "color": index, "cmin": -0.5, "cmax": len(categories) - 0.5,
-                                      "colorscale": stepped_scale([colours[c] for c in categories]),
-                                      "showscale": False, "line": {"width": 0}}})
-            correct_of_trace.append(correct)
+            # hundreds of legend entries cost a second per redraw, and a colour per point costs plotly a
+            # string per point: one trace per colour (at most MAX_COLOURS; beyond that, categories
+            # MAX_COLOURS apart in the legend's order share one), no plotly legend, the legend as HTML
+            slots = min(len(categories), MAX_COLOURS)
+            slot_colours = category_colours([str(i) for i in range(slots)])
+            colours = {c: slot_colours[str(i % slots)] for i, c in enumerate(categories)}
+            slot = pd.Categorical(values, categories=categories).codes.astype(np.int64) % slots
+            for k in range(slots):
+                mask = slot == k
+                if mask.any():
+                    traces.append({"type": kind, "x": x[mask], "y": y[mask], "mode": "markers",
+                                   "name": f"{colour_by} {k + 1}", "customdata": custom[mask],
+                                   "hovertemplate": HOVER_ID, "showlegend": False,
+                                   "marker": {"size": size, "color": slot_colours[str(k)], "line": {"width": 0}}})
+                    correct_of_trace.append(correct[mask])
             counts = pd.Series(values).value_counts()
             legend = [(c, colours[c], int(counts[c])) for c in categories]
             categories = []
@@ -211,15 +218,6 @@ def marker_size(n: int) -> int:
     """Smaller dots for bigger maps: 50,000 dots of 7 px would hide one another (and cost the browser's
     software WebGL twice the time to fill)."""
     return 7 if n <= 2000 else 5 if n <= 10000 else 4
-
-
-def stepped_scale(colours: list[str]) -> list[list]:
-    """A colour scale that gives the value i (of cmin -0.5 .. cmax n - 0.5) exactly colours[i]."""
-    n = len(colours)
-    scale = []
-    for i, colour in enumerate(colours):
-        scale += [[i / n, colour], [(i + 1) / n, colour]]
-    return scale
 
 
 SHOWN = {"correct": True, "incorrect": False}

@@ -57,15 +57,18 @@ def test_the_explorer_shows_a_generated_catalog_with_its_map_as_typed_arrays(gen
     monkeypatch.setenv(ACTIVATION_CACHE_ENV, str(tmp_path / "cache"))
     at = AppTest.from_file(str(REPO / EXPLORER), default_timeout=APP_TIMEOUT).run()
     assert not at.exception, [e.value for e in at.exception]
-    # 60 classes: one trace with a colour per point (numbers on a stepped scale) and an HTML legend
+    # 60 classes: a trace of one colour per class, no plotly legend (an HTML one instead), every per-point
+    # array base64-encoded
     raw = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith("datamap_chart"))
-    main = raw["data"][0]
-    for key in ("x", "y", "customdata"):
-        assert set(main[key]) >= {"dtype", "bdata"}, key  # base64 typed arrays, not JSON lists
-    assert set(main["marker"]["color"]) >= {"dtype", "bdata"}
+    points = [t for t in raw["data"] if t["name"] != "pinned"]
+    assert len(points) == 60 and not any(t.get("showlegend", True) for t in points)
+    for trace in points:
+        for key in ("x", "y", "customdata"):
+            assert set(trace[key]) >= {"dtype", "bdata"}, key  # typed arrays, not JSON lists
     longest = max(len(v) for t in raw["data"] for v in t.values() if isinstance(v, list))
     assert longest < 10  # no per-point list anywhere
     spec = chart_spec(at)
-    assert len(spec["data"][0]["x"]) == 3000 and len({c[0] for c in spec["data"][0]["customdata"]}) == 3000
+    ids = [c[0] for t in spec["data"] if t["name"] != "pinned" for c in t["customdata"]]
+    assert len(ids) == len(set(ids)) == 3000
     assert any("data-testid=\"class-legend\"" in h.proto.body and "(60)" in h.proto.body for h in at.get("html"))
     assert "N=3000" in "\n".join(m.value for m in at.markdown)
