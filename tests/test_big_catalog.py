@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import catalog
+from app import datamap
 from catalog import queries
 from catalog.schema import TABLES
 from tests.conftest import chart_spec
@@ -57,11 +58,11 @@ def test_the_explorer_shows_a_generated_catalog_with_its_map_as_typed_arrays(gen
     monkeypatch.setenv(ACTIVATION_CACHE_ENV, str(tmp_path / "cache"))
     at = AppTest.from_file(str(REPO / EXPLORER), default_timeout=APP_TIMEOUT).run()
     assert not at.exception, [e.value for e in at.exception]
-    # 60 classes: a trace of one colour per class, no plotly legend (an HTML one instead), every per-point
-    # array base64-encoded
+    # 60 classes: a trace per colour (at most MAX_COLOURS), no plotly legend (an HTML one lists all 60),
+    # every per-point array base64-encoded
     raw = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith("datamap_chart"))
     points = [t for t in raw["data"] if t["name"] != "pinned"]
-    assert len(points) == 60 and not any(t.get("showlegend", True) for t in points)
+    assert len(points) == datamap.MAX_COLOURS == 48 and not any(t.get("showlegend", True) for t in points)
     for trace in points:
         for key in ("x", "y", "customdata"):
             assert set(trace[key]) >= {"dtype", "bdata"}, key  # typed arrays, not JSON lists

@@ -47,12 +47,12 @@ def test_a_generated_catalog_hovers_and_box_selects(app_url):
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             open_explorer(page, app_url)
             assert "N=3000" in page.inner_text(".ls-header")
-            # the map's points arrived as typed arrays, drawn with WebGL, a trace (one colour) per class (60)
+            # the map's points arrived as typed arrays, drawn with WebGL, a trace per colour (48 for 60 classes)
             drawn = page.evaluate("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
                 const traces = gd._fullData.filter(t => t.customdata && t.name !== 'pinned');
                 return {types: [...new Set(traces.map(t => t.type))], arrays: [...new Set(traces.map(t => t.x.constructor.name))],
                         n: traces.reduce((s, t) => s + t.x.length, 0), colours: new Set(traces.map(t => t.marker.color)).size}; }""")
-            assert drawn == {"types": ["scattergl"], "arrays": ["Float32Array"], "n": 3000, "colours": 60}
+            assert drawn == {"types": ["scattergl"], "arrays": ["Float32Array"], "n": 3000, "colours": 48}
             assert page.locator("[data-testid='class-legend'] .ls-leg").count() == 60
 
             # hover: the inspector shows the sample under the pointer
