@@ -202,6 +202,12 @@ SUMMARY_JS = """() => { const e = document.querySelector("[data-testid='selectio
                         return e ? e.textContent : null; }"""
 
 
+def clear_selection(page) -> None:
+    """Press "Clear the selection" and wait until the summary is gone (so the next one is news)."""
+    page.locator(".st-key-clear_selection button").click()
+    page.wait_for_selector("[data-testid='selection-summary']", state="detached", timeout=30000)
+
+
 def open_selection(page) -> None:
     """Choose "Drag to: box" and open the Selection tab."""
     page.locator(".st-key-drag_mode button", has_text="box").click()
@@ -245,6 +251,7 @@ def measure(url: str, rounds: int, viewport=(1600, 1000), select: int = 0) -> di
                     inside, seconds = select_box(page, select, offset=i % 4)
                     selections.append(seconds)
                     print(f"box selection of {inside} points: {seconds * 1000:.0f} ms", flush=True)
+                    clear_selection(page)
         finally:
             browser.close()
     result = {"layer_switch": switches, "hover": hovers}
