@@ -22,15 +22,19 @@ def selected_points(key: str) -> list[dict]:
 
 
 def selected_sample_ids(key: str) -> list[int]:
-    """The sample ids (customdata[0]) of the points selected on a data-map chart, sorted, once each."""
+    """The sample ids (customdata: the id, or a row that starts with it) of the points selected on a
+    data-map chart, sorted, once each."""
     ids = []
     for point in selected_points(key):
         custom = point.get("customdata")
-        if custom:
-            try:
-                ids.append(int(custom[0]))
-            except (TypeError, ValueError):
-                continue
+        if isinstance(custom, (list, tuple)):
+            custom = custom[0] if custom else None
+        elif isinstance(custom, dict):  # a typed-array row, as JSON writes it: {"0": id}
+            custom = custom.get("0")
+        try:
+            ids.append(int(custom))
+        except (TypeError, ValueError):
+            continue
     return sorted(set(ids))
 
 # a dark sequential scale that starts at the plot background, so that empty cells do not glare white

@@ -22,7 +22,9 @@ COLOUR_BY = {
     "correct or not": "correct_text", "confidence": "confidence",
 }
 WEBGL_FROM = 300
+RING_THIN_FROM = 500  # highlighted samples from which their rings are drawn thin (a big selection stays readable)
 MAX_TRACES = 40  # up to this many categories: one trace each, with plotly's own (clickable) legend
+MAX_COLOURS = 48  # beyond MAX_TRACES: one trace per colour, at most this many (each trace costs a redraw ~2 ms)
 RANGE_PAD = 0.04  # share of the span added on each side of the points
 OUTPUT_NOTE = "probabilities: most points sit near the corners of the simplex"
 
@@ -103,29 +105,32 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
 
     Colours and axis ranges come from all the points, and `show` ("all", "correct", "incorrect")
     only hides points (see `keep_shown`), so a filtered map keeps its colours and its frame.
-    Built as a plain dict (plotly's validation costs ~1 ms per trace, and a class legend may have
-    hundreds); `figure()` wraps it without validating again.
+    Every per-point value is a numpy array (float32 coordinates, int32 sample ids, numeric colours):
+    plotly sends those to the browser as base64 typed arrays, a few bytes a point, where JSON lists of
+    numbers and strings cost ten times more to send and parse at 50,000 points. The hover label is
+    therefore the sample id and the trace's name (the inspector shows the rest), not a string per point.
+    Built as a plain dict (plotly's validation costs ~1 ms per trace); `figure()` wraps it as is.
     """
     column = COLOUR_BY[colour_by]
     kind = "scattergl" if len(points) >= WEBGL_FROM else "scatter"
-    hover = ("#%{customdata[0]} %{customdata[1]}<br>true: %{customdata[2]}<br>"
-             "predicted: %{customdata[3]} (%{customdata[4]:.0%})<extra></extra>")
-    custom = np.stack([points.sample_id.to_numpy().astype(object), points.key.to_numpy(),
-                       points.label_name.to_numpy(), points.pred_name.to_numpy(),
-                       np.round(points.confidence.to_numpy().astype(float), 3).astype(object)], axis=1)
-    x = np.round(points.x.to_numpy().astype(float), 3)
-    y = np.round(points.y.to_numpy().astype(float), 3)
+    ids = points.sample_id.to_numpy().astype(np.int32)
+    # customdata[0] is the sample id (the bridge, the selection and the benchmarks read it): one column,
+    # so that plotly.js hands each point a one-value row
+    custom = ids.reshape(-1, 1)
+    x = points.x.to_numpy().astype(np.float32)
+    y = points.y.to_numpy().astype(np.float32)
     correct = points.correct.to_numpy().astype(bool)
+    size = marker_size(len(points))
     traces = []
     correct_of_trace = []  # per trace: which of its points are correct predictions (None: always shown)
     legend = None
     if column == "confidence":
-        traces.append({"type": kind, "x": x.tolist(), "y": y.tolist(), "mode": "markers", "name": "confidence",
-                       "customdata": custom.tolist(), "hovertemplate": hover,
-                       "marker": {"size": 7, "color": points.confidence.astype(float).round(3).tolist(),
+        traces.append({"type": kind, "x": x, "y": y, "mode": "markers", "name": "confidence",
+                       "customdata": custom, "hovertemplate": HOVER_ID,
+                       "marker": {"size": size, "color": points.confidence.to_numpy().astype(np.float32),
                                   "colorscale": "Viridis", "cmin": 0, "cmax": 1,
                                   "colorbar": {"title": {"text": "confidence"}, "thickness": 12, "len": 0.8}}})
-        correct_of_trace.append(correct.tolist())
+        correct_of_trace.append(correct)
     else:
         if column == "correct_text":
             values = np.where(correct, "correct", "wrong")
@@ -141,36 +146,45 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
             categories = sorted(set(values))
             colours = category_colours(categories)
         if len(categories) > MAX_TRACES:
-            # hundreds of traces (and plotly legend entries) cost a second per redraw: one trace with
-            # per-point colours, and the legend drawn as HTML beside the plot
-            traces.append({"type": kind, "x": x.tolist(), "y": y.tolist(), "mode": "markers", "name": colour_by,
-                           "customdata": custom.tolist(), "hovertemplate": hover, "showlegend": False,
-                           "marker": {"size": 7, "color": [colours[v] for v in values], "line": {"width": 0}}})
-            correct_of_trace.append(correct.tolist())
+            # hundreds of legend entries cost a second per redraw, and a colour per point costs plotly a
+            # string per point: one trace per colour (at most MAX_COLOURS; beyond that, categories
+            # MAX_COLOURS apart in the legend's order share one), no plotly legend, the legend as HTML
+            slots = min(len(categories), MAX_COLOURS)
+            slot_colours = category_colours([str(i) for i in range(slots)])
+            colours = {c: slot_colours[str(i % slots)] for i, c in enumerate(categories)}
+            slot = pd.Categorical(values, categories=categories).codes.astype(np.int64) % slots
+            for k in range(slots):
+                mask = slot == k
+                if mask.any():
+                    traces.append({"type": kind, "x": x[mask], "y": y[mask], "mode": "markers",
+                                   "name": f"{colour_by} {k + 1}", "customdata": custom[mask],
+                                   "hovertemplate": HOVER_ID, "showlegend": False,
+                                   "marker": {"size": size, "color": slot_colours[str(k)], "line": {"width": 0}}})
+                    correct_of_trace.append(correct[mask])
             counts = pd.Series(values).value_counts()
             legend = [(c, colours[c], int(counts[c])) for c in categories]
             categories = []
         for category in categories:
             mask = values == category
-            traces.append({"type": kind, "x": x[mask].tolist(), "y": y[mask].tolist(), "mode": "markers",
-                           "name": category, "customdata": custom[mask].tolist(), "hovertemplate": hover,
-                           "marker": {"size": 7, "color": colours[category], "line": {"width": 0}}})
-            correct_of_trace.append(correct[mask].tolist())
-    if pinned is not None and (points.sample_id == pinned).any():
-        i = int(np.flatnonzero(points.sample_id.to_numpy() == pinned)[0])
-        traces.append({"type": "scatter", "x": [x[i]], "y": [y[i]], "mode": "markers", "name": "pinned",
-                       "hoverinfo": "skip", "showlegend": False,
+            traces.append({"type": kind, "x": x[mask], "y": y[mask], "mode": "markers",
+                           "name": category, "customdata": custom[mask], "hovertemplate": HOVER_NAMED,
+                           "marker": {"size": size, "color": colours[category], "line": {"width": 0}}})
+            correct_of_trace.append(correct[mask])
+    if pinned is not None and (ids == pinned).any():
+        i = int(np.flatnonzero(ids == pinned)[0])
+        traces.append({"type": "scatter", "x": [float(x[i])], "y": [float(y[i])], "mode": "markers",
+                       "name": "pinned", "hoverinfo": "skip", "showlegend": False,
                        "marker": {"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": "#ff4b4b"}}})
-        correct_of_trace.append([bool(correct[i])])
+        correct_of_trace.append(correct[i:i + 1])
     if highlight:
-        mask = points.sample_id.isin(list(highlight)).to_numpy()
+        mask = np.isin(ids, np.asarray(highlight, dtype=np.int64))
         if mask.any():
-            traces.append({"type": "scatter", "x": x[mask].tolist(), "y": y[mask].tolist(), "mode": "markers",
-                           "name": "highlighted", "hoverinfo": "skip", "showlegend": False,
-                           "customdata": custom[mask].tolist(),
-                           "marker": {"size": 12, "color": "rgba(0,0,0,0)",
-                                      "line": {"width": 2, "color": "#ffffff"}}})
-            correct_of_trace.append(correct[mask].tolist())
+            traces.append({"type": kind if mask.sum() >= WEBGL_FROM else "scatter", "x": x[mask], "y": y[mask],
+                           "mode": "markers", "name": "highlighted", "hoverinfo": "skip", "showlegend": False,
+                           "customdata": custom[mask],
+                           "marker": {"size": size + 5, "color": "rgba(0,0,0,0)",
+                                      "line": {"width": 2 if mask.sum() < RING_THIN_FROM else 1, "color": "#ffffff"}}})
+            correct_of_trace.append(correct[mask])
     if marker is not None:
         mx, my, label = marker
         traces.append({"type": "scatter", "x": [round(float(mx), 3)], "y": [round(float(my), 3)],
@@ -196,6 +210,16 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
     return keep_shown(with_axis_titles(spec, axes), show)
 
 
+HOVER_NAMED = "#%{customdata[0]} · %{fullData.name}<extra></extra>"  # the trace's name is the category
+HOVER_ID = "#%{customdata[0]}<extra></extra>"
+
+
+def marker_size(n: int) -> int:
+    """Smaller dots for bigger maps: 50,000 dots of 7 px would hide one another (and cost the browser's
+    software WebGL twice the time to fill)."""
+    return 7 if n <= 2000 else 5 if n <= 10000 else 4
+
+
 SHOWN = {"correct": True, "incorrect": False}
 
 
@@ -203,7 +227,7 @@ def keep_shown(spec: dict, show: str = "all") -> dict:
     """The figure with only correct or only incorrect predictions drawn ("all": unchanged).
 
     Each trace keeps its colour, name and the layout keeps its axis ranges: points are hidden, not
-    re-coloured or re-framed. Needs the per-trace "correct" lists that `figure_dict` stores.
+    re-coloured or re-framed. Needs the per-trace "correct" arrays that `figure_dict` stores.
     """
     wanted = SHOWN.get(show)
     if wanted is None or spec.get("correct") is None:
@@ -213,25 +237,26 @@ def keep_shown(spec: dict, show: str = "all") -> dict:
         if correct is None:
             traces.append(trace)
             continue
-        keep = [i for i, c in enumerate(correct) if c == wanted]
+        keep = np.flatnonzero(np.asarray(correct, dtype=bool) == wanted)
         traces.append(_subset(trace, keep, len(correct)))
-    correct = [c if c is None else [v for v in c if v == wanted] for c in spec["correct"]]
+    correct = [c if c is None else np.asarray(c, dtype=bool)[np.asarray(c, dtype=bool) == wanted]
+               for c in spec["correct"]]
     return {**spec, "data": traces, "correct": correct}
 
 
-def _subset(trace: dict, keep: list[int], n: int) -> dict:
-    """The trace with only the points at `keep`: every per-point list (x, y, customdata, colours)."""
+def _subset(trace: dict, keep: np.ndarray, n: int) -> dict:
+    """The trace with only the points at `keep`: every per-point array (x, y, customdata, colours)."""
     out = dict(trace)
-    if not keep and trace.get("showlegend", True):
+    if not len(keep) and trace.get("showlegend", True):
         # one gap instead of no points: plotly keeps the legend entry, so the legend (and with it the
         # plot's width) stays as it was
         return {**out, "x": [None], "y": [None], "customdata": [], "text": []}
     for name in ("x", "y", "customdata", "text"):
-        if isinstance(trace.get(name), list) and len(trace[name]) == n:
-            out[name] = [trace[name][i] for i in keep]
+        if isinstance(trace.get(name), (list, np.ndarray)) and len(trace[name]) == n:
+            out[name] = np.asarray(trace[name])[keep]
     marker = trace.get("marker")
-    if isinstance(marker, dict) and isinstance(marker.get("color"), list) and len(marker["color"]) == n:
-        out["marker"] = {**marker, "color": [marker["color"][i] for i in keep]}
+    if isinstance(marker, dict) and isinstance(marker.get("color"), (list, np.ndarray)) and len(marker["color"]) == n:
+        out["marker"] = {**marker, "color": np.asarray(marker["color"])[keep]}
     return out
 
 

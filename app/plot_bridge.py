@@ -1,8 +1,9 @@
 """The bridge that reports hover, click and unhover on the data map's plotly chart.
 
 A small components-v2 element with no visible UI: its script finds the chart's plotly graph in the
-page and forwards `plotly_hover`, `plotly_click` and `plotly_unhover` as trigger values, so hovering
-reruns only the fragment that holds the bridge (the inspector), never the whole page.
+page and forwards `plotly_hover`, `plotly_click`, `plotly_unhover` and `plotly_selected` as trigger
+values, so hovering reruns only the fragment that holds the bridge (the inspector), never the whole
+page, and a box selection sends its sample ids only.
 """
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ export default function(component) {
   const mine = parentElement.__lsBridge = parentElement.__lsBridge || {last: null, timer: null, unhover: null};
   const idOf = (ev) => {
     const p = ev && ev.points && ev.points[0];
-    if (!p || !p.customdata) return null;
-    return Number(p.customdata[0]);
+    if (!p || p.customdata === undefined || p.customdata === null) return null;
+    // the data map's customdata is a row (a typed array) whose first value is the sample id
+    const id = Number(typeof p.customdata === 'object' ? p.customdata[0] : p.customdata);
+    return Number.isFinite(id) ? id : null;
   };
   // the same point on another map (a new layer or method) is news again
   const mapOf = () => { const gd = document.querySelector(selector);
@@ -88,7 +91,18 @@ export default function(component) {
     if (id === null) return;
     setTriggerValue('click', id);
   };
-  const handlers = {plotly_hover: onHover, plotly_unhover: onUnhover, plotly_click: onClick};
+  // a box or lasso selection: only the selected sample ids cross to the server (Streamlit's own on_select
+  // would send every point's fields, megabytes for 10,000 points)
+  const onSelected = (ev) => {
+    if (!ev || !ev.points) return;  // a selection still being drawn, or none
+    const ids = new Set();
+    ev.points.forEach(p => { if (p.data && p.data.name === 'highlighted') return;
+                             const id = idOf({points: [p]}); if (id !== null) ids.add(id); });
+    setTriggerValue('select', Array.from(ids).sort((a, b) => a - b));
+  };
+  const onDeselect = () => setTriggerValue('select', []);
+  const handlers = {plotly_hover: onHover, plotly_unhover: onUnhover, plotly_click: onClick,
+                    plotly_selected: onSelected, plotly_deselect: onDeselect};
   const unbind = (gd) => {
     if (!gd || !gd.__lsHandlers || !gd.removeListener) return;
     Object.entries(gd.__lsHandlers).forEach(([name, fn]) => gd.removeListener(name, fn));
@@ -116,13 +130,14 @@ export default function(component) {
 _bridge = st.components.v2.component("layerscope.plot_bridge", js=_BRIDGE_JS)
 
 
-def bridge(container_key: str, key: str, on_hover=None, on_click=None, on_unhover=None):
+def bridge(container_key: str, key: str, on_hover=None, on_click=None, on_unhover=None, on_select=None):
     """Mount the bridge for the plotly chart inside st.container(key=container_key).
 
-    Its result has `hover` (a sample id), `click` (a sample id) and `unhover` (True once the pointer
-    has left the points), each set for the one run that follows the event.
+    Its result has `hover` (a sample id), `click` (a sample id), `unhover` (True once the pointer
+    has left the points) and `select` (the sample ids of a box or lasso selection, sorted; [] when it
+    is cleared), each set for the one run that follows the event.
     """
     callbacks = {"on_hover_change": on_hover or (lambda: None), "on_click_change": on_click or (lambda: None),
-                 "on_unhover_change": on_unhover or (lambda: None)}
+                 "on_unhover_change": on_unhover or (lambda: None), "on_select_change": on_select or (lambda: None)}
     return _bridge(data={"selector": f".st-key-{container_key} .js-plotly-plot"}, key=key, height=0,
                    **callbacks)

@@ -155,6 +155,9 @@ def _source(path: str) -> tuple[bytes, str] | None:
     return None
 
 
+MAX_PICK = 2000  # files offered to pick: 50,000 options would cost every rerun of the Explorer ~0.2 s
+
+
 def render(path: str, layer_id: int, layer_name: str, method: str, used: float | None) -> None:
     from app import inspector
     from app.markup import data_url, escape, sample_thumbs
@@ -163,6 +166,7 @@ def render(path: str, layer_id: int, layer_name: str, method: str, used: float |
                        on_change=_on_file, help=HELP)
     table = cached.samples(path)
     keys = cached.readable_keys(path)
+    keys = keys[::-(-len(keys) // MAX_PICK)] if len(keys) > MAX_PICK else keys  # every k-th: all classes, few options
     right.selectbox("…or pick one from the catalog's folder", keys, index=None, key="upload_pick",
                     on_change=_on_pick, placeholder="a file of this catalog's dataset")
     source = _source(path)

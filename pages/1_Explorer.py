@@ -21,7 +21,6 @@ from app import (
     upload,
     urlstate,
 )
-from app.charts import selected_sample_ids
 from app.navigation import link
 from app.style import load_css
 from app.tabs import channel, compare, export, neighbours, selection
@@ -124,10 +123,6 @@ def _on_separability() -> None:
         _set_layer(clicked)
 
 
-def _on_map_select() -> None:
-    st.session_state.selection_ids = selected_sample_ids("datamap_chart")
-
-
 separability, separability_by = cached.separability(path)
 group_only = separability_by != "class"
 map_col, sep_col = st.columns([3, 1], gap="small")
@@ -156,11 +151,9 @@ with left:
     spec = datamap.figure_spec(view, layer_name, str(layer.kind), highlight=highlight or None, marker=star,
                                dragmode=dragmode)
     with st.container(key="datamap"):
+        # hover, click and box/lasso selections reach the app through the bridge (in the inspector)
         st.plotly_chart(datamap.figure(spec), width="stretch", key="datamap_chart",
-                        config={"displaylogo": False, "scrollZoom": True},
-                        # selecting only while box/lasso is chosen: in pan mode a click pins (the bridge)
-                        **({"on_select": _on_map_select, "selection_mode": ("box", "lasso")}
-                           if dragmode != "pan" else {}))
+                        config={"displaylogo": False, "scrollZoom": True})
     if spec.get("html_legend"):
         st.html(palette.legend_html(spec["html_legend"], colour_by))
     st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")
@@ -170,6 +163,10 @@ with left:
 def inspector_panel(path: str) -> None:
     events = plot_bridge.bridge("datamap", key="plot_bridge")
     clicked, hovered = getattr(events, "click", None), getattr(events, "hover", None)
+    selected = getattr(events, "select", None)
+    if selected is not None:  # a box or lasso selection on the map: the whole page (Selection tab, rings)
+        st.session_state.selection_ids = sorted({int(i) for i in selected})
+        st.rerun()
     if clicked is not None and int(clicked) != st.session_state.pinned:
         st.session_state.pinned, st.session_state.hovered = int(clicked), None
         st.rerun()

@@ -55,6 +55,15 @@ def small_catalog(tmp_path_factory) -> tuple[Path, dict]:
     return build_catalog(config, progress=NoProgress, log=lambda _: None)
 
 
+@pytest.fixture(scope="session")
+def generated_catalog(tmp_path_factory) -> Path:
+    """A generated catalog (benchmarks/big_catalog.py) of 3000 samples over 60 classes: EfficientNet-Lite0's
+    real layer graph, synthetic maps and predictions, the pictures of 60 bundled images reused."""
+    from benchmarks.big_catalog import generate
+    out = tmp_path_factory.mktemp("generated") / "generated-3000"
+    return generate(3000, out, classes=60, log=lambda _: None)
+
+
 # --- the app through AppTest -------------------------------------------------------------------------
 
 
@@ -134,11 +143,28 @@ def click_plotly_points(at, key: str, points: list[dict]):
 
 
 def chart_spec(at, key: str = "datamap_chart") -> dict:
-    """The plotly figure (data and layout) of the chart with `key`."""
+    """The plotly figure (data and layout) of the chart with `key`, its typed arrays (numpy arrays travel as
+    {"dtype", "bdata", "shape"}) decoded into lists as plotly.js decodes them."""
     for chart in at.get("plotly_chart"):
         if chart.proto.id.endswith(key):
-            return json.loads(chart.proto.spec)
+            return decode_typed_arrays(json.loads(chart.proto.spec))
     raise AssertionError(f"no plotly chart {key}")
+
+
+def decode_typed_arrays(value):
+    import base64
+
+    import numpy as np
+    if isinstance(value, dict):
+        if isinstance(value.get("bdata"), str) and isinstance(value.get("dtype"), str):
+            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+            if value.get("shape") is not None:
+                array = array.reshape([int(n) for n in str(value["shape"]).split(",")])
+            return array.tolist()
+        return {k: decode_typed_arrays(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_typed_arrays(v) for v in value]
+    return value
 
 
 def page_text(at) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from app import datamap, palette
 from core import imagenet
+from tests.conftest import decode_typed_arrays
 
 BACKGROUND = "#0e1117"  # the theme's background (.streamlit/config.toml)
 MIN_DELTA_E = 20.0  # CIE76: about where two small dots stop being mistaken for each other
@@ -40,7 +41,7 @@ def _ranges(spec: dict) -> tuple[list[float], list[float]]:
 
 def _drawn_ids(spec: dict) -> set[int]:
     return {int(c[0]) for t in spec["data"] if t["name"] not in ("pinned", "highlighted")
-            for c in t.get("customdata") or []}
+            for c in (t["customdata"] if t.get("customdata") is not None else [])}
 
 
 @pytest.mark.parametrize("colour_by", ["class", "coarse group", "predicted class", "correct or not"])
@@ -62,7 +63,7 @@ def test_filtering_keeps_each_categorys_colour_and_the_axis_ranges(colour_by, sh
 def test_the_figure_filters_a_whole_map_spec_the_same_way():
     points = _points()
     everything = datamap.figure_dict(points, "coarse group", "layer · PCA", pinned=None)
-    figure = datamap.figure(everything, show="incorrect").to_dict()
+    figure = decode_typed_arrays(datamap.figure(everything, show="incorrect").to_dict())
     drawn = sum(x is not None for t in figure["data"] for x in t["x"])
     assert drawn == int((~points.correct).sum())
     assert list(figure["layout"]["xaxis"]["range"]) == everything["layout"]["xaxis"]["range"]

@@ -26,7 +26,7 @@ def render(view: View, group_only: bool) -> None:
     by = "group" if group_only else st.segmented_control("Confusion matrix of", ["group", "class"],
                                                          default="group", key="confusion_by") or "group"
     scope = ids if ids else [int(i) for i in datamap.shown_points(view).sample_id]
-    matrix = insights.confusion_matrix(con, by=by, sample_ids=scope)
+    matrix = insights.confusion_matrix(con, by=by, sample_ids=scope, truth=cached.truth(view.catalog))
     st.markdown(f"**Confusion matrix** ({by}, {'the selection' if ids else 'the points on the map'}; "
                 "click a cell to highlight its samples on the map)")
     if matrix.empty:
@@ -43,7 +43,7 @@ def render(view: View, group_only: bool) -> None:
 
 
 def _summary(path: str, con, ids: list[int]) -> None:
-    summary = insights.selection_summary(con, ids)
+    summary = insights.selection_summary(con, ids, truth=cached.truth(path))
     accuracy = "–" if summary["accuracy"] is None else f"{summary['accuracy']:.0%}"
     st.markdown(f"<div data-testid='selection-summary'><b>{summary['n']}</b> samples selected · top-1 "
                 f"accuracy <b>{accuracy}</b> · {len(summary['classes'])} classes</div>", unsafe_allow_html=True)
