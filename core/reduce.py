@@ -20,6 +20,7 @@ VARIANCE_KEPT = 0.90
 MAX_COMPONENTS = 50  # t-SNE's customary input size; more adds cost, not structure
 DEFAULT_PERPLEXITIES = (10, 30, 90)
 MIN_SAMPLES_FOR_TSNE = 4
+TSNE_ITERATIONS = 500  # after openTSNE's 250 early-exaggeration iterations
 
 
 def max_perplexity(n: int) -> int:
@@ -113,8 +114,21 @@ def pca_layer(x: np.ndarray) -> LayerReduction:
                           pca.explained_variance_ratio_[:keep].astype(np.float32), features)
 
 
-def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs: int) -> dict[float, np.ndarray]:
-    """openTSNE at each perplexity, sharing one kNN graph built for the largest (descending order)."""
+def tsne_settings(n: int, method: str = "auto", n_iter: int | None = None) -> tuple[str, int]:
+    """The gradient method and the iterations after early exaggeration, for n samples ("auto" here).
+
+    Provisional: Barnes-Hut and openTSNE's 500 iterations, FFT from 10,000 points (see
+    docs/PERFORMANCE.md, "t-SNE at 7000 points")."""
+    if method == "auto":
+        method = "bh" if n < 10_000 else "fft"
+    return method, TSNE_ITERATIONS if n_iter is None else int(n_iter)
+
+
+def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs: int,
+              method: str = "auto", n_iter: int | None = None) -> dict[float, np.ndarray]:
+    """openTSNE at each perplexity, sharing one kNN graph built for the largest (descending order).
+
+    `method` ("bh", "fft" or "auto") and `n_iter` (None: the default) are resolved by `tsne_settings`."""
     if not perplexities:
         return {}
     from openTSNE import TSNE, affinity, initialization
@@ -126,11 +140,11 @@ def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs
     affinities = affinity.PerplexityBasedNN(features, perplexity=perplexities[0], n_jobs=n_jobs,
                                             random_state=seed, method="exact" if n <= 1000 else "auto")
     start = initialization.pca(features, random_state=seed)
+    method, n_iter = tsne_settings(n, method, n_iter)
     maps = {}
     for perplexity in perplexities:
         affinities.set_perplexity(perplexity)
-        tsne = TSNE(n_jobs=n_jobs, random_state=seed,
-                    negative_gradient_method="bh" if n < 10_000 else "fft")
+        tsne = TSNE(n_jobs=n_jobs, random_state=seed, negative_gradient_method=method, n_iter=n_iter)
         maps[perplexity] = np.asarray(tsne.fit(affinities=affinities, initialization=start), np.float32)
     return maps
 
