@@ -5,7 +5,8 @@
 One layer's reduction is openTSNE at perplexities 90, 30 and 10 sharing one kNN graph
 (`core.reduce.tsne_maps`). This runs that for two layers side by side in the builder's pool (one
 single-threaded openTSNE per core, both cores busy, as in a build) under each setup, and reports per
-setup the seconds per layer (the wall time of the pair) and, per perplexity, the maps' quality:
+setup the seconds per layer (the wall time of the pair, halved; and CPU time per layer, which other
+load on the machine sways less) and, per perplexity, the maps' quality:
 
 - kNN preservation: the share of each point's 10 nearest neighbours in the 50-d input that are among
   its 10 nearest in the map (1 = every neighbourhood kept);
@@ -26,10 +27,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 
 from core.reduce import tsne_maps, tsne_pool
-from core.separability import knn_accuracy
+from core.separability import knn_accuracy, neighbour_preservation
 
 K = 10
 
@@ -58,21 +58,14 @@ def from_catalog(folder: Path, layer: int) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(reference["features"], np.float32), labels
 
 
-def knn_preservation(x: np.ndarray, y: np.ndarray, k: int = K) -> float:
-    """Mean share of each point's k nearest neighbours in x that are among its k nearest in y."""
-    def neighbours(a):
-        return NearestNeighbors(n_neighbors=k + 1).fit(a).kneighbors(a, return_distance=False)[:, 1:]
-    high, low = neighbours(x), neighbours(y)
-    return float(np.mean([len(np.intersect1d(h, l, assume_unique=True)) / k for h, l in zip(high, low)]))
-
-
-def run(features: list[np.ndarray], setup: str, perplexities: list[float]) -> tuple[float, list[dict]]:
+def run(features: list[np.ndarray], setup: str, perplexities: list[float]) -> tuple[float, float, list[dict]]:
+    """Wall and CPU seconds (all threads) of the layers side by side, and their maps."""
     method, n_iter = setup.split("-")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with tsne_pool(len(features)) as pool:
         jobs = [pool.submit(tsne_maps, f, perplexities, 0, 1, method, int(n_iter)) for f in features]
         maps = [job.result() for job in jobs]
-    return time.perf_counter() - start, maps
+    return time.perf_counter() - start, time.process_time() - cpu, maps
 
 
 def main() -> None:
@@ -96,11 +89,12 @@ def main() -> None:
           f"{knn_accuracy(x, labels):.3f}", flush=True)
     results = []
     for setup in args.setups.split(","):
-        seconds, maps = run(pair, setup, perplexities)
-        row = {"setup": setup, "seconds_per_layer": round(seconds / len(pair), 1), "seconds_pair": round(seconds, 1)}
+        seconds, cpu, maps = run(pair, setup, perplexities)
+        row = {"setup": setup, "seconds_per_layer": round(seconds / len(pair), 1), "seconds_pair": round(seconds, 1),
+               "cpu_seconds_per_layer": round(cpu / len(pair), 1)}
         for p in perplexities:
             y = maps[0][p]
-            row[f"p{p:g}"] = {"knn_preservation": round(knn_preservation(x, y), 3),
+            row[f"p{p:g}"] = {"knn_preservation": round(neighbour_preservation(x, y), 3),
                               "class_knn": round(knn_accuracy(y, labels), 3)}
         results.append(row)
         print(json.dumps(row), flush=True)

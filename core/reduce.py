@@ -21,6 +21,8 @@ MAX_COMPONENTS = 50  # t-SNE's customary input size; more adds cost, not structu
 DEFAULT_PERPLEXITIES = (10, 30, 90)
 MIN_SAMPLES_FOR_TSNE = 4
 TSNE_ITERATIONS = 500  # after openTSNE's 250 early-exaggeration iterations
+LARGE_TSNE = 5000  # from here on t-SNE runs FFT gradients, LARGE_TSNE_ITERATIONS (see tsne_settings)
+LARGE_TSNE_ITERATIONS = 250
 
 
 def max_perplexity(n: int) -> int:
@@ -115,13 +117,19 @@ def pca_layer(x: np.ndarray) -> LayerReduction:
 
 
 def tsne_settings(n: int, method: str = "auto", n_iter: int | None = None) -> tuple[str, int]:
-    """The gradient method and the iterations after early exaggeration, for n samples ("auto" here).
+    """The gradient method and the iterations after early exaggeration for n samples ("auto" here).
 
-    Provisional: Barnes-Hut and openTSNE's 500 iterations, FFT from 10,000 points (see
-    docs/PERFORMANCE.md, "t-SNE at 7000 points")."""
+    Below LARGE_TSNE samples: Barnes-Hut and openTSNE's 500 iterations, as always. From LARGE_TSNE on:
+    FFT gradients and 250 iterations, which at 7000 points kept the maps' 10-NN preservation within
+    0.011 of that setting's and cost about half as much (benchmarks/tsne_scale.py, docs/PERFORMANCE.md
+    "t-SNE at 7000 points"). FFT's cost grows as the embedding spreads, so its later iterations are
+    its dearest: 500 of them cost it 3.5 times its 250.
+    """
     if method == "auto":
-        method = "bh" if n < 10_000 else "fft"
-    return method, TSNE_ITERATIONS if n_iter is None else int(n_iter)
+        method = "bh" if n < LARGE_TSNE else "fft"
+    if n_iter is None:
+        n_iter = TSNE_ITERATIONS if n < LARGE_TSNE else LARGE_TSNE_ITERATIONS
+    return method, int(n_iter)
 
 
 def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs: int,
