@@ -40,6 +40,26 @@ def builder_batch(loaded, layers, modules, target, images) -> None:
         explain.encode(maps, i)
 
 
+def parts(loaded, layers, modules, target, images) -> dict[str, float]:
+    """Wall seconds of each part of the builder's batch, cumulatively: the twin's forward alone, with
+    the statistics hooks, plus the two backwards, plus the encoding (differences give each part)."""
+    from core.explain import explainable_forward
+    out = {}
+    start = time.perf_counter()
+    with explainable_forward(loaded.model, target, images):
+        pass
+    out["forward"] = time.perf_counter() - start
+    start = time.perf_counter()
+    with onepass.explained_batch(loaded.model, layers, modules, target, images) as (result, explain_top1):
+        out["forward+stats"] = time.perf_counter() - start
+        maps = explain_top1()
+    out["+backwards"] = time.perf_counter() - start
+    for i in range(len(images)):
+        explain.encode(maps, i)
+    out["+encoding"] = time.perf_counter() - start
+    return out
+
+
 def seconds(work) -> tuple[float, float]:
     """Wall and CPU seconds (all of this process's threads) of work()."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -56,6 +76,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     parser.add_argument("--images", type=Path, default=ROOT / ".cache" / "seed_scale" / "n64",
                         help="a folder of JPEGs (python -m benchmarks.seed_scale makes one)")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="model and images in channels-last memory format (the floor too)")
+    parser.add_argument("--parts", action="store_true", help="also time the batch's parts, in plain forwards")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -64,6 +87,9 @@ def main() -> None:
     target = explain.default_target_layer(loaded.model, list(modules), input_size=loaded.preprocess.crop)
     paths = sorted(args.images.glob("*.jpg"))[:args.batch]
     images = torch.stack([loaded.preprocess(load_rgb(p)) for p in paths])
+    if args.channels_last:
+        loaded.model.to(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)
 
     def plain() -> None:
         with torch.no_grad():
@@ -77,8 +103,11 @@ def main() -> None:
         rounds.append({"floor_s": round(floor[0], 2), "builder_s": round(work[0], 2), "ratio": round(work[0] / floor[0], 2),
                        "floor_cpu_s": round(floor[1], 2), "builder_cpu_s": round(work[1], 2),
                        "cpu_ratio": round(work[1] / floor[1], 2)})
+        if args.parts:
+            rounds[-1]["parts"] = {k: round(v / floor[0], 2) for k, v in parts(loaded, layers, modules, target, images).items()}
         print(json.dumps(rounds[-1]), flush=True)
     print(json.dumps({"model": loaded.label, "batch": len(images), "threads": torch.get_num_threads(),
+                      "channels_last": args.channels_last,
                       "fused": hasattr(onepass, "explained_batch"),
                       "median_ratio": statistics.median(r["ratio"] for r in rounds),
                       "median_cpu_ratio": statistics.median(r["cpu_ratio"] for r in rounds), "rounds": rounds}))

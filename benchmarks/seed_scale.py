@@ -109,6 +109,8 @@ def main() -> None:
     parser.add_argument("--floor-batches", type=int, default=3, help="timed batches of 16 per floor measurement")
     parser.add_argument("--source", type=Path, default=SOURCE)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="keep the catalog in this new folder (default: a temporary one, removed)")
     args = parser.parse_args()
 
     folder = image_folder(args.n, args.source)
@@ -116,7 +118,7 @@ def main() -> None:
     perplexities = tuple(float(p) for p in args.perplexities.split(","))
     with tempfile.TemporaryDirectory() as workdir, RssSampler(os.getpid(), interval=0.2) as rss:
         config = BuildConfig(model=args.model, weights=args.weights, dataset=str(folder), device=args.device,
-                             perplexities=perplexities, out=Path(workdir) / "catalog")
+                             perplexities=perplexities, out=args.out or Path(workdir) / "catalog")
         _, manifest = build_catalog(config, progress=NoProgress, log=lambda _: None)
     floor_after = plain_forward_seconds_per_image(args.model, args.weights, args.device, folder, args.floor_batches)
     floor = (floor_before + floor_after) / 2

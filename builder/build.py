@@ -4,7 +4,8 @@ Stages, each with its own progress bar and timer: load the model and trace its l
 dataset; the one pass (predictions, channel statistics, reduction inputs and, from the same forward,
 the explanations of each top-1 class); reduction (PCA and t-SNE per layer); commit. Nothing is
 visible in the catalog folder until the commit. Images are decoded by a background thread one batch
-ahead of the model. The manifest times the one pass's explaining part (backwards and encoding) as
+ahead of the model, and each batch's pictures are encoded by another while the next batch runs. The
+manifest times the one pass's explaining part (backwards, and waiting for the encoding) as
 `explanations` and the rest as `one_pass`, so the two add up to the stage.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -244,14 +246,32 @@ def _one_pass(writer: CatalogWriter, state: BuildState, config: BuildConfig,
     explaining = 0.0
     try:
         batch_size = fused_batch_size(state.layers, config.batch_size)
-        for batch, read in _prefetched(_batches(state, list(range(n)), batch_size)):
-            if batch is not None:
-                explaining += _one_batch(writer, state, batch, target)
-            bar.update(read)
+        with ThreadPoolExecutor(1, thread_name_prefix="layerscope-encode") as encoder:
+            encoding: Future | None = None
+            for batch, read in _prefetched(_batches(state, list(range(n)), batch_size)):
+                if batch is not None:
+                    seconds, next_encoding = _one_batch(writer, state, batch, target, encoder)
+                    explaining += seconds + _collect(writer, encoding)
+                    encoding = next_encoding
+                bar.update(read)
+            explaining += _collect(writer, encoding)
     finally:
         bar.close()
     writer.append("explanations", rows.explanations([], [], []))  # the table exists even if every batch failed
     return explaining
+
+
+def _collect(writer: CatalogWriter, encoding: Future | None) -> float:
+    """Append a batch's encoded pictures (made in the background) to their tables; returns the seconds
+    waited for them."""
+    if encoding is None:
+        return 0.0
+    started = time.perf_counter()
+    tables = encoding.result()
+    waited = time.perf_counter() - started
+    for name, table_rows in tables.items():
+        writer.append(name, table_rows)
+    return waited
 
 
 def fused_batch_size(layers: list[LayerInfo], asked: int, budget: int = GRAPH_BUDGET_BYTES) -> int:
@@ -262,16 +282,24 @@ def fused_batch_size(layers: list[LayerInfo], asked: int, budget: int = GRAPH_BU
     return max(1, min(asked, budget // max(per_image, 1)))
 
 
-def _one_batch(writer: CatalogWriter, state: BuildState, batch: _Loaded, target: torch.nn.Module) -> float:
-    """One forward for the batch's rows of every table; returns the seconds spent explaining."""
+def _one_batch(writer: CatalogWriter, state: BuildState, batch: _Loaded, target: torch.nn.Module,
+               encoder: Executor) -> tuple[float, Future]:
+    """One forward for the batch's rows of every table. The pictures (model views as JPEG, explanations
+    as PNG/WebP) are encoded by `encoder`'s thread while the next batch runs (PIL and numpy release the
+    GIL); the future gives their tables' rows. Returns the seconds spent explaining, and that future."""
     with explained_batch(state.loaded.model, state.layers, state.modules, target, batch.images) as (result, explain_top1):
         _store_batch(writer, state, batch, result)
         started = time.perf_counter()
         maps = explain_top1()
     classes = [int(c) for c in result.top_classes[:, 0]]
+    return time.perf_counter() - started, encoder.submit(_encoded, batch, classes, maps)
+
+
+def _encoded(batch: _Loaded, classes: list[int], maps: explain.Explanations) -> dict[str, dict]:
+    ids = np.asarray(batch.positions, dtype=np.int32)
     encoded = [explain.encode(maps, i) for i in range(len(classes))]
-    writer.append("explanations", rows.explanations(batch.positions, classes, encoded))
-    return time.perf_counter() - started
+    return {"images": {"sample_id": ids, "image": [jpeg(v, VIEW_QUALITY) for v in batch.views]},
+            "explanations": rows.explanations(batch.positions, classes, encoded)}
 
 
 def _release_pages(array: np.ndarray) -> None:
@@ -295,7 +323,6 @@ def _store_batch(writer: CatalogWriter, state: BuildState, batch: _Loaded, resul
         _release_pages(state.features[layer.layer_id])
     writer.append("channels", rows.channels(ids, [(layer.layer_id, result.layers[layer.layer_id])
                                                   for layer in state.layers]))
-    writer.append("images", {"sample_id": ids, "image": [jpeg(v, VIEW_QUALITY) for v in batch.views]})
     for position, top in zip(batch.positions, result.top_classes[:, 0]):
         state.kept.append(position)
         state.top1[position] = int(top)

@@ -35,3 +35,12 @@ def knn_accuracy(features: np.ndarray, labels: np.ndarray, k: int = K, metric: s
         predicted = next(label for label in votes if label in tied)  # votes are nearest first
         correct += predicted == labels[i]
     return correct / n
+
+
+def neighbour_preservation(high: np.ndarray, low: np.ndarray, k: int = K) -> float:
+    """Mean share of each sample's k nearest neighbours in `high` (a layer's features) that are also
+    among its k nearest in `low` (its map): 1 when every neighbourhood survives the projection."""
+    def neighbours(x: np.ndarray) -> np.ndarray:
+        return NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x, return_distance=False)[:, 1:]
+    kept = [len(np.intersect1d(a, b, assume_unique=True)) for a, b in zip(neighbours(high), neighbours(low))]
+    return float(np.mean(kept)) / k

@@ -83,6 +83,18 @@ def test_explanations_and_images_decode_at_model_resolution(small_catalog):
     assert Image.open(io.BytesIO(image)).size == (224, 224)
 
 
+def test_every_sample_has_one_picture_and_one_explanation_of_its_top1(small_catalog):
+    """Pictures are encoded in the background, a batch behind the model: none may be lost or doubled,
+    and each belongs to its own sample (its class is that sample's top-1)."""
+    path, manifest = small_catalog
+    n = manifest["n_samples"]
+    for table in ("images", "explanations"):
+        assert query(path, f"SELECT count(*), count(DISTINCT sample_id) FROM {table}")[0] == (n, n)
+    mismatched = query(path, "SELECT count(*) FROM explanations e JOIN predictions p USING (sample_id) "
+                             "WHERE p.rank = 1 AND p.class_idx <> e.class_idx")[0][0]
+    assert mismatched == 0
+
+
 def test_reference_places_the_samples_back_onto_the_pca_map(small_catalog):
     path, _ = small_catalog
     layer_id = query(path, "SELECT max(layer_id) FROM layers WHERE kind = 'conv'")[0][0]

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from core.reduce import MAX_COMPONENTS, fit_pca, reduce_layer, resolve_perplexities
+from core.reduce import LARGE_TSNE, MAX_COMPONENTS, fit_pca, reduce_layer, resolve_perplexities, tsne_maps, tsne_settings
+from core.separability import knn_accuracy, neighbour_preservation
 
 
 def test_perplexity_is_capped_below_n_over_3():
@@ -73,3 +74,23 @@ def test_layers_run_side_by_side_give_the_same_maps_as_running_inline(two_cluste
         jobs = [pool.submit(tsne_maps, features, [10.0, 5.0], 0, 1) for _ in range(3)]
         pooled = [job.result() for job in jobs]
     assert all(np.array_equal(inline[p], run[p]) for run in pooled for p in (10.0, 5.0))
+
+
+def test_large_samples_get_fft_gradients_and_a_caller_can_still_choose():
+    assert tsne_settings(LARGE_TSNE - 1)[0] == "bh"
+    assert tsne_settings(LARGE_TSNE)[0] == "fft"
+    assert tsne_settings(LARGE_TSNE, "bh", 300) == ("bh", 300)
+
+
+def test_the_chosen_settings_keep_neighbourhoods_and_clusters_like_openTSNEs_default():
+    """Each "auto" setting's maps, on a small clustered set, against Barnes-Hut with openTSNE's 500
+    iterations (what every catalog used before)."""
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(8, 20)) * 6
+    labels = np.arange(640) % 8
+    x = (centres[labels] + rng.normal(size=(640, 20))).astype(np.float32)
+    before = neighbour_preservation(x, tsne_maps(x, [30.0], 0, 1, "bh", 500)[30.0])
+    for n in (LARGE_TSNE - 1, LARGE_TSNE):
+        chosen = tsne_maps(x, [30.0], 0, 1, *tsne_settings(n))[30.0]
+        assert neighbour_preservation(x, chosen) >= before - 0.03
+        assert knn_accuracy(chosen, labels) >= 0.98

@@ -1,0 +1,106 @@
+"""t-SNE at full scale: which gradient method and how many iterations, for cost and for the maps' quality.
+
+    python -m benchmarks.tsne_scale [--n 7000] [--setups bh-500,fft-500,fft-250] [--catalog DIR --layer 5]
+
+One layer's reduction is openTSNE at perplexities 90, 30 and 10 sharing one kNN graph
+(`core.reduce.tsne_maps`). This runs that for two layers side by side in the builder's pool (one
+single-threaded openTSNE per core, both cores busy, as in a build) under each setup, and reports per
+setup the seconds per layer (the wall time of the pair, halved; and CPU time per layer, which other
+load on the machine sways less) and, per perplexity, the maps' quality:
+
+- kNN preservation: the share of each point's 10 nearest neighbours in the 50-d input that are among
+  its 10 nearest in the map (1 = every neighbourhood kept);
+- class separability: leave-one-out 10-NN accuracy of the labels in the map (`core.separability`),
+  beside the same in the input.
+
+Setups are `<method>-<n_iter>`: `bh` Barnes-Hut or `fft` interpolation gradients, after openTSNE's 250
+early-exaggeration iterations. The input is, by default, a synthetic stand-in for a CNN layer's PCA
+features at 7000 samples (`synthetic`: up to 800 classes of ~9 neighbours each, as seed_scale's augmented
+copies of the 800 sample images, classes grouped in 40 clusters, a decaying variance spectrum like
+PCA's); `--catalog` takes a built catalog's stored PCA features of one layer instead.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core.reduce import tsne_maps, tsne_pool
+from core.separability import knn_accuracy, neighbour_preservation
+
+K = 10
+
+
+def synthetic(n: int, dims: int = 50, classes: int = 800, groups: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Clustered stand-in for a layer's PCA features: (n, dims) float32 and a class label per row."""
+    rng = np.random.default_rng(seed)
+    spectrum = 1.0 / np.sqrt(np.arange(1, dims + 1))  # component i's spread ~ i^-1/2, variance ~ 1/i
+    group_centres = rng.normal(size=(groups, dims)) * spectrum * 4
+    class_centres = group_centres[rng.integers(groups, size=classes)] + rng.normal(size=(classes, dims)) * spectrum * 2
+    labels = np.arange(n) % classes
+    x = class_centres[labels] + rng.normal(size=(n, dims)) * spectrum
+    return x.astype(np.float32), labels
+
+
+def from_catalog(folder: Path, layer: int) -> tuple[np.ndarray, np.ndarray]:
+    """One layer's stored PCA features and each row's class, from a built catalog."""
+    import pandas as pd
+
+    import catalog
+    from catalog.layout import table_files
+
+    reference = catalog.load_reference(folder, layer)
+    samples = pd.concat([pd.read_parquet(f) for f in table_files(folder, "samples")]).set_index("sample_id")
+    labels = samples.loc[np.asarray(reference["sample_id"]), "label_idx"].to_numpy()
+    return np.asarray(reference["features"], np.float32), labels
+
+
+def run(features: list[np.ndarray], setup: str, perplexities: list[float]) -> tuple[float, float, list[dict]]:
+    """Wall and CPU seconds (all threads) of the layers side by side, and their maps."""
+    method, n_iter = setup.split("-")
+    start, cpu = time.perf_counter(), time.process_time()
+    with tsne_pool(len(features)) as pool:
+        jobs = [pool.submit(tsne_maps, f, perplexities, 0, 1, method, int(n_iter)) for f in features]
+        maps = [job.result() for job in jobs]
+    return time.perf_counter() - start, time.process_time() - cpu, maps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=7000)
+    parser.add_argument("--setups", default="bh-500,fft-500,fft-250")
+    parser.add_argument("--perplexities", default="90,30,10")
+    parser.add_argument("--catalog", type=Path, default=None)
+    parser.add_argument("--layer", type=int, default=5)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    perplexities = sorted((float(p) for p in args.perplexities.split(",")), reverse=True)
+    if args.catalog:
+        x, labels = from_catalog(args.catalog, args.layer)
+        source = f"{args.catalog.name} layer {args.layer}"
+    else:
+        x, labels = synthetic(args.n, classes=min(800, max(2, args.n // 9)))
+        source = "synthetic"
+    pair = [x, x[::-1].copy()]  # two layers' worth of work, both cores busy
+    print(f"{source}: {x.shape[0]} x {x.shape[1]}, perplexities {perplexities}; input class 10-NN accuracy "
+          f"{knn_accuracy(x, labels):.3f}", flush=True)
+    results = []
+    for setup in args.setups.split(","):
+        seconds, cpu, maps = run(pair, setup, perplexities)
+        row = {"setup": setup, "seconds_per_layer": round(seconds / len(pair), 1), "seconds_pair": round(seconds, 1),
+               "cpu_seconds_per_layer": round(cpu / len(pair), 1)}
+        for p in perplexities:
+            y = maps[0][p]
+            row[f"p{p:g}"] = {"knn_preservation": round(neighbour_preservation(x, y), 3),
+                              "class_knn": round(knn_accuracy(y, labels), 3)}
+        results.append(row)
+        print(json.dumps(row), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({"source": source, "n": len(x), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
