@@ -29,6 +29,7 @@ import pyarrow as pa
 from builder.build import (
     BuildState,
     _batches,
+    _collect,
     _one_batch,
     _reduction_dims,
     _release_pages,
@@ -45,7 +46,7 @@ from core.datasets import Dataset, Sample
 from core.errors import LayerScopeError
 from core.layers import trace_layers
 from core.models import load_model
-from core.reduce import pca_layer, resolve_perplexities, tsne_maps, tsne_perplexities
+from core.reduce import InlineExecutor, pca_layer, resolve_perplexities, tsne_maps, tsne_perplexities
 
 PER_SAMPLE_TABLES = ("predictions", "channels", "images", "explanations")
 PART_SAMPLES = 1024  # samples per Parquet part of each per-sample table
@@ -309,7 +310,10 @@ class ImagePass:
         state.kept, state.top1, state.correct, state.skipped = [], {}, 0, []
         collector = _Collector()
         loaded, read = next(_batches(state, [int(p) for p in batch["position"]], len(batch["position"])))
-        explaining = _one_batch(collector, state, loaded, self.target) if loaded is not None else 0.0
+        explaining = 0.0
+        if loaded is not None:  # one batch per call: its pictures are encoded here, before it returns
+            seconds, encoding = _one_batch(collector, state, loaded, self.target, InlineExecutor())
+            explaining = seconds + _collect(collector, encoding)
         payload = {"tables": collector.collected(), "kept": state.kept, "top1": state.top1,
                    "correct": state.correct, "read": read, "explaining": explaining,
                    "seconds": time.perf_counter() - started,

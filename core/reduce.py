@@ -155,7 +155,7 @@ def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs
     return maps
 
 
-class _Inline(Executor):
+class InlineExecutor(Executor):
     """Runs each job at once in this process: the one-core case, without a pool's start-up."""
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
@@ -182,7 +182,7 @@ def tsne_pool(workers: int | None = None) -> Iterator[Executor]:
     """
     workers = available_cores() if workers is None else workers
     if workers <= 1:
-        yield _Inline()
+        yield InlineExecutor()
         return
     with ThreadPoolExecutor(workers, thread_name_prefix="tsne") as pool:
         yield pool
