@@ -19,7 +19,7 @@ from scripts.build_catalog import run, summary_lines
 def ensure_sample_catalog() -> None:
     if find_catalogs(default_root()):
         return
-    print("No catalog yet: building the bundled sample catalog (about 2 minutes on 2 cores).")
+    print("No catalog yet: building the bundled sample catalog (about a minute on 2 cores).")
     try:
         path, manifest = run(BuildConfig())
     except LayerScopeError as exc:
