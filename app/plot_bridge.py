@@ -115,13 +115,20 @@ export default function(component) {
     Object.entries(handlers).forEach(([name, fn]) => gd.on(name, fn));
     gd.__lsHandlers = handlers;
   };
+  // A new plot (another layer, a pin) must be bound as soon as plotly draws it: a hover in the first
+  // moments would otherwise be lost, and the pointer resting on that point sends no second one. So the
+  // page's mutations bind it at once; the poll is a fallback.
   clearInterval(mine.timer);
+  if (mine.observer) mine.observer.disconnect();
   bind();
   mine.timer = setInterval(bind, 200);
-  const timer = mine.timer;
+  mine.observer = new MutationObserver(bind);
+  mine.observer.observe(document.body, {childList: true, subtree: true});
+  const timer = mine.timer, observer = mine.observer;
   return () => {
     if (mine.timer !== timer) return;  // a later run has taken over
     clearInterval(timer);
+    observer.disconnect();
     unbind(document.querySelector(selector));
   };
 }
