@@ -37,6 +37,7 @@ from core.models import LoadedModel, load_model
 from core.onepass import BatchResult, explained_batch
 from core.pictures import jpeg
 from core.reduce import (
+    LayerReduction,
     pca_layer,
     resolve_perplexities,
     tsne_maps,
@@ -236,12 +237,7 @@ def _one_pass(writer: CatalogWriter, state: BuildState, config: BuildConfig,
     """Every batch through the model once: stored statistics, predictions and explanations.
     Returns the seconds spent explaining (backwards and encoding)."""
     n = len(state.dataset.samples)
-    dims = _reduction_dims(state.layers)
-    state.features = {layer.layer_id: writer.scratch_array(f"features_{layer.layer_id:03d}", (n, dims[layer.layer_id]))
-                      for layer in state.layers}
-    target = explain.default_target_layer(state.loaded.model, list(state.modules),
-                                          input_size=state.loaded.preprocess.crop)
-    state.target_layer = next(name for name, module in state.modules.items() if module is target)
+    target = _prepare_one_pass(writer, state)
     bar = progress("one pass", n)
     explaining = 0.0
     try:
@@ -259,6 +255,24 @@ def _one_pass(writer: CatalogWriter, state: BuildState, config: BuildConfig,
         bar.close()
     writer.append("explanations", rows.explanations([], [], []))  # the table exists even if every batch failed
     return explaining
+
+
+def _prepare_one_pass(writer: CatalogWriter, state: BuildState) -> torch.nn.Module:
+    """Scratch arrays for every layer's reduction inputs, and the explanations' Grad-CAM layer (its
+    name recorded in `state`); shared by both engines. Returns that layer's module."""
+    n = len(state.dataset.samples)
+    state.features = {lid: writer.scratch_array(f"features_{lid:03d}", (n, d))
+                      for lid, d in _reduction_dims(state.layers).items()}
+    target = explain.default_target_layer(state.loaded.model, list(state.modules),
+                                          input_size=state.loaded.preprocess.crop)
+    state.target_layer = next(name for name, module in state.modules.items() if module is target)
+    return target
+
+
+def _layer_info(reduction: LayerReduction, separability: dict[str, float]) -> dict:
+    """A layer's row of the `layers` table beyond its structure; shared by both engines."""
+    return {"reduction_dim": int(reduction.pca_mean.shape[0]), "pca_components": reduction.features.shape[1],
+            "pca_variance": reduction.variance_kept, **separability}
 
 
 def _collect(writer: CatalogWriter, encoding: Future | None) -> float:
@@ -352,9 +366,8 @@ def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
                     reduction = pca_layer(x)
                     maps = pool.submit(tsne_maps, reduction.features, tsne_perplexities(used), config.seed, 1)
                 previous_x, previous = x, (reduction, maps)
-                info[layer.layer_id] = {"reduction_dim": x.shape[1], "pca_components": reduction.features.shape[1],
-                                        "pca_variance": reduction.variance_kept,
-                                        **_separability(reduction.features, [state.dataset.samples[r] for r in kept])}
+                info[layer.layer_id] = _layer_info(
+                    reduction, _separability(reduction.features, [state.dataset.samples[r] for r in kept]))
                 pending.append((layer, reduction, maps))
             for layer, reduction, maps in pending:
                 reduction.tsne = maps.result()

@@ -31,7 +31,8 @@ from builder.build import (
     _batches,
     _collect,
     _one_batch,
-    _reduction_dims,
+    _layer_info,
+    _prepare_one_pass,
     _release_pages,
     _separability,
     fused_batch_size,
@@ -131,11 +132,7 @@ class RayEngine:
         ray = self.ray
         started = time.perf_counter()
         n = len(state.dataset.samples)
-        dims = _reduction_dims(state.layers)
-        state.features = {lid: writer.scratch_array(f"features_{lid:03d}", (n, d)) for lid, d in dims.items()}
-        target = explain.default_target_layer(state.loaded.model, list(state.modules),
-                                              input_size=state.loaded.preprocess.crop)
-        state.target_layer = next(name for name, module in state.modules.items() if module is target)
+        _prepare_one_pass(writer, state)
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # ours below, as with the local engine
         logging.getLogger("ray.data").setLevel(logging.ERROR)  # not a line per execution step
@@ -202,9 +199,7 @@ class RayEngine:
         info = {}
         for layer in state.layers:
             reduction, separability = done[same_as.get(layer.layer_id, layer.layer_id)]
-            info[layer.layer_id] = {"reduction_dim": state.features[layer.layer_id].shape[1],
-                                    "pca_components": reduction.features.shape[1],
-                                    "pca_variance": reduction.variance_kept, **separability}
+            info[layer.layer_id] = _layer_info(reduction, separability)
             writer.save_reference(layer.layer_id, {**reduction.to_arrays(), "sample_id": kept.astype(np.int32)})
             writer.append("embeddings", rows.embeddings(layer.layer_id, kept, reduction, used))
         return info
