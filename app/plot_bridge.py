@@ -103,17 +103,23 @@ export default function(component) {
   const onDeselect = () => setTriggerValue('select', []);
   const handlers = {plotly_hover: onHover, plotly_unhover: onUnhover, plotly_click: onClick,
                     plotly_selected: onSelected, plotly_deselect: onDeselect};
+  // The plot may outlive many figures (app/plotly_view.py updates it in place), and a full redraw
+  // gives it a new event emitter (gd._ev) without our handlers: bound means bound to today's emitter.
   const unbind = (gd) => {
-    if (!gd || !gd.__lsHandlers || !gd.removeListener) return;
-    Object.entries(gd.__lsHandlers).forEach(([name, fn]) => gd.removeListener(name, fn));
+    if (!gd || !gd.__lsHandlers) return;
+    if (gd.__lsEmitter === gd._ev && gd.removeListener)
+      Object.entries(gd.__lsHandlers).forEach(([name, fn]) => gd.removeListener(name, fn));
     gd.__lsHandlers = null;
+    gd.__lsEmitter = null;
   };
   const bind = () => {
     const gd = document.querySelector(selector);
-    if (!gd || !gd._ev || typeof gd.on !== 'function' || gd.__lsHandlers === handlers) return;
+    if (!gd || !gd._ev || typeof gd.on !== 'function') return;
+    if (gd.__lsHandlers === handlers && gd.__lsEmitter === gd._ev) return;
     unbind(gd);
     Object.entries(handlers).forEach(([name, fn]) => gd.on(name, fn));
     gd.__lsHandlers = handlers;
+    gd.__lsEmitter = gd._ev;
   };
   // A new plot (another layer, a pin) must be bound as soon as plotly draws it: a hover in the first
   // moments would otherwise be lost, and the pointer resting on that point sends no second one. So the

@@ -116,8 +116,9 @@ def point_positions(page, count: int = 40) -> list[tuple[float, float, int]]:
         """count => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
             const fl = gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis, box = gd.getBoundingClientRect();
             const pts = [];
-            gd._fullData.forEach(tr => { if (!tr.customdata) return;
-              for (let i = 0; i < tr.x.length; i++) pts.push([box.left + xa._offset + xa.l2p(tr.x[i]),
+            gd._fullData.forEach(tr => { if (!tr.customdata || tr.name === 'highlighted') return;
+              // a filtered-out trace keeps one gap (x null) and no customdata
+              for (let i = 0; i < tr.x.length; i++) if (tr.x[i] != null && tr.customdata[i]) pts.push([box.left + xa._offset + xa.l2p(tr.x[i]),
                                                                box.top + ya._offset + ya.l2p(tr.y[i]),
                                                                Number(tr.customdata[i][0])]); });
             // keep points far from every other one, so the hover lands on the intended point

@@ -23,6 +23,7 @@ import os
 import platform
 import random
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +40,29 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT.parent / "shared" / "data" / "imagenet-sample"
 CACHE = ROOT / ".cache" / "seed_scale"
 FLOOR_BATCH = 16
+
+
+class StageLog:
+    """Progress as timestamped lines on stderr, one per tenth of a stage: a long run stays watchable
+    through a log file, without a terminal bar's redraws."""
+
+    def __init__(self, desc: str = "", total: int = 0, unit: str = "img"):
+        self.desc, self.total, self.unit, self.done, self.start = desc, total, unit, 0, time.perf_counter()
+        self._next = max(1, total // 10)
+        self._say(f"{desc}: 0/{total} {unit}")
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if self.done >= self._next or self.done == self.total:
+            self._next = self.done + max(1, self.total // 10)
+            self._say(f"{self.desc}: {self.done}/{self.total} {self.unit}, {time.perf_counter() - self.start:.0f} s")
+
+    def close(self) -> None:
+        pass
+
+    @staticmethod
+    def _say(line: str) -> None:
+        print(time.strftime("%H:%M:%S"), line, file=sys.stderr, flush=True)
 
 
 def augment(image: Image.Image, seed: int) -> Image.Image:
@@ -109,6 +133,7 @@ def main() -> None:
     parser.add_argument("--floor-batches", type=int, default=3, help="timed batches of 16 per floor measurement")
     parser.add_argument("--source", type=Path, default=SOURCE)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--verbose", action="store_true", help="stage progress as timestamped lines on stderr")
     parser.add_argument("--out", type=Path, default=None,
                         help="keep the catalog in this new folder (default: a temporary one, removed)")
     args = parser.parse_args()
@@ -119,7 +144,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir, RssSampler(os.getpid(), interval=0.2) as rss:
         config = BuildConfig(model=args.model, weights=args.weights, dataset=str(folder), device=args.device,
                              perplexities=perplexities, out=args.out or Path(workdir) / "catalog")
-        _, manifest = build_catalog(config, progress=NoProgress, log=lambda _: None)
+        _, manifest = build_catalog(config, progress=StageLog if args.verbose else NoProgress,
+                                    log=StageLog._say if args.verbose else (lambda _: None))
     floor_after = plain_forward_seconds_per_image(args.model, args.weights, args.device, folder, args.floor_batches)
     floor = (floor_before + floor_after) / 2
     times, n = manifest["stage_seconds"], manifest["n_samples"]

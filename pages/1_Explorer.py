@@ -152,8 +152,7 @@ with left:
                                dragmode=dragmode)
     with st.container(key="datamap"):
         # hover, click and box/lasso selections reach the app through the bridge (in the inspector)
-        st.plotly_chart(datamap.figure(spec), width="stretch", key="datamap_chart",
-                        config={"displaylogo": False, "scrollZoom": True})
+        datamap.draw(spec)
     if spec.get("html_legend"):
         st.html(palette.legend_html(spec["html_legend"], colour_by))
     st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")

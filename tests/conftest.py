@@ -142,13 +142,22 @@ def click_plotly_points(at, key: str, points: list[dict]):
     return _check(at._run(states))
 
 
-def chart_spec(at, key: str = "datamap_chart") -> dict:
-    """The plotly figure (data and layout) of the chart with `key`, its typed arrays (numpy arrays travel as
-    {"dtype", "bdata", "shape"}) decoded into lists as plotly.js decodes them."""
+def chart_json(at, key: str = "datamap_chart") -> dict:
+    """The plotly figure (data and layout) of the chart with `key` as sent to the browser, whether
+    Streamlit's st.plotly_chart or the mounted chart of app/plotly_view.py draws it."""
     for chart in at.get("plotly_chart"):
         if chart.proto.id.endswith(key):
-            return decode_typed_arrays(json.loads(chart.proto.spec))
+            return json.loads(chart.proto.spec)
+    for element in at.get("bidi_component"):
+        if element.proto.id.endswith(key):
+            return json.loads(json.loads(element.proto.json)["figure"])
     raise AssertionError(f"no plotly chart {key}")
+
+
+def chart_spec(at, key: str = "datamap_chart") -> dict:
+    """`chart_json` with its typed arrays (numpy arrays travel as {"dtype", "bdata", "shape"}) decoded
+    into lists as plotly.js decodes them."""
+    return decode_typed_arrays(chart_json(at, key))
 
 
 def decode_typed_arrays(value):

@@ -3,13 +3,11 @@ has every table a build writes, EfficientNet-Lite0's real layers, a map of every
 method and perplexity, and the Explorer shows it, its data map sent as typed arrays."""
 from __future__ import annotations
 
-import json
-
 import catalog
 from app import datamap
 from catalog import queries
 from catalog.schema import TABLES
-from tests.conftest import chart_spec
+from tests.conftest import chart_json, chart_spec
 
 EXPLORER = "pages/1_Explorer.py"
 
@@ -60,7 +58,7 @@ def test_the_explorer_shows_a_generated_catalog_with_its_map_as_typed_arrays(gen
     assert not at.exception, [e.value for e in at.exception]
     # 60 classes: a trace per colour (at most MAX_COLOURS), no plotly legend (an HTML one lists all 60),
     # every per-point array base64-encoded
-    raw = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith("datamap_chart"))
+    raw = chart_json(at, "datamap_chart")
     points = [t for t in raw["data"] if t["name"] != "pinned"]
     assert len(points) == datamap.MAX_COLOURS == 48 and not any(t.get("showlegend", True) for t in points)
     for trace in points:
