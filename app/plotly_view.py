@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import plotly
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).resolve().parents[1] / "static"  # beside Home.py: Streamlit serves it at app/static/
 SOURCE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 _JS = """
@@ -99,24 +99,33 @@ def _encode(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def static_folder() -> Path:
+    """The folder Streamlit serves at app/static/: `static/` beside the main script (Home.py locally,
+    deploy/streamlit_app.py on Community Cloud)."""
+    ctx = get_script_run_ctx()
+    main = getattr(ctx, "main_script_path", None) or Path(__file__).resolve().parents[1] / "Home.py"
+    return Path(main).resolve().parent / "static"
+
+
 def asset_url() -> str | None:
     """The URL of plotly.js under the app's static folder (relative to the page), copied there if need
     be; None when the app cannot serve it."""
     if not st.get_option("server.enableStaticServing"):
         return None
     name = f"plotly-{plotly.__version__}.min.js"
-    target = STATIC / name
+    static = static_folder()
+    target = static / name
     if not target.exists():
         partial = None
         try:
-            STATIC.mkdir(exist_ok=True)
+            static.mkdir(exist_ok=True)
             # a unique temporary name, renamed into place: two sessions copying at once never serve half a file
-            handle, partial = tempfile.mkstemp(dir=STATIC, prefix=f".{name}.", suffix=".part")
+            handle, partial = tempfile.mkstemp(dir=static, prefix=f".{name}.", suffix=".part")
             os.close(handle)
             shutil.copyfile(SOURCE, partial)
             os.replace(partial, target)
         except OSError:
-            log.warning("cannot copy plotly.js to %s: charts fall back to st.plotly_chart", STATIC, exc_info=True)
+            log.warning("cannot copy plotly.js to %s: charts fall back to st.plotly_chart", static, exc_info=True)
             if partial is not None:
                 Path(partial).unlink(missing_ok=True)
             return None

@@ -43,7 +43,7 @@ def run(engine: str, n: int, data: Path, out: Path, address: str | None) -> dict
 
 def cpu_side(n: int, data: Path) -> dict:
     """Per image, one thread: decode + preprocess, and the encodings, on real Lite0 explanations."""
-    from builder.build import VIEW_QUALITY
+    from builder.batch import VIEW_QUALITY
     from core import explain
     from core.images import load_rgb
     from core.layers import trace_layers

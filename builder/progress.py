@@ -2,7 +2,8 @@
 terminal bar (scripts/), the app a Streamlit bar (app/), tests and benchmarks `NoProgress`."""
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 
 class Progress(Protocol):

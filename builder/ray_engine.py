@@ -1,12 +1,13 @@
 """The Ray engine: the builder's one pass and reductions spread over a Ray cluster (`--engine ray`).
 
-A thin second driver around the local engine's own functions, so the catalog means the same:
+A thin second driver around the functions both engines share (builder/batch.py), so the catalog
+means the same:
 - the one pass (decode, forward, statistics, explanations) is Ray Data `map_batches` over a pool of
-  actors, each loading the model once (one GPU each with `--device cuda`). An actor runs the local
-  `_batches` and `_one_batch` on its batch against a collector instead of the catalog writer and sends
+  actors, each loading the model once (one GPU each with `--device cuda`). An actor runs the shared
+  `batches` and `one_batch` on its batch against a collector instead of the catalog writer and sends
   back the batch's rows and reduction inputs; this process writes the rows as Parquet parts of each
   per-sample table (catalog/layout.py) and the inputs into the same scratch arrays as the local engine.
-- each layer's PCA, t-SNE and separability is one Ray task, the same calls as `_reduce`.
+- each layer's PCA, t-SNE and separability is one Ray task, the same calls as the local engine's.
 - the catalog is committed by the same atomic writer, here.
 A killed actor is restarted by Ray and its batches retried (Ray Data's actor pool: `max_restarts` and
 `max_task_retries` unbounded); a reduction task whose worker dies is retried (Ray's default, 3 times).
@@ -26,16 +27,17 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from builder.build import (
+from builder.batch import (
     BuildState,
-    _batches,
-    _collect,
-    _one_batch,
-    _layer_info,
-    _prepare_one_pass,
-    _release_pages,
-    _separability,
+    batches,
+    collect,
     fused_batch_size,
+    layer_info,
+    one_batch,
+    prepare_one_pass,
+    release_pages,
+    same_input,
+    separability,
 )
 from builder.config import BuildConfig
 from builder.progress import ProgressFactory
@@ -47,7 +49,13 @@ from core.datasets import Dataset, Sample
 from core.errors import LayerScopeError
 from core.layers import trace_layers
 from core.models import load_model
-from core.reduce import InlineExecutor, pca_layer, resolve_perplexities, tsne_maps, tsne_perplexities
+from core.reduce import (
+    InlineExecutor,
+    pca_layer,
+    resolve_perplexities,
+    tsne_maps,
+    tsne_perplexities,
+)
 
 PER_SAMPLE_TABLES = ("predictions", "channels", "images", "explanations")
 PART_SAMPLES = 1024  # samples per Parquet part of each per-sample table
@@ -59,7 +67,7 @@ PACKAGES = ("core", "catalog", "builder")  # shipped to a cluster that was start
 def _import_ray():
     try:
         import ray
-        import ray.data  # noqa: F401  (the ray[data] extra)
+        import ray.data
     except ImportError as missing:
         raise LayerScopeError(INSTALL_HINT) from missing
     return ray
@@ -132,7 +140,7 @@ class RayEngine:
         ray = self.ray
         started = time.perf_counter()
         n = len(state.dataset.samples)
-        _prepare_one_pass(writer, state)
+        prepare_one_pass(writer, state)
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # ours below, as with the local engine
         logging.getLogger("ray.data").setLevel(logging.ERROR)  # not a line per execution step
@@ -182,8 +190,8 @@ class RayEngine:
             previous_x, previous_id = None, None
             for layer in state.layers:
                 x = np.asarray(state.features[layer.layer_id][kept])
-                _release_pages(state.features[layer.layer_id])
-                if previous_x is not None and previous_x.shape == x.shape and np.array_equal(previous_x, x):
+                release_pages(state.features[layer.layer_id])
+                if same_input(previous_x, x):
                     same_as[layer.layer_id] = same_as.get(previous_id, previous_id)
                     bar.update(1)
                 else:
@@ -199,7 +207,7 @@ class RayEngine:
         info = {}
         for layer in state.layers:
             reduction, separability = done[same_as.get(layer.layer_id, layer.layer_id)]
-            info[layer.layer_id] = _layer_info(reduction, separability)
+            info[layer.layer_id] = layer_info(reduction, separability)
             writer.save_reference(layer.layer_id, {**reduction.to_arrays(), "sample_id": kept.astype(np.int32)})
             writer.append("embeddings", rows.embeddings(layer.layer_id, kept, reduction, used))
         return info
@@ -224,17 +232,17 @@ def _failed(stage: str, exc: Exception) -> LayerScopeError:
 
 
 def _reduce_layer(x: np.ndarray, perplexities: list[float], seed: int, samples: list[Sample]):
-    """What `_reduce` does for one layer: PCA, single-threaded t-SNE per perplexity, separability."""
+    """What the local engine does for one layer: PCA, single-threaded t-SNE per perplexity, separability."""
     reduction = pca_layer(x)
     reduction.tsne = tsne_maps(reduction.features, perplexities, seed, 1)
-    return reduction, _separability(reduction.features, samples)
+    return reduction, separability(reduction.features, samples)
 
 
 def _store_features(state: BuildState, batch: dict) -> None:
     ids = np.asarray(batch["kept"], dtype=np.int64)
     for layer_id, features in batch["features"].items():
         state.features[layer_id][ids] = features
-        _release_pages(state.features[layer_id])
+        release_pages(state.features[layer_id])
     state.kept.extend(batch["kept"])
     state.top1.update(batch["top1"])
     state.correct += batch["correct"]
@@ -290,7 +298,7 @@ class _Features:
 
 
 class ImagePass:
-    """A Ray Data actor: the model loaded once, then the local engine's batch functions per batch."""
+    """A Ray Data actor: the model loaded once, then the shared batch functions (builder/batch.py) per batch."""
 
     def __init__(self, config: BuildConfig, dataset: Dataset):
         loaded = load_model(config.model, config.weights, config.device)
@@ -304,11 +312,11 @@ class ImagePass:
         state.features = {layer.layer_id: _Features() for layer in state.layers}
         state.kept, state.top1, state.correct, state.skipped = [], {}, 0, []
         collector = _Collector()
-        loaded, read = next(_batches(state, [int(p) for p in batch["position"]], len(batch["position"])))
+        loaded, read = next(batches(state, [int(p) for p in batch["position"]], len(batch["position"])))
         explaining = 0.0
         if loaded is not None:  # one batch per call: its pictures are encoded here, before it returns
-            seconds, encoding = _one_batch(collector, state, loaded, self.target, InlineExecutor())
-            explaining = seconds + _collect(collector, encoding)
+            seconds, encoding = one_batch(collector, state, loaded, self.target, InlineExecutor())
+            explaining = seconds + collect(collector, encoding)
         payload = {"tables": collector.collected(), "kept": state.kept, "top1": state.top1,
                    "correct": state.correct, "read": read, "explaining": explaining,
                    "seconds": time.perf_counter() - started,

@@ -14,7 +14,7 @@ from PIL import Image
 
 import catalog
 from builder import BuildConfig, NoProgress, build_catalog
-from builder.build import fused_batch_size
+from builder.batch import fused_batch_size
 from catalog.schema import MANIFEST
 from core import explain
 from core.datasets import SAMPLE_DIR

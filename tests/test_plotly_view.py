@@ -29,7 +29,7 @@ def test_numeric_arrays_travel_as_typed_arrays_and_decode_to_the_same_values():
 
 
 def test_plotly_js_is_copied_once_under_its_version(tmp_path, monkeypatch):
-    monkeypatch.setattr(plotly_view, "STATIC", tmp_path / "static")
+    monkeypatch.setattr(plotly_view, "static_folder", lambda: tmp_path / "static")
     url = plotly_view.asset_url()
     name = f"plotly-{plotly.__version__}.min.js"
     assert url == f"app/static/{name}"
@@ -40,15 +40,21 @@ def test_plotly_js_is_copied_once_under_its_version(tmp_path, monkeypatch):
     assert plotly_view.asset_url() == url and served.read_text() == "kept"
 
 
+def test_the_static_folder_is_beside_the_main_script():
+    """Streamlit serves static/ beside the script it runs: Home.py here, deploy/streamlit_app.py on Cloud."""
+    from tests.conftest import REPO
+    assert plotly_view.static_folder() == REPO / "static"  # no script running: the repository's Home.py
+
+
 def test_no_asset_where_static_serving_is_off_or_the_folder_is_read_only(tmp_path, monkeypatch):
     import streamlit as st
-    monkeypatch.setattr(plotly_view, "STATIC", tmp_path / "static")
+    monkeypatch.setattr(plotly_view, "static_folder", lambda: tmp_path / "static")
     monkeypatch.setattr(st, "get_option", lambda name: False)
     assert plotly_view.asset_url() is None
     monkeypatch.undo()
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
-    monkeypatch.setattr(plotly_view, "STATIC", blocked / "static")
+    monkeypatch.setattr(plotly_view, "static_folder", lambda: blocked / "static")
     assert plotly_view.asset_url() is None
 
 

@@ -1,0 +1,178 @@
+"""What both engines do with one batch of images and with one layer's reduction inputs, so that the
+local engine (builder/build.py) and the Ray engine (builder/ray_engine.py) make the same catalog.
+
+A batch: decode and preprocess (`batches`), one forward for its statistics, predictions and
+explanations (`one_batch`), its pictures encoded by an executor (`collect` appends them). A layer:
+its row of the `layers` table (`layer_info`), its separability, and whether its inputs are the
+previous layer's (`same_input`: an identity layer shares that layer's maps).
+"""
+from __future__ import annotations
+
+import mmap
+import time
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image
+
+from catalog import rows
+from catalog.writer import CatalogWriter
+from core import explain
+from core.datasets import Dataset, Sample
+from core.errors import BadImage
+from core.images import load_rgb
+from core.layers import LayerInfo
+from core.models import LoadedModel
+from core.onepass import BatchResult, explained_batch
+from core.pictures import jpeg
+from core.reduce import LayerReduction
+from core.separability import knn_accuracy
+from core.stats import reduction_input
+
+VIEW_QUALITY = 90  # JPEG quality of the stored model-view image
+GRAPH_BUDGET_BYTES = 1 << 30  # a batch's activations kept for the explanations' backwards
+
+
+@dataclass
+class Loaded:
+    positions: list[int]
+    views: list[Image.Image]
+    images: torch.Tensor
+
+
+@dataclass
+class BuildState:
+    """What the stages hand each other."""
+
+    loaded: LoadedModel
+    layers: list[LayerInfo]
+    modules: dict[str, torch.nn.Module]
+    dataset: Dataset
+    features: dict[int, np.ndarray] = field(default_factory=dict)  # layer_id -> (N, D) memmap
+    kept: list[int] = field(default_factory=list)  # positions of usable samples
+    top1: dict[int, int] = field(default_factory=dict)
+    correct: int = 0
+    target_layer: str = ""  # where Grad-CAM looks
+    skipped: list[tuple[Sample, str]] = field(default_factory=list)
+    times: dict[str, float] = field(default_factory=dict)
+
+
+def batches(state: BuildState, positions: list[int], batch_size: int) -> Iterator[tuple[Loaded | None, int]]:
+    """Decode and preprocess images batch by batch: (the usable ones or None, how many were read).
+    Unreadable ones are recorded and skipped."""
+    preprocess = state.loaded.preprocess
+    for start in range(0, len(positions), batch_size):
+        chunk = positions[start:start + batch_size]
+        kept, views = [], []
+        for position in chunk:
+            sample = state.dataset.samples[position]
+            try:
+                views.append(preprocess.view(load_rgb(sample.path)))
+                kept.append(position)
+            except BadImage as bad:
+                state.skipped.append((sample, bad.reason))
+        if kept:
+            images = torch.stack([preprocess.normalize(v) for v in views]).to(state.loaded.device)
+            yield Loaded(kept, views, images), len(chunk)
+        else:
+            yield None, len(chunk)
+
+
+def prepare_one_pass(writer: CatalogWriter, state: BuildState) -> torch.nn.Module:
+    """Scratch arrays for every layer's reduction inputs, and the explanations' Grad-CAM layer (its
+    name recorded in `state`). Returns that layer's module."""
+    n = len(state.dataset.samples)
+    state.features = {lid: writer.scratch_array(f"features_{lid:03d}", (n, d))
+                      for lid, d in _reduction_dims(state.layers).items()}
+    target = explain.default_target_layer(state.loaded.model, list(state.modules),
+                                          input_size=state.loaded.preprocess.crop)
+    state.target_layer = next(name for name, module in state.modules.items() if module is target)
+    return target
+
+
+def layer_info(reduction: LayerReduction, separability: dict[str, float]) -> dict:
+    """A layer's row of the `layers` table beyond its structure."""
+    return {"reduction_dim": int(reduction.pca_mean.shape[0]), "pca_components": reduction.features.shape[1],
+            "pca_variance": reduction.variance_kept, **separability}
+
+
+def collect(writer: CatalogWriter, encoding: Future | None) -> float:
+    """Append a batch's encoded pictures (made in the background) to their tables; returns the seconds
+    waited for them."""
+    if encoding is None:
+        return 0.0
+    started = time.perf_counter()
+    tables = encoding.result()
+    waited = time.perf_counter() - started
+    for name, table_rows in tables.items():
+        writer.append(name, table_rows)
+    return waited
+
+
+def fused_batch_size(layers: list[LayerInfo], asked: int, budget: int = GRAPH_BUDGET_BYTES) -> int:
+    """At most `asked` images, fewer where one image's activations (every layer's, float32: what the
+    backwards keep, about) times the batch would pass `budget`: VGG16 (115 MB an image) runs 9
+    at a time, EfficientNet-Lite0 16. Per-image cost hardly depends on the batch beyond a few images."""
+    per_image = 4 * sum(layer.size for layer in layers)
+    return max(1, min(asked, budget // max(per_image, 1)))
+
+
+def one_batch(writer: CatalogWriter, state: BuildState, batch: Loaded, target: torch.nn.Module,
+               encoder: Executor) -> tuple[float, Future]:
+    """One forward for the batch's rows of every table. The pictures (model views as JPEG, explanations
+    as PNG/WebP) are encoded by `encoder`'s thread while the next batch runs (PIL and numpy release the
+    GIL); the future gives their tables' rows. Returns the seconds spent explaining, and that future."""
+    with explained_batch(state.loaded.model, state.layers, state.modules, target, batch.images) as (result, explain_top1):
+        store_batch(writer, state, batch, result)
+        started = time.perf_counter()
+        maps = explain_top1()
+    classes = [int(c) for c in result.top_classes[:, 0]]
+    return time.perf_counter() - started, encoder.submit(_encoded, batch, classes, maps)
+
+
+def _encoded(batch: Loaded, classes: list[int], maps: explain.Explanations) -> dict[str, dict]:
+    ids = np.asarray(batch.positions, dtype=np.int32)
+    encoded = [explain.encode(maps, i) for i in range(len(classes))]
+    return {"images": {"sample_id": ids, "image": [jpeg(v, VIEW_QUALITY) for v in batch.views]},
+            "explanations": rows.explanations(batch.positions, classes, encoded)}
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Unmap the pages of a scratch memmap from this process (they stay in the file and the page
+    cache), so the resident set does not grow by every feature written or read (41 layers x 7000
+    images x up to 4096 floats is 4.7 GB)."""
+    mapping = getattr(array, "_mmap", None)
+    if mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
+
+
+def _reduction_dims(layers: list[LayerInfo]) -> dict[int, int]:
+    return {layer.layer_id: reduction_input(torch.zeros(1, *layer.shape)).shape[1] for layer in layers}
+
+
+def store_batch(writer: CatalogWriter, state: BuildState, batch: Loaded, result: BatchResult) -> None:
+    ids = np.asarray(batch.positions, dtype=np.int32)
+    writer.append("predictions", rows.predictions(ids, result.top_classes, result.top_probs))
+    for layer in state.layers:
+        state.features[layer.layer_id][ids] = result.layers[layer.layer_id].features
+        release_pages(state.features[layer.layer_id])
+    writer.append("channels", rows.channels(ids, [(layer.layer_id, result.layers[layer.layer_id])
+                                                  for layer in state.layers]))
+    for position, top in zip(batch.positions, result.top_classes[:, 0]):
+        state.kept.append(position)
+        state.top1[position] = int(top)
+        state.correct += int(top) == state.dataset.samples[position].label_idx
+
+
+def separability(features: np.ndarray, samples: list[Sample]) -> dict[str, float]:
+    return {"knn_accuracy": knn_accuracy(features, np.array([s.label_idx for s in samples])),
+            "knn_accuracy_group": knn_accuracy(features, np.array([s.group_name for s in samples]))}
+
+
+def same_input(previous: np.ndarray | None, x: np.ndarray) -> bool:
+    """Whether a layer's reduction inputs equal the previous layer's (an identity layer, such as
+    dropout at inference): it then shares that layer's maps instead of computing equal ones."""
+    return previous is not None and previous.shape == x.shape and np.array_equal(previous, x)
