@@ -1,0 +1,251 @@
+"""N visitors without browsers: websocket clients that speak Streamlit's own protocol to one server.
+
+    python -m benchmarks.protocol_load [--sessions 8] [--seconds 60] [--catalog-dir DIR] [--think S]
+                                       [--json OUT]
+
+`benchmarks.load` drives real Chromiums; on a 2-core machine eight software-rendering browsers cost
+five to ten times the server's CPU, so its latencies measure their drawing more than the server (see
+docs/PERFORMANCE.md). This client sends what a browser sends and waits for what it waits for, minus the
+drawing: each visitor opens the Explorer and then, back to back, switches the layer (the sidebar's
+layer select), hovers three points (the plot bridge's hover trigger, which reruns the inspector
+fragment) and pins one (the bridge's click trigger: the fragment reruns the page). An action's latency
+runs from the message sent to the server's "script finished" for the run it caused, every delta of
+that run received and parsed. So N concurrent sessions are measured on the server's side: its work,
+the locks and caches its sessions share, and the transport, with the two cores left to it.
+
+It prints per-action latency p50/p95, errors (exceptions on a page, runs that never finish),
+tracebacks in the server log, the server's peak RSS, and CPU seconds of the server and of this client.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.browser_latency import REPO, streamlit_server
+from benchmarks.cpu import CpuSampler
+from benchmarks.load import report
+from benchmarks.rss import RssSampler
+
+TIMEOUT_S = 60
+HOVERS_PER_ROUND = 3
+INSPECTED = re.compile(r'class="ls-inspector-head" data-sample-id="(\d+)"')
+
+
+@dataclass
+class Page:
+    """What a visitor knows of the page: the widgets it drives and the sample ids on the map."""
+
+    layer_select: str | None = None
+    layer_options: list[str] = field(default_factory=list)
+    bridge_trigger: str | None = None
+    bridge_fragment: str | None = None
+    sample_ids: list[int] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+    map_title: str = ""  # what the last run drew: the data map's title and the inspector's sample
+    inspected: int | None = None
+
+
+def _decode(value) -> list:
+    """A plotly typed array ({"dtype", "bdata", "shape"}) or a list, as a flat list of values."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"])).tolist()
+    flat = []
+    for item in value or []:
+        flat.extend(item if isinstance(item, list) else [item])
+    return flat
+
+
+def _trigger_id(component_id: str) -> str:
+    """The widget id under which a components-v2 element's events (its trigger values) travel."""
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+    return _make_trigger_id(component_id, "events")
+
+
+class Visitor:
+    """One session on the server, over one websocket."""
+
+    def __init__(self, index: int, url: str, seconds: float, timings: dict, errors: list, think: float):
+        self.index, self.seconds, self.timings, self.errors, self.think = index, seconds, timings, errors, think
+        self.ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
+        self.page = Page()
+        self.explorer_hash = ""
+        self.query_string = ""
+        self.rng = random.Random(index)
+        self.pinned: int | None = None
+
+    async def run(self) -> None:
+        from websockets.asyncio.client import connect
+        async with connect(self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=TIMEOUT_S,
+                           compression=None) as ws:
+            self.ws = ws
+            await self._rerun()  # Home
+            await self._rerun(page_hash=self.explorer_hash)
+            if not (self.page.layer_select and self.page.bridge_trigger and self.page.sample_ids):
+                raise RuntimeError(f"the Explorer did not show its layer select, bridge or map: {self.page}")
+            self.pinned = self.page.inspected  # nothing hovered yet: the inspector shows the pinned sample
+            end = time.perf_counter() + self.seconds
+            layer = 0
+            while time.perf_counter() < end:
+                layer = (layer + 7) % len(self.page.layer_options)
+                option = self.page.layer_options[layer]
+                await self._timed("layer switch", self._rerun(widgets={self.page.layer_select: ("string_value", option)}),
+                                  lambda option=option: self.page.map_title.startswith(option.split(": ", 1)[1] + " · "))
+                for _ in range(HOVERS_PER_ROUND):
+                    sample = self.rng.choice(self.page.sample_ids)
+                    await self._timed("hover", self._event("hover", sample), lambda sample=sample: self.page.inspected == sample)
+                sample = self.rng.choice([i for i in self.page.sample_ids if i != self.pinned])
+                await self._timed("pin", self._event("click", sample), lambda sample=sample: self.page.inspected == sample)
+
+    async def _timed(self, action: str, work, shown) -> None:
+        """Time one action; `shown()` says whether the page now shows its result (else an error)."""
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(work, TIMEOUT_S)
+        except TimeoutError:
+            self.errors.append(f"visitor {self.index}: {action} had no answer in {TIMEOUT_S} s")
+            return
+        self.timings.setdefault(action, []).append(time.perf_counter() - started)
+        if not shown():
+            self.errors.append(f"visitor {self.index}: {action} did not show its result "
+                               f"(map {self.page.map_title[:40]!r}, inspector #{self.page.inspected})")
+        if self.page.exceptions:
+            self.errors += [f"visitor {self.index}: {action}: {e}" for e in self.page.exceptions]
+            self.page.exceptions.clear()
+        if self.think:
+            await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.think)
+
+    async def _event(self, event: str, sample_id: int) -> None:
+        """A bridge event, as the browser sends it: a trigger value for a rerun of the inspector fragment.
+        A click pins the sample, and the fragment then reruns the page: that run is waited for too."""
+        trigger = json.dumps([{"event": event, "value": int(sample_id)}])
+        repin = event == "click" and sample_id != self.pinned  # clicking the pinned sample changes nothing
+        await self._rerun(widgets={self.page.bridge_trigger: ("json_trigger_value", trigger)},
+                          fragment=self.page.bridge_fragment, until_page=repin)
+        if event == "click":
+            self.pinned = int(sample_id)
+
+    async def _rerun(self, widgets: dict | None = None, page_hash: str | None = None, fragment: str | None = None,
+                     until_page: bool = False) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+        message = BackMsg()
+        state = message.rerun_script
+        state.query_string = self.query_string
+        state.page_script_hash = self.explorer_hash if page_hash is None else page_hash
+        if fragment:
+            state.fragment_id = fragment
+        for widget_id, (kind, value) in (widgets or {}).items():
+            widget = WidgetState(id=widget_id)
+            setattr(widget, kind, value)
+            state.widget_states.widgets.append(widget)
+        await self.ws.send(message.SerializeToString())
+        await self._until_finished(fragment is not None and not until_page)
+
+    async def _until_finished(self, fragment_run: bool) -> None:
+        """Read messages until the run (the page's, or the fragment's) has finished."""
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        while True:
+            msg = ForwardMsg()
+            msg.ParseFromString(await self.ws.recv())
+            kind = msg.WhichOneof("type")
+            if kind in ("new_session", "navigation"):  # the app's pages (st.navigation's, or pages/)
+                self._pages(getattr(msg, kind).app_pages)
+            elif kind == "page_info_changed":
+                self.query_string = msg.page_info_changed.query_string
+            elif kind == "delta":
+                self._delta(msg.delta)
+            elif kind == "script_finished":
+                status = msg.script_finished
+                if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    continue  # a st.rerun(): the next run follows
+                if status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
+                    self.page.exceptions.append("the script did not compile")
+                if fragment_run or status != ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+                    return
+
+    def _pages(self, pages) -> None:
+        for page in pages:
+            if page.page_name.lower().endswith("explorer") or page.url_pathname.lower() == "explorer":
+                self.explorer_hash = page.page_script_hash
+
+    def _delta(self, delta) -> None:
+        if delta.WhichOneof("type") != "new_element":
+            return
+        element = delta.new_element
+        kind = element.WhichOneof("type")
+        if kind == "exception":
+            self.page.exceptions.append(f"{element.exception.type}: {element.exception.message[:160]}")
+        elif kind == "selectbox" and element.selectbox.id.endswith("layer_select"):
+            self.page.layer_select = element.selectbox.id
+            self.page.layer_options = list(element.selectbox.options)
+        elif kind == "html" and (found := INSPECTED.search(element.html.body)):
+            self.page.inspected = int(found.group(1))
+        elif kind == "bidi_component":
+            component = element.bidi_component
+            if component.id.endswith("plot_bridge"):
+                self.page.bridge_trigger = _trigger_id(component.id)
+                self.page.bridge_fragment = delta.fragment_id or None
+            elif component.id.endswith("datamap_chart"):
+                figure = json.loads(json.loads(component.json)["figure"])
+                self.page.map_title = str(figure["layout"]["title"]["text"])
+                if not self.page.sample_ids:
+                    self.page.sample_ids = sorted({int(i) for trace in figure["data"] if trace.get("customdata")
+                                                   for i in _decode(trace["customdata"])})
+
+
+async def drive(url: str, sessions: int, seconds: float, think: float = 0.0) -> tuple[dict, list]:
+    timings: dict[str, list[float]] = {}
+    errors: list[str] = []
+    visitors = [Visitor(i, url, seconds, timings, errors, think) for i in range(sessions)]
+    results = await asyncio.gather(*(v.run() for v in visitors), return_exceptions=True)
+    errors += [f"visitor {i}: {type(r).__name__}: {str(r)[:200]}" for i, r in enumerate(results)
+               if isinstance(r, BaseException)]
+    return timings, errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--catalog-dir", type=Path, default=REPO / "catalogs")
+    parser.add_argument("--think", type=float, default=0.0, metavar="S",
+                        help="each visitor pauses 0.5 S to 1.5 S after every action (default 0: back to back)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the summary here")
+    args = parser.parse_args()
+    log_path = REPO / "test-artifacts" / "protocol-load-server.log"
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as cache, \
+            streamlit_server(log_path, {"LAYERSCOPE_CATALOG_DIR": str(args.catalog_dir),
+                                       "LAYERSCOPE_ACTIVATION_CACHE": cache}) as (url, process), \
+            RssSampler(process.pid) as rss, CpuSampler({"server": process.pid, "client": os.getpid()}) as cpu:
+        timings, errors = asyncio.run(drive(url, args.sessions, args.seconds, think=args.think))
+    tracebacks = log_path.read_text(errors="replace").count("Traceback")
+    summary = report(timings, errors, tracebacks, round(rss.peak_mb), cpu.totals(), round(rss.hwm_mb))
+    summary.update(sessions=args.sessions, seconds=args.seconds, think=args.think, client="websocket protocol",
+                   load_average_before=load_before, load_average_after=os.getloadavg()[0])
+    for action, row in summary["actions"].items():
+        print(f"{action:>13}: n={row['n']:4d}  p50 {row['p50_ms']:6d} ms  p95 {row['p95_ms']:6d} ms  "
+              f"max {row['max_ms']:6d} ms")
+    print(f"errors: {len(errors)}; tracebacks in the server log: {tracebacks}; peak server RSS: {rss.peak_mb:.0f} MB")
+    for label, by_kind in summary["cpu_seconds"].items():
+        print(f"CPU seconds, {label}: {sum(by_kind.values()):.1f}")
+    print(f"load average (1 min) before {load_before:.2f}, after {summary['load_average_after']:.2f}")
+    for line in errors[:20]:
+        print("  " + line)
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
