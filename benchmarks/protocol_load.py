@@ -197,11 +197,15 @@ class Visitor:
                 self.page.bridge_trigger = _trigger_id(component.id)
                 self.page.bridge_fragment = delta.fragment_id or None
             elif component.id.endswith("datamap_chart"):
-                figure = json.loads(json.loads(component.json)["figure"])
-                self.page.map_title = str(figure["layout"]["title"]["text"])
-                if not self.page.sample_ids:
-                    self.page.sample_ids = sorted({int(i) for trace in figure["data"] if trace.get("customdata")
-                                                   for i in _decode(trace["customdata"])})
+                self._map(json.loads(json.loads(component.json)["figure"]))
+        elif kind == "plotly_chart" and element.plotly_chart.id.endswith("datamap_chart"):  # the fallback chart
+            self._map(json.loads(element.plotly_chart.spec))
+
+    def _map(self, figure: dict) -> None:
+        self.page.map_title = str(figure["layout"]["title"]["text"])
+        if not self.page.sample_ids:
+            self.page.sample_ids = sorted({int(i) for trace in figure["data"] if trace.get("customdata")
+                                           for i in _decode(trace["customdata"])})
 
 
 async def drive(url: str, sessions: int, seconds: float, think: float = 0.0) -> tuple[dict, list]:
