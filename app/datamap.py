@@ -170,12 +170,11 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
                            "name": category, "customdata": custom[mask], "hovertemplate": HOVER_NAMED,
                            "marker": {"size": size, "color": colours[category], "line": {"width": 0}}})
             correct_of_trace.append(correct[mask])
+    shapes = []
     if pinned is not None and (ids == pinned).any():
         i = int(np.flatnonzero(ids == pinned)[0])
-        traces.append({"type": "scatter", "x": [float(x[i])], "y": [float(y[i])], "mode": "markers",
-                       "name": "pinned", "hoverinfo": "skip", "showlegend": False,
-                       "marker": {"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": "#ff4b4b"}}})
-        correct_of_trace.append(correct[i:i + 1])
+        if SHOWN.get(show) in (None, bool(correct[i])):
+            shapes.append(pinned_ring(float(x[i]), float(y[i])))
     if highlight:
         mask = np.isin(ids, np.asarray(highlight, dtype=np.int64))
         if mask.any():
@@ -199,7 +198,7 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
         "title": {"text": title, "x": 0.01, "font": {"size": 15}}, "height": height,
         "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#11151d",
         "margin": {"l": 10, "r": 10, "t": 58 if "<br>" in title else 40, "b": 10},
-        "hovermode": "closest", "dragmode": dragmode,
+        "hovermode": "closest", "dragmode": dragmode, "shapes": shapes,
         "uirevision": title.split(" · ")[0], "font": {"color": "#e6e6e6"},
         "legend": {"font": {"size": 10}, "itemsizing": "constant", "tracegroupgap": 0,
                    "title": {"text": colour_by}},
@@ -208,6 +207,15 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
     }
     spec = {"data": traces, "layout": layout, "html_legend": legend, "correct": correct_of_trace}
     return keep_shown(with_axis_titles(spec, axes), show)
+
+
+def pinned_ring(x: float, y: float) -> dict:
+    """The pinned sample's ring: a layout shape, 16 px across whatever the zoom, not a trace, so that
+    pinning another sample changes the layout only and plotly redraws the ring, not 50,000 points."""
+    r = 8
+    return {"type": "circle", "xref": "x", "yref": "y", "xsizemode": "pixel", "ysizemode": "pixel",
+            "xanchor": round(x, 4), "yanchor": round(y, 4), "x0": -r, "x1": r, "y0": -r, "y1": r,
+            "line": {"color": "#ff4b4b", "width": 2.5}, "layer": "above", "name": "pinned"}
 
 
 HOVER_NAMED = "#%{customdata[0]} · %{fullData.name}<extra></extra>"  # the trace's name is the category

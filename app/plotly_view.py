@@ -58,15 +58,18 @@ export default function(component) {
     gd.style.minHeight = data.height + 'px';
     parentElement.appendChild(gd);
   }
-  if (gd.__lsFigure === data.figure) return;  // the same figure as drawn: nothing to do
-  gd.__lsFigure = data.figure;
+  const drawn = gd.__lsDrawn || {};
+  if (drawn.traces === data.traces && drawn.layout === data.layout) return;  // as drawn: nothing to do
+  // Traces as drawn are handed back as the same objects: plotly then sees only the layout change (a
+  // pinned ring is a layout shape) and redraws that, not every point.
+  const traces = drawn.traces === data.traces ? drawn.parsed : JSON.parse(data.traces);
+  gd.__lsDrawn = {traces: data.traces, layout: data.layout, parsed: traces};
   loadPlotly(data.src).then((Plotly) => {
-    if (gd.__lsFigure !== data.figure) return;  // a newer figure arrived while plotly.js loaded
-    const figure = JSON.parse(data.figure);
-    return Plotly.react(gd, figure.data, figure.layout, data.config);
+    if (gd.__lsDrawn.parsed !== traces || gd.__lsDrawn.layout !== data.layout) return;  // a newer one came
+    return Plotly.react(gd, traces, JSON.parse(data.layout), data.config);
   }).catch((error) => {
     gd.textContent = String(error && error.message || error);
-    gd.__lsFigure = null;
+    gd.__lsDrawn = null;
   });
 }
 """
@@ -138,7 +141,7 @@ def chart(figure: dict, key: str, height: int, config: dict | None = None) -> bo
     src = asset_url()
     if src is None:
         return False
-    _component(data={"figure": to_json(figure), "src": src, "height": height,
-                     "config": {"responsive": True, **(config or {})}},
+    _component(data={"traces": to_json(figure["data"]), "layout": to_json(figure["layout"]), "src": src,
+                     "height": height, "config": {"responsive": True, **(config or {})}},
                key=key, height=height)
     return True

@@ -150,7 +150,8 @@ def chart_json(at, key: str = "datamap_chart") -> dict:
             return json.loads(chart.proto.spec)
     for element in at.get("bidi_component"):
         if element.proto.id.endswith(key):
-            return json.loads(json.loads(element.proto.json)["figure"])
+            sent = json.loads(element.proto.json)
+            return {"data": json.loads(sent["traces"]), "layout": json.loads(sent["layout"])}
     raise AssertionError(f"no plotly chart {key}")
 
 

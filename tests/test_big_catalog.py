@@ -64,7 +64,7 @@ def test_the_explorer_shows_a_generated_catalog_with_its_map_as_typed_arrays(gen
     for trace in points:
         for key in ("x", "y", "customdata"):
             assert set(trace[key]) >= {"dtype", "bdata"}, key  # typed arrays, not JSON lists
-    longest = max(len(v) for t in raw["data"] for v in t.values() if isinstance(v, list))
+    longest = max((len(v) for t in raw["data"] for v in t.values() if isinstance(v, list)), default=0)
     assert longest < 10  # no per-point list anywhere
     spec = chart_spec(at)
     ids = [c[0] for t in spec["data"] if t["name"] != "pinned" for c in t["customdata"]]

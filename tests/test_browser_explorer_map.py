@@ -240,9 +240,18 @@ def test_the_data_map_stays_one_plot_through_switches_pins_and_filters(page, app
     pinned = inspector_id(page)
     page.mouse.move(5, 5)
     x, y, sample_id = next(pt for pt in point_positions(page, 30) if pt[2] != pinned)
-    page.mouse.click(x, y)  # pin it: the map draws its ring
-    page.wait_for_function("() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');"
-                           " return gd._fullData.some(t => t.name === 'pinned'); }", timeout=30000)
+    page.evaluate("() => { window.__lsTraces = document.querySelector('.st-key-datamap .js-plotly-plot').data; }")
+    page.mouse.click(x, y)  # pin it: the map moves its ring there
+    page.wait_for_function("id => { const e = document.querySelector('.ls-inspector-head');"
+                           " return e && e.dataset.sampleId === String(id) && e.innerText.includes('pinned'); }",
+                           arg=sample_id, timeout=30000)
+    ring = page.evaluate("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+        const s = (gd.layout.shapes || []).find(s => s.name === 'pinned');
+        return s && [gd._fullLayout.xaxis.l2p(s.xanchor) + gd._fullLayout.xaxis._offset + gd.getBoundingClientRect().left,
+                     gd._fullLayout.yaxis.l2p(s.yanchor) + gd._fullLayout.yaxis._offset + gd.getBoundingClientRect().top]; }""")
+    assert ring and abs(ring[0] - x) < 2 and abs(ring[1] - y) < 2, (ring, x, y)
+    # a pin changes the layout only: plotly keeps the very trace objects it drew (no recalculation of the points)
+    assert page.evaluate("() => document.querySelector('.st-key-datamap .js-plotly-plot').data === window.__lsTraces")
     page.locator(".st-key-map_filter").get_by_text("correct", exact=True).click()
     page.wait_for_timeout(1500)
     assert _same_plot(page)

@@ -133,3 +133,20 @@ def test_tsne_axes_are_named_without_numbers():
 def test_the_output_layers_title_says_why_its_map_collapses():
     assert "corners of the simplex" in datamap.method_title("output", "pca", None, None, kind="output")
     assert "simplex" not in datamap.method_title("features.3", "pca", None, None, kind="conv")
+
+
+def test_the_pinned_ring_is_a_layout_shape_at_the_pinned_point_and_follows_the_filter():
+    """Pinning changes the layout only (a shape), never the point traces, so the browser redraws a ring,
+    not the map; a point the filter hides has no ring either."""
+    points = _points()
+    pinned = int(points.sample_id.iloc[3])
+    row = points[points.sample_id == pinned].iloc[0]
+    unpinned = datamap.figure_dict(points, "class", "layer · PCA", pinned=None)
+    spec = datamap.figure_dict(points, "class", "layer · PCA", pinned=pinned)
+    assert [t["name"] for t in spec["data"]] == [t["name"] for t in unpinned["data"]]
+    (ring,) = [s for s in spec["layout"]["shapes"] if s["name"] == "pinned"]
+    assert (ring["xanchor"], ring["yanchor"]) == (pytest.approx(row.x, abs=1e-3), pytest.approx(row.y, abs=1e-3))
+    assert ring["xsizemode"] == ring["ysizemode"] == "pixel"
+    hiding = "incorrect" if bool(row.correct) else "correct"
+    assert datamap.figure_dict(points, "class", "t", pinned=pinned, show=hiding)["layout"]["shapes"] == []
+    assert unpinned["layout"]["shapes"] == []
