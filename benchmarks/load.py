@@ -204,19 +204,27 @@ def main() -> None:
     summary = report(timings, errors, tracebacks, round(rss.peak_mb), cpu.totals(), round(rss.hwm_mb))
     summary.update(sessions=args.sessions, seconds=args.seconds, nice_browsers=args.nice_browsers, think=args.think,
                    load_average_before=load_before, load_average_after=os.getloadavg()[0])
+    print_report(summary, args.json)
+
+
+def print_report(summary: dict, json_path: Path | None = None) -> None:
+    """The summary of a load run on the terminal (and as JSON in `json_path`)."""
     for action, row in summary["actions"].items():
         print(f"{action:>13}: n={row['n']:4d}  p50 {row['p50_ms']:6d} ms  p95 {row['p95_ms']:6d} ms  "
               f"max {row['max_ms']:6d} ms")
-    print(f"errors: {len(errors)}; tracebacks in the server log: {tracebacks}; peak server RSS: {rss.peak_mb:.0f} MB "
-          f"(the server process's own VmHWM: {rss.hwm_mb:.0f} MB)")
+    errors = summary["errors"]
+    print(f"errors: {len(errors)}; tracebacks in the server log: {summary['tracebacks_in_server_log']}; "
+          f"peak server RSS: {summary['peak_rss_mb']} MB (the server process's own VmHWM: "
+          f"{summary['server_process_hwm_mb']} MB)")
     for label, by_kind in summary["cpu_seconds"].items():
         print(f"CPU seconds, {label}: {sum(by_kind.values()):.1f} (" +
               ", ".join(f"{k} {v:.1f}" for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])) + ")")
-    print(f"load average (1 min) before {load_before:.2f}, after {summary['load_average_after']:.2f}")
+    print(f"load average (1 min) before {summary['load_average_before']:.2f}, "
+          f"after {summary['load_average_after']:.2f}")
     for line in errors[:20]:
         print("  " + line)
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=2))
+    if json_path:
+        json_path.write_text(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

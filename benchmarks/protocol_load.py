@@ -34,7 +34,7 @@ import numpy as np
 
 from benchmarks.browser_latency import REPO, streamlit_server
 from benchmarks.cpu import CpuSampler
-from benchmarks.load import report
+from benchmarks.load import print_report, report
 from benchmarks.rss import RssSampler
 
 TIMEOUT_S = 60
@@ -239,17 +239,7 @@ def main() -> None:
     summary = report(timings, errors, tracebacks, round(rss.peak_mb), cpu.totals(), round(rss.hwm_mb))
     summary.update(sessions=args.sessions, seconds=args.seconds, think=args.think, client="websocket protocol",
                    load_average_before=load_before, load_average_after=os.getloadavg()[0])
-    for action, row in summary["actions"].items():
-        print(f"{action:>13}: n={row['n']:4d}  p50 {row['p50_ms']:6d} ms  p95 {row['p95_ms']:6d} ms  "
-              f"max {row['max_ms']:6d} ms")
-    print(f"errors: {len(errors)}; tracebacks in the server log: {tracebacks}; peak server RSS: {rss.peak_mb:.0f} MB")
-    for label, by_kind in summary["cpu_seconds"].items():
-        print(f"CPU seconds, {label}: {sum(by_kind.values()):.1f}")
-    print(f"load average (1 min) before {load_before:.2f}, after {summary['load_average_after']:.2f}")
-    for line in errors[:20]:
-        print("  " + line)
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=2))
+    print_report(summary, args.json)
 
 
 if __name__ == "__main__":
