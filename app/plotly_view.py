@@ -142,6 +142,7 @@ def chart(figure: dict, key: str, height: int, config: dict | None = None) -> bo
     if src is None:
         return False
     _component(data={"traces": to_json(figure["data"]), "layout": to_json(figure["layout"]), "src": src,
+                     # responsive: plotly.js follows the plot's own width (the column, the sidebar folding)
                      "height": height, "config": {"responsive": True, **(config or {})}},
                key=key, height=height)
     return True

@@ -261,3 +261,13 @@ def test_the_data_map_stays_one_plot_through_switches_pins_and_filters(page, app
     x, y, sample_id = next(pt for pt in point_positions(page, 30) if pt[2] != inspector_id(page))
     hover_point(page, x, y, sample_id)
     page.screenshot(path=str(ARTIFACTS / "map-6-one-plot-after-switch-pin-filter.png"))
+
+
+def test_the_data_map_follows_its_column_when_the_sidebar_folds(page, app_url):
+    """plotly.js redraws at the new width (config responsive: it watches the plot itself, not the window)."""
+    open_explorer(page, app_url)
+    width = "() => document.querySelector('.st-key-datamap .js-plotly-plot')._fullLayout.width"
+    before = page.evaluate(width)
+    page.locator("[data-testid='stSidebarCollapseButton'] button, [data-testid='stSidebarCollapseButton']").first.click()
+    page.wait_for_function(f"w => ({width})() > w + 50", arg=before, timeout=15000)
+    page.screenshot(path=str(ARTIFACTS / "map-7-sidebar-folded.png"))
