@@ -5,6 +5,7 @@ Its colours are in app/palette.py; hover and click reach the inspector through a
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import replace
 
 import numpy as np
@@ -200,6 +201,9 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
         "margin": {"l": 10, "r": 10, "t": 58 if "<br>" in title else 40, "b": 10},
         "hovermode": "closest", "dragmode": dragmode, "shapes": shapes,
         "uirevision": title.split(" · ")[0], "font": {"color": "#e6e6e6"},
+        # a new highlight drops plotly's own selection state (its dimming, its box) kept across updates
+        # of the mounted plot: the rings are the selection shown
+        "selectionrevision": selection_revision(highlight),
         "legend": {"font": {"size": 10}, "itemsizing": "constant", "tracegroupgap": 0,
                    "title": {"text": colour_by}},
         "xaxis": {"showticklabels": False, "zeroline": False, "showgrid": False, "range": x_range},
@@ -207,6 +211,11 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
     }
     spec = {"data": traces, "layout": layout, "html_legend": legend, "correct": correct_of_trace}
     return keep_shown(with_axis_titles(spec, axes), show)
+
+
+def selection_revision(highlight: tuple[int, ...] | None) -> str:
+    ids = np.asarray(highlight or (), dtype=np.int64)
+    return f"{len(ids)}-{zlib.crc32(ids.tobytes()):08x}"
 
 
 def pinned_ring(x: float, y: float) -> dict:

@@ -91,18 +91,31 @@ export default function(component) {
     if (id === null) return;
     setTriggerValue('click', id);
   };
-  // a box or lasso selection: only the selected sample ids cross to the server (Streamlit's own on_select
-  // would send every point's fields, megabytes for 10,000 points)
+  // A box or lasso selection: only the selected sample ids cross to the server (Streamlit's own on_select
+  // would send every point's fields, megabytes for 10,000 points). Only a person's: plotly also reports
+  // a selection when the mounted plot is updated (it re-applies, or drops, the last box), and that one
+  // must not replace the selection the page holds. A person's is drawn first (plotly_selecting), and a
+  // person's "no selection" is a double click.
+  if (!window.__lsDoubleClick) {
+    window.__lsDoubleClick = -1e9;
+    document.addEventListener('dblclick', () => { window.__lsDoubleClick = performance.now(); }, true);
+  }
+  const onSelecting = () => { mine.drawing = true; };
   const onSelected = (ev) => {
-    if (!ev || !ev.points) return;  // a selection still being drawn, or none
+    if (!mine.drawing) return;  // plotly's own, after an update
+    mine.drawing = false;
+    if (!ev || !ev.points) return;  // a drag that selected nothing
     const ids = new Set();
     ev.points.forEach(p => { if (p.data && p.data.name === 'highlighted') return;
                              const id = idOf({points: [p]}); if (id !== null) ids.add(id); });
     setTriggerValue('select', Array.from(ids).sort((a, b) => a - b));
   };
-  const onDeselect = () => setTriggerValue('select', []);
+  const onDeselect = () => {
+    mine.drawing = false;
+    if (performance.now() - window.__lsDoubleClick < 1000) setTriggerValue('select', []);
+  };
   const handlers = {plotly_hover: onHover, plotly_unhover: onUnhover, plotly_click: onClick,
-                    plotly_selected: onSelected, plotly_deselect: onDeselect};
+                    plotly_selecting: onSelecting, plotly_selected: onSelected, plotly_deselect: onDeselect};
   // The plot may outlive many figures (app/plotly_view.py updates it in place), and a full redraw
   // gives it a new event emitter (gd._ev) without our handlers: bound means bound to today's emitter.
   const unbind = (gd) => {

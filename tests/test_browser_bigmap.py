@@ -72,6 +72,13 @@ def test_a_generated_catalog_hovers_and_box_selects(app_url):
             assert largest < 12 * count  # a few bytes an id, not every point's fields
             summary = page.inner_text("[data-testid='selection-summary']")
             assert f"{count} samples selected" in summary
+            # the plot is updated in place: plotly's own selection state (its box, its dimming) is dropped
+            # for the rings, and its re-applied box, which selects nothing, does not clear the page's
+            page.wait_for_timeout(1500)
+            assert ringed(page) == count and f"{count} samples selected" in page.inner_text(
+                "[data-testid='selection-summary']")
+            assert page.evaluate("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+                return gd.data.every(t => !t.selectedpoints) && !(gd.layout.selections || []).length; }""")
             page.wait_for_selector("[data-testid='selection-thumbs'] .ls-thumb", timeout=30000)
             page.locator(".st-key-datamap").scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "bigmap-2-box-selection.png"))
