@@ -116,7 +116,7 @@ export default function(component) {
   };
   const handlers = {plotly_hover: onHover, plotly_unhover: onUnhover, plotly_click: onClick,
                     plotly_selecting: onSelecting, plotly_selected: onSelected, plotly_deselect: onDeselect};
-  // The plot may outlive many figures (app/plotly_view.py updates it in place), and a full redraw
+  // A plot may outlive many figures (plotly.react updates it in place), and a full redraw
   // gives it a new event emitter (gd._ev) without our handlers: bound means bound to today's emitter.
   const unbind = (gd) => {
     if (!gd || !gd.__lsHandlers) return;

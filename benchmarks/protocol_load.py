@@ -196,10 +196,7 @@ class Visitor:
             if component.id.endswith("plot_bridge"):
                 self.page.bridge_trigger = _trigger_id(component.id)
                 self.page.bridge_fragment = delta.fragment_id or None
-            elif component.id.endswith("datamap_chart"):
-                sent = json.loads(component.json)
-                self._map({"data": json.loads(sent["traces"]), "layout": json.loads(sent["layout"])})
-        elif kind == "plotly_chart" and element.plotly_chart.id.endswith("datamap_chart"):  # the fallback chart
+        elif kind == "plotly_chart" and element.plotly_chart.id.endswith("datamap_chart"):
             self._map(json.loads(element.plotly_chart.spec))
 
     def _map(self, figure: dict) -> None:
