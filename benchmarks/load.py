@@ -180,31 +180,45 @@ def report(timings: dict, errors: list, tracebacks: int, peak_mb: float, cpu: di
     return summary
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def load_arguments(description: str) -> argparse.ArgumentParser:
+    """The options both load benchmarks take (this one and benchmarks/protocol_load.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--catalog-dir", type=Path, default=REPO / "catalogs")
-    parser.add_argument("--nice-browsers", type=int, default=0, metavar="N",
-                        help="run the browsers (and this driver) at nice N; the server keeps normal priority")
     parser.add_argument("--think", type=float, default=0.0, metavar="S",
                         help="each visitor pauses 0.5 S to 1.5 S after every action (default 0: back to back)")
     parser.add_argument("--json", type=Path, default=None, help="also write the summary here")
-    args = parser.parse_args()
-    log_path = REPO / "test-artifacts" / "load-server.log"
+    return parser
+
+
+def run_load(args, log_name: str, drive_visitors, client: str, nice_client: int = 0, **noted) -> None:
+    """Start the app on `args.catalog_dir`, run `drive_visitors(url)` -> (timings, errors) against it with
+    the server's RSS and everyone's CPU sampled (this process and its children as `client`), and print
+    the summary (`noted` is added to it)."""
+    log_path = REPO / "test-artifacts" / log_name
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as cache, \
             streamlit_server(log_path, {"LAYERSCOPE_CATALOG_DIR": str(args.catalog_dir),
                                        "LAYERSCOPE_ACTIVATION_CACHE": cache}) as (url, process), \
-            RssSampler(process.pid) as rss, CpuSampler({"server": process.pid, "load": os.getpid()}) as cpu:
-        if args.nice_browsers:
-            os.nice(args.nice_browsers)  # the driver and Chromium started from here inherit it; the server not
-        timings, errors = asyncio.run(drive(url, args.sessions, args.seconds, think=args.think))
+            RssSampler(process.pid) as rss, CpuSampler({"server": process.pid, client: os.getpid()}) as cpu:
+        if nice_client:
+            os.nice(nice_client)  # this process and what it starts from here inherit it; the server not
+        timings, errors = asyncio.run(drive_visitors(url))
     tracebacks = log_path.read_text(errors="replace").count("Traceback")
     summary = report(timings, errors, tracebacks, round(rss.peak_mb), cpu.totals(), round(rss.hwm_mb))
-    summary.update(sessions=args.sessions, seconds=args.seconds, nice_browsers=args.nice_browsers, think=args.think,
+    summary.update(sessions=args.sessions, seconds=args.seconds, think=args.think, **noted,
                    load_average_before=load_before, load_average_after=os.getloadavg()[0])
     print_report(summary, args.json)
+
+
+def main() -> None:
+    parser = load_arguments(__doc__.splitlines()[0])
+    parser.add_argument("--nice-browsers", type=int, default=0, metavar="N",
+                        help="run the browsers (and this driver) at nice N; the server keeps normal priority")
+    args = parser.parse_args()
+    run_load(args, "load-server.log", lambda url: drive(url, args.sessions, args.seconds, think=args.think),
+             client="load", nice_client=args.nice_browsers, nice_browsers=args.nice_browsers)
 
 
 def print_report(summary: dict, json_path: Path | None = None) -> None:

@@ -18,24 +18,17 @@ tracebacks in the server log, the server's peak RSS, and CPU seconds of the serv
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import json
-import os
 import random
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.browser_latency import REPO, streamlit_server
-from benchmarks.cpu import CpuSampler
-from benchmarks.load import print_report, report
-from benchmarks.rss import RssSampler
+from benchmarks.load import load_arguments, run_load
 
 TIMEOUT_S = 60
 HOVERS_PER_ROUND = 3
@@ -217,26 +210,9 @@ async def drive(url: str, sessions: int, seconds: float, think: float = 0.0) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--catalog-dir", type=Path, default=REPO / "catalogs")
-    parser.add_argument("--think", type=float, default=0.0, metavar="S",
-                        help="each visitor pauses 0.5 S to 1.5 S after every action (default 0: back to back)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the summary here")
-    args = parser.parse_args()
-    log_path = REPO / "test-artifacts" / "protocol-load-server.log"
-    load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as cache, \
-            streamlit_server(log_path, {"LAYERSCOPE_CATALOG_DIR": str(args.catalog_dir),
-                                       "LAYERSCOPE_ACTIVATION_CACHE": cache}) as (url, process), \
-            RssSampler(process.pid) as rss, CpuSampler({"server": process.pid, "client": os.getpid()}) as cpu:
-        timings, errors = asyncio.run(drive(url, args.sessions, args.seconds, think=args.think))
-    tracebacks = log_path.read_text(errors="replace").count("Traceback")
-    summary = report(timings, errors, tracebacks, round(rss.peak_mb), cpu.totals(), round(rss.hwm_mb))
-    summary.update(sessions=args.sessions, seconds=args.seconds, think=args.think, client="websocket protocol",
-                   load_average_before=load_before, load_average_after=os.getloadavg()[0])
-    print_report(summary, args.json)
+    args = load_arguments(__doc__.splitlines()[0]).parse_args()
+    run_load(args, "protocol-load-server.log", lambda url: drive(url, args.sessions, args.seconds, think=args.think),
+             client="client", client_kind="websocket protocol")
 
 
 if __name__ == "__main__":
