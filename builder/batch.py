@@ -4,13 +4,13 @@ local engine (builder/build.py) and the Ray engine (builder/ray_engine.py) make 
 A batch: decode and preprocess (`batches`), one forward for its statistics, predictions and
 explanations (`one_batch`), its pictures encoded by an executor (`collect` appends them). A layer:
 its row of the `layers` table (`layer_info`), its separability, and whether its inputs are the
-previous layer's (`same_input`: an identity layer shares that layer's maps).
+previous layer's (`IdentityCheck`: an identity layer shares that layer's maps).
 """
 from __future__ import annotations
 
 import mmap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
@@ -172,7 +172,26 @@ def separability(features: np.ndarray, samples: list[Sample]) -> dict[str, float
             "knn_accuracy_group": knn_accuracy(features, np.array([s.group_name for s in samples]))}
 
 
-def same_input(previous: np.ndarray | None, x: np.ndarray) -> bool:
-    """Whether a layer's reduction inputs equal the previous layer's (an identity layer, such as
-    dropout at inference): it then shares that layer's maps instead of computing equal ones."""
-    return previous is not None and previous.shape == x.shape and np.array_equal(previous, x)
+def layer_inputs(state: BuildState, layer_id: int, kept: np.ndarray) -> np.ndarray:
+    """A layer's reduction inputs of the kept samples: a copy in memory, its scratch file's pages let go."""
+    x = np.asarray(state.features[layer_id][kept])
+    release_pages(state.features[layer_id])
+    return x
+
+
+class IdentityCheck:
+    """Whether a layer's reduction inputs equal the previous layer's (an identity layer, such as dropout
+    at inference, then shares that layer's maps instead of computing equal ones).
+
+    It keeps a fingerprint of the previous layer's inputs (shape, sum, minimum, maximum: three passes,
+    no copy), not the inputs themselves, which at 7000 images are up to 115 MB; a matching fingerprint
+    is confirmed against the previous layer's inputs read again with `read(layer_id)`."""
+
+    def __init__(self, read: Callable[[int], np.ndarray]):
+        self.read = read
+        self.previous: tuple[int, tuple] | None = None  # (layer id, fingerprint)
+
+    def same_as_previous(self, layer_id: int, x: np.ndarray) -> bool:
+        fingerprint = (x.shape, float(x.sum(dtype=np.float64)), float(x.min()), float(x.max())) if x.size else (x.shape,)
+        previous, self.previous = self.previous, (layer_id, fingerprint)
+        return previous is not None and previous[1] == fingerprint and np.array_equal(self.read(previous[0]), x)

@@ -22,14 +22,14 @@ import torch
 
 from builder.batch import (
     BuildState,
+    IdentityCheck,
     batches,
     collect,
     fused_batch_size,
     layer_info,
+    layer_inputs,
     one_batch,
     prepare_one_pass,
-    release_pages,
-    same_input,
     separability,
 )
 from builder.config import BuildConfig
@@ -226,16 +226,16 @@ def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
     try:
         with tsne_pool(config.workers) as pool:
             pending = []
-            previous_x, previous = None, None
+            identity = IdentityCheck(lambda layer_id: layer_inputs(state, layer_id, kept))
+            previous = None
             for layer in state.layers:
-                x = np.asarray(state.features[layer.layer_id][kept])
-                release_pages(state.features[layer.layer_id])
-                if same_input(previous_x, x):
+                x = layer_inputs(state, layer.layer_id, kept)
+                if identity.same_as_previous(layer.layer_id, x):
                     reduction, maps = previous  # an identity layer: same data, so the same maps
                 else:
-                    reduction = pca_layer(x)
+                    reduction = pca_layer(x, overwrite=True)  # x is this loop's own copy: no second one
                     maps = pool.submit(tsne_maps, reduction.features, tsne_perplexities(used), config.seed, 1)
-                previous_x, previous = x, (reduction, maps)
+                previous = (reduction, maps)
                 info[layer.layer_id] = layer_info(
                     reduction, separability(reduction.features, [state.dataset.samples[r] for r in kept]))
                 pending.append((layer, reduction, maps))

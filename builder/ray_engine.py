@@ -29,14 +29,15 @@ import pyarrow as pa
 
 from builder.batch import (
     BuildState,
+    IdentityCheck,
     batches,
     collect,
     fused_batch_size,
     layer_info,
+    layer_inputs,
     one_batch,
     prepare_one_pass,
     release_pages,
-    same_input,
     separability,
 )
 from builder.config import BuildConfig
@@ -187,11 +188,11 @@ class RayEngine:
         done: dict[int, tuple] = {}
         same_as: dict[int, int] = {}  # an identity layer -> the layer whose maps it shares
         try:
-            previous_x, previous_id = None, None
+            identity = IdentityCheck(lambda layer_id: layer_inputs(state, layer_id, kept))
+            previous_id = None
             for layer in state.layers:
-                x = np.asarray(state.features[layer.layer_id][kept])
-                release_pages(state.features[layer.layer_id])
-                if same_input(previous_x, x):
+                x = layer_inputs(state, layer.layer_id, kept)
+                if identity.same_as_previous(layer.layer_id, x):
                     same_as[layer.layer_id] = same_as.get(previous_id, previous_id)
                     bar.update(1)
                 else:
@@ -199,7 +200,7 @@ class RayEngine:
                         self._collect(pending, done, bar)
                     ref = task.remote(x, tsne_perplexities(used), config.seed, samples)
                     pending[ref] = layer.layer_id
-                previous_x, previous_id = x, layer.layer_id
+                previous_id = layer.layer_id
             while pending:
                 self._collect(pending, done, bar)
         finally:
@@ -233,7 +234,7 @@ def _failed(stage: str, exc: Exception) -> LayerScopeError:
 
 def _reduce_layer(x: np.ndarray, perplexities: list[float], seed: int, samples: list[Sample]):
     """What the local engine does for one layer: PCA, single-threaded t-SNE per perplexity, separability."""
-    reduction = pca_layer(x)
+    reduction = pca_layer(x)  # in a worker the inputs are the object store's, read-only: PCA copies them
     reduction.tsne = tsne_maps(reduction.features, perplexities, seed, 1)
     return reduction, separability(reduction.features, samples)
 

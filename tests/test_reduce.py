@@ -94,3 +94,25 @@ def test_the_chosen_settings_keep_neighbourhoods_and_clusters_like_openTSNEs_def
         chosen = tsne_maps(x, [30.0], 0, 1, *tsne_settings(n))[30.0]
         assert neighbour_preservation(x, chosen) >= before - 0.03
         assert knn_accuracy(chosen, labels) >= 0.98
+
+
+@pytest.mark.parametrize("n, d", [(300, 40), (1200, 1100)])  # the full and the randomized SVD
+def test_pca_that_may_overwrite_its_inputs_gives_the_same_map(n, d):
+    """The builder lets PCA centre a layer's inputs in place (no N x D copy at 7000 images): the layer's
+    coordinates, mean and components are those of PCA on an untouched copy."""
+    from core.reduce import pca_layer
+    rng = np.random.default_rng(1)
+    x = (rng.normal(size=(n, 5)) @ rng.normal(size=(5, d)) + 0.05 * rng.normal(size=(n, d)) + 3).astype(np.float32)
+    kept = pca_layer(x.copy())
+    lost = x.copy()
+    overwritten = pca_layer(lost, overwrite=True)
+    assert not np.allclose(lost, x)  # the inputs were used up, as allowed
+    assert overwritten.features.shape == kept.features.shape
+    np.testing.assert_allclose(overwritten.pca_mean, kept.pca_mean, atol=1e-4)
+    np.testing.assert_allclose(np.abs(overwritten.features), np.abs(kept.features), rtol=1e-3, atol=1e-3)
+    # the stored components still place the inputs where the map has them (as an uploaded image is placed)
+    np.testing.assert_allclose(overwritten.project(x), overwritten.features, rtol=1e-3, atol=1e-2)
+    read_only = x.copy()
+    read_only.flags.writeable = False  # a Ray task's inputs: copied, not overwritten
+    np.testing.assert_allclose(np.abs(pca_layer(read_only, overwrite=True).features), np.abs(kept.features),
+                               rtol=1e-3, atol=1e-3)
