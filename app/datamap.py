@@ -201,8 +201,9 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
         "margin": {"l": 10, "r": 10, "t": 58 if "<br>" in title else 40, "b": 10},
         "hovermode": "closest", "dragmode": dragmode, "shapes": shapes,
         "uirevision": title.split(" · ")[0], "font": {"color": "#e6e6e6"},
-        # a new highlight drops plotly's own selection state (its dimming, its box) kept across updates
-        # of the mounted plot: the rings are the selection shown
+        # a new highlight drops plotly's own selection state (its dimming, its box), which a plot updated
+        # in place would keep (st.plotly_chart remounts; the mounted-map branch does not): the rings are
+        # the selection shown
         "selectionrevision": selection_revision(highlight),
         "legend": {"font": {"size": 10}, "itemsizing": "constant", "tracegroupgap": 0,
                    "title": {"text": colour_by}},

@@ -92,9 +92,9 @@ export default function(component) {
     setTriggerValue('click', id);
   };
   // A box or lasso selection: only the selected sample ids cross to the server (Streamlit's own on_select
-  // would send every point's fields, megabytes for 10,000 points). Only a person's: plotly also reports
-  // a selection when the mounted plot is updated (it re-applies, or drops, the last box), and that one
-  // must not replace the selection the page holds. A person's is drawn first (plotly_selecting), and a
+  // would send every point's fields, megabytes for 10,000 points). Only a person's: a plot updated in
+  // place (Plotly.react, as on the mounted-map branch) re-applies or drops the last box by itself and
+  // reports that too, which must not replace the selection the page holds. A person's is drawn first (plotly_selecting), and a
   // person's "no selection" is a double click.
   if (!window.__lsDoubleClick) {
     window.__lsDoubleClick = -1e9;
@@ -116,7 +116,7 @@ export default function(component) {
   };
   const handlers = {plotly_hover: onHover, plotly_unhover: onUnhover, plotly_click: onClick,
                     plotly_selecting: onSelecting, plotly_selected: onSelected, plotly_deselect: onDeselect};
-  // A plot may outlive many figures (plotly.react updates it in place), and a full redraw
+  // A plot updated in place (Plotly.react) outlives its figures, and a full redraw
   // gives it a new event emitter (gd._ev) without our handlers: bound means bound to today's emitter.
   const unbind = (gd) => {
     if (!gd || !gd.__lsHandlers) return;
