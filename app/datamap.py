@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached
+from app import cached, plotly_view
 from app.palette import CORRECT_COLOURS, GROUP_COLOURS, category_colours
 from app.view import SHOW_FILTERS, View
 from core import imagenet
@@ -201,9 +201,8 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
         "margin": {"l": 10, "r": 10, "t": 58 if "<br>" in title else 40, "b": 10},
         "hovermode": "closest", "dragmode": dragmode, "shapes": shapes,
         "uirevision": title.split(" · ")[0], "font": {"color": "#e6e6e6"},
-        # a new highlight drops plotly's own selection state (its dimming, its box), which a plot updated
-        # in place would keep (st.plotly_chart remounts; the mounted-map branch does not): the rings are
-        # the selection shown
+        # a new highlight drops plotly's own selection state (its dimming, its box) kept across updates
+        # of the mounted plot: the rings are the selection shown
         "selectionrevision": selection_revision(highlight),
         "legend": {"font": {"size": 10}, "itemsizing": "constant", "tracegroupgap": 0,
                    "title": {"text": colour_by}},
@@ -293,12 +292,19 @@ def with_axis_titles(spec: dict, axes: tuple[str, str] | None) -> dict:
 # box and lasso are the "Drag to" control's, zoom steps the wheel's: a short modebar that leaves the title readable
 CONFIG = {"displaylogo": False, "scrollZoom": True,
           "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]}
+# what Streamlit's chart theme gave the map, said here since the mounted chart draws the figure as is
+MOUNTED_LAYOUT = {"font": {"color": "#e6e6e6", "family": '"Source Sans Pro", "Source Sans", sans-serif'},
+                  "hoverlabel": {"font": {"family": '"Source Sans Pro", "Source Sans", sans-serif'}},
+                  "modebar": {"bgcolor": "rgba(0,0,0,0)", "color": "#9aa4b5", "activecolor": "#e6e6e6"}}
 
 
 def draw(spec: dict, key: str = "datamap_chart") -> None:
-    """The data map in Streamlit's own chart (a figure change mounts a new plot; see docs/PERFORMANCE.md
-    for the mounted chart tried on the `mounted-map` branch)."""
-    st.plotly_chart(figure(spec), width="stretch", key=key, config=CONFIG)
+    """The data map, in a chart that stays mounted (app/plotly_view.py): a layer switch, a pin or a
+    selection updates the plot where it is; Streamlit's own chart where plotly.js cannot be served."""
+    layout = {**spec["layout"], **MOUNTED_LAYOUT}
+    if not plotly_view.chart({"data": spec["data"], "layout": layout}, key=key, height=layout["height"],
+                             config=CONFIG):
+        st.plotly_chart(figure(spec), width="stretch", key=key, config=CONFIG)
 
 
 def figure(spec: dict, show: str = "all", axes: tuple[str, str] | None = None) -> go.Figure:

@@ -86,15 +86,42 @@ export default function(component) {
       setTriggerValue('unhover', true);
     }, 150);
   };
+  // A click reports the point plotly last hovered. Right after the plot is redrawn (a pin, a new layer),
+  // or when the pointer jumps and clicks at once, plotly may not have hovered the point under the pointer
+  // yet (its hover is throttled) and reports the previous one. So the click goes to the point under the
+  // pointer: plotly's when it lies there, else the nearest drawn point within NEAR_PX, else none.
+  const NEAR_PX = 12;
+  const screenOf = (gd) => {
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+    return [(x) => box.left + xa._offset + xa.l2p(x), (y) => box.top + ya._offset + ya.l2p(y)];
+  };
+  const pointUnder = (gd, cx, cy) => {
+    const [sx, sy] = screenOf(gd);
+    let best = null, bestD = NEAR_PX;
+    gd._fullData.forEach((t) => {
+      if (t.visible !== true || !t.customdata || !t.x || !t.y) return;
+      for (let i = 0; i < t.x.length; i++) {
+        const d = Math.hypot(sx(t.x[i]) - cx, sy(t.y[i]) - cy);
+        if (d < bestD) { bestD = d; best = {customdata: t.customdata[i]}; }
+      }
+    });
+    return best === null ? null : idOf({points: [best]});
+  };
   const onClick = (ev) => {
-    const id = idOf(ev);
+    const id = idOf(ev), gd = document.querySelector(selector), p = ev && ev.points && ev.points[0];
     if (id === null) return;
-    setTriggerValue('click', id);
+    if (!ev.event || !gd || !gd._fullLayout || !gd._fullData || typeof p.x !== 'number') {
+      setTriggerValue('click', id);
+      return;
+    }
+    const [sx, sy] = screenOf(gd), cx = ev.event.clientX, cy = ev.event.clientY;
+    const chosen = Math.hypot(sx(p.x) - cx, sy(p.y) - cy) < NEAR_PX ? id : pointUnder(gd, cx, cy);
+    if (chosen !== null) setTriggerValue('click', chosen);
   };
   // A box or lasso selection: only the selected sample ids cross to the server (Streamlit's own on_select
-  // would send every point's fields, megabytes for 10,000 points). Only a person's: a plot updated in
-  // place (Plotly.react, as on the mounted-map branch) re-applies or drops the last box by itself and
-  // reports that too, which must not replace the selection the page holds. A person's is drawn first (plotly_selecting), and a
+  // would send every point's fields, megabytes for 10,000 points). Only a person's: plotly also reports
+  // a selection when the mounted plot is updated (it re-applies, or drops, the last box), and that one
+  // must not replace the selection the page holds. A person's is drawn first (plotly_selecting), and a
   // person's "no selection" is a double click.
   if (!window.__lsDoubleClick) {
     window.__lsDoubleClick = -1e9;
@@ -116,7 +143,7 @@ export default function(component) {
   };
   const handlers = {plotly_hover: onHover, plotly_unhover: onUnhover, plotly_click: onClick,
                     plotly_selecting: onSelecting, plotly_selected: onSelected, plotly_deselect: onDeselect};
-  // A plot updated in place (Plotly.react) outlives its figures, and a full redraw
+  // The plot may outlive many figures (app/plotly_view.py updates it in place), and a full redraw
   // gives it a new event emitter (gd._ev) without our handlers: bound means bound to today's emitter.
   const unbind = (gd) => {
     if (!gd || !gd.__lsHandlers) return;

@@ -54,6 +54,21 @@ POINTS_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-pl
     return pts.filter(p => pts.every(q => q === p || Math.hypot(p[0]-q[0], p[1]-q[1]) > 9)).slice(0, 400); }"""
 INSPECTOR_SHOWS_JS = """id => { const e = document.querySelector('.ls-inspector-head');
     return !!e && e.dataset.sampleId === String(id); }"""
+# the inspector shows the sample pinned, and the map rings that sample's own point (the ring is a layout
+# shape, or in earlier code a 'pinned' trace). Data coordinates, not pixels: two clicks within plotly's
+# double-click delay reset the zoom, which moves every point on the screen.
+PINNED_JS = """id => { const e = document.querySelector('.ls-inspector-head');
+    if (!e || e.dataset.sampleId !== String(id) || !/pinned/.test(e.innerText)) return false;
+    const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+    if (!gd || !gd._fullLayout || !gd._fullData) return false;
+    const shape = (gd.layout.shapes || []).find(s => s.name === 'pinned');
+    const trace = gd._fullData.find(t => t.name === 'pinned');
+    const at = shape ? [shape.xanchor, shape.yanchor] : trace ? [trace.x[0], trace.y[0]] : null;
+    if (!at) return false;
+    for (const t of gd._fullData) { if (t.name === 'pinned' || !t.customdata) continue;
+      for (let i = 0; i < t.x.length; i++) if (t.customdata[i] && Number(t.customdata[i][0]) === id)
+        return Math.abs(t.x[i] - at[0]) < 1e-3 && Math.abs(t.y[i] - at[1]) < 1e-3; }
+    return false; }"""
 MAP_SHOWS_JS = """name => { const t = [...document.querySelectorAll('.st-key-datamap .gtitle')];
     return t.length === 1 && t[0].textContent.startsWith(name + ' ·'); }"""
 PAGE_ERRORS_JS = "() => document.querySelectorAll('[data-testid=\"stException\"]').length"
@@ -124,13 +139,11 @@ class Visitor:
         await page.wait_for_function(INSPECTOR_SHOWS_JS, arg=sample_id, timeout=15000)
 
     async def pin(self, page) -> None:
+        """Click a point; done when the inspector shows it pinned and the map rings it."""
         x, y, sample_id = await self._point(page)
         await page.mouse.move(x, y)
         await page.mouse.click(x, y)
-        await page.wait_for_function(
-            """id => { const e = document.querySelector('.ls-inspector-head');
-                       return !!e && e.dataset.sampleId === String(id) && /pinned/.test(e.innerText); }""",
-            arg=sample_id, timeout=30000)
+        await page.wait_for_function(PINNED_JS, arg=sample_id, timeout=30000)
 
     async def upload(self, page) -> None:
         image = self.random.choice(sorted(SAMPLE_IMAGES.glob("*.jpg")))

@@ -143,10 +143,15 @@ def click_plotly_points(at, key: str, points: list[dict]):
 
 
 def chart_json(at, key: str = "datamap_chart") -> dict:
-    """The plotly figure (data and layout) of the st.plotly_chart with `key`, as sent to the browser."""
+    """The plotly figure (data and layout) of the chart with `key` as sent to the browser, whether
+    Streamlit's st.plotly_chart or the mounted chart of app/plotly_view.py draws it."""
     for chart in at.get("plotly_chart"):
         if chart.proto.id.endswith(key):
             return json.loads(chart.proto.spec)
+    for element in at.get("bidi_component"):
+        if element.proto.id.endswith(key):
+            sent = json.loads(element.proto.json)
+            return {"data": json.loads(sent["traces"]), "layout": json.loads(sent["layout"])}
     raise AssertionError(f"no plotly chart {key}")
 
 

@@ -23,6 +23,7 @@ from benchmarks.browser_latency import (
     switch_layer,
     wait_map_settled,
 )
+from benchmarks.load import PINNED_JS
 from tests.conftest import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV
 
 OWN_HOSTS = {"127.0.0.1", "localhost"}
@@ -220,6 +221,65 @@ def test_no_request_leaves_the_machine(page, app_url):
         page.wait_for_timeout(2500)
     assert requests
     assert not [url for url in requests if _foreign(url)], sorted({url for url in requests if _foreign(url)})
+
+
+def _same_plot(page) -> bool:
+    return page.evaluate("() => window.__lsFirstPlot === document.querySelector('.st-key-datamap .js-plotly-plot')")
+
+
+def test_the_data_map_stays_one_plot_through_switches_pins_and_filters(page, app_url):
+    """A new figure updates the plot in place (app/plotly_view.py): no new plot, no new WebGL canvases
+    (each remount of Streamlit's chart cost a new software WebGL context and every point re-uploaded),
+    and hovering still reaches the inspector after each redraw."""
+    open_explorer(page, app_url)
+    page.evaluate("() => { window.__lsFirstPlot = document.querySelector('.st-key-datamap .js-plotly-plot'); }")
+    canvases = page.locator(".st-key-datamap canvas").count()
+    ids = [int(v) for v in page.eval_on_selector_all("[data-layer-id]", "els => els.map(e => e.dataset.layerId)")]
+    for layer_id in ids[2:4]:
+        switch_layer(page, layer_id)
+        assert _same_plot(page)
+    pinned = inspector_id(page)
+    page.mouse.move(5, 5)
+    x, y, sample_id = next(pt for pt in point_positions(page, 30) if pt[2] != pinned)
+    page.evaluate("() => { window.__lsTraces = document.querySelector('.st-key-datamap .js-plotly-plot').data; }")
+    page.mouse.click(x, y)  # pin it: the map moves its ring there
+    page.wait_for_function("id => { const e = document.querySelector('.ls-inspector-head');"
+                           " return e && e.dataset.sampleId === String(id) && e.innerText.includes('pinned'); }",
+                           arg=sample_id, timeout=30000)
+    ring = page.evaluate("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+        const s = (gd.layout.shapes || []).find(s => s.name === 'pinned');
+        return s && [gd._fullLayout.xaxis.l2p(s.xanchor) + gd._fullLayout.xaxis._offset + gd.getBoundingClientRect().left,
+                     gd._fullLayout.yaxis.l2p(s.yanchor) + gd._fullLayout.yaxis._offset + gd.getBoundingClientRect().top]; }""")
+    assert ring and abs(ring[0] - x) < 2 and abs(ring[1] - y) < 2, (ring, x, y)
+    # a pin changes the layout only: plotly keeps the very trace objects it drew (no recalculation of the points)
+    assert page.evaluate("() => document.querySelector('.st-key-datamap .js-plotly-plot').data === window.__lsTraces")
+    page.locator(".st-key-map_filter").get_by_text("correct", exact=True).click()
+    page.wait_for_timeout(1500)
+    assert _same_plot(page)
+    assert page.locator(".st-key-datamap .js-plotly-plot").count() == 1
+    assert page.locator(".st-key-datamap canvas").count() == canvases
+    page.mouse.move(5, 5)
+    x, y, sample_id = next(pt for pt in point_positions(page, 30) if pt[2] != inspector_id(page))
+    hover_point(page, x, y, sample_id)
+    page.screenshot(path=str(ARTIFACTS / "map-6-one-plot-after-switch-pin-filter.png"))
+
+
+def test_a_click_right_after_a_jump_pins_the_point_under_the_pointer(page, app_url):
+    """The pointer jumps onto a point and clicks at once, again and again, as a quick hand (or a touch)
+    does. Plotly's hover is throttled and may still hold the previous point when the click comes; the
+    page must pin the point that was clicked, and ring it, every time."""
+    open_explorer(page, app_url)
+    points = point_positions(page, 30)
+    shown = inspector_id(page)
+    for k in range(6):
+        x, y, sample_id = [pt for pt in points if pt[2] != shown][(7 * k) % (len(points) - 1)]
+        page.mouse.move(x, y)
+        page.mouse.click(x, y)
+        page.wait_for_function(PINNED_JS, arg=sample_id, timeout=15000)
+        shown = sample_id
+        # read again: two clicks within plotly's double-click delay reset the zoom, and the points move
+        points = point_positions(page, 30)
+    page.screenshot(path=str(ARTIFACTS / "map-7-quick-pins.png"))
 
 
 def test_the_data_map_follows_its_column_when_the_sidebar_folds(page, app_url):

@@ -1,0 +1,148 @@
+"""A plotly chart that stays mounted: a new figure updates the same plot (`Plotly.react`) instead of
+mounting a new one.
+
+Streamlit's st.plotly_chart gives each figure its own element identity (the spec is hashed into it), so
+every change of the data map (a layer switch, a pin, a selection ring) mounted a new plot: a new WebGL
+context, every point uploaded again, zoom lost. This components-v2 element keeps one div for the
+life of the page and hands each new figure to plotly.js, which redraws only what changed.
+
+plotly.js itself is served once per visitor from the app's static folder (`server.enableStaticServing`),
+copied there from the installed plotly package, whose version names the file (so a browser never runs
+a stale copy). Where it cannot be served (static serving off, a read-only app folder), `chart` says so
+and the caller falls back to st.plotly_chart.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import plotly
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+log = logging.getLogger(__name__)
+
+SOURCE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+_JS = """
+// plotly.js is loaded once per page (a script tag, window.Plotly) and shared by every such chart.
+const loadPlotly = (src) => {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__lsPlotlyLoading) {
+    window.__lsPlotlyLoading = new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = src;
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => { window.__lsPlotlyLoading = null;
+                               reject(new Error('plotly.js could not be loaded from ' + src)); };
+      document.head.appendChild(script);
+    });
+  }
+  return window.__lsPlotlyLoading;
+};
+
+export default function(component) {
+  const { data, parentElement } = component;
+  // This script runs on every rerun of the page; the div, and with it the plot, outlive the runs.
+  let gd = parentElement.querySelector(':scope > .ls-plotly');
+  if (!gd) {
+    gd = document.createElement('div');
+    gd.className = 'ls-plotly';
+    gd.style.width = '100%';
+    gd.style.minHeight = data.height + 'px';
+    parentElement.appendChild(gd);
+  }
+  const drawn = gd.__lsDrawn || {};
+  if (drawn.traces === data.traces && drawn.layout === data.layout) return;  // as drawn: nothing to do
+  // Traces as drawn are handed back as the same objects: plotly then sees only the layout change (a
+  // pinned ring is a layout shape) and redraws that, not every point.
+  const traces = drawn.traces === data.traces ? drawn.parsed : JSON.parse(data.traces);
+  gd.__lsDrawn = {traces: data.traces, layout: data.layout, parsed: traces};
+  loadPlotly(data.src).then((Plotly) => {
+    if (gd.__lsDrawn.parsed !== traces || gd.__lsDrawn.layout !== data.layout) return;  // a newer one came
+    return Plotly.react(gd, traces, JSON.parse(data.layout), data.config);
+  }).catch((error) => {
+    gd.textContent = String(error && error.message || error);
+    gd.__lsDrawn = null;
+  });
+}
+"""
+
+_component = st.components.v2.component("layerscope.plotly_view", js=_JS, isolate_styles=False)
+
+_DTYPES = {np.dtype(t): code for t, code in (
+    (np.float32, "f4"), (np.float64, "f8"), (np.int8, "i1"), (np.uint8, "u1"), (np.int16, "i2"),
+    (np.uint16, "u2"), (np.int32, "i4"), (np.uint32, "u4"))}
+
+
+def to_json(figure: dict) -> str:
+    """A figure dict as plotly.js JSON; numeric numpy arrays become typed arrays (base64, a few bytes a
+    value), as plotly.py writes them; int64 goes as int32 (plotly.js has no 64-bit integer arrays)."""
+    return json.dumps(figure, default=_encode, separators=(",", ":"))
+
+
+def _encode(value):
+    if isinstance(value, np.ndarray):
+        array = value.astype(np.int32) if value.dtype == np.int64 else value
+        code = _DTYPES.get(array.dtype)
+        if code is None:
+            return array.tolist()
+        encoded = {"dtype": code, "bdata": base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")}
+        if array.ndim > 1:
+            encoded["shape"] = ", ".join(str(n) for n in array.shape)
+        return encoded
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def static_folder() -> Path:
+    """The folder Streamlit serves at app/static/: `static/` beside the main script (Home.py locally,
+    deploy/streamlit_app.py on Community Cloud)."""
+    ctx = get_script_run_ctx()
+    main = getattr(ctx, "main_script_path", None) or Path(__file__).resolve().parents[1] / "Home.py"
+    return Path(main).resolve().parent / "static"
+
+
+def asset_url() -> str | None:
+    """The URL of plotly.js under the app's static folder (relative to the page), copied there if need
+    be; None when the app cannot serve it."""
+    if not st.get_option("server.enableStaticServing"):
+        return None
+    name = f"plotly-{plotly.__version__}.min.js"
+    static = static_folder()
+    target = static / name
+    if not target.exists():
+        partial = None
+        try:
+            static.mkdir(exist_ok=True)
+            # a unique temporary name, renamed into place: two sessions copying at once never serve half a file
+            handle, partial = tempfile.mkstemp(dir=static, prefix=f".{name}.", suffix=".part")
+            os.close(handle)
+            shutil.copyfile(SOURCE, partial)
+            os.replace(partial, target)
+        except OSError:
+            log.warning("cannot copy plotly.js to %s: charts fall back to st.plotly_chart", static, exc_info=True)
+            if partial is not None:
+                Path(partial).unlink(missing_ok=True)
+            return None
+    return f"app/static/{name}"
+
+
+def chart(figure: dict, key: str, height: int, config: dict | None = None) -> bool:
+    """Draw `figure` ({"data", "layout"}) in the mounted chart `key`; False (nothing drawn) when plotly.js
+    cannot be served, so the caller can draw it another way."""
+    src = asset_url()
+    if src is None:
+        return False
+    _component(data={"traces": to_json(figure["data"]), "layout": to_json(figure["layout"]), "src": src,
+                     # responsive: plotly.js follows the plot's own width (the column, the sidebar folding)
+                     "height": height, "config": {"responsive": True, **(config or {})}},
+               key=key, height=height)
+    return True
