@@ -189,7 +189,10 @@ class Visitor:
             if component.id.endswith("plot_bridge"):
                 self.page.bridge_trigger = _trigger_id(component.id)
                 self.page.bridge_fragment = delta.fragment_id or None
-        elif kind == "plotly_chart" and element.plotly_chart.id.endswith("datamap_chart"):
+            elif component.id.endswith("datamap_chart"):  # the mounted chart (app/plotly_view.py)
+                sent = json.loads(component.json)
+                self._map({"data": json.loads(sent["traces"]), "layout": json.loads(sent["layout"])})
+        elif kind == "plotly_chart" and element.plotly_chart.id.endswith("datamap_chart"):  # the fallback chart
             self._map(json.loads(element.plotly_chart.spec))
 
     def _map(self, figure: dict) -> None:
