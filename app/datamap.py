@@ -289,8 +289,10 @@ def with_axis_titles(spec: dict, axes: tuple[str, str] | None) -> dict:
         "yaxis": {**layout["yaxis"], "title": {"text": axes[1], "font": small, "standoff": 4}}}}
 
 
-# box and lasso are the "Drag to" control's, zoom steps the wheel's: a short modebar that leaves the title readable
-CONFIG = {"displaylogo": False, "scrollZoom": True,
+# box and lasso are the "Drag to" control's, zoom steps the wheel's: a short modebar that leaves the title
+# readable. A double click returns to the map's own ranges, never to plotly's autorange: plotly's default
+# toggles between the two, so two quick clicks on points moved every point under the pointer.
+CONFIG = {"displaylogo": False, "scrollZoom": True, "doubleClick": "reset",
           "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]}
 # what Streamlit's chart theme gave the map, said here since the mounted chart draws the figure as is
 MOUNTED_LAYOUT = {"font": {"color": "#e6e6e6", "family": '"Source Sans Pro", "Source Sans", sans-serif'},

@@ -44,14 +44,17 @@ SQL_QUERIES = (
     "WHERE p.rank = 1 AND p.class_idx <> s.label_idx ORDER BY p.prob DESC LIMIT 50",
     "SELECT layer_id, avg(score) FROM channels GROUP BY 1 ORDER BY 1",
 )
+# points far from every other point, and from the "your image" star (a trace without sample ids, 20 px
+# across, which plotly hovers instead of a point beneath it), so that the hover lands on the intended one
 POINTS_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
     if (!gd || !gd._fullLayout) return [];
-    const fl = gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis, box = gd.getBoundingClientRect(), pts = [];
-    gd._fullData.forEach(tr => { if (!tr.customdata) return;
-      for (let i = 0; i < tr.x.length; i++) pts.push([box.left + xa._offset + xa.l2p(tr.x[i]),
-                                                       box.top + ya._offset + ya.l2p(tr.y[i]),
-                                                       Number(tr.customdata[i][0])]); });
-    return pts.filter(p => pts.every(q => q === p || Math.hypot(p[0]-q[0], p[1]-q[1]) > 9)).slice(0, 400); }"""
+    const fl = gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis, box = gd.getBoundingClientRect(), pts = [], others = [];
+    gd._fullData.forEach(tr => {
+      for (let i = 0; i < tr.x.length; i++) {
+        const at = [box.left + xa._offset + xa.l2p(tr.x[i]), box.top + ya._offset + ya.l2p(tr.y[i])];
+        if (tr.customdata) pts.push([...at, Number(tr.customdata[i][0])]); else others.push(at); } });
+    return pts.filter(p => pts.every(q => q === p || Math.hypot(p[0]-q[0], p[1]-q[1]) > 9) &&
+                           others.every(q => Math.hypot(p[0]-q[0], p[1]-q[1]) > 16)).slice(0, 400); }"""
 INSPECTOR_SHOWS_JS = """id => { const e = document.querySelector('.ls-inspector-head');
     return !!e && e.dataset.sampleId === String(id); }"""
 # the inspector shows the sample pinned, and the map rings that sample's own point (the ring is a layout

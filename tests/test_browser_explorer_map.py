@@ -277,9 +277,18 @@ def test_a_click_right_after_a_jump_pins_the_point_under_the_pointer(page, app_u
         page.mouse.click(x, y)
         page.wait_for_function(PINNED_JS, arg=sample_id, timeout=15000)
         shown = sample_id
-        # read again: two clicks within plotly's double-click delay reset the zoom, and the points move
         points = point_positions(page, 30)
     page.screenshot(path=str(ARTIFACTS / "map-7-quick-pins.png"))
+    # two clicks within plotly's double-click delay are a double click: it must leave the map's own ranges
+    # (plotly's default toggles to its autorange, which moved every point under a quick hand's pointer)
+    ranges = """() => { const fl = document.querySelector('.st-key-datamap .js-plotly-plot')._fullLayout;
+                        return [fl.xaxis.range, fl.yaxis.range].flat().map(v => +v.toFixed(3)); }"""
+    drawn = page.evaluate(ranges)
+    box = page.locator(".st-key-datamap .nsewdrag").first.bounding_box()
+    for _ in range(2):
+        page.mouse.dblclick(box["x"] + 3, box["y"] + 3)
+        page.wait_for_timeout(500)
+        assert page.evaluate(ranges) == drawn
 
 
 def test_the_data_map_follows_its_column_when_the_sidebar_folds(page, app_url):
