@@ -74,6 +74,9 @@ PINNED_JS = """id => { const e = document.querySelector('.ls-inspector-head');
     return false; }"""
 MAP_SHOWS_JS = """name => { const t = [...document.querySelectorAll('.st-key-datamap .gtitle')];
     return t.length === 1 && t[0].textContent.startsWith(name + ' ·'); }"""
+SHOWN_JS = """() => ({titles: [...document.querySelectorAll('.st-key-datamap .gtitle')].map(t => t.textContent),
+    selected: [...document.querySelectorAll('[data-layer-id].selected, [data-layer-id][aria-selected=true]')].map(e => e.dataset.name),
+    running: !!document.querySelector('[data-testid=stStatusWidget]')})"""
 PAGE_ERRORS_JS = "() => document.querySelectorAll('[data-testid=\"stException\"]').length"
 
 
@@ -128,7 +131,10 @@ class Visitor:
 
     async def switch(self, page, layer_id: str, name: str) -> None:
         await page.locator(f'[data-layer-id="{layer_id}"] .hit').click()
-        await page.wait_for_function(MAP_SHOWS_JS, arg=name, timeout=30000)
+        try:
+            await page.wait_for_function(MAP_SHOWS_JS, arg=name, timeout=30000)
+        except Exception as exc:  # say what the page showed instead
+            raise RuntimeError(f"{type(exc).__name__} waiting for layer {name}: {await page.evaluate(SHOWN_JS)}") from exc
 
     async def _point(self, page):
         points = await page.evaluate(POINTS_JS)
