@@ -10,7 +10,7 @@ import torch
 from builder.config import BuildConfig
 from catalog.schema import SCHEMA_VERSION
 from core.distance import METRIC as DISTANCE_METRIC
-from core.reduce import max_perplexity, resolve_perplexities
+from core.reduce import max_perplexity, resolve_perplexities, tsne_settings
 from core.separability import K as KNN_K
 
 PACKAGES = ("torch", "torchvision", "timm", "grad-cam", "openTSNE", "scikit-learn", "numpy", "duckdb",
@@ -48,6 +48,7 @@ def manifest(config: BuildConfig, state) -> dict:
         "layers": [layer.name for layer in state.layers],
         "perplexities": {"requested": list(config.perplexities), "used": {f"{k:g}": v for k, v in used.items()},
                          "max_for_n": max_perplexity(n)},
+        "tsne": dict(zip(("gradient", "iterations", "early_exaggeration_iterations"), tsne_settings(n))),
         "explanations": {"target_layer": state.target_layer},
         "separability": {"k": KNN_K, "metric": DISTANCE_METRIC},
         "stage_seconds": state.times,

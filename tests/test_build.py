@@ -110,6 +110,8 @@ def test_manifest_records_what_was_built(small_catalog):
     assert manifest["dataset"]["name"] == "sample" and manifest["n_samples"] == 24
     assert set(manifest["stage_seconds"]) >= {"model", "one_pass", "explanations", "reduction", "total"}
     assert manifest["packages"]["torch"] and manifest["packages"]["openTSNE"]
+    # how the t-SNE maps were made, as resolved for 24 samples: Barnes-Hut, the shortened early exaggeration
+    assert manifest["tsne"] == {"gradient": "bh", "iterations": 250, "early_exaggeration_iterations": 125}
 
 
 def test_bad_images_are_skipped_with_reasons_and_the_build_goes_on(tmp_path, png_claiming_size):

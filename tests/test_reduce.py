@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from core.reduce import LARGE_TSNE, MAX_COMPONENTS, fit_pca, reduce_layer, resolve_perplexities, tsne_maps, tsne_settings
+from core.reduce import EARLY_ITERATIONS, LARGE_TSNE, MAX_COMPONENTS, SMALL_TSNE, fit_pca, reduce_layer, resolve_perplexities, tsne_maps, tsne_settings
 from core.separability import knn_accuracy, neighbour_preservation
 
 
@@ -79,7 +79,9 @@ def test_layers_run_side_by_side_give_the_same_maps_as_running_inline(two_cluste
 def test_large_samples_get_fft_gradients_and_a_caller_can_still_choose():
     assert tsne_settings(LARGE_TSNE - 1)[0] == "bh"
     assert tsne_settings(LARGE_TSNE)[0] == "fft"
-    assert tsne_settings(LARGE_TSNE, "bh", 300) == ("bh", 300)
+    assert tsne_settings(LARGE_TSNE, "bh", 300) == ("bh", 300, EARLY_ITERATIONS)
+    assert tsne_settings(SMALL_TSNE - 1)[2] < tsne_settings(SMALL_TSNE)[2] == EARLY_ITERATIONS
+    assert tsne_settings(SMALL_TSNE - 1, early_iter=250)[2] == 250
 
 
 def test_the_chosen_settings_keep_neighbourhoods_and_clusters_like_openTSNEs_default():
@@ -89,8 +91,8 @@ def test_the_chosen_settings_keep_neighbourhoods_and_clusters_like_openTSNEs_def
     centres = rng.normal(size=(8, 20)) * 6
     labels = np.arange(640) % 8
     x = (centres[labels] + rng.normal(size=(640, 20))).astype(np.float32)
-    before = neighbour_preservation(x, tsne_maps(x, [30.0], 0, 1, "bh", 500)[30.0])
-    for n in (LARGE_TSNE - 1, LARGE_TSNE):
+    before = neighbour_preservation(x, tsne_maps(x, [30.0], 0, 1, "bh", 500, EARLY_ITERATIONS)[30.0])
+    for n in (SMALL_TSNE - 1, LARGE_TSNE - 1, LARGE_TSNE):
         chosen = tsne_maps(x, [30.0], 0, 1, *tsne_settings(n))[30.0]
         assert neighbour_preservation(x, chosen) >= before - 0.03
         assert knn_accuracy(chosen, labels) >= 0.98
