@@ -58,6 +58,19 @@ export default function(component) {
     gd.style.minHeight = data.height + 'px';
     parentElement.appendChild(gd);
   }
+  // plotly's `responsive` follows the window only; the column also changes width by itself (the sidebar
+  // folding, the page's layout settling): the plot follows its own div, once per plot.
+  if (!gd.__lsResize && window.ResizeObserver) {
+    let frame = null;
+    gd.__lsResize = new ResizeObserver(() => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => {
+        const drawn = gd._fullLayout && gd._fullLayout.width;
+        if (window.Plotly && drawn && Math.abs(gd.clientWidth - drawn) > 1) window.Plotly.Plots.resize(gd);
+      });
+    });
+    gd.__lsResize.observe(gd);
+  }
   const drawn = gd.__lsDrawn || {};
   if (drawn.traces === data.traces && drawn.layout === data.layout) return;  // as drawn: nothing to do
   // Traces as drawn are handed back as the same objects: plotly then sees only the layout change (a
