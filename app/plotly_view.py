@@ -65,8 +65,10 @@ export default function(component) {
     gd.__lsResize = new ResizeObserver(() => {
       cancelAnimationFrame(frame);
       frame = requestAnimationFrame(() => {
-        const drawn = gd._fullLayout && gd._fullLayout.width;
-        if (window.Plotly && drawn && Math.abs(gd.clientWidth - drawn) > 1) window.Plotly.Plots.resize(gd);
+        // a hidden plot (its page being replaced, a tab not shown) has no width to follow
+        const drawn = gd._fullLayout && gd._fullLayout.width, shown = gd.isConnected && gd.offsetParent !== null;
+        if (window.Plotly && drawn && shown && gd.clientWidth > 0 && Math.abs(gd.clientWidth - drawn) > 1)
+          window.Plotly.Plots.resize(gd).catch(() => {});
       });
     });
     gd.__lsResize.observe(gd);
