@@ -98,7 +98,7 @@ class Visitor:
         try:
             await coroutine
         except Exception as exc:  # a timeout or a vanished element: an error of this action, go on
-            self.errors.append(f"visitor {self.number} {action}: {type(exc).__name__}: {str(exc)[:160]}")
+            self.errors.append(f"visitor {self.number} {action}: {type(exc).__name__}: {str(exc)[:400]}")
         else:
             self.record(action, time.perf_counter() - start)
         if self.think:

@@ -2,7 +2,17 @@
 import numpy as np
 import pytest
 
-from core.reduce import EARLY_ITERATIONS, LARGE_TSNE, MAX_COMPONENTS, SMALL_TSNE, fit_pca, reduce_layer, resolve_perplexities, tsne_maps, tsne_settings
+from core.reduce import (
+    EARLY_ITERATIONS,
+    LARGE_TSNE,
+    MAX_COMPONENTS,
+    SMALL_TSNE,
+    fit_pca,
+    reduce_layer,
+    resolve_perplexities,
+    tsne_maps,
+    tsne_settings,
+)
 from core.separability import knn_accuracy, neighbour_preservation
 
 
