@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from catalog import rows
+from builder.memory import release_freed_memory
 from catalog.writer import CatalogWriter
 from core import explain
 from core.datasets import Dataset, Sample
@@ -129,6 +130,7 @@ def one_batch(writer: CatalogWriter, state: BuildState, batch: Loaded, target: t
         store_batch(writer, state, batch, result)
         started = time.perf_counter()
         maps = explain_top1()
+    release_freed_memory()  # the batch's graph, just freed: its pages back, so the next batch starts level
     classes = [int(c) for c in result.top_classes[:, 0]]
     return time.perf_counter() - started, encoder.submit(_encoded, batch, classes, maps)
 

@@ -34,6 +34,7 @@ from builder.batch import (
 )
 from builder.config import BuildConfig
 from builder.manifest import manifest as make_manifest
+from builder.memory import release_freed_memory
 from builder.progress import NoProgress, ProgressFactory
 from catalog import rows
 from catalog.writer import CatalogWriter
@@ -239,8 +240,11 @@ def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
                 info[layer.layer_id] = layer_info(
                     reduction, separability(reduction.features, [state.dataset.samples[r] for r in kept]))
                 pending.append((layer, reduction, maps))
+                del x
+                release_freed_memory()  # the layer's inputs and PCA's work arrays
             for layer, reduction, maps in pending:
                 reduction.tsne = maps.result()
+                release_freed_memory()  # that layer's t-SNE work (kNN graph, affinities)
                 writer.save_reference(layer.layer_id, {**reduction.to_arrays(), "sample_id": kept.astype(np.int32)})
                 writer.append("embeddings", rows.embeddings(layer.layer_id, kept, reduction, used))
                 bar.update(1)
