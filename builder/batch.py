@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from catalog import rows
 from builder.memory import release_freed_memory
+from catalog import rows
 from catalog.writer import CatalogWriter
 from core import explain
 from core.datasets import Dataset, Sample
