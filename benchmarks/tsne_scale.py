@@ -58,12 +58,15 @@ def from_catalog(folder: Path, layer: int) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(reference["features"], np.float32), labels
 
 
-def run(features: list[np.ndarray], setup: str, perplexities: list[float]) -> tuple[float, float, list[dict]]:
-    """Wall and CPU seconds (all threads) of the layers side by side, and their maps."""
-    method, n_iter = setup.split("-")
+def run(features: list[np.ndarray], setup: str, perplexities: list[float],
+        workers: int | None = None) -> tuple[float, float, list[dict]]:
+    """Wall and CPU seconds (all threads) of the layers side by side (`workers` at once, default all),
+    and their maps. A setup is `<method>-<n_iter>[-<early-exaggeration iterations>]`."""
+    method, n_iter, *early = setup.split("-")
+    early_iter = int(early[0]) if early else None
     start, cpu = time.perf_counter(), time.process_time()
-    with tsne_pool(len(features)) as pool:
-        jobs = [pool.submit(tsne_maps, f, perplexities, 0, 1, method, int(n_iter)) for f in features]
+    with tsne_pool(workers or len(features)) as pool:
+        jobs = [pool.submit(tsne_maps, f, perplexities, 0, 1, method, int(n_iter), early_iter) for f in features]
         maps = [job.result() for job in jobs]
     return time.perf_counter() - start, time.process_time() - cpu, maps
 
@@ -75,9 +78,13 @@ def main() -> None:
     parser.add_argument("--perplexities", default="90,30,10")
     parser.add_argument("--catalog", type=Path, default=None)
     parser.add_argument("--layer", type=int, default=5)
+    parser.add_argument("--all-layers", action="store_true",
+                        help="with --catalog: every layer, two at a time as a build runs them; totals and means")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     perplexities = sorted((float(p) for p in args.perplexities.split(",")), reverse=True)
+    if args.catalog and args.all_layers:
+        return every_layer(args.catalog, args.setups.split(","), perplexities, args.json)
     if args.catalog:
         x, labels = from_catalog(args.catalog, args.layer)
         source = f"{args.catalog.name} layer {args.layer}"
@@ -100,6 +107,30 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     if args.json:
         args.json.write_text(json.dumps({"source": source, "n": len(x), "results": results}, indent=2))
+
+
+def every_layer(folder: Path, setups: list[str], perplexities: list[float], json_path: Path | None) -> None:
+    """Each setup on all of a catalog's layers (two at a time, as a build runs them): wall and CPU
+    seconds in all, and kNN preservation per layer and perplexity (mean and worst)."""
+    import catalog
+
+    layers = [row[0] for row in catalog.open(folder).execute("SELECT layer_id FROM layers ORDER BY layer_id").fetchall()]
+    inputs = [from_catalog(folder, layer)[0] for layer in layers]
+    print(f"{folder.name}: {len(layers)} layers, {len(inputs[0])} samples, perplexities {perplexities}", flush=True)
+    results = []
+    for setup in setups:
+        seconds, cpu, maps = run(inputs, setup, perplexities, workers=2)
+        kept = [neighbour_preservation(x, m[p]) for x, m in zip(inputs, maps) for p in perplexities]
+        row = {"setup": setup, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
+               "knn_preservation_mean": round(float(np.mean(kept)), 4), "knn_preservation": [round(k, 4) for k in kept]}
+        results.append(row)
+        print(json.dumps({k: v for k, v in row.items() if k != "knn_preservation"}), flush=True)
+    base = np.asarray(results[0]["knn_preservation"])
+    for row in results[1:]:
+        print(f"{row['setup']} against {results[0]['setup']}: worst layer and perplexity "
+              f"{float((np.asarray(row['knn_preservation']) - base).min()):+.4f}", flush=True)
+    if json_path:
+        json_path.write_text(json.dumps({"source": folder.name, "layers": layers, "results": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ DEFAULT_PERPLEXITIES = (10, 30, 90)
 MIN_SAMPLES_FOR_TSNE = 4
 TSNE_ITERATIONS = 250  # after openTSNE's 250 early-exaggeration iterations (see tsne_settings)
 LARGE_TSNE = 5000  # from here on t-SNE's gradients are FFT, below Barnes-Hut
-SMALL_TSNE = 1000  # below this, half of openTSNE's 250 early-exaggeration iterations (see tsne_settings)
+SMALL_TSNE = 1000  # below this, fewer iterations of both phases (see tsne_settings)
+SMALL_TSNE_ITERATIONS = 150
 EARLY_ITERATIONS = 250
 
 
@@ -135,18 +136,23 @@ def tsne_settings(n: int, method: str = "auto", n_iter: int | None = None,
 
     TSNE_ITERATIONS (250) after the early-exaggeration ones, where openTSNE's default is 500: on real
     layers (the bundled sample, 400 points) and a clustered 7000-point set the maps kept each point's 10
-    nearest neighbours as well (within 0.011) for 40-50 % less time. Early exaggeration: openTSNE's 250,
-    halved below SMALL_TSNE points, where the clusters form in fewer steps (all 24 layers of the bundled
-    sample: mean 10-NN preservation 0.3513 against 0.3508 with 250, 13 % less CPU). Barnes-Hut below
+    nearest neighbours as well (within 0.011) for 40-50 % less time. Below SMALL_TSNE points, where the
+    maps settle in fewer steps, 150 after half of openTSNE's 250 early-exaggeration ones (all 24 layers
+    of the bundled sample: mean 10-NN preservation 0.3500 against 0.3513 with 250 after, worst layer
+    -0.010, for 22-25 % less t-SNE time; 125 early ones instead of 250: 0.3513 against 0.3508, 13 % less
+    CPU): what keeps the README's start command within a minute. Barnes-Hut below
     LARGE_TSNE samples, FFT from there on (at 7000 points FFT with 250 iterations cost half of
     Barnes-Hut with 500; FFT's cost grows as the embedding spreads, so its later iterations are its
     dearest). Measured by benchmarks/tsne_scale.py, docs/PERFORMANCE.md "t-SNE at 7000 points".
     """
     if method == "auto":
         method = "bh" if n < LARGE_TSNE else "fft"
+    small = n < SMALL_TSNE
     if early_iter is None:
-        early_iter = EARLY_ITERATIONS // 2 if n < SMALL_TSNE else EARLY_ITERATIONS
-    return method, TSNE_ITERATIONS if n_iter is None else int(n_iter), int(early_iter)
+        early_iter = EARLY_ITERATIONS // 2 if small else EARLY_ITERATIONS
+    if n_iter is None:
+        n_iter = SMALL_TSNE_ITERATIONS if small else TSNE_ITERATIONS
+    return method, int(n_iter), int(early_iter)
 
 
 def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs: int,

@@ -7,6 +7,7 @@ from core.reduce import (
     LARGE_TSNE,
     MAX_COMPONENTS,
     SMALL_TSNE,
+    TSNE_ITERATIONS,
     fit_pca,
     reduce_layer,
     resolve_perplexities,
@@ -92,6 +93,8 @@ def test_large_samples_get_fft_gradients_and_a_caller_can_still_choose():
     assert tsne_settings(LARGE_TSNE, "bh", 300) == ("bh", 300, EARLY_ITERATIONS)
     assert tsne_settings(SMALL_TSNE - 1)[2] < tsne_settings(SMALL_TSNE)[2] == EARLY_ITERATIONS
     assert tsne_settings(SMALL_TSNE - 1, early_iter=250)[2] == 250
+    assert tsne_settings(SMALL_TSNE - 1)[1] < tsne_settings(SMALL_TSNE)[1] == TSNE_ITERATIONS
+    assert tsne_settings(SMALL_TSNE - 1, n_iter=400)[1] == 400
 
 
 def test_the_chosen_settings_keep_neighbourhoods_and_clusters_like_openTSNEs_default():
