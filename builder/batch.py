@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from builder.memory import release_freed_memory
 from catalog import rows
 from catalog.writer import CatalogWriter
 from core import explain
@@ -130,7 +129,6 @@ def one_batch(writer: CatalogWriter, state: BuildState, batch: Loaded, target: t
         store_batch(writer, state, batch, result)
         started = time.perf_counter()
         maps = explain_top1()
-    release_freed_memory()  # the batch's graph, just freed: its pages back, so the next batch starts level
     classes = [int(c) for c in result.top_classes[:, 0]]
     return time.perf_counter() - started, encoder.submit(_encoded, batch, classes, maps)
 

@@ -210,6 +210,7 @@ def _one_pass(writer: CatalogWriter, state: BuildState, config: BuildConfig,
             explaining += collect(writer, encoding)
     finally:
         bar.close()
+    release_freed_memory()  # what the batches' graphs left in the heaps: the reduction starts without it
     writer.append("explanations", rows.explanations([], [], []))  # the table exists even if every batch failed
     return explaining
 

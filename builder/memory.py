@@ -2,10 +2,12 @@
 
 glibc keeps memory that Python, numpy and torch free in its heaps (one per thread that allocates),
 and a heap's free pages below one still in use stay resident. A build frees about a gigabyte of
-activations every batch, from three threads (decoding, the model, encoding), so the resident set
-wandered 0.5 GB above what was live and the reduction started on top of that: the 7000-image build
-peaked at 3.1 GB where 1000 images peaked at 2.7 (docs/PERFORMANCE.md). `malloc_trim(0)` returns
-those pages (tens of milliseconds); elsewhere than glibc it is not available and nothing is done.
+activations every batch, from three threads (decoding, the model, encoding), so after the one pass the
+resident set stood 0.3-0.5 GB above what was live and the reduction started on top of that: the
+7000-image build peaked at 3.1 GB where 1000 images peaked at 2.7 (docs/PERFORMANCE.md). The builder
+calls `malloc_trim(0)` between stages and reduction layers, not after every batch: pages handed back
+are faulted in again by the next batch (EfficientNet-Lite0's one pass took 30 % longer so). Elsewhere
+than glibc it is not available and nothing is done.
 """
 from __future__ import annotations
 
