@@ -47,6 +47,22 @@ const loadPlotly = (src) => {
   return window.__lsPlotlyLoading;
 };
 
+// A double click (config doubleClick 'reset') and the modebar's home return to the ranges plotly saved
+// when it first drew the plot; an updated plot keeps those, so after a layer switch they were another
+// map's. A figure that declares new axis ranges makes them the ones to return to.
+const keepRangesAsInitial = (gd, layout) => {
+  const declared = Object.keys(layout).filter((k) => /^[xy]axis\\d*$/.test(k) && Array.isArray(layout[k].range));
+  const ranges = JSON.stringify(declared.map((k) => [k, layout[k].range]));
+  if (!gd._fullLayout || gd.__lsRanges === ranges) return;  // the same ranges: a zoom survives a pin
+  gd.__lsRanges = ranges;
+  declared.forEach((k) => {
+    const axis = gd._fullLayout[k];
+    if (!axis) return;
+    [axis._rangeInitial0, axis._rangeInitial1] = layout[k].range;
+    axis._autorangeInitial = false;
+  });
+};
+
 export default function(component) {
   const { data, parentElement } = component;
   // This script runs on every rerun of the page; the div, and with it the plot, outlive the runs.
@@ -81,7 +97,8 @@ export default function(component) {
   gd.__lsDrawn = {traces: data.traces, layout: data.layout, parsed: traces};
   loadPlotly(data.src).then((Plotly) => {
     if (gd.__lsDrawn.parsed !== traces || gd.__lsDrawn.layout !== data.layout) return;  // a newer one came
-    return Plotly.react(gd, traces, JSON.parse(data.layout), data.config);
+    const layout = JSON.parse(data.layout);
+    return Plotly.react(gd, traces, layout, data.config).then(() => keepRangesAsInitial(gd, layout));
   }).catch((error) => {
     gd.textContent = String(error && error.message || error);
     gd.__lsDrawn = null;

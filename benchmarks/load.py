@@ -76,7 +76,9 @@ MAP_SHOWS_JS = """name => { const t = [...document.querySelectorAll('.st-key-dat
     return t.length === 1 && t[0].textContent.startsWith(name + ' ·'); }"""
 SHOWN_JS = """() => ({titles: [...document.querySelectorAll('.st-key-datamap .gtitle')].map(t => t.textContent),
     selected: [...document.querySelectorAll('[data-layer-id].selected, [data-layer-id][aria-selected=true]')].map(e => e.dataset.name),
-    running: !!document.querySelector('[data-testid=stStatusWidget]')})"""
+    running: !!document.querySelector('[data-testid=stStatusWidget]'),
+    inspector: (document.querySelector('.ls-inspector-head') || {dataset: {}}).dataset.sampleId,
+    dialog: (document.querySelector('[role=dialog]') || {}).innerText})"""
 PAGE_ERRORS_JS = "() => document.querySelectorAll('[data-testid=\"stException\"]').length"
 
 
@@ -104,8 +106,16 @@ class Visitor:
         if self.think:
             await asyncio.sleep(self.think * (0.5 + self.random.random()))
 
+    def console_error(self, message) -> None:
+        """A page's console error is the visitor's error (e.g. Streamlit's "Connection error" when a message
+        fails on the websocket), except failed resource loads: Streamlit probes health URLs under the
+        page's path (/Explorer/_stcore/health, a 404) before the root's."""
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(f"visitor {self.number} console: {message.text[:400]}")
+
     async def run(self) -> None:
         page = await self.context.new_page()
+        page.on("console", self.console_error)
         await page.goto(f"{self.url}/Explorer")
         await page.wait_for_selector(".st-key-datamap .js-plotly-plot .gtitle", timeout=120000)
         await page.wait_for_selector("[data-layer-id]", timeout=120000)
@@ -145,7 +155,10 @@ class Visitor:
     async def hover(self, page) -> None:
         x, y, sample_id = await self._point(page)
         await page.mouse.move(x, y)
-        await page.wait_for_function(INSPECTOR_SHOWS_JS, arg=sample_id, timeout=15000)
+        try:
+            await page.wait_for_function(INSPECTOR_SHOWS_JS, arg=sample_id, timeout=15000)
+        except Exception as exc:  # say what the page showed instead
+            raise RuntimeError(f"{type(exc).__name__} waiting for sample {sample_id}: {await page.evaluate(SHOWN_JS)}") from exc
 
     async def pin(self, page) -> None:
         """Click a point; done when the inspector shows it pinned and the map rings it."""

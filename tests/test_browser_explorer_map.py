@@ -289,6 +289,20 @@ def test_a_click_right_after_a_jump_pins_the_point_under_the_pointer(page, app_u
         page.mouse.dblclick(box["x"] + 3, box["y"] + 3)
         page.wait_for_timeout(500)
         assert page.evaluate(ranges) == drawn
+    # on another layer, zoomed in: a double click returns to that layer's ranges, not the first map's
+    ids = [int(v) for v in page.eval_on_selector_all("[data-layer-id]", "els => els.map(e => e.dataset.layerId)")]
+    switch_layer(page, ids[2])
+    page.wait_for_timeout(500)
+    drawn_here = page.evaluate(ranges)
+    assert drawn_here != drawn
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -400)  # scroll zoom
+    page.wait_for_function(f"d => JSON.stringify(({ranges})()) !== JSON.stringify(d)", arg=drawn_here, timeout=10000)
+    page.wait_for_timeout(1000)  # plotly ends a wheel zoom with a relayout a moment later
+    page.mouse.dblclick(box["x"] + 3, box["y"] + 3)
+    page.wait_for_timeout(500)
+    assert page.evaluate(ranges) == drawn_here
+    page.screenshot(path=str(ARTIFACTS / "map-7b-double-click-after-switch.png"))
 
 
 def test_the_data_map_follows_its_column_when_the_sidebar_folds(page, app_url):

@@ -105,3 +105,39 @@ def test_a_protocol_visitor_notices_a_result_it_did_not_ask_for(small_catalog, t
         timings, errors = asyncio.run(protocol_load.drive(url, sessions=1, seconds=2))
     assert timings["hover"] and len(errors) == len(timings["hover"]) + len(timings["pin"])
     assert all("did not show its result" in e for e in errors)
+
+
+@pytest.mark.browser
+def test_no_element_reaches_a_visitor_as_a_reference_to_its_message_cache(browser_page, streamlit_server,
+                                                                          screenshot):
+    """Streamlit may send an unchanged element as a reference to the browser's message cache; after a pin
+    (st.rerun in the inspector fragment) it can refer to an entry the browser has dropped, which kills
+    the page ("Cached ForwardMsg MISS"; 3 visitors on 2 busy cores: 2 runs in 20). The app turns that
+    cache off (.streamlit/config.toml): switching layers and pinning, the page gets whole elements only."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from benchmarks.browser_latency import inspector_id
+    from benchmarks.load import MAP_SHOWS_JS, PINNED_JS, POINTS_JS
+    page, frames, console = browser_page, [], []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(payload)))
+    page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
+    page.goto(f"{streamlit_server.url}/Explorer")
+    page.wait_for_selector(".st-key-datamap .js-plotly-plot .gtitle", timeout=120000)
+    layers = page.eval_on_selector_all("[data-layer-id]", "els => els.map(e => [e.dataset.layerId, e.dataset.name])")
+    for layer_id, name in layers[2:5]:
+        page.locator(f'[data-layer-id="{layer_id}"] .hit').click()
+        page.wait_for_function(MAP_SHOWS_JS, arg=name, timeout=30000)
+        for _ in range(2):  # a pin runs the whole page again
+            pinned = inspector_id(page)
+            x, y, sample_id = next(p for p in page.evaluate(POINTS_JS) if p[2] != pinned)
+            page.mouse.move(x, y)
+            page.mouse.click(x, y)
+            try:
+                page.wait_for_function(PINNED_JS, arg=sample_id, timeout=30000)
+            except Exception as exc:
+                screenshot("load-pin-not-shown")
+                raise AssertionError(f"sample {sample_id} was not pinned; the page's errors: {console}") from exc
+    messages = [ForwardMsg.FromString(f) for f in frames if isinstance(f, bytes)]
+    assert len(messages) > 50  # the page, three layers and six pins came over this socket
+    assert sum(m.WhichOneof("type") == "delta" for m in messages) > 20
+    assert [m.ref_hash for m in messages if m.WhichOneof("type") == "ref_hash"] == []
