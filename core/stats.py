@@ -32,28 +32,39 @@ def channel_stats(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch
     anew), so the bins are computed in place in buffers kept between calls (`_scratch`); min and max
     are two reductions (one `aminmax` costs several times both); the mean magnitude is the mean
     where no value is negative (after a ReLU); and the maximum, which lands in bin BINS, is moved to
-    the last bin after counting instead of clamping every value.
+    the last bin after counting instead of clamping every value. A channels-last map (what the
+    model's convs return, core.models) is read in its own order, (B, H*W, C), never copied.
     """
-    values = maps.detach().flatten(2).float()
-    b, c, n = values.shape
-    mean = values.mean(dim=2)
-    low, high = values.amin(dim=2, keepdim=True), values.amax(dim=2, keepdim=True)
-    if bool((low < 0).any()):
-        magnitude = torch.linalg.vector_norm(values, 1, dim=2) / n
+    values, dim = _per_channel(maps.detach())
+    b, c = maps.shape[:2]
+    n = values.shape[dim]
+    mean = values.mean(dim=dim)
+    low, high = values.amin(dim=dim, keepdim=True), values.amax(dim=dim, keepdim=True)
+    scaled, bins = _scratch(values.shape, values.device)
+    if bool((low < 0).any()):  # |v| in the scratch buffer: a third of vector_norm's time channels-last
+        magnitude = torch.abs(values, out=scaled).sum(dim=dim) / n
     else:  # |v| = v: the same sum as the mean's
         magnitude = mean
     span = high - low
     scale = BINS / torch.where(span > 0, span, torch.ones_like(span))
-    scaled, bins = _scratch(values.shape, values.device)
     torch.sub(values, low, out=scaled).mul_(scale)  # >= 0, and at most BINS (the maximum)
     bins.copy_(scaled)  # truncates toward zero, as .to(torch.int32) does
-    bins += torch.arange(b * c, dtype=torch.int32, device=values.device).view(b, c, 1) * (BINS + 1)
+    bins += (torch.arange(b * c, dtype=torch.int32, device=values.device) * (BINS + 1)).view(low.shape)
     counts = torch.bincount(bins.view(-1), minlength=b * c * (BINS + 1)).view(b, c, BINS + 1)
     counts[..., BINS - 1] += counts[..., BINS]
     p = counts[..., :BINS].float() / n
     entropy = -(p * torch.log2(torch.where(p > 0, p, torch.ones_like(p)))).sum(dim=2)
     entropy = entropy.clamp_min(0.0)  # no -0.0 for constant channels
     return mean, entropy, entropy * magnitude
+
+
+def _per_channel(maps: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """A float32 view of the maps with each channel's values along one dimension, and that dimension:
+    (B, C, H*W), 2 for the usual order; (B, H*W, C), 1 for a channels-last map."""
+    maps = maps.float()
+    if maps.dim() == 4 and not maps.is_contiguous() and maps.is_contiguous(memory_format=torch.channels_last):
+        return maps.permute(0, 2, 3, 1).flatten(1, 2), 1
+    return maps.flatten(2), 2
 
 
 _buffers = threading.local()  # per thread: app sessions may compute statistics side by side

@@ -42,6 +42,20 @@ def test_channel_stats_equal_a_per_channel_loop():
             np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
 
 
+def test_channel_stats_of_a_channels_last_map_equal_those_of_the_usual_order():
+    # the model's convs return channels-last memory (core.models): read in that order, same statistics
+    torch.manual_seed(1)
+    signed = torch.randn(2, 6, 5, 7)
+    signed[1, 3] = -0.5  # a constant channel
+    for maps in (signed, signed.relu()):
+        last = maps.to(memory_format=torch.channels_last)
+        assert not last.is_contiguous()
+        for g, w in zip(channel_stats(last), channel_stats(maps.contiguous())):
+            np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-6, atol=1e-7)
+        for g, w in zip(channel_stats(last), reference_channel_stats(maps)):
+            np.testing.assert_allclose(g.numpy(), w, rtol=1e-5, atol=1e-6)
+
+
 def test_channel_stats_by_hand():
     # channel 0: values 0,1,2,3 land in bins 0,3,6,9 -> four equal bins -> 2 bits; |mean| = 1.5
     # channel 1: constant -> one bin -> 0 bits; channel 2: -1,-1,1,1 -> two bins -> 1 bit; |x| mean 1
