@@ -140,7 +140,7 @@ def tsne_settings(n: int, method: str = "auto", n_iter: int | None = None,
     maps settle in fewer steps, 150 after half of openTSNE's 250 early-exaggeration ones (all 24 layers
     of the bundled sample: mean 10-NN preservation 0.3500 against 0.3513 with 250 after, worst layer
     -0.010, for 22-25 % less t-SNE time; 125 early ones instead of 250: 0.3513 against 0.3508, 13 % less
-    CPU), toward a start command within a minute (not yet shown, docs/PERFORMANCE.md). Barnes-Hut below
+    CPU), part of a start command within a minute (52-57 s, docs/PERFORMANCE.md session 7). Barnes-Hut below
     LARGE_TSNE samples, FFT from there on (at 7000 points FFT with 250 iterations cost half of
     Barnes-Hut with 500; FFT's cost grows as the embedding spreads, so its later iterations are its
     dearest). Measured by benchmarks/tsne_scale.py, docs/PERFORMANCE.md "t-SNE at 7000 points".

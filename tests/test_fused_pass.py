@@ -68,14 +68,17 @@ def reference_explanations(model: nn.Module, target_name: str, images: torch.Ten
     return np.stack(gradcams), np.stack(guided)
 
 
-def test_one_forward_gives_the_statistics_and_explanations_of_the_plain_way():
-    model = tiny_cnn()
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_one_forward_gives_the_statistics_and_explanations_of_the_plain_way(memory_format):
+    # channels_last: conv weights as core.models loads them, checked against the plain way in the usual order
+    model = tiny_cnn().to(memory_format=memory_format)
     layers, modules = trace_layers(model, SIDE)
     images = real_images(4)
     target = default_target_layer(model, list(modules), input_size=SIDE)
     with explained_batch(model, layers, modules, target, images) as (result, explain_top1):
         expl = explain_top1()
 
+    model = tiny_cnn()
     outputs = reference_outputs(model, [layer.name for layer in layers[1:-1]], images)
     probs = outputs["output"].softmax(1)
     top = probs.topk(10, dim=1)
