@@ -112,7 +112,7 @@ def test_no_element_reaches_a_visitor_as_a_reference_to_its_message_cache(browse
                                                                           screenshot):
     """Streamlit may send an unchanged element as a reference to the browser's message cache; after a pin
     (st.rerun in the inspector fragment) it can refer to an entry the browser has dropped, which kills
-    the page ("Cached ForwardMsg MISS"; 3 visitors on 2 busy cores: 2 runs in 20). The app turns that
+    the page ("Cached ForwardMsg MISS"; 3 visitors on 2 busy cores: 5 runs in 28). The app turns that
     cache off (.streamlit/config.toml): switching layers and pinning, the page gets whole elements only."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
