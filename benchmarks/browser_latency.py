@@ -100,6 +100,11 @@ def wait_map_settled(page, layer_name: str, timeout: float = 30000) -> None:
         arg=layer_name, timeout=timeout)
 
 
+def layer_ids(page) -> list[int]:
+    """The layer map's layer ids, in drawing order (input first)."""
+    return [int(v) for v in page.eval_on_selector_all("[data-layer-id]", "els => els.map(e => e.dataset.layerId)")]
+
+
 def switch_layer(page, layer_id: int) -> tuple[str, float]:
     """Click a layer in the map; seconds until the data map shows it."""
     target = page.locator(f'[data-layer-id="{layer_id}"]')
@@ -231,11 +236,10 @@ def measure(url: str, rounds: int, viewport=(1600, 1000), select: int = 0) -> di
         try:
             page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
             open_explorer(page, url)
-            layer_ids = [int(v) for v in page.eval_on_selector_all(
-                "[data-layer-id]", "els => els.map(e => e.dataset.layerId)")]
+            ids = layer_ids(page)
             switches = []
             for i in range(rounds):
-                _, seconds = switch_layer(page, layer_ids[(3 + 5 * i) % len(layer_ids)])
+                _, seconds = switch_layer(page, ids[(3 + 5 * i) % len(ids)])
                 switches.append(seconds)
             page.mouse.move(5, 5)
             hovers = []

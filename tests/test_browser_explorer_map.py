@@ -17,6 +17,7 @@ from benchmarks.browser_latency import (
     hover_point,
     inspector_id,
     launch,
+    layer_ids,
     open_explorer,
     point_positions,
     streamlit_server,
@@ -85,7 +86,7 @@ def _press_and_settle(page, key: str) -> int:
 
 def test_one_arrow_press_moves_the_layer_map_by_one_layer(page, app_url):
     open_explorer(page, app_url)
-    ids = [int(v) for v in page.eval_on_selector_all("[data-layer-id]", "els => els.map(e => e.dataset.layerId)")]
+    ids = layer_ids(page)
     start = ids[3]
     switch_layer(page, start)  # a click selects and focuses the map (and reruns the page)
     page.wait_for_timeout(500)
@@ -234,7 +235,7 @@ def test_the_data_map_stays_one_plot_through_switches_pins_and_filters(page, app
     open_explorer(page, app_url)
     page.evaluate("() => { window.__lsFirstPlot = document.querySelector('.st-key-datamap .js-plotly-plot'); }")
     canvases = page.locator(".st-key-datamap canvas").count()
-    ids = [int(v) for v in page.eval_on_selector_all("[data-layer-id]", "els => els.map(e => e.dataset.layerId)")]
+    ids = layer_ids(page)
     for layer_id in ids[2:4]:
         switch_layer(page, layer_id)
         assert _same_plot(page)
@@ -290,7 +291,7 @@ def test_a_click_right_after_a_jump_pins_the_point_under_the_pointer(page, app_u
         page.wait_for_timeout(500)
         assert page.evaluate(ranges) == drawn
     # on another layer, zoomed in: a double click returns to that layer's ranges, not the first map's
-    ids = [int(v) for v in page.eval_on_selector_all("[data-layer-id]", "els => els.map(e => e.dataset.layerId)")]
+    ids = layer_ids(page)
     switch_layer(page, ids[2])
     page.wait_for_timeout(500)
     drawn_here = page.evaluate(ranges)

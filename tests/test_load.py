@@ -116,15 +116,14 @@ def test_no_element_reaches_a_visitor_as_a_reference_to_its_message_cache(browse
     cache off (.streamlit/config.toml): switching layers and pinning, the page gets whole elements only."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-    from benchmarks.browser_latency import inspector_id, switch_layer
+    from benchmarks.browser_latency import inspector_id, layer_ids, switch_layer
     from benchmarks.load import PINNED_JS, POINTS_JS
     page, frames, console = browser_page, [], []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(payload)))
     page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
     page.goto(f"{streamlit_server.url}/Explorer")
     page.wait_for_selector(".st-key-datamap .js-plotly-plot .gtitle", timeout=120000)
-    layers = page.eval_on_selector_all("[data-layer-id]", "els => els.map(e => e.dataset.layerId)")
-    for layer_id in layers[2:5]:
+    for layer_id in layer_ids(page)[2:5]:
         switch_layer(page, layer_id)
         for _ in range(2):  # a pin runs the whole page again
             pinned = inspector_id(page)
