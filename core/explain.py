@@ -56,8 +56,8 @@ class _SwitchableReLU(torch.autograd.Function):
     """ReLU (or ReLU6 when `upper` is 6) whose backward is plain or guided, read at backward time.
 
     Plain: the gradient passes where the input lies strictly inside (0, upper), through the same
-    kernels autograd uses for relu and hardtanh. Guided: negative incoming gradients are zeroed first,
-    so it passes only where the input is in range and the gradient is positive.
+    kernels autograd uses for relu and hardtanh. Guided: negative gradients are zeroed as well, so it
+    passes only where the input is in range and the gradient is positive.
 
     It keeps its output, not its input, for the backward: the output lies strictly inside (0, upper)
     exactly where the input does, and the next layer keeps the output anyway, so the input (the
@@ -74,11 +74,13 @@ class _SwitchableReLU(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (x,) = ctx.saved_tensors  # the output: inside (0, upper) where the input is
-        if ctx.mode.guided:
-            grad = grad.clamp_min(0)
         if ctx.upper is None:
-            return torch.ops.aten.threshold_backward(grad, x, 0), None, None
-        return torch.ops.aten.hardtanh_backward(grad, x, 0, ctx.upper), None, None
+            passed = torch.ops.aten.threshold_backward(grad, x, 0)
+        else:
+            passed = torch.ops.aten.hardtanh_backward(grad, x, 0, ctx.upper)
+        if ctx.mode.guided:  # in place on the fresh result: no second map-sized tensor
+            passed.clamp_min_(0)
+        return passed, None, None
 
 
 class _GuidedActivation(nn.Module):
