@@ -9,8 +9,10 @@ means the same:
   per-sample table (catalog/layout.py) and the inputs into the same scratch arrays as the local engine.
 - each layer's PCA, t-SNE and separability is one Ray task, the same calls as the local engine's.
 - the catalog is committed by the same atomic writer, here.
-A killed actor is restarted by Ray and its batches retried (Ray Data's actor pool: `max_restarts` and
-`max_task_retries` unbounded); a reduction task whose worker dies is retried (Ray's default, 3 times).
+A killed actor is restarted by Ray and its batches retried, each actor at most ACTOR_RESTARTS times
+(Ray Data's default is forever: a node that kills every actor, out of memory say, would hang the
+build); a reduction task whose worker dies is retried (Ray's default, 3 times). Past that the build
+stops with one line and the previous catalog stays.
 Images must be readable at the same path on every node (a shared or copied folder).
 Ray is optional: this module is the only one importing it, and only when a build asks for it.
 """
@@ -20,6 +22,7 @@ import logging
 import pickle
 import socket
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -62,6 +65,7 @@ PER_SAMPLE_TABLES = ("predictions", "channels", "images", "explanations")
 PART_SAMPLES = 1024  # samples per Parquet part of each per-sample table
 CONNECT_TIMEOUT_S = 5
 INSTALL_HINT = "--engine ray needs Ray: pip install -r requirements-ray.txt"
+ACTOR_RESTARTS = 3  # per model actor, and retries per batch: enough for a lost node, not a loop
 PACKAGES = ("core", "catalog", "builder")  # shipped to a cluster that was started elsewhere
 
 
@@ -147,10 +151,13 @@ class RayEngine:
         logging.getLogger("ray.data").setLevel(logging.ERROR)  # not a line per execution step
         items = ray.data.from_items([{"position": p} for p in range(n)])
         resources = {"num_gpus": 1, "num_cpus": 1} if self.gpu else {"num_cpus": 1}
-        results = items.map_batches(
-            ImagePass, batch_size=fused_batch_size(state.layers, config.batch_size),
-            compute=ray.data.ActorPoolStrategy(size=self.actors), batch_format="numpy",
-            fn_constructor_kwargs={"config": config, "dataset": state.dataset}, **resources)
+        retries = {"max_restarts": ACTOR_RESTARTS, "max_task_retries": ACTOR_RESTARTS}
+        with warnings.catch_warnings():  # Ray 2.60 (pinned) has no named parameter for these yet
+            warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+            results = items.map_batches(
+                ImagePass, batch_size=fused_batch_size(state.layers, config.batch_size),
+                compute=ray.data.ActorPoolStrategy(size=self.actors), batch_format="numpy",
+                fn_constructor_kwargs={"config": config, "dataset": state.dataset}, **resources, **retries)
         parts = _Parts(writer)
         busy = explaining = 0.0
         bar = progress("one pass", n)

@@ -1,6 +1,7 @@
 """`--engine ray`: the same catalog as the local engine, built on a local Ray cluster of two worker
-nodes started here (so batches, rows and features really cross processes), and a killed actor costs
-a retry, not the build. One cluster serves the module: Ray's start-up takes seconds."""
+nodes started here (so batches, rows and features really cross processes); a killed actor costs
+a retry, not the build, and actors that keep dying stop it instead of hanging it. One cluster serves
+the module: Ray's start-up takes seconds."""
 from __future__ import annotations
 
 import os
@@ -8,7 +9,10 @@ import shutil
 import signal
 import socket
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import pytest
@@ -16,7 +20,7 @@ from ray.cluster_utils import Cluster
 
 import catalog
 from builder import BuildConfig, build_catalog
-from builder.ray_engine import INSTALL_HINT
+from builder.ray_engine import ACTOR_RESTARTS, INSTALL_HINT
 from catalog.layout import table_files
 from core import explain
 from core.datasets import SAMPLE_DIR
@@ -215,6 +219,46 @@ def test_a_killed_actor_costs_a_retry_not_the_build(cluster, images, both, tmp_p
         assert rows(path, sql) == rows(local, sql)
     sql = "SELECT layer_id, method, count(*) FROM embeddings GROUP BY ALL ORDER BY ALL"
     assert rows(path, sql) == rows(local, sql)
+
+
+class ActorKiller:
+    """Kills every actor of ours as soon as it appears, from a thread, until stopped or `deadline_s`
+    has passed (then the build may finish: a test of bounded retries fails instead of hanging)."""
+
+    def __init__(self, deadline_s: float):
+        self.kills, self.deadline_s = 0, deadline_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        ends = time.monotonic() + self.deadline_s
+        while not self.stop.wait(0.2) and time.monotonic() < ends:
+            for pid in _actor_pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    self.kills += 1
+                except ProcessLookupError:
+                    pass
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def test_actors_that_keep_dying_stop_the_build_with_one_line_and_the_old_catalog_stays(cluster, images, tmp_path):
+    target = tmp_path / "cat"
+    write_minimal(target, "first")
+    config = _config(images, target, engine="ray", ray_address=cluster.address)
+    with ActorKiller(deadline_s=240) as killer, pytest.raises(LayerScopeError) as failed:
+        build_catalog(config)
+    assert str(failed.value).startswith("the Ray cluster failed the one pass: ")
+    assert "\n" not in str(failed.value)
+    assert killer.kills > ACTOR_RESTARTS  # each actor was restarted, then given up on
+    assert catalog.load_manifest(target)["marker"] == "first"
 
 
 def test_without_ray_installed_the_build_says_how_to_install_it(tmp_path, monkeypatch, capsys):
