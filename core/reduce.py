@@ -15,6 +15,7 @@ from typing import Iterator
 
 import numpy as np
 from sklearn.decomposition import PCA
+from threadpoolctl import threadpool_limits
 
 VARIANCE_KEPT = 0.90
 MAX_COMPONENTS = 50  # t-SNE's customary input size; more adds cost, not structure
@@ -207,10 +208,15 @@ def tsne_pool(workers: int | None = None) -> Iterator[Executor]:
     separate layers are independent, and its gradient kernels run without the GIL. Threads, not
     processes: a spawned process re-runs the caller's main script (a Streamlit page, for one), and
     forking after torch has started its threads is unsafe.
+
+    While the pool runs, BLAS keeps to one thread in the whole process: the layers already fill the
+    cores, and scikit-learn's nearest-neighbour search sets BLAS to one thread around its OpenMP loops
+    and back afterwards, process-wide, so two layers doing so at once let one loop call a threaded
+    BLAS (OpenBLAS then prints "Detect OpenMP Loop and this application may hang").
     """
     workers = available_cores() if workers is None else workers
     if workers <= 1:
         yield InlineExecutor()
         return
-    with ThreadPoolExecutor(workers, thread_name_prefix="tsne") as pool:
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers, thread_name_prefix="tsne") as pool:
         yield pool

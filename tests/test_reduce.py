@@ -87,6 +87,22 @@ def test_layers_run_side_by_side_give_the_same_maps_as_running_inline(two_cluste
     assert all(np.array_equal(inline[p], run[p]) for run in pooled for p in (10.0, 5.0))
 
 
+def test_while_layers_run_side_by_side_blas_keeps_to_one_thread_everywhere():
+    # scikit-learn's neighbour search sets BLAS threads process-wide around its OpenMP loops; with two
+    # layers at once that race let OpenBLAS warn "Detect OpenMP Loop and this application may hang"
+    from threadpoolctl import threadpool_info
+
+    from core.reduce import tsne_pool
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    before = blas_threads()
+    with tsne_pool(2) as pool:
+        assert pool.submit(blas_threads).result() == blas_threads() == {1}
+    assert blas_threads() == before
+
+
 def test_large_samples_get_fft_gradients_and_a_caller_can_still_choose():
     assert tsne_settings(LARGE_TSNE - 1)[0] == "bh"
     assert tsne_settings(LARGE_TSNE)[0] == "fft"
