@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -71,7 +71,7 @@ class LayerReduction:
         return arrays
 
     @classmethod
-    def from_arrays(cls, arrays) -> "LayerReduction":
+    def from_arrays(cls, arrays) -> LayerReduction:
         tsne = {float(key[5:]): arrays[key] for key in arrays if key.startswith("tsne_")}
         return cls(arrays["pca_mean"], arrays["pca_components"], arrays["explained_variance_ratio"],
                    arrays["features"], tsne)
