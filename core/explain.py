@@ -329,7 +329,7 @@ def encode(expl: Explanations, i: int) -> dict[str, bytes]:
     """
     cam = np.uint8(np.round(np.clip(expl.gradcam[i], 0, 1) * 255))
     return {
-        "gradcam": _to_bytes(cam, "PNG", optimize=True),
+        "gradcam": _to_bytes(cam, "PNG"),  # optimize=True: 3 % smaller, 8x the time (2/3 of all encoding)
         "guided": _to_bytes(deprocess(expl.guided[i]), RGB_FORMAT, quality=RGB_QUALITY),
         "guided_gradcam": _to_bytes(deprocess(expl.guided_gradcam[i]), RGB_FORMAT,
                                     quality=RGB_QUALITY),
