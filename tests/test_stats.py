@@ -56,6 +56,22 @@ def test_channel_stats_of_a_channels_last_map_equal_those_of_the_usual_order():
             np.testing.assert_allclose(g.numpy(), w, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("chunk_values", [1, 7 * 6, 7 * 6 * 4])
+def test_channel_stats_read_in_chunks_equal_a_per_channel_loop(monkeypatch, chunk_values):
+    # Real maps are read a few positions at a time (core.stats.CHUNK_VALUES); here chunks of one,
+    # five and four positions (35 = 7 x 5, so the last chunk is short), in both memory orders.
+    import core.stats
+    monkeypatch.setattr(core.stats, "CHUNK_VALUES", chunk_values)
+    torch.manual_seed(2)
+    signed = torch.randn(2, 3, 5, 7)  # b x c = 6 values a position
+    signed[0, 1] = 2.5  # constant
+    signed[1, 2, 4] = signed[1, 2].min()  # the minimum repeated in the last chunk
+    for maps in (signed, signed.relu()):
+        for layout in (maps, maps.to(memory_format=torch.channels_last)):
+            for g, w in zip(channel_stats(layout), reference_channel_stats(maps)):
+                np.testing.assert_allclose(g.numpy(), w, rtol=1e-5, atol=1e-6)
+
+
 def test_channel_stats_by_hand():
     # channel 0: values 0,1,2,3 land in bins 0,3,6,9 -> four equal bins -> 2 bits; |mean| = 1.5
     # channel 1: constant -> one bin -> 0 bits; channel 2: -1,-1,1,1 -> two bins -> 1 bit; |x| mean 1
