@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ from builder.config import BuildConfig
 from builder.manifest import manifest as make_manifest
 from builder.memory import release_freed_memory
 from builder.progress import NoProgress, ProgressFactory
+from builder.threads import background_executor, lower_this_thread
 from catalog import rows
 from catalog.writer import CatalogWriter
 from core.datasets import resolve_dataset
@@ -166,6 +167,7 @@ def _prefetched(items: Iterator, depth: int = 1) -> Iterator:
         return False
 
     def produce():
+        lower_this_thread()  # builder/threads.py: it must not hold up the model's threads
         try:
             for item in items:
                 if not put((item, None)):
@@ -199,7 +201,7 @@ def _one_pass(writer: CatalogWriter, state: BuildState, config: BuildConfig,
     explaining = 0.0
     try:
         batch_size = fused_batch_size(state.layers, config.batch_size)
-        with ThreadPoolExecutor(1, thread_name_prefix="layerscope-encode") as encoder:
+        with background_executor("layerscope-encode") as encoder:
             encoding: Future | None = None
             for batch, read in _prefetched(batches(state, list(range(n)), batch_size)):
                 if batch is not None:
