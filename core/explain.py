@@ -3,10 +3,13 @@
 The model object is shared between app sessions, so it is never modified: the explanations run on a
 cached *guided twin* of it, a structural copy whose parameters alias the original's storage (no extra
 weight memory, in-place weight updates show through) and whose ReLU/ReLU6 modules are replaced by one
-autograd function with a switchable backward rule. One forward then serves two backwards: the plain
-gradient for Grad-CAM, which stops at the target layer's map (computed as the grad-cam package's
-`GradCAM` does), and the guided one for the input. The builder's one pass runs its statistics hooks on
-that same forward (`explainable_forward`). Every run on a twin holds the twin's lock from `core.forward`.
+autograd function with a switchable backward rule. One forward and one backward then serve both
+explanations: the plain gradient at the target layer's map for Grad-CAM (computed as the grad-cam
+package's `GradCAM` does) and the guided gradient at the input. The layers after the target (the
+classifier head) run on two copies of its map: Grad-CAM's copy, a leaf whose gradient comes back through
+the head under the plain rule, and the input's copy, under the guided rule all the way down; so the head's
+matrix products run once for both (VGG16's first dense layer is a 411 MB matrix read per product). The
+builder's one pass runs its statistics hooks on that same forward (`explainable_forward`). Every run on a twin holds the twin's lock from `core.forward`.
 Only `nn.ReLU` and `nn.ReLU6` modules get the guided rule; a functional `F.relu` inside some
 `forward` cannot be swapped and keeps its plain gradient.
 """
@@ -50,9 +53,11 @@ class Explanations:
 
 
 class _Mode:
-    """Shared by every guided activation of one twin: which backward rule is in force."""
+    """Shared by every guided activation of one twin: which backward rule is in force, and how many
+    rows of a doubled head (2 x `head_rows` rows: Grad-CAM's copy first) keep the plain rule."""
 
     guided = False
+    head_rows = 0
 
 
 class _SwitchableReLU(torch.autograd.Function):
@@ -64,7 +69,8 @@ class _SwitchableReLU(torch.autograd.Function):
 
     It keeps its output, not its input, for the backward: the output lies strictly inside (0, upper)
     exactly where the input does, and the next layer keeps the output anyway, so the input (the
-    conv's map) can be freed: one saved map per conv + ReLU instead of two.
+    conv's map) can be freed: one saved map per conv + ReLU instead of two. In the doubled head (twice
+    the batch's rows) the guided rule skips the first half, Grad-CAM's copy.
     """
 
     @staticmethod
@@ -72,6 +78,7 @@ class _SwitchableReLU(torch.autograd.Function):
         out = x.clamp_min(0) if upper is None else x.clamp(0, upper)
         ctx.save_for_backward(out)
         ctx.upper, ctx.mode = upper, mode
+        ctx.plain_rows = mode.head_rows if mode.head_rows and x.shape[0] == 2 * mode.head_rows else 0
         return out
 
     @staticmethod
@@ -82,7 +89,7 @@ class _SwitchableReLU(torch.autograd.Function):
         else:
             passed = torch.ops.aten.hardtanh_backward(grad, x, 0, ctx.upper)
         if ctx.mode.guided:  # in place on the fresh result: no second map-sized tensor
-            passed.clamp_min_(0)
+            passed[ctx.plain_rows:].clamp_min_(0)
         return passed, None, None
 
 
@@ -159,7 +166,7 @@ def explain_batch(model: nn.Module, target_layer: nn.Module, images: torch.Tenso
                   class_idx: Sequence[int]) -> Explanations:
     """Grad-CAM at `target_layer`, guided backprop and guided Grad-CAM for each image's class.
 
-    Runs in eval mode whatever the model's mode, one forward and two backwards for the whole batch
+    Runs in eval mode whatever the model's mode, one forward and one backward for the whole batch
     (samples are independent in eval mode, so summing the target logits gives each its own gradient).
     """
     _checked_classes(class_idx, images)
@@ -169,33 +176,32 @@ def explain_batch(model: nn.Module, target_layer: nn.Module, images: torch.Tenso
 
 class ExplainableForward:
     """One forward on the guided twin, input requiring grad, parameters frozen: its logits, and the
-    two backwards that explain it (valid only inside `explainable_forward`'s block)."""
+    backward that explains it (valid only inside `explainable_forward`'s block)."""
 
-    def __init__(self, twin: _Twin, x: torch.Tensor, logits: torch.Tensor, activation: list[torch.Tensor]):
-        self._twin, self._x, self._logits, self._activation = twin, x, logits, activation
-        self.logits = logits.detach()
+    def __init__(self, twin: _Twin, x: torch.Tensor, logits: torch.Tensor, target: list[torch.Tensor]):
+        self._twin, self._x, self._logits, self._target = twin, x, logits, target
+        self.logits = logits[:len(x)].detach()  # Grad-CAM's copy; the input's copy holds the same values
         self.open = True
 
     def explain(self, class_idx: Sequence[int]) -> Explanations:
-        """Grad-CAM's backward stops at the target layer's map; the guided one then runs to the input.
-
-        Both start from the summed target logits of one forward: the first keeps the graph, the second
-        frees it. Only the input and the target map ever get a gradient.
+        """One backward from the summed target logits of both copies of the head: Grad-CAM's copy gives
+        the plain gradient at the target map, the input's copy the guided gradient at the input. It
+        frees the graph; only the input and Grad-CAM's copy of the map get a gradient.
         """
         if not self.open:
             raise RuntimeError("explain() after its forward's block was left")
         classes = _checked_classes(class_idx, self._x)
-        if not self._activation:
+        if not self._target:
             raise ValueError("the target layer was not reached by the forward")
-        activation = self._activation[0]
-        picked = self._logits[torch.arange(len(classes), device=self._logits.device), classes].sum()
-        (grads,) = torch.autograd.grad(picked, activation, retain_graph=True)
-        gradcam = gradcam_maps(activation.detach(), grads, self._x.shape[-1], self._x.shape[-2])
+        activation, plain_copy = self._target
+        rows = torch.arange(len(classes), device=self._logits.device)
+        picked = self._logits[rows, classes].sum() + self._logits[rows + len(classes), classes].sum()
         self._twin.mode.guided = True
         try:
-            (guided,) = torch.autograd.grad(picked, self._x)
+            grads, guided = torch.autograd.grad(picked, (plain_copy, self._x))
         finally:
             self._twin.mode.guided = False
+        gradcam = gradcam_maps(activation.detach(), grads, self._x.shape[-1], self._x.shape[-2])
         guided_np = guided.detach().permute(0, 2, 3, 1).cpu().numpy().astype(np.float32)
         return Explanations(gradcam, guided_np, guided_np * gradcam[..., None])
 
@@ -207,28 +213,43 @@ def explainable_forward(model: nn.Module, target_layer: nn.Module, images: torch
     yield the forward, whose `explain(classes)` runs the backwards.
 
     `hooks` are (module name, forward hook) pairs put on the twin's module of that name for this
-    forward only, so one forward can also serve a caller's statistics. The twin's lock is held and
-    every hook removed however the block exits.
+    forward only, so one forward can also serve a caller's statistics; a hook after the target layer
+    sees one copy of the doubled head, the batch's rows. The twin's lock is held and every hook removed
+    however the block exits.
     """
     layer_name = _module_name(model, target_layer)
     twin = _twin_of(model)
     reference = next(model.parameters())
+    rows = len(images)
     kept: list[torch.Tensor] = []
 
-    def keep_target(_module, _inputs, output):
-        if not kept:  # a module called twice: its first map, as Grad-CAM's target
-            kept.append(output)
+    def double_target(_module, _inputs, output):
+        """The target map's first output goes on as two copies: Grad-CAM's (a leaf) and the input's."""
+        if kept:  # a module called twice: its first map, as Grad-CAM's target
+            return None
+        plain_copy = output.detach().requires_grad_(True)
+        kept.extend((output, plain_copy))
+        return torch.cat((plain_copy, output))
+
+    def one_copy(hook: Hook) -> Hook:
+        def seen(module, inputs, output):
+            doubled = isinstance(output, torch.Tensor) and output.dim() > 0 and output.shape[0] == 2 * rows
+            return hook(module, inputs, output[:rows] if doubled else output)
+        return seen
 
     module = twin.model.get_submodule
-    on_twin = [(module(layer_name), keep_target), *((module(name), hook) for name, hook in hooks)]
+    on_twin = [(module(layer_name), double_target), *((module(name), one_copy(hook)) for name, hook in hooks)]
     with hooked(twin.model, on_twin), torch.inference_mode(False), torch.enable_grad():
-        x = images.detach().to(reference.device, reference.dtype).clone().requires_grad_(True)
-        forward = ExplainableForward(twin, x, twin.model(x), kept)
+        twin.mode.head_rows = rows
+        forward = None
         try:
+            x = images.detach().to(reference.device, reference.dtype).clone().requires_grad_(True)
+            forward = ExplainableForward(twin, x, twin.model(x), kept)
             yield forward
         finally:
-            forward.open = False
-            twin.mode.guided = False
+            if forward is not None:
+                forward.open = False
+            twin.mode.guided, twin.mode.head_rows = False, 0
 
 
 def gradcam_maps(activations: torch.Tensor, grads: torch.Tensor, width: int, height: int) -> np.ndarray:
