@@ -42,7 +42,7 @@ def builder_batch(loaded, layers, modules, target, images) -> None:
 
 def parts(loaded, layers, modules, target, images) -> dict[str, float]:
     """Wall seconds of each part of the builder's batch, cumulatively: the twin's forward alone, with
-    the statistics hooks, plus the two backwards, plus the encoding (differences give each part)."""
+    the statistics hooks, plus the backward, plus the encoding (differences give each part)."""
     from core.explain import explainable_forward
     out = {}
     start = time.perf_counter()

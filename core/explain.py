@@ -210,7 +210,7 @@ class ExplainableForward:
 def explainable_forward(model: nn.Module, target_layer: nn.Module, images: torch.Tensor,
                         hooks: Sequence[tuple[str, Hook]] = ()) -> Iterator[ExplainableForward]:
     """Run the model's guided twin once on `images` (eval mode, gradients for the input only) and
-    yield the forward, whose `explain(classes)` runs the backwards.
+    yield the forward, whose `explain(classes)` runs the backward.
 
     `hooks` are (module name, forward hook) pairs put on the twin's module of that name for this
     forward only, so one forward can also serve a caller's statistics; a hook after the target layer

@@ -1,7 +1,7 @@
 """One forward per batch, with a hook on every inspectable layer (never one pass per layer).
 
 The builder's batches go through `explained_batch`: the same forward also serves the explanations'
-two backwards (core/explain.py), so each image is run through the model once in all.
+backward (core/explain.py), so each image is run through the model once in all.
 
 Hooks summarise each activation the moment it is produced (channel statistics and the bounded
 reduction input) and keep nothing else, so memory is one batch's activations however large N grows.
@@ -82,7 +82,7 @@ def explained_batch(model: nn.Module, layers: list[LayerInfo], modules: dict[str
     """One forward serving both the one pass and the explanations of its top-1 classes.
 
     Yields what `run_batch` returns, from a forward on the explanations' guided twin (same parameters,
-    eval mode, gradients for the input only), and a callable that runs the explanations' backwards
+    eval mode, gradients for the input only), and a callable that runs the explanations' backward
     on that forward's graph (call it inside the block; the graph is freed when the block is left).
     """
     summaries: dict[int, LayerSummary] = {}
