@@ -7,9 +7,10 @@ autograd function with a switchable backward rule. One forward and one backward 
 explanations: the plain gradient at the target layer's map for Grad-CAM (computed as the grad-cam
 package's `GradCAM` does) and the guided gradient at the input. The layers after the target (the
 classifier head) run on two copies of its map: Grad-CAM's copy, a leaf whose gradient comes back through
-the head under the plain rule, and the input's copy, under the guided rule all the way down; so the head's
-matrix products run once for both (VGG16's first dense layer is a 411 MB matrix read per product). The
-builder's one pass runs its statistics hooks on that same forward (`explainable_forward`). Every run on a twin holds the twin's lock from `core.forward`.
+the head under the plain rule, and the input's copy, under the guided rule all the way down; so the
+head's matrix products run once for both (VGG16's first dense layer is a 411 MB matrix read per
+product). The builder's one pass runs its statistics hooks on that same forward
+(`explainable_forward`). Every run on a twin holds the twin's lock from `core.forward`.
 Only `nn.ReLU` and `nn.ReLU6` modules get the guided rule; a functional `F.relu` inside some
 `forward` cannot be swapped and keeps its plain gradient.
 """
