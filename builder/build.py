@@ -34,7 +34,7 @@ from builder.batch import (
 )
 from builder.config import BuildConfig
 from builder.manifest import manifest as make_manifest
-from builder.memory import release_freed_memory
+from builder.memory import freed_memory_kept, release_freed_memory
 from builder.progress import NoProgress, ProgressFactory
 from builder.threads import background_executor, lower_this_thread
 from catalog import rows
@@ -201,7 +201,7 @@ def _one_pass(writer: CatalogWriter, state: BuildState, config: BuildConfig,
     explaining = 0.0
     try:
         batch_size = fused_batch_size(state.layers, config.batch_size)
-        with background_executor("layerscope-encode") as encoder:
+        with freed_memory_kept(), background_executor("layerscope-encode") as encoder:
             encoding: Future | None = None
             for batch, read in _prefetched(batches(state, list(range(n)), batch_size)):
                 if batch is not None:
@@ -212,7 +212,6 @@ def _one_pass(writer: CatalogWriter, state: BuildState, config: BuildConfig,
             explaining += collect(writer, encoding)
     finally:
         bar.close()
-    release_freed_memory()  # what the batches' graphs left in the heaps: the reduction starts without it
     writer.append("explanations", rows.explanations([], [], []))  # the table exists even if every batch failed
     return explaining
 
