@@ -12,8 +12,9 @@ than glibc it is not available and nothing is done.
 While batches run, `freed_memory_kept` does the opposite. glibc gives every block over its mmap
 threshold (at most 32 MB; VGG16's first maps at batch 9 are 115 MB) a mapping of its own and unmaps it
 when freed, so each batch faulted its activations and gradients in afresh, page by page, zeroed by the
-kernel: 345,000 minor faults (1.3 GB) a VGG16 batch of 9, about a tenth of its time. With mappings
-off and trimming off, freed blocks stay in the heap and the next batch reuses them.
+kernel: 313,000-346,000 minor faults (1.3 GB) a VGG16 batch of 9, about an eighth of its time
+(benchmarks.page_faults). With mappings off and trimming off, freed blocks stay in the heap and the
+next batch reuses them.
 """
 from __future__ import annotations
 
