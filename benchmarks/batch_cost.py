@@ -60,6 +60,17 @@ def parts(loaded, layers, modules, target, images) -> dict[str, float]:
     return out
 
 
+def builder_inputs(model: str, weights: str, folder: Path, batch: int):
+    """What a builder batch needs: the loaded model, its layers and modules, the explanations' target
+    layer, and the first `batch` JPEGs of `folder` preprocessed as the builder does."""
+    loaded = load_model(model, weights, "cpu")
+    layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
+    target = explain.default_target_layer(loaded.model, list(modules), input_size=loaded.preprocess.crop)
+    paths = sorted(folder.glob("*.jpg"))[:batch]
+    images = torch.stack([loaded.preprocess(load_rgb(p)) for p in paths])
+    return loaded, layers, modules, target, images
+
+
 def seconds(work) -> tuple[float, float]:
     """Wall and CPU seconds (all of this process's threads) of work()."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -82,11 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    loaded = load_model(args.model, args.weights, "cpu")
-    layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
-    target = explain.default_target_layer(loaded.model, list(modules), input_size=loaded.preprocess.crop)
-    paths = sorted(args.images.glob("*.jpg"))[:args.batch]
-    images = torch.stack([loaded.preprocess(load_rgb(p)) for p in paths])
+    loaded, layers, modules, target, images = builder_inputs(args.model, args.weights, args.images, args.batch)
     if args.channels_last:
         loaded.model.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)

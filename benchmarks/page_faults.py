@@ -22,12 +22,8 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.batch_cost import builder_batch
+from benchmarks.batch_cost import builder_batch, builder_inputs
 from builder.memory import freed_memory_kept
-from core import explain
-from core.images import load_rgb
-from core.layers import trace_layers
-from core.models import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,11 +46,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--images", type=Path, default=ROOT.parent / "shared" / "data" / "imagenet-sample")
     args = parser.parse_args()
-    loaded = load_model(args.model, args.weights, "cpu")
-    layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
-    target = explain.default_target_layer(loaded.model, list(modules), input_size=loaded.preprocess.crop)
-    paths = sorted(args.images.glob("*.jpg"))[:args.batch]
-    images = torch.stack([loaded.preprocess(load_rgb(p)) for p in paths])
+    loaded, layers, modules, target, images = builder_inputs(args.model, args.weights, args.images, args.batch)
 
     def plain() -> None:
         with torch.no_grad():
