@@ -78,6 +78,9 @@ SHOWN_JS = """() => ({titles: [...document.querySelectorAll('.st-key-datamap .gt
     selected: [...document.querySelectorAll('[data-layer-id].selected, [data-layer-id][aria-selected=true]')].map(e => e.dataset.name),
     running: !!document.querySelector('[data-testid=stStatusWidget]'),
     inspector: (document.querySelector('.ls-inspector-head') || {dataset: {}}).dataset.sampleId,
+    head: (document.querySelector('.ls-inspector-head') || {}).innerText,
+    ring: ((document.querySelector('.st-key-datamap .js-plotly-plot') || {}).layout?.shapes || [])
+      .filter(s => s.name === 'pinned').map(s => [s.xanchor, s.yanchor]),
     dialog: (document.querySelector('[role=dialog]') || {}).innerText})"""
 PAGE_ERRORS_JS = "() => document.querySelectorAll('[data-testid=\"stException\"]').length"
 
@@ -165,7 +168,11 @@ class Visitor:
         x, y, sample_id = await self._point(page)
         await page.mouse.move(x, y)
         await page.mouse.click(x, y)
-        await page.wait_for_function(PINNED_JS, arg=sample_id, timeout=30000)
+        try:
+            await page.wait_for_function(PINNED_JS, arg=sample_id, timeout=30000)
+        except Exception as exc:  # say what the page showed instead
+            raise RuntimeError(f"{type(exc).__name__} waiting for sample {sample_id} pinned: "
+                               f"{await page.evaluate(SHOWN_JS)}") from exc
 
     async def upload(self, page) -> None:
         image = self.random.choice(sorted(SAMPLE_IMAGES.glob("*.jpg")))

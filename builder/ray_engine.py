@@ -25,6 +25,7 @@ import time
 import warnings
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,7 @@ from builder.batch import (
     separability,
 )
 from builder.config import BuildConfig
+from builder.memory import freed_memory_kept
 from builder.progress import ProgressFactory
 from catalog import rows
 from catalog.schema import TABLES
@@ -309,6 +311,10 @@ class ImagePass:
     """A Ray Data actor: the model loaded once, then the shared batch functions (builder/batch.py) per batch."""
 
     def __init__(self, config: BuildConfig, dataset: Dataset):
+        # the actor's process serves batches and nothing else: freed memory stays in its heap for the
+        # next batch for the actor's whole life, as it does for the local engine's one pass
+        self._memory = ExitStack()
+        self._memory.enter_context(freed_memory_kept())
         loaded = load_model(config.model, config.weights, config.device)
         layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
         self.target = explain.default_target_layer(loaded.model, list(modules), input_size=loaded.preprocess.crop)

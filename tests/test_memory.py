@@ -95,3 +95,24 @@ def test_a_big_block_freed_inside_the_block_is_reused_without_faulting_its_pages
     assert seen["inside"] < pages / 20, f"{seen['inside']} faults: the freed block was not reused"
     assert seen["after"] > pages / 2, "glibc's defaults were not restored"
     assert seen["grown_mb"] < BIG / 2**20 / 2, "the kept block was not handed back on leaving"
+
+
+def measure_an_actor_in_a_fresh_process() -> None:
+    """In a new interpreter: the faults of a second big block once a Ray engine actor (builder/ray_engine.py)
+    is made, outside Ray, on two bundled images; printed as JSON."""
+    from builder import BuildConfig
+    from builder.ray_engine import ImagePass
+    from core.datasets import resolve_dataset
+    config = BuildConfig(dataset="sample", samples=2)
+    actor = ImagePass(config, resolve_dataset(config.dataset, n=config.samples, seed=config.seed))
+    print(json.dumps({"actor_made": actor is not None, "faults": faults_of_a_second_big_block(_libc())}))
+
+
+def test_a_ray_actor_keeps_freed_memory_for_its_batches_as_the_local_one_pass_does():
+    if not Path("/proc/self/status").exists() or not release_freed_memory():
+        pytest.skip("needs Linux with glibc")
+    child = subprocess.run([sys.executable, "-c", "import tests.test_memory as t; t.measure_an_actor_in_a_fresh_process()"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    seen = json.loads(child.stdout.splitlines()[-1])
+    assert seen["actor_made"]
+    assert seen["faults"] < BIG // resource.getpagesize() / 20, f"{seen['faults']} faults: the actor's heap gave its memory back"
