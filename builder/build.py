@@ -34,7 +34,7 @@ from builder.batch import (
 )
 from builder.config import BuildConfig
 from builder.manifest import manifest as make_manifest
-from builder.memory import freed_memory_kept, release_freed_memory
+from builder.memory import GrowthLimit, freed_memory_kept, release_freed_memory
 from builder.progress import NoProgress, ProgressFactory
 from builder.threads import background_executor, lower_this_thread
 from catalog import rows
@@ -201,6 +201,7 @@ def _one_pass(writer: CatalogWriter, state: BuildState, config: BuildConfig,
     explaining = 0.0
     try:
         batch_size = fused_batch_size(state.layers, config.batch_size)
+        heap = GrowthLimit()
         with freed_memory_kept(), background_executor("layerscope-encode") as encoder:
             encoding: Future | None = None
             for batch, read in _prefetched(batches(state, list(range(n)), batch_size)):
@@ -208,6 +209,7 @@ def _one_pass(writer: CatalogWriter, state: BuildState, config: BuildConfig,
                     seconds, next_encoding = one_batch(writer, state, batch, target, encoder)
                     explaining += seconds + collect(writer, encoding)
                     encoding = next_encoding
+                    heap.check()
                 bar.update(read)
             explaining += collect(writer, encoding)
     finally:

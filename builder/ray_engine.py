@@ -45,7 +45,7 @@ from builder.batch import (
     separability,
 )
 from builder.config import BuildConfig
-from builder.memory import freed_memory_kept
+from builder.memory import GrowthLimit, freed_memory_kept
 from builder.progress import ProgressFactory
 from catalog import rows
 from catalog.schema import TABLES
@@ -315,6 +315,7 @@ class ImagePass:
         # next batch for the actor's whole life, as it does for the local engine's one pass
         self._memory = ExitStack()
         self._memory.enter_context(freed_memory_kept())
+        self._heap = GrowthLimit()
         loaded = load_model(config.model, config.weights, config.device)
         layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
         self.target = explain.default_target_layer(loaded.model, list(modules), input_size=loaded.preprocess.crop)
@@ -331,6 +332,7 @@ class ImagePass:
         if loaded is not None:  # one batch per call: its pictures are encoded here, before it returns
             seconds, encoding = one_batch(collector, state, loaded, self.target, InlineExecutor())
             explaining = seconds + collect(collector, encoding)
+        self._heap.check()
         payload = {"tables": collector.collected(), "kept": state.kept, "top1": state.top1,
                    "correct": state.correct, "read": read, "explaining": explaining,
                    "seconds": time.perf_counter() - started,

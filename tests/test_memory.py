@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.memory import freed_memory_kept, release_freed_memory
+from builder.memory import GrowthLimit, freed_memory_kept, release_freed_memory
 
 BLOCK = 64 * 1024  # under glibc's mmap threshold: these come from the heap, not their own mappings
 BLOCKS = 2000  # 128 MB in all
@@ -83,12 +83,17 @@ def measure_in_a_fresh_process() -> None:
                       "grown_mb": rss_mb() - held}))
 
 
+def in_a_fresh_process(measure: str) -> dict:
+    """Run this module's function `measure` in a new interpreter; the JSON it printed last."""
+    child = subprocess.run([sys.executable, "-c", f"import tests.test_memory as t; t.{measure}()"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(child.stdout.splitlines()[-1])
+
+
 def test_a_big_block_freed_inside_the_block_is_reused_without_faulting_its_pages_in_again():
     if not Path("/proc/self/status").exists() or not release_freed_memory():
         pytest.skip("needs Linux with glibc")
-    child = subprocess.run([sys.executable, "-c", "import tests.test_memory as t; t.measure_in_a_fresh_process()"],
-                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
-    seen = json.loads(child.stdout.splitlines()[-1])
+    seen = in_a_fresh_process("measure_in_a_fresh_process")
     pages = BIG // resource.getpagesize()
     assert seen["kept"]
     assert seen["default"] > pages / 2, "by default a big block is a fresh mapping, faulted in page by page"
@@ -111,8 +116,66 @@ def measure_an_actor_in_a_fresh_process() -> None:
 def test_a_ray_actor_keeps_freed_memory_for_its_batches_as_the_local_one_pass_does():
     if not Path("/proc/self/status").exists() or not release_freed_memory():
         pytest.skip("needs Linux with glibc")
-    child = subprocess.run([sys.executable, "-c", "import tests.test_memory as t; t.measure_an_actor_in_a_fresh_process()"],
-                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
-    seen = json.loads(child.stdout.splitlines()[-1])
+    seen = in_a_fresh_process("measure_an_actor_in_a_fresh_process")
     assert seen["actor_made"]
     assert seen["faults"] < BIG // resource.getpagesize() / 20, f"{seen['faults']} faults: the actor's heap gave its memory back"
+
+
+class FakeHeap:
+    """Resident sizes (MB) read one after another, and the trims asked for."""
+
+    def __init__(self, readings: list[int], trimmed_to: dict[int, int] | None = None):
+        self.readings, self.trimmed_to, self.trims, self.last = list(readings), trimmed_to or {}, 0, None
+
+    def resident(self) -> int:
+        self.last = self.readings.pop(0) if self.readings else self.last
+        return self.last * 2**20
+
+    def release(self) -> bool:
+        self.trims += 1
+        self.readings.insert(0, self.trimmed_to.get(self.last, self.last))
+        return True
+
+
+def test_the_growth_limit_trims_once_the_resident_set_creeps_past_its_allowance_over_the_settled_level():
+    # settles at the highest of the first three batches (2800), then trims above 2800 + 64
+    heap = FakeHeap([2700, 2800, 2790, 2850, 2864, 2865, 2850], trimmed_to={2865: 2500})
+    limit = GrowthLimit(allowance=64 * 2**20, settle=3, resident=heap.resident, release=heap.release)
+    assert [limit.check() for _ in range(7)] == [False, False, False, False, False, True, False]
+    assert heap.trims == limit.trims == 1
+    assert limit.level == 2800 * 2**20  # trimming took the rise back: free pages, the level stays
+
+
+def test_a_rise_that_trimming_does_not_take_back_becomes_the_level_and_costs_one_trim():
+    heap = FakeHeap([2800, 3000, 3000, 3000, 3000], trimmed_to={3000: 2990})  # memory in use, not free pages
+    limit = GrowthLimit(allowance=64 * 2**20, settle=1, resident=heap.resident, release=heap.release)
+    assert [limit.check() for _ in range(5)] == [False, True, False, False, False]
+    assert heap.trims == 1
+    assert limit.level == 2990 * 2**20
+
+
+def measure_a_growth_limit_in_a_fresh_process() -> None:
+    """In a new interpreter, with freed memory kept: a big block freed below a small one that stays (so the
+    heap cannot shrink from its top) keeps its pages resident; the growth limit's check hands them back.
+    Prints the resident MB before and after the check, and whether it trimmed, as JSON."""
+    libc = _libc()
+    with freed_memory_kept():
+        limit = GrowthLimit(allowance=BIG // 4, settle=1)
+        limit.check()
+        big = libc.malloc(BIG)
+        ctypes.memset(big, 1, BIG)
+        pin = libc.malloc(BLOCK)
+        ctypes.memset(pin, 1, BLOCK)
+        libc.free(big)
+        before = rss_mb()
+        trimmed = limit.check()
+        print(json.dumps({"before": before, "after": rss_mb(), "trimmed": trimmed}))
+        libc.free(pin)
+
+
+def test_the_growth_limit_hands_back_free_pages_the_kept_heap_holds():
+    if not Path("/proc/self/status").exists() or not release_freed_memory():
+        pytest.skip("needs Linux with glibc")
+    seen = in_a_fresh_process("measure_a_growth_limit_in_a_fresh_process")
+    assert seen["trimmed"]
+    assert seen["before"] - seen["after"] > BIG / 2**20 / 2, f"{seen}: the freed block's pages stayed resident"
