@@ -13,8 +13,9 @@ load on the machine sways less) and, per perplexity, the maps' quality:
 - class separability: leave-one-out 10-NN accuracy of the labels in the map (`core.separability`),
   beside the same in the input.
 
-Setups are `<method>-<n_iter>`: `bh` Barnes-Hut or `fft` interpolation gradients, after openTSNE's 250
-early-exaggeration iterations. The input is, by default, a synthetic stand-in for a CNN layer's PCA
+Setups are `<method>-<n_iter>[-<early>]`: `bh` Barnes-Hut or `fft` interpolation gradients, `n_iter`
+iterations after `early` early-exaggeration ones (default: what `core.reduce.tsne_settings` chooses for
+N, 125 from 5000 samples on). The input is, by default, a synthetic stand-in for a CNN layer's PCA
 features at 7000 samples (`synthetic`: up to 800 classes of ~9 neighbours each, as seed_scale's augmented
 copies of the 800 sample images, classes grouped in 40 clusters, a decaying variance spectrum like
 PCA's); `--catalog` takes a built catalog's stored PCA features of one layer instead.

@@ -106,8 +106,10 @@ def test_while_layers_run_side_by_side_blas_keeps_to_one_thread_everywhere():
 def test_large_samples_get_fft_gradients_and_a_caller_can_still_choose():
     assert tsne_settings(LARGE_TSNE - 1)[0] == "bh"
     assert tsne_settings(LARGE_TSNE)[0] == "fft"
-    assert tsne_settings(LARGE_TSNE, "bh", 300) == ("bh", 300, EARLY_ITERATIONS)
+    assert tsne_settings(LARGE_TSNE, "bh", 300) == ("bh", 300, EARLY_ITERATIONS // 2)
     assert tsne_settings(SMALL_TSNE - 1)[2] < tsne_settings(SMALL_TSNE)[2] == EARLY_ITERATIONS
+    assert tsne_settings(LARGE_TSNE - 1)[2] == EARLY_ITERATIONS > tsne_settings(LARGE_TSNE)[2]
+    assert tsne_settings(LARGE_TSNE, early_iter=250)[2] == 250
     assert tsne_settings(SMALL_TSNE - 1, early_iter=250)[2] == 250
     assert tsne_settings(SMALL_TSNE - 1)[1] < tsne_settings(SMALL_TSNE)[1] == TSNE_ITERATIONS
     assert tsne_settings(SMALL_TSNE - 1, n_iter=400)[1] == 400
