@@ -145,8 +145,8 @@ def tsne_settings(n: int, method: str = "auto", n_iter: int | None = None,
     LARGE_TSNE samples, FFT from there on (at 7000 points FFT with 250 iterations cost half of
     Barnes-Hut with 500; FFT's cost grows as the embedding spreads, so its later iterations are its
     dearest). Measured by benchmarks/tsne_scale.py, docs/PERFORMANCE.md "t-SNE at 7000 points". From
-    LARGE_TSNE on, half the early-exaggeration iterations too: on four real VGG16 layers at 7000 images
-    the maps kept neighbourhoods as well (within 0.004) for 14 % less CPU (PERFORMANCE.md session 12).
+    LARGE_TSNE on, half the early-exaggeration iterations too: on eight real VGG16 layers at 7000 images
+    the maps kept neighbourhoods as well (within 0.006) for 14 % less CPU (PERFORMANCE.md session 12).
     Between SMALL_TSNE and LARGE_TSNE openTSNE's 250 stay: not measured there.
     """
     if method == "auto":
