@@ -17,6 +17,8 @@ import numpy as np
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
+from core.neighbors import EXACT_LIMIT, exact_neighbors
+
 VARIANCE_KEPT = 0.90
 MAX_COMPONENTS = 50  # t-SNE's customary input size; more adds cost, not structure
 DEFAULT_PERPLEXITIES = (10, 30, 90)
@@ -168,14 +170,13 @@ def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs
     `tsne_settings`."""
     if not perplexities:
         return {}
-    from openTSNE import TSNE, affinity, initialization
+    from openTSNE import TSNE, initialization
 
     n = len(features)
     if not np.any(features != features[:1]):  # one point: nothing for t-SNE to arrange
         return {p: np.zeros((n, 2), np.float32) for p in perplexities}
     logging.getLogger("openTSNE").setLevel(logging.ERROR)
-    affinities = affinity.PerplexityBasedNN(features, perplexity=perplexities[0], n_jobs=n_jobs,
-                                            random_state=seed, method="exact" if n <= 1000 else "auto")
+    affinities = _affinities(features, perplexities[0], seed, n_jobs)
     start = initialization.pca(features, random_state=seed)
     method, n_iter, early_iter = tsne_settings(n, method, n_iter, early_iter)
     maps = {}
@@ -185,6 +186,20 @@ def tsne_maps(features: np.ndarray, perplexities: list[float], seed: int, n_jobs
                     early_exaggeration_iter=early_iter)
         maps[perplexity] = np.asarray(tsne.fit(affinities=affinities, initialization=start), np.float32)
     return maps
+
+
+def _affinities(features: np.ndarray, perplexity: float, seed: int, n_jobs: int):
+    """openTSNE's affinities for the largest perplexity, on the exact kNN graph (core/neighbors.py) up
+    to EXACT_LIMIT samples, on openTSNE's approximate index beyond."""
+    from openTSNE import affinity
+    from openTSNE.nearest_neighbors import PrecomputedNeighbors
+
+    n = len(features)
+    if n > EXACT_LIMIT:
+        return affinity.PerplexityBasedNN(features, perplexity=perplexity, n_jobs=n_jobs, random_state=seed)
+    indices, distances = exact_neighbors(features, min(n - 1, int(3 * perplexity)))  # openTSNE's k
+    return affinity.PerplexityBasedNN(knn_index=PrecomputedNeighbors(indices, distances),
+                                      perplexity=perplexity, n_jobs=n_jobs)
 
 
 class InlineExecutor(Executor):
