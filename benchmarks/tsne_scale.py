@@ -1,6 +1,7 @@
 """t-SNE at full scale: which gradient method and how many iterations, for cost and for the maps' quality.
 
     python -m benchmarks.tsne_scale [--n 7000] [--setups bh-500,fft-500,fft-250] [--catalog DIR --layer 5]
+    python -m benchmarks.tsne_scale --catalog DIR --all-layers [--layers 3,13,23,33] --setups fft-250-250,fft-150-125
 
 One layer's reduction is openTSNE at perplexities 90, 30 and 10 sharing one kNN graph
 (`core.reduce.tsne_maps`). This runs that for two layers side by side in the builder's pool (one
@@ -15,7 +16,7 @@ load on the machine sways less) and, per perplexity, the maps' quality:
 
 Setups are `<method>-<n_iter>[-<early>]`: `bh` Barnes-Hut or `fft` interpolation gradients, `n_iter`
 iterations after `early` early-exaggeration ones (default: what `core.reduce.tsne_settings` chooses for
-N, 125 from 5000 samples on). The input is, by default, a synthetic stand-in for a CNN layer's PCA
+N: 125 then 150). The input is, by default, a synthetic stand-in for a CNN layer's PCA
 features at 7000 samples (`synthetic`: up to 800 classes of ~9 neighbours each, as seed_scale's augmented
 copies of the 800 sample images, classes grouped in 40 clusters, a decaying variance spectrum like
 PCA's); `--catalog` takes a built catalog's stored PCA features of one layer instead.
@@ -81,11 +82,14 @@ def main() -> None:
     parser.add_argument("--layer", type=int, default=5)
     parser.add_argument("--all-layers", action="store_true",
                         help="with --catalog: every layer, two at a time as a build runs them; totals and means")
+    parser.add_argument("--layers", default=None,
+                        help="with --all-layers: only these layer ids (comma-separated), e.g. 3,13,23,33")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     perplexities = sorted((float(p) for p in args.perplexities.split(",")), reverse=True)
     if args.catalog and args.all_layers:
-        return every_layer(args.catalog, args.setups.split(","), perplexities, args.json)
+        chosen = [int(layer) for layer in args.layers.split(",")] if args.layers else None
+        return every_layer(args.catalog, args.setups.split(","), perplexities, args.json, chosen)
     if args.catalog:
         x, labels = from_catalog(args.catalog, args.layer)
         source = f"{args.catalog.name} layer {args.layer}"
@@ -110,12 +114,18 @@ def main() -> None:
         args.json.write_text(json.dumps({"source": source, "n": len(x), "results": results}, indent=2))
 
 
-def every_layer(folder: Path, setups: list[str], perplexities: list[float], json_path: Path | None) -> None:
-    """Each setup on all of a catalog's layers (two at a time, as a build runs them): wall and CPU
-    seconds in all, and kNN preservation per layer and perplexity (mean and worst)."""
+def every_layer(folder: Path, setups: list[str], perplexities: list[float], json_path: Path | None,
+                only: list[int] | None = None) -> None:
+    """Each setup on all of a catalog's layers, or `only` those (two at a time, as a build runs them):
+    wall and CPU seconds in all, and kNN preservation per layer and perplexity (mean and worst)."""
     import catalog
 
     layers = [row[0] for row in catalog.open(folder).execute("SELECT layer_id FROM layers ORDER BY layer_id").fetchall()]
+    if only:
+        missing = sorted(set(only) - set(layers))
+        if missing:
+            raise SystemExit(f"{folder.name} has no layer {missing[0]} (its layers: {layers[0]}-{layers[-1]})")
+        layers = [layer for layer in layers if layer in only]
     inputs = [from_catalog(folder, layer)[0] for layer in layers]
     print(f"{folder.name}: {len(layers)} layers, {len(inputs[0])} samples, perplexities {perplexities}", flush=True)
     results = []

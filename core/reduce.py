@@ -143,8 +143,8 @@ def tsne_settings(n: int, method: str = "auto", n_iter: int | None = None,
     iterations"). Mean 10-NN preservation of the maps against longer schedules: the bundled sample's 24
     layers (400 points), 0.3508 against 0.3513 with 150 after 250 (session 7); four EfficientNet-Lite0
     layers at 3000 points, every layer and perplexity within 0.007 of 250 after 250, for 40 % less
-    CPU; at 7000 points, 125 early ones within 0.006 of 250 (eight VGG16 layers, session 12) and 150
-    after them within 0.003 of 250 (four EfficientNet-Lite0 layers, session 13), for 48 % less CPU.
+    CPU; at 7000 points, four VGG16 layers: within 0.004 of 250 after 250 at perplexities 30 and 10,
+    within 0.009 at 90, for 55 % less CPU (four EfficientNet-Lite0 layers: within 0.003 of 250 after 125).
     """
     if method == "auto":
         method = "bh" if n < LARGE_TSNE else "fft"
