@@ -1,11 +1,11 @@
 """Writing a catalog so that it appears complete or not at all.
 
-Everything is written into a staging folder beside the target (`.NAME.tmp-TOKEN-PID`); the manifest is
-written last, and the finished folder is swapped in with renames. A build killed at any point leaves
-the previous catalog (if any) in place and only a staging folder behind, which the next build removes.
-Recovery touches only this catalog's own leftovers, matched by exact name: `.cat.v2.old-...` belongs to
-the catalog `cat.v2`, not to `cat`. A failed write (disk full, permission denied) removes the staging
-folder and raises CatalogWriteError, whose message names the path and the way out.
+Everything is written into a staging folder beside the target, claimed through catalog.staging (which
+`scripts.publish` uses too); the manifest is written last, and the finished folder is swapped in with
+renames. A build killed at any point leaves the previous catalog (if any) in place and only leftovers
+that the next build, `catalog.open` or `catalog.find_catalogs` tidies up. A failed write (disk full,
+permission denied) removes the staging folder and raises CatalogWriteError, whose message names the
+path and the way out.
 """
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ import errno
 import functools
 import json
 import os
-import re
 import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -24,62 +22,29 @@ import pyarrow.parquet as pq
 
 from catalog.layout import table_files, table_part_name
 from catalog.schema import MANIFEST, REFERENCE_DIR, TABLES
+from catalog.staging import Claim, recover  # noqa: F401  (recover: the writer's callers tidy up through it)
 from core.errors import CatalogError
-
-TOKEN = "[0-9a-f]{8}"  # uuid4().hex[:8], see CatalogWriter.__init__
 
 
 class CatalogWriteError(CatalogError):
     """Writing the catalog failed in the environment (no space, no permission, read-only disk)."""
 
 
-def describe_os_error(exc: OSError, target: Path, staging: Path | None = None) -> str:
+def describe_os_error(exc: OSError, target: Path, staging: Path | None = None, verb: str = "build") -> str:
     """One line naming the path and the way out, e.g. `no space left on /x: free space or ...`.
 
     A file inside the staging folder (gone once the build is aborted) is named by the target's folder.
+    verb names what the way out does again elsewhere (`build`, `publish`).
     """
     where = exc.filename or Path(target).parent
     if staging is not None and str(where).startswith(str(staging)):
         where = Path(target).parent
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"no space left on {where}: free space there or build into another folder (--out)"
+        return f"no space left on {where}: free space there or {verb} into another folder (--out)"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return (f"permission denied on {where} ({exc.strerror or exc}): build into a folder you may write to "
+        return (f"permission denied on {where} ({exc.strerror or exc}): {verb} into a folder you may write to "
                 "(--out) or fix its permissions")
-    return f"could not write {where} ({exc.strerror or exc}): check the disk or build into another folder (--out)"
-
-
-def _leftover_name(target: Path) -> re.Pattern:
-    """`.NAME.tmp-TOKEN-PID` (staging) or `.NAME.old-TOKEN-PID` (set aside during a swap), exactly."""
-    return re.compile(rf"\.{re.escape(target.name)}\.(?P<kind>tmp|old)-{TOKEN}-(?P<pid>[0-9]+)")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def recover(target: Path) -> None:
-    """Tidy up after an interrupted build: restore a set-aside catalog, drop dead staging folders."""
-    target = Path(target)
-    parent = target.parent
-    if not parent.is_dir():
-        return
-    pattern = _leftover_name(target)
-    for leftover in sorted(parent.iterdir()):
-        match = pattern.fullmatch(leftover.name)
-        if match is None or _pid_alive(int(match["pid"])):  # not ours, or a live build (maybe this process) owns it
-            continue
-        set_aside = match["kind"] == "old"
-        if set_aside and not target.exists() and (leftover / MANIFEST).is_file():
-            leftover.rename(target)  # killed between the two renames of a swap
-        else:
-            shutil.rmtree(leftover, ignore_errors=True)
+    return f"could not write {where} ({exc.strerror or exc}): check the disk or {verb} into another folder (--out)"
 
 
 def _failing_cleanly(method):
@@ -102,10 +67,8 @@ class CatalogWriter:
         self.target = Path(target).resolve()
         self._streams: dict[str, pq.ParquetWriter] = {}
         self._parts: dict[str, int] = {}  # table -> parts written (write_part)
-        self.token = f"{uuid.uuid4().hex[:8]}-{os.getpid()}"  # unique even for two builds in one process
-        self.staging = self.target.parent / f".{self.target.name}.tmp-{self.token}"
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        recover(self.target)
+        self.claim = Claim(self.target)
+        self.staging = self.claim.staging
         (self.staging / REFERENCE_DIR).mkdir(parents=True)
         self.scratch = self.staging / "scratch"  # large intermediate arrays, dropped at commit
         self.scratch.mkdir()
@@ -162,17 +125,7 @@ class CatalogWriter:
         shutil.rmtree(self.scratch, ignore_errors=True)
         manifest_path = self.staging / MANIFEST
         manifest_path.write_text(json.dumps(manifest, indent=2, default=str))
-        old = self.target.parent / f".{self.target.name}.old-{self.token}"
-        if self.target.exists():
-            self.target.rename(old)
-        try:
-            self.staging.rename(self.target)
-        except OSError:
-            if old.exists() and not self.target.exists():
-                old.rename(self.target)  # the previous catalog back in place
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-        return self.target
+        return self.claim.swap_in()
 
     def abort(self) -> None:
         """Drop the staging folder; safe to call twice, and after a failed write (a stream may not close)."""
@@ -182,5 +135,5 @@ class CatalogWriter:
             except OSError:
                 pass
         self._streams.clear()
-        if hasattr(self, "staging"):
-            shutil.rmtree(self.staging, ignore_errors=True)
+        if hasattr(self, "claim"):
+            self.claim.abandon()

@@ -1,6 +1,9 @@
 """The catalog appears complete or not at all, and reads back through a locked-down DuckDB."""
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -10,7 +13,7 @@ from catalog import sql
 from catalog.schema import MANIFEST, SCHEMA_VERSION, TABLES
 from catalog.writer import CatalogWriter, recover
 from core.errors import CatalogError
-from tests.conftest import CATALOG_DIR_ENV
+from tests.conftest import CATALOG_DIR_ENV, REPO
 
 DEAD_PID = 2 ** 22 + 12345  # above the default pid_max: never a live process
 
@@ -50,6 +53,48 @@ def test_killed_between_the_two_renames_restores_the_old_catalog(tmp_path):
     target.rename(tmp_path / f".c.old-0123abcd-{DEAD_PID}")
     recover(target)
     assert catalog.load_manifest(target)["marker"] == "first"
+
+
+def test_a_killed_builds_leftover_is_removed_even_when_its_pid_is_alive_again(tmp_path):
+    """In a container every build may be PID 1: a leftover carrying a live PID is still a dead build's."""
+    target = tmp_path / "c"
+    write_minimal(target, "first")
+    leftover = tmp_path / f".c.tmp-0123abcd-{os.getpid()}"
+    (leftover / "reference").mkdir(parents=True)
+    (leftover / "channels.parquet").write_bytes(b"x" * 1000)
+    write_minimal(target, "second")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+
+
+def test_a_swap_killed_between_its_renames_is_restored_when_the_catalog_is_opened(tmp_path):
+    target = tmp_path / "c"
+    write_minimal(target, "first")
+    target.rename(tmp_path / f".c.old-0123abcd-{os.getpid()}")  # the PID of a live process, as in a container
+    assert catalog.open(target).execute("SELECT count(*) FROM samples").fetchone() == (0,)
+    assert catalog.load_manifest(target)["marker"] == "first"
+    target.rename(tmp_path / f".c.old-4567cdef-{os.getpid()}")
+    assert [(p.name, m["marker"]) for p, m in catalog.find_catalogs(tmp_path)] == [("c", "first")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+
+
+def test_a_live_builds_staging_folder_is_kept_until_the_build_is_killed(tmp_path):
+    """The claim is a lock the kernel drops when its process dies, so recovery waits for exactly that."""
+    target = tmp_path / "c"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom catalog.staging import Claim\n"
+                               f"Claim({str(target)!r})\nprint('claimed', flush=True)\ntime.sleep(600)"],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "claimed"
+        staging = next(tmp_path.glob(".c.tmp-*"))
+        write_minimal(target, "first")  # another build of the same catalog meanwhile
+        catalog.find_catalogs(tmp_path)
+        assert staging.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    catalog.find_catalogs(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
 
 
 def test_two_builds_of_one_catalog_in_one_process_do_not_collide(tmp_path):
