@@ -5,7 +5,8 @@ above 50 MB), so a large table becomes a folder of Parquet parts and a large ref
 part files (see `catalog.layout`; the reader takes them as one); and nothing of the build machine goes
 public: absolute paths in `samples.path`, `skipped.path` and the manifest become relative keys. The
 result is written beside its target, opened and queried, scanned for leftover paths, and only then
-swapped in.
+swapped in, through the same claim, swap and recovery as a build (catalog.staging). A failed write (disk
+full, permission denied) leaves nothing behind and raises CatalogWriteError, one line.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from catalog.layout import reference_file, reference_layer_ids, split_key, table
 from catalog.paths import REPO_ROOT, published_root
 from catalog.reader import load_manifest, load_reference, open_catalog
 from catalog.schema import MANIFEST, REFERENCE_DIR, TABLES
+from catalog.staging import Claim
+from catalog.writer import CatalogWriteError, describe_os_error
 from core.errors import CatalogError
 
 MAX_FILE_BYTES = 50 * 1000 * 1000  # GitHub warns above 50 MB and refuses above 100 MB
@@ -212,36 +215,44 @@ def publish(source: Path, name: str | None = None, root: Path | None = None,
     target = (root / name).resolve()
     if target == source:
         raise CatalogError("a catalog cannot be published onto itself: give another --name")
-    staging = root / f".{name}.tmp-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / REFERENCE_DIR).mkdir(parents=True)
     try:
-        layout: dict[str, list[str]] = {}
-        for table_name in TABLES:
-            whole = pa.concat_tables(pq.read_table(f) for f in table_files(source, table_name))
-            table = _public_table(table_name, whole.cast(TABLES[table_name]))
-            files = _write_table(table, staging, table_name, max_file_bytes)
-            layout[table_name] = [f.relative_to(staging).as_posix() for f in files]
-        for layer_id in reference_layer_ids(source):
-            _write_reference(load_reference(source, layer_id), staging, layer_id, max_file_bytes)
-        public = public_manifest(manifest)
-        public["published"] = {"from": source.name, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                               "max_file_bytes": max_file_bytes, "tables": layout}
-        (staging / MANIFEST).write_text(json.dumps(public, indent=2, default=str))
-        _check_opens(staging, source)
-        leaks = find_leaks(staging, _leaked_prefixes(source))
-        if leaks:
-            raise CatalogError("the published copy still shows the build machine: " + "; ".join(leaks[:5]))
-        files = {f.relative_to(staging).as_posix(): f.stat().st_size for f in sorted(staging.rglob("*")) if f.is_file()}
-        too_big = [f for f, size in files.items() if size > max_file_bytes]
-        if too_big:
-            raise CatalogError(f"files over {max_file_bytes} bytes: {too_big}")
-        old = root / f".{name}.old-{os.getpid()}"
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+        claim = Claim(target)
+    except OSError as exc:
+        raise CatalogWriteError(describe_os_error(exc, target, verb="publish")) from exc
+    staging = claim.staging
+    try:
+        files = _publish_into(staging, source, manifest, max_file_bytes)
+        claim.swap_in()
+    except OSError as exc:
+        claim.abandon()
+        raise CatalogWriteError(describe_os_error(exc, target, staging, verb="publish")) from exc
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        claim.abandon()
         raise
     return Published(target, files)
+
+
+def _publish_into(staging: Path, source: Path, manifest: dict, max_file_bytes: int) -> dict[str, int]:
+    """Write the public copy of source into staging and check it; its files and their sizes."""
+    (staging / REFERENCE_DIR).mkdir()
+    layout: dict[str, list[str]] = {}
+    for table_name in TABLES:
+        whole = pa.concat_tables(pq.read_table(f) for f in table_files(source, table_name))
+        table = _public_table(table_name, whole.cast(TABLES[table_name]))
+        files = _write_table(table, staging, table_name, max_file_bytes)
+        layout[table_name] = [f.relative_to(staging).as_posix() for f in files]
+    for layer_id in reference_layer_ids(source):
+        _write_reference(load_reference(source, layer_id), staging, layer_id, max_file_bytes)
+    public = public_manifest(manifest)
+    public["published"] = {"from": source.name, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           "max_file_bytes": max_file_bytes, "tables": layout}
+    (staging / MANIFEST).write_text(json.dumps(public, indent=2, default=str))
+    _check_opens(staging, source)
+    leaks = find_leaks(staging, _leaked_prefixes(source))
+    if leaks:
+        raise CatalogError("the published copy still shows the build machine: " + "; ".join(leaks[:5]))
+    files = {f.relative_to(staging).as_posix(): f.stat().st_size for f in sorted(staging.rglob("*")) if f.is_file()}
+    too_big = [f for f, size in files.items() if size > max_file_bytes]
+    if too_big:
+        raise CatalogError(f"files over {max_file_bytes} bytes: {too_big}")
+    return files

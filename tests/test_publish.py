@@ -113,3 +113,46 @@ def test_the_command_says_what_is_wrong_without_a_traceback(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         publish_command.main([str(tmp_path / "nothing")])
     assert "is not a LayerScope catalog" in str(stop.value.code)
+
+
+def _minimal_catalog(folder):
+    """A complete catalog with empty tables: enough to publish, without a build."""
+    from catalog.schema import SCHEMA_VERSION, TABLES
+    from catalog.writer import CatalogWriter
+    writer = CatalogWriter(folder)
+    for name, schema in TABLES.items():
+        writer.write(name, schema.empty_table())
+    writer.save_reference(0, {"features": np.zeros((1, 2))})
+    return writer.commit({"schema_version": SCHEMA_VERSION, "marker": "minimal"})
+
+
+def test_a_full_disk_ends_the_command_with_one_line_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from catalog import publish as publish_module
+    source = _minimal_catalog(tmp_path / "catalogs" / "mini")
+    root = tmp_path / "published"
+    publish(source, name="demo", root=root)
+
+    def full_disk(*_, **__):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(publish_module.pq, "write_table", full_disk)
+    with pytest.raises(SystemExit) as stop:
+        publish_command.main([str(source), "--name", "demo", "--out", str(root)])
+    assert stop.value.code == f"error: no space left on {root}: free space there or publish into another folder (--out)"
+    assert [p.name for p in root.iterdir()] == ["demo"]
+    assert catalog.load_manifest(root / "demo")["published"]["from"] == "mini"
+
+
+def test_a_publish_killed_between_its_renames_is_restored_when_listed(tmp_path):
+    import os
+    source = _minimal_catalog(tmp_path / "catalogs" / "mini")
+    root = tmp_path / "published"
+    publish(source, name="demo", root=root)
+    (root / "demo").rename(root / f".demo.old-0123abcd-{os.getpid()}")  # no lock held: its publish is gone
+    assert [p.name for p, _ in catalog.find_catalogs(root)] == ["demo"]
+    (root / "demo").rename(root / f".demo.old-4567cdef-{os.getpid()}")
+    (root / f".demo.tmp-4567cdef-{os.getpid()}").mkdir()
+    publish(source, name="demo", root=root)  # publishing again tidies up too
+    assert [p.name for p in root.iterdir()] == ["demo"]
