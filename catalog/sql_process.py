@@ -2,7 +2,11 @@
 
 A subprocess (`python -m catalog.sql_worker`), not multiprocessing: spawn would re-run the caller's
 __main__, which under Streamlit is a page. Few workers run at once (LAYERSCOPE_SQL_WORKERS, default 2),
-so that many visitors cannot together take more than that many times the memory limit.
+so that many visitors cannot together take more than that many times the memory limit. Each owner (a
+session of the SQL page) runs one query at a time: its newer query stops its older one, so one visitor
+clicking again and again cannot hold every worker; a query that finds every worker busy with other
+visitors' waits its turn a few seconds, then gets a one-line "busy" message. With a ResultBudget, a
+result is read back only if it fits what the process may still keep (catalog.sql_budget).
 """
 from __future__ import annotations
 
@@ -15,11 +19,14 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Hashable
 
 import pyarrow as pa
 
 from catalog.paths import REPO_ROOT
+from catalog.sql_budget import ResultBudget
 from catalog.sql_limits import SqlLimits
 from catalog.sql_result import CappedResult
 from core.errors import LayerScopeError
@@ -29,6 +36,7 @@ WORKERS_ENV = "LAYERSCOPE_SQL_WORKERS"
 START_TIMEOUT_S = 60.0   # importing DuckDB and Arrow on a busy machine
 GRACE_S = 1.0            # after the time limit, for the worker's own interrupt to answer first
 QUEUE_TIMEOUT_S = 10.0
+SUPERSEDED = "stopped: a newer query from this page replaced it"
 
 
 def _worker_count() -> int:
@@ -43,31 +51,108 @@ def _worker_count() -> int:
 _workers = threading.BoundedSemaphore(_worker_count())
 
 
-def run_isolated(catalog: str | Path, sql: str, limits: SqlLimits) -> CappedResult:
-    """The capped result of one SELECT, run in a bounded worker process; LayerScopeError on any failure."""
+@dataclass(eq=False)
+class _Run:
+    """One owner's query in flight: its worker once started, and whether a newer query stopped it."""
+    worker: subprocess.Popen | None = None
+    superseded: bool = False
+
+
+_runs_lock = threading.Lock()
+_runs: dict[Hashable, _Run] = {}              # owner -> its query in flight
+_turns: dict[Hashable, threading.Lock] = {}   # owner -> held while one of its queries runs
+
+
+def _take_turn(owner: Hashable, run: _Run, limits: SqlLimits) -> threading.Lock:
+    """Stop the owner's query in flight (this one replaces it) and wait until it has let go."""
+    with _runs_lock:
+        previous = _runs.get(owner)
+        if previous is not None:
+            previous.superseded = True
+            if previous.worker is not None and previous.worker.poll() is None:
+                previous.worker.kill()
+        _runs[owner] = run
+        turn = _turns.setdefault(owner, threading.Lock())
+    if not turn.acquire(timeout=limits.time_limit_s + GRACE_S + QUEUE_TIMEOUT_S):
+        raise LayerScopeError("your previous query is still being stopped: try again in a moment")
+    return turn
+
+
+def _end_turn(owner: Hashable, run: _Run, turn: threading.Lock) -> None:
+    with _runs_lock:
+        if _runs.get(owner) is run:
+            del _runs[owner]
+            if _turns.get(owner) is turn:
+                del _turns[owner]
+    turn.release()
+
+
+def run_isolated(catalog: str | Path, sql: str, limits: SqlLimits, owner: Hashable | None = None,
+                 budget: ResultBudget | None = None) -> CappedResult:
+    """The capped result of one SELECT, run in a bounded worker process; LayerScopeError on any failure.
+
+    owner (e.g. a session id) runs one query at a time, its newest; budget, if given, holds the result.
+    """
+    if owner is None:
+        return _run_on_a_worker(catalog, sql, limits, _Run(), budget)
+    run = _Run()
+    turn = _take_turn(owner, run, limits)
+    try:
+        if run.superseded:
+            raise LayerScopeError(SUPERSEDED)
+        return _run_on_a_worker(catalog, sql, limits, run, budget)
+    finally:
+        _end_turn(owner, run, turn)
+
+
+def _run_on_a_worker(catalog: str | Path, sql: str, limits: SqlLimits, run: _Run,
+                     budget: ResultBudget | None) -> CappedResult:
     if not _workers.acquire(timeout=QUEUE_TIMEOUT_S):
-        raise LayerScopeError("too many queries are running right now: try again in a moment")
+        raise LayerScopeError(f"all {_worker_count()} query workers are busy with other visitors' queries: "
+                              "try again in a moment")
     try:
         with tempfile.TemporaryDirectory(prefix="layerscope-sql-") as folder:
             out = Path(folder) / "result.arrow"
             request = {"catalog": str(Path(catalog).resolve()), "sql": sql, "out": str(out),
                        "limits": limits.__dict__}
             (Path(folder) / "request.json").write_text(json.dumps(request))
-            answer = _ask_worker(Path(folder) / "request.json", request, limits)
+            answer = _ask_worker(Path(folder) / "request.json", request, limits, run)
             if "error" in answer:
                 raise LayerScopeError(answer["error"])
-            with pa.OSFile(str(out)) as source:
-                table = pa.ipc.open_stream(source).read_all()
-            return CappedResult(table, answer.get("cut"))
+            size = out.stat().st_size
+            if budget is not None:
+                budget.reserve(size)
+            try:
+                with pa.OSFile(str(out)) as source:
+                    table = pa.ipc.open_stream(source).read_all()
+                result = CappedResult(table, answer.get("cut"))
+                return result if budget is None else budget.keep(result, size)
+            except BaseException:
+                if budget is not None:
+                    budget.release(size)
+                raise
     finally:
         _workers.release()
 
 
-def _ask_worker(request_file: Path, request: dict, limits: SqlLimits) -> dict:
+def _ask_worker(request_file: Path, request: dict, limits: SqlLimits, run: _Run) -> dict:
+    """The worker's answer; a worker stopped because a newer query replaced it says so, whatever it did."""
+    try:
+        return _answer_of_worker(request_file, request, limits, run)
+    except LayerScopeError:
+        if run.superseded:
+            raise LayerScopeError(SUPERSEDED) from None
+        raise
+
+
+def _answer_of_worker(request_file: Path, request: dict, limits: SqlLimits, run: _Run) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
-    worker = subprocess.Popen([sys.executable, "-m", "catalog.sql_worker", str(request_file)],
-                              stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT)
+    with _runs_lock:
+        if run.superseded:
+            raise LayerScopeError(SUPERSEDED)
+        worker = run.worker = subprocess.Popen([sys.executable, "-m", "catalog.sql_worker", str(request_file)],
+                                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                               stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT)
     try:
         early = _read_until_ready(worker)
         try:
@@ -80,6 +165,8 @@ def _ask_worker(request_file: Path, request: dict, limits: SqlLimits) -> dict:
         if stderr:
             log.warning("SQL worker for %r said:\n%s", request["sql"][:500], stderr.decode(errors="replace")[-4000:])
         lines = [line for line in (early + stdout).decode(errors="replace").splitlines() if line.startswith("{")]
+        if run.superseded:
+            raise LayerScopeError(SUPERSEDED)
         if worker.returncode != 0 or not lines:
             raise LayerScopeError(
                 f"the query was stopped: it needed more than the {limits.memory_mb:,} MB of memory it may use, "

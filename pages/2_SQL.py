@@ -9,10 +9,9 @@ import logging
 
 import streamlit as st
 
-from app import brand, catalogs
+from app import brand, catalogs, sql_results
 from app.style import load_css
 from catalog.sql_limits import SqlLimits
-from catalog.sql_process import run_isolated
 from core.errors import LayerScopeError
 
 log = logging.getLogger(__name__)
@@ -80,10 +79,9 @@ run = st.button("Run query", type="primary", key="sql_run")
 
 
 def _run(query: str) -> dict:
-    """What the page keeps for one run: the capped frame and why it was cut, or a short error."""
+    """What the page keeps for one run: the capped result and why it was cut, or a short error."""
     try:
-        result = run_isolated(path, query, LIMITS)
-        return {"frame": result.table.to_pandas(), "cut": result.cut}
+        return {"result": sql_results.run_for_this_session(path, query, LIMITS)}
     except LayerScopeError as exc:
         return {"error": str(exc)}
     except Exception:  # noqa: BLE001  (a visitor sees a short message; the server log gets the traceback)
@@ -92,7 +90,7 @@ def _run(query: str) -> dict:
 
 
 if run:
-    st.session_state.sql_result = None  # drop the previous result before making the next
+    st.session_state.pop("sql_result", None)  # drop the previous result (and its budget) before the next
     st.session_state.sql_result = _run(st.session_state.sql_query)
 
 result = st.session_state.get("sql_result")
@@ -100,8 +98,8 @@ if result is not None:
     if "error" in result:
         st.error(result["error"], icon=":material/block:")
     else:
-        frame = result["frame"]
-        st.caption(f"{len(frame):,} rows" + (f" ({result['cut']})" if result["cut"] else ""))
-        st.dataframe(frame, hide_index=True, width="stretch", key="sql_table")
-        st.download_button("Download CSV", lambda: frame.to_csv(index=False).encode(),
+        table, cut = result["result"].table, result["result"].cut
+        st.caption(f"{table.num_rows:,} rows" + (f" ({cut})" if cut else ""))
+        st.dataframe(table, hide_index=True, width="stretch", key="sql_table")
+        st.download_button("Download CSV", lambda: table.to_pandas().to_csv(index=False).encode(),
                            file_name="layerscope-query.csv", mime="text/csv", key="sql_download")

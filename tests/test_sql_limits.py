@@ -5,14 +5,17 @@ never run to the end.
 """
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from catalog import sql, sql_process
 from catalog.schema import SCHEMA_VERSION, TABLES
+from catalog.sql_budget import ResultBudget
 from catalog.sql_limits import SqlLimits
 from catalog.sql_result import unique_names
 from catalog.writer import CatalogWriter
@@ -20,6 +23,8 @@ from core.errors import LayerScopeError
 
 HUGE = "170141183460469231731687303715884105727"  # the largest HUGEINT
 UHUGE = "340282366920938463463374607431768211455"  # the largest UHUGEINT
+CLOUD_CEILING_MB = 2700  # Community Cloud stops an app above this (docs/DEPLOY.md, "Fitting Cloud's limits")
+VGG16_SERVER_PEAK_MB = 1729  # the app serving VGG16 after an upload, measured by scripts.rehearse_cloud
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +120,61 @@ def test_errors_of_the_command_line_are_one_line(tiny_catalog, capsys):
         assert code == 2 and err.startswith("error:") and err.count("\n") == 1, err
     with pytest.raises(LayerScopeError, match="must be positive"):
         SqlLimits(memory_mb=0)
+
+
+SLOW = "SELECT count(*) FROM range(100000000000) a"
+RESULT_OF_ABOUT_100_KB = "SELECT repeat('x', 1000) AS s FROM range(100)"
+
+
+def test_results_kept_by_all_sessions_share_one_byte_budget(tiny_catalog):
+    budget = ResultBudget(250_000)
+    first = sql_process.run_isolated(tiny_catalog, RESULT_OF_ABOUT_100_KB, SqlLimits(), "a", budget)
+    second = sql_process.run_isolated(tiny_catalog, RESULT_OF_ABOUT_100_KB, SqlLimits(), "b", budget)
+    assert first.table.num_rows == second.table.num_rows == 100 and 200_000 < budget.used <= 250_000
+    with pytest.raises(LayerScopeError, match=r"as many query results as it may \(0.25 MB for all visitors\)"):
+        sql_process.run_isolated(tiny_catalog, RESULT_OF_ABOUT_100_KB, SqlLimits(), "c", budget)
+    del first  # a session drops its result (a new query, or the session expired)
+    gc.collect()
+    third = sql_process.run_isolated(tiny_catalog, RESULT_OF_ABOUT_100_KB, SqlLimits(), "c", budget)
+    assert third.table.num_rows == 100 and budget.used <= 250_000
+
+
+def test_one_session_cannot_hold_every_worker(tiny_catalog, monkeypatch):
+    """Two slow queries from one session (a second click) hold one worker: the newer stops the older."""
+    monkeypatch.setattr(sql_process, "_workers", threading.BoundedSemaphore(2))
+    limits = SqlLimits(time_limit_s=60, memory_mb=64)
+    outcomes = {}
+
+    def run(name, owner, query):
+        try:
+            outcomes[name] = sql_process.run_isolated(tiny_catalog, query, limits, owner)
+        except LayerScopeError as exc:
+            outcomes[name] = exc
+
+    first = threading.Thread(target=run, args=("first", "visitor", SLOW))
+    second = threading.Thread(target=run, args=("second", "visitor", SLOW))
+    first.start()
+    time.sleep(1)
+    second.start()
+    try:
+        first.join(timeout=30)
+        assert "a newer query from this page replaced it" in str(outcomes["first"])
+        run("other", "someone else", "SELECT 42 AS n")
+        assert outcomes["other"].table.to_pylist() == [{"n": 42}]
+    finally:
+        run("last", "visitor", "SELECT 1 AS n")  # stops the second slow query
+        second.join(timeout=30)
+    assert "replaced" in str(outcomes["second"]) and outcomes["last"].table.num_rows == 1
+
+
+def test_the_default_limits_fit_beside_vgg16_in_community_clouds_memory():
+    """docs/DEPLOY.md's arithmetic, with the worker's start-up memory measured here."""
+    from catalog.sql_budget import DEFAULT_RESULTS_MB
+    from catalog.sql_worker import HEADROOM_MB
+    probe = ("import catalog.sql_worker\n"
+             "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmRSS')))")
+    start_mb = int(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                  check=True).stdout) / 1024
+    defaults, workers = SqlLimits(), sql_process._worker_count()
+    sql_mb = workers * (start_mb + defaults.memory_mb + HEADROOM_MB + defaults.max_bytes / 1e6) + DEFAULT_RESULTS_MB
+    assert sql_mb + VGG16_SERVER_PEAK_MB <= CLOUD_CEILING_MB, sql_mb

@@ -164,8 +164,7 @@ def test_sql_page_cuts_a_result_over_the_byte_cap(bounded_sql_page):
     at = _run(bounded_sql_page, "SELECT repeat('x', 10000) AS s FROM range(1000)")
     assert not at.error and 1 <= len(at.dataframe[0].value) <= 10
     assert any("0.1 MB result limit" in c.value for c in at.caption)
-    cached = at.session_state["sql_result"]["frame"]
-    assert int(cached.memory_usage(deep=True).sum()) < 200_000  # only the capped result is kept
+    assert at.session_state["sql_result"]["result"].table.nbytes < 200_000  # only the capped result is kept
 
 
 @pytest.mark.parametrize("query, word", [
@@ -192,3 +191,19 @@ def test_sql_page_explains_an_unexpected_failure_without_a_traceback(bounded_sql
     assert at.error and "logged on the server" in at.error[0].value
     assert "something inside broke" not in at.error[0].value
     assert "something inside broke" in caplog.text  # the details went to the server log
+
+
+def test_sessions_share_the_servers_result_budget(app_test, monkeypatch):
+    """Results kept by every session add up to at most LAYERSCOPE_SQL_RESULTS_MB; a result that does not
+    fit gets one line, and a session that moves on gives its bytes back."""
+    from catalog import sql_budget
+    monkeypatch.setattr(sql_budget, "_shared", sql_budget.ResultBudget(250_000))
+    big = "SELECT repeat('x', 1000) AS s FROM range(100)"  # about 100 kB
+    first, second, third = (app_test("pages/2_SQL.py") for _ in range(3))
+    for at in (first, second):
+        assert not _run(at, big).error
+    _run(third, big)
+    assert third.error and "as many query results" in third.error[0].value and not third.dataframe
+    assert third.error[0].value.count("\n") == 0
+    _run(first, "SELECT 1 AS n")  # the first session moves on: its 100 kB go back to the budget
+    assert not _run(third, big).error and len(third.dataframe[0].value) == 100

@@ -1,0 +1,21 @@
+"""The SQL page's queries: one at a time per session, results counted in the process-wide budget.
+
+A session's newer query stops its older one (catalog.sql_process), and what a session keeps holds bytes
+of the budget every session shares (catalog.sql_budget) until the session drops it or expires.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from catalog import sql_process
+from catalog.sql_budget import KeptResult, shared_budget
+from catalog.sql_limits import SqlLimits
+
+
+def run_for_this_session(path: str | Path, query: str, limits: SqlLimits) -> KeptResult:
+    """This session's query, run in a worker; LayerScopeError with a one-line message on any refusal."""
+    ctx = get_script_run_ctx()
+    owner = ctx.session_id if ctx is not None else None
+    return sql_process.run_isolated(path, query, limits, owner, shared_budget())

@@ -1,0 +1,81 @@
+"""A byte budget for the SQL results that sessions keep, shared by every session of one process.
+
+Each session of the SQL page keeps its last result to show it; a visitor who leaves keeps it until the
+session expires. Without a shared bound, many sessions (or one visitor opening many) add their results
+up until the host stops the app. A result that does not fit in what is left is not read at all, and the
+visitor gets one line; a kept result gives its bytes back as soon as nothing refers to it any more.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+
+from catalog.sql_result import CappedResult
+from core.errors import LayerScopeError
+
+log = logging.getLogger(__name__)
+RESULTS_ENV = "LAYERSCOPE_SQL_RESULTS_MB"
+DEFAULT_RESULTS_MB = 64
+MB = 1_000_000
+
+
+class ResultBudget:
+    """Bytes of kept results, shared by threads (sessions); `reserve` refuses what does not fit."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def reserve(self, nbytes: int) -> None:
+        with self._lock:
+            if self.used + nbytes > self.capacity:
+                raise LayerScopeError(
+                    f"the server is holding as many query results as it may ({self.capacity / MB:g} MB for "
+                    f"all visitors), and this one needs {nbytes / MB:.1f} MB: add a LIMIT, select fewer "
+                    "columns or try again in a minute")
+            self.used += nbytes
+
+    def release(self, nbytes: int) -> None:
+        with self._lock:
+            self.used = max(0, self.used - nbytes)
+
+    def keep(self, result: CappedResult, nbytes: int) -> "KeptResult":
+        """result, holding nbytes of this budget (already reserved) until it is garbage."""
+        kept = KeptResult(result.table, result.cut)
+        weakref.finalize(kept, self.release, nbytes)
+        return kept
+
+
+@dataclass(eq=False)
+class KeptResult(CappedResult):
+    """A result counted in a ResultBudget for as long as it exists."""
+
+
+def _capacity_from_env() -> int:
+    text = os.environ.get(RESULTS_ENV, "").strip()
+    try:
+        megabytes = float(text) if text else DEFAULT_RESULTS_MB
+    except ValueError:
+        megabytes = -1
+    if megabytes <= 0:
+        log.warning("%s=%r is not a positive number of MB: keeping %d MB of results", RESULTS_ENV, text,
+                    DEFAULT_RESULTS_MB)
+        megabytes = DEFAULT_RESULTS_MB
+    return int(megabytes * MB)
+
+
+_shared: ResultBudget | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_budget() -> ResultBudget:
+    """The process's one budget, sized by LAYERSCOPE_SQL_RESULTS_MB (default 64) when first asked for."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = ResultBudget(_capacity_from_env())
+        return _shared
