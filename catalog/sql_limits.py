@@ -23,8 +23,8 @@ ENV = {
 class SqlLimits:
     time_limit_s: float = 20.0        # wall clock, start-up of the worker process not counted
     max_rows: int = 10_000            # rows returned
-    max_bytes: int = 50_000_000       # Arrow bytes returned
-    memory_mb: int = 1024             # DuckDB memory_limit; the worker's address space gets headroom above it
+    max_bytes: int = 16_000_000       # Arrow bytes returned
+    memory_mb: int = 192              # DuckDB memory_limit; the worker's address space gets headroom above it
     threads: int = 1                  # DuckDB threads
 
     def __post_init__(self):

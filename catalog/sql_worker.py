@@ -23,7 +23,7 @@ from catalog.sql_limits import SqlLimits
 from core.errors import LayerScopeError
 
 MB = 1024 * 1024
-HEADROOM_MB = 512  # above DuckDB's own memory_limit: Arrow batches, strings DuckDB does not track
+HEADROOM_MB = 128  # above DuckDB's own memory_limit: Arrow batches, strings DuckDB does not track
 
 
 def _address_space_now() -> int:
