@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from catalog import sql_process
@@ -19,3 +20,11 @@ def run_for_this_session(path: str | Path, query: str, limits: SqlLimits) -> Kep
     ctx = get_script_run_ctx()
     owner = ctx.session_id if ctx is not None else None
     return sql_process.run_isolated(path, query, limits, owner, shared_budget())
+
+
+def forget(key: str) -> None:
+    """Drop the result kept under `key` in this session and give its bytes back to the budget at once
+    (session state may keep a dropped value referenced until the next run)."""
+    kept = st.session_state.pop(key, None)
+    if isinstance(kept, dict) and isinstance(kept.get("result"), KeptResult):
+        kept["result"].give_back()

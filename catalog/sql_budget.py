@@ -46,13 +46,17 @@ class ResultBudget:
     def keep(self, result: CappedResult, nbytes: int) -> "KeptResult":
         """result, holding nbytes of this budget (already reserved) until it is garbage."""
         kept = KeptResult(result.table, result.cut)
-        weakref.finalize(kept, self.release, nbytes)
+        kept._give_back = weakref.finalize(kept, self.release, nbytes)
         return kept
 
 
 @dataclass(eq=False)
 class KeptResult(CappedResult):
-    """A result counted in a ResultBudget for as long as it exists."""
+    """A result counted in a ResultBudget until `give_back` or until it is garbage, whichever is first."""
+
+    def give_back(self) -> None:
+        """Return its bytes to the budget now (once; what still refers to the table keeps it readable)."""
+        self._give_back()
 
 
 def _capacity_from_env() -> int:

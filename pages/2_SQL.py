@@ -90,7 +90,7 @@ def _run(query: str) -> dict:
 
 
 if run:
-    st.session_state.pop("sql_result", None)  # drop the previous result (and its budget) before the next
+    sql_results.forget("sql_result")  # drop the previous result (and its budget) before making the next
     st.session_state.sql_result = _run(st.session_state.sql_query)
 
 result = st.session_state.get("sql_result")
