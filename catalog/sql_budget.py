@@ -43,7 +43,7 @@ class ResultBudget:
         with self._lock:
             self.used = max(0, self.used - nbytes)
 
-    def keep(self, result: CappedResult, nbytes: int) -> "KeptResult":
+    def keep(self, result: CappedResult, nbytes: int) -> KeptResult:
         """result, holding nbytes of this budget (already reserved) until it is garbage."""
         kept = KeptResult(result.table, result.cut)
         kept._give_back = weakref.finalize(kept, self.release, nbytes)

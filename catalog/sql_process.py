@@ -19,9 +19,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Hashable
 
 import pyarrow as pa
 

@@ -18,9 +18,9 @@ import re
 import shutil
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from catalog.schema import MANIFEST
 
