@@ -12,19 +12,19 @@ from urllib.parse import urlparse
 
 import pytest
 
-from benchmarks.browser_latency import (
+from harness.browser import (
     CHROMIUM,
+    PINNED_JS,
     hover_point,
     inspector_id,
     launch,
     layer_ids,
     open_explorer,
     point_positions,
-    streamlit_server,
     switch_layer,
     wait_map_settled,
 )
-from benchmarks.load import PINNED_JS
+from harness.server import streamlit_server
 from tests.conftest import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV
 
 OWN_HOSTS = {"127.0.0.1", "localhost"}
