@@ -3,8 +3,8 @@
 The app only draws and caches: the model runs here. One forward (`core.onepass.explained_batch`, as
 the builder's) gives the predictions and every layer's reduction input, and its graph serves the
 backward of Grad-CAM, guided backprop and guided Grad-CAM, on the same 224 px view the model
-saw. (It used to be three: a forward to read the image, a probing forward to find the Grad-CAM layer
-on every upload, and the explanations' own forward.) The graph is freed when the block is left.
+saw; the Grad-CAM layer is found once per model, not by a probing forward per upload. The graph is
+freed when the block is left.
 """
 from __future__ import annotations
 

@@ -139,9 +139,9 @@ def tsne_settings(n: int, method: str = "auto", n_iter: int | None = None,
     half of Barnes-Hut with 500; FFT's cost grows as the map spreads, so its later iterations are its
     dearest). At every size EARLY_ITERATIONS (125) then TSNE_ITERATIONS (150), where openTSNE's default
     is 250 then 500: with its learning rate of N/12 the maps have found their neighbourhoods by then,
-    and later iterations mostly spread them (benchmarks/tsne_scale.py; docs/PERFORMANCE.md, sessions 7,
-    12 and 13). Mean 10-NN preservation of the maps against longer schedules: the bundled sample's 24
-    layers (400 points), 0.3500 with 150 after against 0.3513 with 250 after (session 7); four EfficientNet-Lite0
+    and later iterations mostly spread them (benchmarks/tsne_scale.py; docs/PERFORMANCE.md). Mean 10-NN
+    preservation of the maps against longer schedules: the bundled sample's 24 layers (400 points),
+    0.3500 with 150 after against 0.3513 with 250 after; four EfficientNet-Lite0
     layers at 3000 points, every layer and perplexity within 0.007 of 250 after 250, for 42 % less
     CPU; at 7000 points, four VGG16 layers: within 0.004 of 250 after 250 at perplexities 30 and 10,
     within 0.009 at 90, for 55 % less CPU (four EfficientNet-Lite0 layers: within 0.003 of 250 after 125).

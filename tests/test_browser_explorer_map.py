@@ -230,7 +230,7 @@ def _same_plot(page) -> bool:
 
 def test_the_data_map_stays_one_plot_through_switches_pins_and_filters(page, app_url):
     """A new figure updates the plot in place (app/plotly_view.py): no new plot, no new WebGL canvases
-    (each remount of Streamlit's chart cost a new software WebGL context and every point re-uploaded),
+    (each remount of Streamlit's chart costs a new software WebGL context and every point uploaded again),
     and hovering still reaches the inspector after each redraw."""
     open_explorer(page, app_url)
     page.evaluate("() => { window.__lsFirstPlot = document.querySelector('.st-key-datamap .js-plotly-plot'); }")
