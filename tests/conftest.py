@@ -1,5 +1,6 @@
-"""The shared test harness: one small real catalog, the app's environment, AppTest pages, a Streamlit
-server with headless Chromium for the browser tests, and small made-up images."""
+"""The shared test fixtures: one small real catalog, the app's environment, AppTest pages, a Streamlit
+server with headless Chromium for the browser tests (over `harness/`, which the benchmarks share), and
+small made-up images."""
 from __future__ import annotations
 
 import importlib.util
