@@ -43,7 +43,9 @@ FROM samples s JOIN predictions p ON p.sample_id = s.sample_id AND p.rank = 1
 WHERE p.class_idx = s.label_idx ORDER BY p.prob LIMIT 20""",
 }
 
-found = catalogs.list_catalogs()
+found, damaged = catalogs.scan_catalogs()
+for damaged_path, reason in damaged:
+    st.warning(catalogs.skipped(damaged_path, reason), icon=":material/warning:")
 if not found:
     st.warning(catalogs.none_found())
     st.stop()
