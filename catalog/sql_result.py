@@ -41,14 +41,18 @@ def unique_names(names: list[str]) -> list[str]:
 
 
 def _strip_terminator(sql: str) -> str:
-    """The statement without trailing `;` and comments, so that it can sit inside parentheses."""
-    end = len(sql)
+    """The statement without trailing `;` and comments, so that it can sit inside parentheses.
+
+    DuckDB's token offsets count UTF-8 bytes, so the statement is cut as bytes (`'café'` is 6 bytes).
+    """
+    data = sql.encode()
+    end = len(data)
     for offset, kind in reversed(duckdb.tokenize(sql)):
-        if kind == duckdb.token_type.comment or sql[offset] == ";":
+        if kind == duckdb.token_type.comment or data[offset:offset + 1] == b";":
             end = offset
             continue
         break
-    return sql[:end]
+    return data[:end].decode()
 
 
 def _quote(name: str) -> str:

@@ -51,6 +51,13 @@ def test_duplicate_columns_and_hugeint_are_shown(tiny_catalog, capsys):
     assert out == ["a\ta_2\th\tu\ti\tl\tb", f"1\t2\t{HUGE}\t{UHUGE}\t1 day\t[1, 2]\t<2 bytes>"]
 
 
+def test_non_ascii_text_before_a_terminator_or_comment(tiny_catalog, capsys):
+    code, out, err = _cli(capsys, tiny_catalog, "SELECT label_name FROM samples WHERE label_name <> 'café' LIMIT 1;")
+    assert code == 0 and out == ["label_name"], err
+    code, out, err = _cli(capsys, tiny_catalog, "SELECT 'café' AS x, '日本' AS y; -- ça va\n")
+    assert code == 0 and out == ["x\ty", "café\t日本"], err
+
+
 def test_result_is_cut_at_the_byte_cap(tiny_catalog, capsys):
     code, out, err = _cli(capsys, tiny_catalog, "SELECT repeat('x', 10000) AS s FROM range(1000)",
                           "--max-bytes", 100_000)
