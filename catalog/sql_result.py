@@ -1,8 +1,9 @@
 """Turning one checked SELECT into a result any viewer can show, within a row and a byte budget.
 
 DuckDB returns what pandas and Streamlit cannot always display (duplicate column names, HUGEINT,
-UHUGEINT, intervals, nested types), so the query is wrapped: every column gets a unique name and every
-type outside a plain set is cast to text. Binary columns become their size, as the app shows them.
+UHUGEINT, intervals, nested types, dates beyond year 9999), so the query is wrapped: every column gets a
+unique name and every type outside a plain set is cast to text. Binary columns become their size, as the
+app shows them.
 Record batches are fetched until the row or byte cap is passed, so a huge result is never materialised.
 """
 from __future__ import annotations
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-# types pandas, Arrow and Streamlit show as they are
+# types pandas, Arrow and Streamlit show as they are; dates and timestamps are not among them, because
+# DuckDB's range (`'infinity'`, year 294247) is wider than Python's and pandas', so they come back as text
 PLAIN_TYPES = {"boolean", "tinyint", "smallint", "integer", "bigint", "utinyint", "usmallint", "uinteger",
-               "ubigint", "float", "double", "varchar", "date", "timestamp", "timestamp_s", "timestamp_ms",
-               "timestamp_ns"}
+               "ubigint", "float", "double", "varchar"}
 BATCH_ROWS = 1024
 
 

@@ -58,6 +58,15 @@ def test_non_ascii_text_before_a_terminator_or_comment(tiny_catalog, capsys):
     assert code == 0 and out == ["x\ty", "café\t日本"], err
 
 
+def test_dates_and_timestamps_beyond_pythons_range_come_back_as_text(tiny_catalog, capsys):
+    code, out, err = _cli(capsys, tiny_catalog, "SELECT 'infinity'::TIMESTAMP AS t, '-infinity'::DATE AS d, "
+                          "TIMESTAMP '294247-01-10 04:00:54' AS far, DATE '2024-02-29' AS leap")
+    assert code == 0, err
+    assert out == ["t\td\tfar\tleap", "infinity\t-infinity\t294247-01-10 04:00:54\t2024-02-29"]
+    code, out, err = _cli(capsys, tiny_catalog, "SELECT * FROM test_all_types()")
+    assert code == 0 and len(out) == 4, err  # the header, the minimum, the maximum and the nulls
+
+
 def test_result_is_cut_at_the_byte_cap(tiny_catalog, capsys):
     code, out, err = _cli(capsys, tiny_catalog, "SELECT repeat('x', 10000) AS s FROM range(1000)",
                           "--max-bytes", 100_000)
