@@ -67,6 +67,18 @@ def test_dates_and_timestamps_beyond_pythons_range_come_back_as_text(tiny_catalo
     assert code == 0 and len(out) == 4, err  # the header, the minimum, the maximum and the nulls
 
 
+@pytest.mark.parametrize("query, extension", [
+    ("SELECT * FROM sqlite_scan('x.db', 't')", "sqlite_scanner"),
+    ("SELECT * FROM read_xlsx('x.xlsx')", "excel"),
+    ("SELECT * FROM st_read('x.shp')", "spatial"),
+])
+def test_a_function_of_an_extension_is_refused_in_a_whole_sentence(tiny_catalog, capsys, query, extension):
+    code, out, err = _cli(capsys, tiny_catalog, query)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"DuckDB's {extension} extension, which is not available here" in err
+    assert err.rstrip().endswith(")") and ":\n" not in err and "/" not in err
+
+
 def test_result_is_cut_at_the_byte_cap(tiny_catalog, capsys):
     code, out, err = _cli(capsys, tiny_catalog, "SELECT repeat('x', 10000) AS s FROM range(1000)",
                           "--max-bytes", 100_000)
