@@ -149,4 +149,4 @@ def mask_table(table: pa.Table, masks: list[tuple[str, str]]) -> pa.Table:
             for folder, shown in masks:
                 column = pc.replace_substring(column, folder, shown)
         columns.append(column)
-    return pa.table(columns, names=[mask_text(name, masks) for name in table.column_names])
+    return pa.table(columns, names=unique_names([mask_text(name, masks) for name in table.column_names]))

@@ -55,3 +55,14 @@ def test_the_owner_sees_the_folders_of_their_own_machine(app_test, small_catalog
     at = app_test("pages/2_SQL.py")
     shown = _shown(at, "SELECT current_setting('allowed_directories') AS d", small_catalog[0])
     assert str(small_catalog[0].resolve()) in shown
+
+
+def test_masked_column_names_stay_distinct(tmp_path):
+    import pyarrow as pa
+
+    from catalog.sql_result import mask_table, path_masks
+    catalog = tmp_path / "published" / "demo"
+    table = pa.table({f"{catalog}/a": [1], "demo/a": [f"see {catalog}/b"]})
+    masked = mask_table(table, path_masks(catalog, catalog.parent))
+    assert masked.column_names == ["demo/a", "demo/a_2"]
+    assert masked.column("demo/a_2").to_pylist() == ["see demo/b"]
