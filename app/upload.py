@@ -85,7 +85,7 @@ def _placement(path: str, digest: str, layer_id: int, perplexity_used: float | N
     if layer_id not in analysis.vectors:
         return None
     ref = cached.reference(path, layer_id)
-    on_tsne = perplexity_used is not None and f"tsne_{perplexity_used:g}" in ref
+    on_tsne = perplexity_used is not None and ref.tsne_map(perplexity_used) is not None
     placed = place(ref, analysis.vectors[layer_id], [float(perplexity_used)] if on_tsne else [], k=NEIGHBOURS)
     return {"pca": tuple(float(v) for v in placed.pca), "neighbours": placed.neighbours,
             "tsne": tuple(float(v) for v in placed.tsne[float(perplexity_used)]) if on_tsne else None}

@@ -249,7 +249,7 @@ def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
             for layer, reduction, maps in pending:
                 reduction.tsne = maps.result()
                 release_freed_memory()  # that layer's t-SNE work (kNN graph, affinities)
-                writer.save_reference(layer.layer_id, {**reduction.to_arrays(), "sample_id": kept.astype(np.int32)})
+                writer.save_reference(layer.layer_id, reduction.reference(kept.astype(np.int32)).to_arrays())
                 writer.append("embeddings", rows.embeddings(layer.layer_id, kept, reduction, used))
                 bar.update(1)
     finally:

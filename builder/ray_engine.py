@@ -218,7 +218,7 @@ class RayEngine:
         for layer in state.layers:
             reduction, separability = done[same_as.get(layer.layer_id, layer.layer_id)]
             info[layer.layer_id] = layer_info(reduction, separability)
-            writer.save_reference(layer.layer_id, {**reduction.to_arrays(), "sample_id": kept.astype(np.int32)})
+            writer.save_reference(layer.layer_id, reduction.reference(kept.astype(np.int32)).to_arrays())
             writer.append("embeddings", rows.embeddings(layer.layer_id, kept, reduction, used))
         return info
 

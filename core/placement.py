@@ -13,9 +13,10 @@ import torch
 from PIL import Image
 
 from core.layers import LayerInfo
-from core.mapspace import NEIGHBOURS, nearest, neighbours_of, place_on_tsne, project, tsne_perplexities  # noqa: F401
+from core.mapspace import NEIGHBOURS, nearest, neighbours_of, place_on_tsne, project  # noqa: F401
 from core.models import LoadedModel
 from core.onepass import run_batch
+from core.reference import LayerReference
 
 
 @dataclass
@@ -42,13 +43,14 @@ def read_image(loaded: LoadedModel, layers: list[LayerInfo], modules: dict[str, 
                         {layer_id: summary.features[0] for layer_id, summary in result.layers.items()})
 
 
-def place(reference: dict[str, np.ndarray], vector: np.ndarray, perplexities: list[float] | None = None,
+def place(reference: LayerReference, vector: np.ndarray, perplexities: list[float] | None = None,
           k: int = NEIGHBOURS) -> Placement:
-    """Where a new image's reduction input (D,) falls on one layer's maps, and its k nearest samples."""
+    """Where a new image's reduction input (D,) falls on one layer's maps (at the given used
+    perplexities, or at every stored one), and its k nearest samples."""
     point = project(reference, vector)
-    if reference["features"].shape[1] > len(point):  # a one-number layer was padded to 2D
-        point = np.pad(point, (0, reference["features"].shape[1] - len(point)))
+    if reference.features.shape[1] > len(point):  # a one-number layer was padded to 2D
+        point = np.pad(point, (0, reference.features.shape[1] - len(point)))
     placement = Placement(point[:2].copy(), neighbours=nearest(reference, point, k))
-    for perplexity in tsne_perplexities(reference) if perplexities is None else perplexities:
+    for perplexity in reference.perplexities if perplexities is None else perplexities:
         placement.tsne[perplexity] = place_on_tsne(reference, perplexity, point)
     return placement

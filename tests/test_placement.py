@@ -56,8 +56,8 @@ def test_neighbours_of_a_sample_exclude_itself_and_are_sorted(small_catalog):
     assert len(found) == 8 and all(sample_id != 0 for sample_id, _ in found)
     distances = [d for _, d in found]
     assert distances == sorted(distances)
-    features = reference["features"]
-    row = list(reference["sample_id"]).index(0)
+    features = reference.features
+    row = list(reference.sample_id).index(0)
     a = features / np.linalg.norm(features, axis=1, keepdims=True)
     by_hand = np.sort(1 - a @ a[row])[1]  # cosine distance; [0] is the sample itself
     assert distances[0] == pytest.approx(by_hand, rel=1e-4, abs=1e-6)
