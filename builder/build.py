@@ -45,9 +45,9 @@ from core.layers import trace_layers
 from core.models import load_model
 from core.reduce import (
     pca_layer,
+    perplexities_to_run,
     resolve_perplexities,
     tsne_maps,
-    tsne_perplexities,
     tsne_pool,
 )
 from core.separability import K as KNN_K
@@ -239,7 +239,7 @@ def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
                     reduction, maps = previous  # an identity layer: same data, so the same maps
                 else:
                     reduction = pca_layer(x, overwrite=True)  # x is this loop's own copy: no second one
-                    maps = pool.submit(tsne_maps, reduction.features, tsne_perplexities(used), config.seed, 1)
+                    maps = pool.submit(tsne_maps, reduction.features, perplexities_to_run(used), config.seed, 1)
                 previous = (reduction, maps)
                 info[layer.layer_id] = layer_info(
                     reduction, separability(reduction.features, [state.dataset.samples[r] for r in kept]))

@@ -58,9 +58,9 @@ from core.models import load_model
 from core.reduce import (
     InlineExecutor,
     pca_layer,
+    perplexities_to_run,
     resolve_perplexities,
     tsne_maps,
-    tsne_perplexities,
 )
 
 PER_SAMPLE_TABLES = ("predictions", "channels", "images", "explanations")
@@ -207,7 +207,7 @@ class RayEngine:
                 else:
                     while len(pending) >= limit:
                         self._collect(pending, done, bar)
-                    ref = task.remote(x, tsne_perplexities(used), config.seed, samples)
+                    ref = task.remote(x, perplexities_to_run(used), config.seed, samples)
                     pending[ref] = layer.layer_id
                 previous_id = layer.layer_id
             while pending:

@@ -98,13 +98,14 @@ def reduce_layer(x: np.ndarray, perplexities: dict[float, float], seed: int = 0,
                  n_jobs: int = 1) -> LayerReduction:
     """PCA of one layer's (N, D) reduction inputs, then t-SNE at each used perplexity."""
     reduction = pca_layer(x)
-    reduction.tsne = tsne_maps(reduction.features, tsne_perplexities(perplexities), seed, n_jobs)
+    reduction.tsne = tsne_maps(reduction.features, perplexities_to_run(perplexities), seed, n_jobs)
     return reduction
 
 
-def tsne_perplexities(perplexities: dict[float, float]) -> list[float]:
-    """The distinct perplexities to run, largest first (the kNN graph is built once, for it)."""
-    return sorted(set(perplexities.values()), reverse=True)
+def perplexities_to_run(used: dict[float, float]) -> list[float]:
+    """The distinct used perplexities of `resolve_perplexities`, largest first (the kNN graph is built
+    once, for the largest)."""
+    return sorted(set(used.values()), reverse=True)
 
 
 def pca_layer(x: np.ndarray, overwrite: bool = False) -> LayerReduction:
