@@ -54,8 +54,7 @@ def analyse(path: str, digest: str, name: str, _image) -> Analysis:
     """Predictions, explanations and every layer's reduction input of one checked image (per digest)."""
     from core.analysis import analyse_image
     from core.imagenet import by_index
-    loaded, layer_infos, modules = state.model_for(path)
-    result = analyse_image(loaded, layer_infos, modules, _image)
+    result = analyse_image(state.model_for(path), _image)
     top = pd.DataFrame({"rank": np.arange(1, len(result.top_classes) + 1),
                         "class_idx": result.top_classes.astype(int),
                         "class_name": [by_index(int(c)).name for c in result.top_classes],

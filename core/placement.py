@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from PIL import Image
 
-from core.layers import LayerInfo
+from core.layers import TracedModel
 from core.mapspace import NEIGHBOURS, nearest, neighbours_of, place_on_tsne, project  # noqa: F401
-from core.models import LoadedModel
 from core.onepass import run_batch
 from core.reference import LayerReference
 
@@ -35,10 +33,10 @@ class ImageReading:
     vectors: dict[int, np.ndarray]  # layer_id -> (D,)
 
 
-def read_image(loaded: LoadedModel, layers: list[LayerInfo], modules: dict[str, torch.nn.Module],
-               image: Image.Image) -> ImageReading:
+def read_image(traced: TracedModel, image: Image.Image) -> ImageReading:
+    loaded = traced.loaded
     batch = loaded.preprocess(image.convert("RGB")).unsqueeze(0).to(loaded.device)
-    result = run_batch(loaded.model, layers, modules, batch)
+    result = run_batch(loaded.model, traced.layers, traced.modules, batch)
     return ImageReading(result.top_classes[0], result.top_probs[0],
                         {layer_id: summary.features[0] for layer_id, summary in result.layers.items()})
 
