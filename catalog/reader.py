@@ -11,6 +11,7 @@ import numpy as np
 from catalog.layout import join_parts, reference_files, table_files
 from catalog.schema import MANIFEST, SCHEMA_VERSION, TABLES
 from core.errors import CatalogError
+from core.reference import LayerReference
 
 
 class UnreadableCatalog(CatalogError):
@@ -143,8 +144,13 @@ def open_catalog(path: Path, memory_mb: int | None = None, threads: int | None =
     return con
 
 
-def load_reference(path: Path, layer_id: int) -> dict[str, np.ndarray]:
+def load_reference(path: Path, layer_id: int) -> LayerReference:
     """The PCA basis and t-SNE reference of one layer, as saved by the builder (or published in parts)."""
+    return LayerReference.from_arrays(load_reference_arrays(path, layer_id))
+
+
+def load_reference_arrays(path: Path, layer_id: int) -> dict[str, np.ndarray]:
+    """One layer's reference file(s) as stored, every array by name, parts joined."""
     arrays: dict[str, np.ndarray] = {}
     for file in reference_files(path, layer_id):
         with np.load(file) as stored:
