@@ -16,7 +16,7 @@ const loadPlotly = (src) => {
 };
 
 // A double click (config doubleClick 'reset') and the modebar's home return to the ranges plotly saved
-// when it first drew the plot; an updated plot keeps those, so after a layer switch they were another
+// when it first drew the plot; an updated plot keeps those, so after a layer switch they would be another
 // map's. A figure that declares new axis ranges makes them the ones to return to.
 const keepRangesAsInitial = (gd, layout) => {
   const declared = Object.keys(layout).filter((k) => /^[xy]axis\d*$/.test(k) && Array.isArray(layout[k].range));
