@@ -4,8 +4,8 @@ A hover reruns only the inspector fragment, and the inspector is one HTML block 
 data URLs): its body (pictures and top-10) is made once per sample (three DuckDB lookups and a
 Grad-CAM overlay, about 10 ms) and kept in a bounded process-wide store; its head (id, labels, pinned
 or hovered) is formatted from a per-catalog dict of the samples table, so pinned and hovered share
-one body. (Most of a hover's time used to be Streamlit's gc.collect() after every run: see
-.streamlit/config.toml.)
+one body. (Streamlit's gc.collect() after every run would cost a hover more than the fragment itself:
+it is off in .streamlit/config.toml.)
 """
 from __future__ import annotations
 

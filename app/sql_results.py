@@ -13,13 +13,19 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from catalog import sql_process
 from catalog.sql_budget import KeptResult, shared_budget
 from catalog.sql_limits import SqlLimits
+from catalog.sql_result import mask_table
 
 
-def run_for_this_session(path: str | Path, query: str, limits: SqlLimits) -> KeptResult:
-    """This session's query, run in a worker; LayerScopeError with a one-line message on any refusal."""
+def run_for_this_session(path: str | Path, query: str, limits: SqlLimits,
+                         masks: list[tuple[str, str]] = ()) -> KeptResult:
+    """This session's query, run in a worker, server folders in it replaced by `masks`
+    (catalog.sql_result.path_masks); LayerScopeError with a one-line message on any refusal."""
     ctx = get_script_run_ctx()
     owner = ctx.session_id if ctx is not None else None
-    return sql_process.run_isolated(path, query, limits, owner, shared_budget())
+    kept = sql_process.run_isolated(path, query, limits, owner, shared_budget())
+    if masks:
+        kept.table = mask_table(kept.table, list(masks))  # about as large: the budget still holds it
+    return kept
 
 
 def forget(key: str) -> None:

@@ -1,6 +1,6 @@
 """A Community Cloud rehearsal on this machine: what a deployment does, under Cloud's limits.
 
-    python -m scripts.rehearse_cloud [CATALOG] [--cpu 0] [--max-rss-gb 2.0] [--json OUT] [--keep]
+    python -m benchmarks.cloud_rehearsal [CATALOG] [--cpu 0] [--max-rss-gb 2.0] [--json OUT] [--keep]
 
 1. clones the committed repository into a fresh folder, publishes CATALOG into its `published/` and
    commits it there (every committed file <= 50 MB, no absolute path of this machine);
@@ -24,20 +24,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.browser_latency import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    free_port,
-    hover_point,
-    inspector_id,
-    point_positions,
-    stop,
-)
-from benchmarks.rss import RssSampler, tree_rss_mb
 from catalog import load_manifest
 from catalog.paths import REPO_ROOT, default_root
 from catalog.publish import MAX_FILE_BYTES, find_leaks, publish
 from core.errors import LayerScopeError
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, hover_point, inspector_id, point_positions
+from harness.rss import RssSampler, tree_rss_mb
+from harness.server import free_port, stop
 
 ENTRYPOINT = "deploy/streamlit_app.py"
 UPLOAD_IMAGE = REPO_ROOT / "data" / "sample" / "n01440764_tench.jpg"
@@ -200,7 +193,7 @@ def rehearse(catalog: Path, cpu: int = 0, max_rss_gb: float = 2.0, workdir: Path
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m scripts.rehearse_cloud", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.cloud_rehearsal", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("catalog", nargs="?", type=Path, default=default_root() / "efficientnet_lite0-sample-all",
                         help="a finished catalog (default: the bundled sample's)")

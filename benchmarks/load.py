@@ -27,15 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.browser_latency import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    REPO,
-    percentile,
-    streamlit_server,
-)
-from benchmarks.cpu import CpuSampler
-from benchmarks.rss import RssSampler
+from benchmarks.browser_latency import percentile
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, PINNED_JS, POINTS_JS
+from harness.cpu import CpuSampler
+from harness.rss import RssSampler
+from harness.server import REPO, streamlit_server
 
 SAMPLE_IMAGES = REPO / "data" / "sample"
 SQL_QUERIES = (
@@ -44,34 +40,8 @@ SQL_QUERIES = (
     "WHERE p.rank = 1 AND p.class_idx <> s.label_idx ORDER BY p.prob DESC LIMIT 50",
     "SELECT layer_id, avg(score) FROM channels GROUP BY 1 ORDER BY 1",
 )
-# points far from every other point, and from the "your image" star (a trace without sample ids, 20 px
-# across, which plotly hovers instead of a point beneath it), so that the hover lands on the intended one
-POINTS_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
-    if (!gd || !gd._fullLayout) return [];
-    const fl = gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis, box = gd.getBoundingClientRect(), pts = [], others = [];
-    gd._fullData.forEach(tr => {
-      for (let i = 0; i < tr.x.length; i++) {
-        const at = [box.left + xa._offset + xa.l2p(tr.x[i]), box.top + ya._offset + ya.l2p(tr.y[i])];
-        if (tr.customdata) pts.push([...at, Number(tr.customdata[i][0])]); else others.push(at); } });
-    return pts.filter(p => pts.every(q => q === p || Math.hypot(p[0]-q[0], p[1]-q[1]) > 9) &&
-                           others.every(q => Math.hypot(p[0]-q[0], p[1]-q[1]) > 16)).slice(0, 400); }"""
 INSPECTOR_SHOWS_JS = """id => { const e = document.querySelector('.ls-inspector-head');
     return !!e && e.dataset.sampleId === String(id); }"""
-# the inspector shows the sample pinned, and the map rings that sample's own point (the ring is a layout
-# shape, or in earlier code a 'pinned' trace). Data coordinates, not pixels: two clicks within plotly's
-# double-click delay reset the zoom, which moves every point on the screen.
-PINNED_JS = """id => { const e = document.querySelector('.ls-inspector-head');
-    if (!e || e.dataset.sampleId !== String(id) || !/pinned/.test(e.innerText)) return false;
-    const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
-    if (!gd || !gd._fullLayout || !gd._fullData) return false;
-    const shape = (gd.layout.shapes || []).find(s => s.name === 'pinned');
-    const trace = gd._fullData.find(t => t.name === 'pinned');
-    const at = shape ? [shape.xanchor, shape.yanchor] : trace ? [trace.x[0], trace.y[0]] : null;
-    if (!at) return false;
-    for (const t of gd._fullData) { if (t.name === 'pinned' || !t.customdata) continue;
-      for (let i = 0; i < t.x.length; i++) if (t.customdata[i] && Number(t.customdata[i][0]) === id)
-        return Math.abs(t.x[i] - at[0]) < 1e-3 && Math.abs(t.y[i] - at[1]) < 1e-3; }
-    return false; }"""
 MAP_SHOWS_JS = """name => { const t = [...document.querySelectorAll('.st-key-datamap .gtitle')];
     return t.length === 1 && t[0].textContent.startsWith(name + ' ·'); }"""
 SHOWN_JS = """() => ({titles: [...document.querySelectorAll('.st-key-datamap .gtitle')].map(t => t.textContent),

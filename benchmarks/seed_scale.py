@@ -31,10 +31,10 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageEnhance, ImageOps
 
-from benchmarks.rss import RssSampler
 from builder import BuildConfig, NoProgress, build_catalog
 from core.images import load_rgb
 from core.models import load_model
+from harness.rss import RssSampler
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT.parent / "shared" / "data" / "imagenet-sample"

@@ -3,20 +3,20 @@
 glibc keeps memory that Python, numpy and torch free in its heaps (one per thread that allocates),
 and a heap's free pages below one still in use stay resident. A build frees about a gigabyte of
 activations every batch, from three threads (decoding, the model, encoding), so after the one pass the
-resident set stood 0.3-0.5 GB above what was live and the reduction started on top of that: the
-7000-image build peaked at 3.1 GB where 1000 images peaked at 2.7 (docs/PERFORMANCE.md). The builder
-calls `malloc_trim(0)` between stages and reduction layers, not after every batch: pages handed back
-are faulted in again by the next batch (EfficientNet-Lite0's one pass took 30 % longer so). Elsewhere
-than glibc it is not available and nothing is done.
+resident set stands 0.3-0.5 GB above what is live (a 90-image VGG16 build: 1944 MB, 1682 after
+`malloc_trim(0)`), and the reduction would start on top of that. The builder calls `malloc_trim(0)`
+between stages and reduction layers, not after every batch: pages handed back are faulted in again by
+the next batch (30 % more one-pass time for EfficientNet-Lite0). Elsewhere than glibc it is not
+available and nothing is done.
 
 While batches run, `freed_memory_kept` does the opposite. glibc gives every block over its mmap
 threshold (at most 32 MB; VGG16's first maps at batch 9 are 115 MB) a mapping of its own and unmaps it
-when freed, so each batch faulted its activations and gradients in afresh, page by page, zeroed by the
-kernel: 313,000-346,000 minor faults (1.3 GB) a VGG16 batch of 9, about an eighth of its time
-(benchmarks.page_faults). With mappings off and trimming off, freed blocks stay in the heap and the
-next batch reuses them. Reused, but not always in place: a block that no longer fits the hole it left
-goes above it, and the resident set creeps up batch after batch (VGG16 at batch 9: 2850 -> 2923 MB over
-the first 2100 of 7000 images). `GrowthLimit` hands the free pages back when it has crept too far.
+when freed, so each batch would fault its activations and gradients in afresh, page by page, zeroed by
+the kernel: 313,000-346,000 minor faults (1.3 GB) a VGG16 batch of 9, about an eighth of its time
+(docs/PERFORMANCE.md, "Settled measurements"). With mappings off and trimming off, freed blocks stay in
+the heap and the next batch reuses them. Reused, but not always in place: a block that no longer fits
+the hole it left goes above it, and the resident set creeps up batch after batch (VGG16 at batch 9:
+2850 -> 2923 MB over the first 2100 of 7000 images). `GrowthLimit` hands the free pages back when it has crept too far.
 """
 from __future__ import annotations
 

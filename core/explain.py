@@ -37,7 +37,7 @@ from core.heatmaps import decode, overlay  # noqa: F401  (re-exported for caller
 RGB_FORMAT = "WEBP"
 RGB_QUALITY = 90
 # libwebp's effort (0-6; PIL's default 4): 1 takes half the time (2.8-3.0 vs 5.3-6.1 ms a map) for
-# files 0.2-3 % larger at the same fidelity (PSNR within 0.05 dB; docs/PERFORMANCE.md, session 9)
+# files 0.2-3 % larger at the same fidelity (PSNR within 0.05 dB; docs/PERFORMANCE.md, "Settled measurements")
 RGB_METHOD = 1
 
 

@@ -3,7 +3,7 @@
 At the sizes LayerScope reduces (up to tens of thousands of samples, at most 50 PCA dimensions), all
 pairwise distances through one matrix product per block cost less than an approximate index: at 7000
 points, 50 dimensions and 270 neighbours (perplexity 90), 0.6 CPU-s against 6.1 for openTSNE's Annoy,
-which also misses about 1 % of the true neighbours (docs/PERFORMANCE.md, session 13).
+which also misses about 1 % of the true neighbours (docs/PERFORMANCE.md, "Settled measurements").
 """
 from __future__ import annotations
 

@@ -46,8 +46,8 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
   their size). The separability curve is the leave-one-out 10-nearest-neighbour accuracy by that
   distance; the Neighbours tab and an uploaded image's 8 nearest samples rank by it too. On the bundled
   catalog it ranks better than Euclidean distance (10-NN accuracy of the coarse groups at global_pool
-  0.64 against 0.55). Catalogs built before this record no measure in their manifest and were ranked
-  by Euclidean distance; rebuild them to compare like with like.
+  0.64 against 0.55). A catalog whose manifest records no measure holds a separability curve ranked by
+  Euclidean distance; rebuild it to compare like with like.
 - **Inspector**: the top-10 are the softmax probabilities. Grad-CAM weighs the last convolutional
   map by the gradient of the predicted class; guided backprop is the input gradient with negative
   gradients stopped at every ReLU; guided Grad-CAM multiplies the two.

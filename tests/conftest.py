@@ -1,5 +1,6 @@
-"""The shared test harness: one small real catalog, the app's environment, AppTest pages, a Streamlit
-server with headless Chromium for the browser tests, and small made-up images."""
+"""The shared test fixtures: one small real catalog, the app's environment, AppTest pages, a Streamlit
+server with headless Chromium for the browser tests (over `harness/`, which the benchmarks share), and
+small made-up images."""
 from __future__ import annotations
 
 import importlib.util
@@ -31,7 +32,7 @@ APP_TIMEOUT = 180  # seconds one AppTest run may take (the first Explorer run lo
 
 def pytest_collection_modifyitems(config, items):
     """Browser tests are skipped, before any fixture starts, where there is no Chromium or Playwright."""
-    from benchmarks.browser_latency import CHROMIUM
+    from harness.browser import CHROMIUM
     reason = None
     if not os.path.exists(CHROMIUM):
         reason = f"needs Debian's chromium at {CHROMIUM}"
@@ -206,7 +207,7 @@ def _artifact_name(request) -> str:
 def streamlit_server(small_catalog, tmp_path, request) -> Iterator[Server]:
     """`streamlit run Home.py` on a free port over the small catalog's folder, with its own activation
     cache; its log goes to test-artifacts/<test>-server.log. Stopped after the test."""
-    from benchmarks.browser_latency import streamlit_server as serve
+    from harness.server import streamlit_server as serve
     path, manifest = small_catalog
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"{_artifact_name(request)}-server.log"
@@ -228,7 +229,7 @@ def browser_page(streamlit_server, page_errors):
     JavaScript errors collected in `page_errors`; the browser is closed after the test."""
     from playwright.sync_api import sync_playwright
 
-    from benchmarks.browser_latency import launch
+    from harness.browser import launch
     with sync_playwright() as p:
         browser = launch(p)
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.browser_latency import (
+from harness.browser import (
     hover_point,
     inspector_id,
     map_title,

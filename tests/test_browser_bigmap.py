@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from benchmarks.browser_latency import (
+from harness.browser import (
     CHROMIUM,
     hover_point,
     launch,
@@ -17,8 +17,8 @@ from benchmarks.browser_latency import (
     point_positions,
     ringed,
     select_box,
-    streamlit_server,
 )
+from harness.server import streamlit_server
 from tests.conftest import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV
 
 pytestmark = [pytest.mark.browser,

@@ -12,19 +12,19 @@ from urllib.parse import urlparse
 
 import pytest
 
-from benchmarks.browser_latency import (
+from harness.browser import (
     CHROMIUM,
+    PINNED_JS,
     hover_point,
     inspector_id,
     launch,
     layer_ids,
     open_explorer,
     point_positions,
-    streamlit_server,
     switch_layer,
     wait_map_settled,
 )
-from benchmarks.load import PINNED_JS
+from harness.server import streamlit_server
 from tests.conftest import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV
 
 OWN_HOSTS = {"127.0.0.1", "localhost"}
@@ -230,7 +230,7 @@ def _same_plot(page) -> bool:
 
 def test_the_data_map_stays_one_plot_through_switches_pins_and_filters(page, app_url):
     """A new figure updates the plot in place (app/plotly_view.py): no new plot, no new WebGL canvases
-    (each remount of Streamlit's chart cost a new software WebGL context and every point re-uploaded),
+    (each remount of Streamlit's chart costs a new software WebGL context and every point uploaded again),
     and hovering still reaches the inspector after each redraw."""
     open_explorer(page, app_url)
     page.evaluate("() => { window.__lsFirstPlot = document.querySelector('.st-key-datamap .js-plotly-plot'); }")

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import catalog
-from benchmarks.browser_latency import CHROMIUM, inspector_id, launch, streamlit_server
+from harness.browser import CHROMIUM, inspector_id, launch
+from harness.server import streamlit_server
 from tests.conftest import ACTIVATION_CACHE_ENV, CATALOG_DIR_ENV
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.browser_latency import inspector_id
+from harness.browser import inspector_id
 
 pytestmark = pytest.mark.browser
 

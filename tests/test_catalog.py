@@ -73,8 +73,9 @@ def test_a_swap_killed_between_its_renames_is_restored_when_the_catalog_is_opene
     assert catalog.open(target).execute("SELECT count(*) FROM samples").fetchone() == (0,)
     assert catalog.load_manifest(target)["marker"] == "first"
     target.rename(tmp_path / f".c.old-4567cdef-{os.getpid()}")
-    assert [(p.name, m["marker"]) for p, m in catalog.find_catalogs(tmp_path)] == [("c", "first")]
+    catalog.find_catalogs(tmp_path)  # the app's list of catalogs restores it too
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+    assert catalog.load_manifest(target)["marker"] == "first"
 
 
 def test_a_live_builds_staging_folder_is_kept_until_the_build_is_killed(tmp_path):

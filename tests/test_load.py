@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from benchmarks.browser_latency import streamlit_server
-from benchmarks.cpu import CpuSampler
 from benchmarks.load import drive
-from benchmarks.rss import RssSampler, tree_rss_mb
+from harness.cpu import CpuSampler
+from harness.rss import RssSampler, tree_rss_mb
+from harness.server import streamlit_server
 from tests.conftest import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV
 
 
@@ -116,8 +116,7 @@ def test_no_element_reaches_a_visitor_as_a_reference_to_its_message_cache(browse
     cache off (.streamlit/config.toml): switching layers and pinning, the page gets whole elements only."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-    from benchmarks.browser_latency import inspector_id, layer_ids, switch_layer
-    from benchmarks.load import PINNED_JS, POINTS_JS
+    from harness.browser import PINNED_JS, POINTS_JS, inspector_id, layer_ids, switch_layer
     page, frames, console = browser_page, [], []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(payload)))
     page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)

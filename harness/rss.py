@@ -49,8 +49,8 @@ def tree_rss_mb(pid: int) -> float:
 
     A child with exactly its parent's address-space size is not counted: that is a child between
     fork (or vfork, which shares the parent's memory outright) and exec, e.g. the `ldconfig -p` that
-    importing torch runs. Its RSS is the parent's pages over again, so counting it doubled the
-    server's figure for that instant (a 1.7 GB "peak" that was 0.85 GB twice).
+    importing torch runs. Its RSS is the parent's pages over again, so counting it would double the
+    server's figure for that instant (a 1.7 GB "peak" for 0.85 GB twice).
     """
     total, todo = 0, [(pid, None)]
     while todo:

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from benchmarks.browser_latency import CHROMIUM
 from benchmarks.cloud_rehearsal import RehearsalFailed, publish_and_commit, rehearse
+from harness.browser import CHROMIUM
 
 pytestmark = pytest.mark.browser
 
