@@ -30,8 +30,16 @@ DOWNLOAD_CACHE_ENV = "LAYERSCOPE_CACHE"  # where datasets are downloaded and unp
 APP_TIMEOUT = 180  # seconds one AppTest run may take (the first Explorer run loads the model)
 
 
+# Fixtures that build a real catalog (tens of seconds once a run): a test that uses one is `slow`.
+CATALOG_FIXTURES = {"small_catalog", "generated_catalog"}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Browser tests are skipped, before any fixture starts, where there is no Chromium or Playwright."""
+    """Tests that build a catalog are marked `slow`, so `-m "not slow and not browser"` is the quick
+    suite; browser tests are skipped, before any fixture starts, where there is no Chromium or Playwright."""
+    for item in items:
+        if CATALOG_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
     from harness.browser import CHROMIUM
     reason = None
     if not os.path.exists(CHROMIUM):

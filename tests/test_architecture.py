@@ -2,6 +2,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 # Lower layers first: a module may import only packages of a lower rank than its own. `harness` (the
@@ -90,6 +92,7 @@ def test_only_the_ray_engine_imports_ray_and_only_when_a_build_asks_for_it():
     assert loaders == []  # builder/build.py imports it inside the function that picks the engine
 
 
+@pytest.mark.slow
 def test_importing_the_app_and_the_builder_loads_no_ray():
     import subprocess
     import sys

@@ -114,6 +114,7 @@ def test_manifest_records_what_was_built(small_catalog):
     assert manifest["tsne"] == {"gradient": "bh", "iterations": TSNE_ITERATIONS, "early_exaggeration_iterations": EARLY_ITERATIONS}
 
 
+@pytest.mark.slow
 def test_bad_images_are_skipped_with_reasons_and_the_build_goes_on(tmp_path, png_claiming_size):
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -202,6 +203,7 @@ def test_vgg16_random_on_100_images_maps_every_layer(tmp_path):
     assert len(distinct) == sum(not identity for _, identity, _ in rows)
 
 
+@pytest.mark.slow
 def test_command_line_builds_imagenette_from_a_local_archive(tmp_path, capsys, download_cache):
     from tests.test_datasets import _fake_imagenette
 

@@ -90,6 +90,7 @@ def in_a_fresh_process(measure: str) -> dict:
     return json.loads(child.stdout.splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_big_block_freed_inside_the_block_is_reused_without_faulting_its_pages_in_again():
     if not Path("/proc/self/status").exists() or not release_freed_memory():
         pytest.skip("needs Linux with glibc")
@@ -113,6 +114,7 @@ def measure_an_actor_in_a_fresh_process() -> None:
     print(json.dumps({"actor_made": actor is not None, "faults": faults_of_a_second_big_block(_libc())}))
 
 
+@pytest.mark.slow
 def test_a_ray_actor_keeps_freed_memory_for_its_batches_as_the_local_one_pass_does():
     if not Path("/proc/self/status").exists() or not release_freed_memory():
         pytest.skip("needs Linux with glibc")
@@ -173,6 +175,7 @@ def measure_a_growth_limit_in_a_fresh_process() -> None:
         libc.free(pin)
 
 
+@pytest.mark.slow
 def test_the_growth_limit_hands_back_free_pages_the_kept_heap_holds():
     if not Path("/proc/self/status").exists() or not release_freed_memory():
         pytest.skip("needs Linux with glibc")

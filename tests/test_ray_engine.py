@@ -29,6 +29,8 @@ from core.reduce import tsne_maps
 from scripts import build_catalog as cli
 from tests.test_catalog import write_minimal
 
+pytestmark = pytest.mark.slow  # each test starts a local Ray cluster
+
 OBJECT_STORE = 150 * 1024 * 1024  # bytes per node: the catalog's rows and features are small here
 IMAGES = 10
 ACTOR_TITLE = b"ray::MapWorker(MapBatches(ImagePass))"  # the process title Ray gives our actors

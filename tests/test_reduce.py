@@ -110,6 +110,7 @@ def test_large_samples_get_fft_gradients_and_a_caller_can_still_choose():
     assert tsne_settings(LARGE_TSNE, early_iter=250) == ("fft", TSNE_ITERATIONS, 250)
 
 
+@pytest.mark.slow
 def test_the_chosen_settings_keep_neighbourhoods_and_clusters_like_openTSNEs_default():
     """Each "auto" setting's maps, on a small clustered set, against Barnes-Hut with openTSNE's 500
     iterations (what every catalog used before)."""
