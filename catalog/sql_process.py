@@ -29,6 +29,7 @@ from catalog.paths import REPO_ROOT
 from catalog.sql_budget import ResultBudget
 from catalog.sql_limits import SqlLimits
 from catalog.sql_result import CappedResult
+from catalog.staging import recover_quietly
 from core.errors import LayerScopeError
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,9 @@ def run_isolated(catalog: str | Path, sql: str, limits: SqlLimits, owner: Hashab
     """The capped result of one SELECT, run in a bounded worker process; LayerScopeError on any failure.
 
     owner (e.g. a session id) runs one query at a time, its newest; budget, if given, holds the result.
+    A catalog whose rebuild or publish was killed mid-swap is restored first, as `catalog.open` does.
     """
+    recover_quietly(Path(catalog).resolve())
     if owner is None:
         return _run_on_a_worker(catalog, sql, limits, _Run(), budget)
     run = _Run()

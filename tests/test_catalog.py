@@ -78,6 +78,14 @@ def test_a_swap_killed_between_its_renames_is_restored_when_the_catalog_is_opene
     assert catalog.load_manifest(target)["marker"] == "first"
 
 
+def test_the_sql_command_restores_a_catalog_whose_swap_was_killed(tmp_path, capsys):
+    target = tmp_path / "c"
+    write_minimal(target, "first")
+    target.rename(tmp_path / f".c.old-0123abcd-{os.getpid()}")
+    assert sql.main([str(target), "SELECT count(*) AS n FROM samples"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["n", "0"]
+
+
 def test_a_live_builds_staging_folder_is_kept_until_the_build_is_killed(tmp_path):
     """The claim is a lock the kernel drops when its process dies, so recovery waits for exactly that."""
     target = tmp_path / "c"
