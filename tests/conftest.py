@@ -268,3 +268,18 @@ def png_claiming_size() -> Callable[[int, int], bytes]:
     """`png_claiming_size(width, height)`: the bytes of a tiny valid PNG whose header claims width x
     height (1-bit): cheap to make, huge to decode."""
     return _png_claiming_size
+
+
+def _photocd_behind(magic: bytes) -> bytes:
+    """A PhotoCD image (768 x 512) whose first bytes are `magic`: Pillow's PhotoCD decoder looks only at
+    offset 2048, so it opens this whatever the first bytes say."""
+    data = bytearray(96 * 2048 + 768 * 512 * 3 // 2)
+    data[:len(magic)] = magic
+    data[2048:2055] = b"PCD_IPI"
+    return bytes(data)
+
+
+@pytest.fixture
+def photocd_behind() -> Callable[[bytes], bytes]:
+    """`photocd_behind(b"\\x89PNG\\r\\n\\x1a\\n")`: a PhotoCD image that starts like a PNG (or anything)."""
+    return _photocd_behind
