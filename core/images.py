@@ -13,6 +13,7 @@ by name, and not every format Pillow can open), and at most 16 megapixels.
 """
 
 import io
+import struct
 import warnings
 from pathlib import Path
 
@@ -32,6 +33,10 @@ UPLOAD_MAX_PIXELS = 16_000_000
 UPLOAD_FORMATS = "JPEG, PNG or WebP"
 BUILD_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
 """Pillow's names of the formats of `core.datasets.IMAGE_SUFFIXES` (a phone's MPO opens as JPEG)."""
+
+_MALFORMED = (ValueError, SyntaxError, EOFError, IndexError, TypeError, ZeroDivisionError, struct.error)
+"""What Pillow's parsers raise on a malformed file besides OSError: an oversized zTXt or iCCP chunk, a
+tRNS entry outside the palette, a broken header field."""
 
 _CONVERTIBLE_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA", "LA"})
 """Colour or palette modes (possibly with alpha) that become RGB without a judgement call."""
@@ -116,6 +121,8 @@ def _load(source, formats: tuple[str, ...], *, min_side: int, max_pixels: int) -
         raise BadImage(REASON_NOT_IMAGE) from None
     except OSError:
         raise BadImage(REASON_UNREADABLE) from None
+    except _MALFORMED:
+        raise BadImage(REASON_CORRUPT) from None
 
 
 def _check_header(image: Image.Image, *, min_side: int, max_pixels: int) -> None:

@@ -223,3 +223,13 @@ def test_build_formats_are_those_of_the_dataset_suffixes():
     extensions = Image.registered_extensions()
     assert {extensions[suffix] for suffix in IMAGE_SUFFIXES} == set(BUILD_FORMATS)
 
+
+@pytest.mark.parametrize("kind", ["ztxt", "iccp", "trns"])
+def test_a_malformed_png_is_skipped_as_corrupt(tmp_path, malformed_pngs, kind):
+    from core.images import load_rgb_bytes
+    data = malformed_pngs[kind]
+    with pytest.raises(ValueError):  # what Pillow raises on it
+        with Image.open(io.BytesIO(data)) as image:
+            image.convert("RGBA")
+    assert _reason(_write(tmp_path / f"{kind}.png", data)) == "corrupt image data"
+    assert _upload_reason(data) == "corrupt image data"
