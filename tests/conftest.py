@@ -142,6 +142,31 @@ def click_plotly_points(at, key: str, points: list[dict]):
     return _check(at._run(states))
 
 
+def send_component(at, key: str, *, event: str | None = None, value=None, state: dict | None = None):
+    """What a browser sends for the components-v2 element with `key`: one trigger `event` carrying
+    `value` (the plot bridge's hover, click, select), or the element's `state` (the layer map's
+    {"selected": id}); then the rerun's AppTest. Any JSON a visitor's browser could send."""
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    element = next((e for e in at.get("bidi_component") if e.proto.id.endswith(key)), None)
+    assert element is not None, f"no component {key}"
+    sent = {}
+    if event is not None:
+        sent[_make_trigger_id(element.proto.id, "events")] = WidgetState(
+            json_trigger_value=json.dumps([{"event": event, "value": value}]))
+    if state is not None:
+        sent[element.proto.id] = WidgetState(json_value=json.dumps(state))
+    states = at._tree.get_widget_states()
+    kept = [w for w in states.widgets if w.id not in sent]
+    del states.widgets[:]
+    states.widgets.extend(kept)
+    for widget_id, widget in sent.items():
+        widget.id = widget_id
+        states.widgets.append(widget)
+    return _check(at._run(states))
+
+
 def chart_json(at, key: str = "datamap_chart") -> dict:
     """The plotly figure (data and layout) of the chart with `key` as sent to the browser, whether
     Streamlit's st.plotly_chart or the mounted chart of app/plotly_view.py draws it."""
