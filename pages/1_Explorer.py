@@ -72,7 +72,9 @@ def _on_layer_map() -> None:
 
 
 def _on_layer_select() -> None:
-    _set_layer(st.session_state.layer_select)
+    layer_id = browser_values.known_int(st.session_state.layer_select, layer_ids)  # an unknown option comes as text
+    if layer_id is not None:
+        _set_layer(layer_id)
 
 
 if st.session_state.get("layer_select") not in layer_ids:

@@ -99,3 +99,21 @@ def test_a_crafted_gallery_channel_opens_nothing(app_test):
     send_component(at, "gallery_grid", event="channel", value=2)  # a real tile opens its channel
     assert at.session_state.channel == 2
     assert any(c.proto.id.endswith("channel_heatmap") for c in at.get("plotly_chart"))
+
+
+def test_a_crafted_layer_picker_option_is_ignored(app_test):
+    """Streamlit hands a selectbox option that is not among its options to the page as the text sent."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    from tests.conftest import _check
+    at = app_test(EXPLORER)
+    layer_id = at.session_state.layer_id
+    picker = at.selectbox(key="layer_select")
+    states = at._tree.get_widget_states()
+    for widget in states.widgets:
+        if widget.id == picker.id:
+            widget.string_value = "9999: conv"
+    _check(at._run(states))
+    assert at.session_state.layer_id == layer_id
+    rerun(at.selectbox(key="layer_select").select(picker.options[3]))  # a real choice still selects
+    assert at.session_state.layer_id != layer_id
