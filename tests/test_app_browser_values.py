@@ -103,8 +103,6 @@ def test_a_crafted_gallery_channel_opens_nothing(app_test):
 
 def test_a_crafted_layer_picker_option_is_ignored(app_test):
     """Streamlit hands a selectbox option that is not among its options to the page as the text sent."""
-    from streamlit.proto.WidgetStates_pb2 import WidgetState
-
     from tests.conftest import _check
     at = app_test(EXPLORER)
     layer_id = at.session_state.layer_id

@@ -226,7 +226,6 @@ def test_build_formats_are_those_of_the_dataset_suffixes():
 
 @pytest.mark.parametrize("kind", ["ztxt", "iccp", "trns"])
 def test_a_malformed_png_is_skipped_as_corrupt(tmp_path, malformed_pngs, kind):
-    from core.images import load_rgb_bytes
     data = malformed_pngs[kind]
     with pytest.raises(ValueError):  # what Pillow raises on it
         with Image.open(io.BytesIO(data)) as image:
