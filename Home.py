@@ -32,7 +32,9 @@ st.markdown("""
 
 st.subheader("Catalogs")
 root = catalogs.catalog_root()
-found = catalogs.list_catalogs()
+found, damaged = catalogs.scan_catalogs()
+for damaged_path, reason in damaged:
+    st.warning(catalogs.skipped(damaged_path, reason), icon=":material/warning:")
 
 
 def _when(text: str) -> str:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 import catalog
 from catalog import insights, queries
+from core.reference import LayerReference
 
 
 @st.cache_resource(show_spinner=False)
@@ -67,7 +67,7 @@ def channel_stats(path: str, sample_id: int, layer_id: int) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
-def reference(path: str, layer_id: int) -> dict[str, np.ndarray]:
+def reference(path: str, layer_id: int) -> LayerReference:
     """One layer's stored PCA basis and t-SNE reference (read once per process)."""
     return catalog.load_reference(Path(path), int(layer_id))
 
@@ -88,10 +88,7 @@ def one_image_per_class(path: str) -> bool:
 def neighbours(path: str, layer_id: int, sample_id: int, k: int = 8) -> list[tuple[int, float]]:
     """The k nearest samples in the layer's PCA space; empty when the layer has no reference for it."""
     from core.mapspace import neighbours_of
-    ref = reference(path, layer_id)
-    if not (ref["sample_id"] == sample_id).any():
-        return []
-    return neighbours_of(ref, int(sample_id), k)
+    return neighbours_of(reference(path, layer_id), int(sample_id), k)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -13,8 +13,13 @@ def catalog_root() -> Path:
     return published_root() if settings.public_mode() else catalog.default_root()
 
 
+def scan_catalogs() -> catalog.CatalogScan:
+    """The usable catalogs (newest first) and the damaged ones, which a page names with `skipped`."""
+    return catalog.scan_catalogs(catalog_root())
+
+
 def list_catalogs() -> list[tuple[Path, dict]]:
-    return catalog.find_catalogs(catalog_root())
+    return scan_catalogs().found
 
 
 def none_found() -> str:
@@ -30,6 +35,13 @@ def unreadable(path: str, exc: Exception) -> str:
     if settings.public_mode():
         return f"The catalog {name} cannot be read."
     return f"Cannot read the catalog {name} ({path}): {exc}. Rebuild it with `python -m scripts.build_catalog`."
+
+
+def skipped(path: Path, reason: str) -> str:
+    """What a page says about a catalog it leaves out: its name, and why for the owner (never a path)."""
+    if settings.public_mode():
+        return f"The catalog {path.name} cannot be read and is not shown."
+    return f"The catalog {path.name} is unreadable and is not shown: {reason}."
 
 
 def model_label(manifest: dict) -> str:

@@ -92,7 +92,7 @@ def _cached_spec(view: View, layer_name: str, layer_kind: str | None, highlight:
                  marker: tuple[float, float, str] | None, dragmode: str, height: int) -> dict:
     """Colours and axis ranges come from every point of the map, whatever the show filter keeps."""
     title = method_title(layer_name, view.method, view.perplexity_used, view.perplexity_requested, kind=layer_kind)
-    variance = (cached.reference(view.catalog, view.layer_id).get("explained_variance_ratio")
+    variance = (cached.reference(view.catalog, view.layer_id).explained_variance_ratio
                 if view.method == "pca" else None)
     return figure_dict(map_points(view), view.colour_by, title, view.pinned, height=height, highlight=highlight,
                        marker=marker, dragmode=dragmode, show=view.show, axes=axis_titles(view.method, variance))

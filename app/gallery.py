@@ -1,8 +1,9 @@
-"""The activation gallery of the pinned sample at the selected layer."""
+"""The activation gallery of the pinned sample at the selected layer (its grid: `gallery.js`, `gallery.css`)."""
 from __future__ import annotations
 
 import base64
 import hashlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -71,50 +72,9 @@ def _gallery_items(path: str, sample_id: int, layer_id: int) -> dict:
             "scores": np.nan_to_num(scores).tolist(), "shape": list(maps.shape)}
 
 
-_CSS = """
-.gal { display: grid; grid-template-columns: repeat(auto-fill, minmax(var(--cell), 1fr)); gap: 4px; }
-.gal .cell { cursor: pointer; background: #161b26; border: 1px solid #252c3b; border-radius: 3px;
-  padding: 2px; text-align: center; font: 10px sans-serif; color: #9aa4b5; }
-.gal .cell:hover { border-color: #ff4b4b; }
-.gal .cell img { width: 100%; aspect-ratio: 1; image-rendering: pixelated; display: block; }
-.gal .cell .meta { display: flex; justify-content: space-between; gap: 3px; padding: 0 2px; overflow: hidden;
-  white-space: nowrap; }
-.gal .cell .meta span { overflow: hidden; text-overflow: ellipsis; }
-.gal-legend { font: 11px sans-serif; color: #9aa4b5; margin-bottom: 6px; }
-.gal-legend .scale { display: flex; align-items: center; gap: 6px; }
-.gal-legend .scale .lo, .gal-legend .scale .hi { flex: none; }
-.gal-legend .bar { flex: 1 1 auto; min-width: 80px; height: 10px; border-radius: 2px;
-  background: linear-gradient(90deg, #440154, #3b528b, #21918c, #5ec962, #fde725); }
-.gal-legend .what { margin-top: 2px; white-space: normal; }
-"""
+_CSS = Path(__file__).with_name("gallery.css").read_text(encoding="utf-8")
 
-_JS = """
-export default function(component) {
-  const { data, parentElement, setTriggerValue } = component;
-  let root = parentElement.querySelector('.gal-root');
-  if (!root) { root = document.createElement('div'); root.className = 'gal-root'; parentElement.appendChild(root); }
-  if (root.dataset.key !== data.key) {
-    root.dataset.key = data.key;
-    const cells = data.items.map(it =>
-      `<div class="cell" data-channel="${it.c}" title="channel ${it.c} · score ${it.s.toFixed(2)}` +
-      ` (score = entropy × mean |activation|) · click to open">` +
-      `<img src="${it.src}" alt="channel ${it.c}"><div class="meta"><span>#${it.c}</span>` +
-      (data.compact ? '' : `<span>${it.s.toFixed(2)}</span>`) + '</div></div>').join('');
-    root.innerHTML = `<div class="gal-legend"><div class="scale"><span class="lo">${data.lo.toPrecision(3)}</span>` +
-      `<span class="bar"></span><span class="hi">${data.hi.toPrecision(3)}</span></div>` +
-      '<div class="what">colour: activation (one scale for the layer) · ' +
-      (data.compact ? 'hover a channel for its score' : 'number under a tile: score') +
-      ' (score = entropy × mean |activation|: strong and spread-out responses rank first)</div></div>' +
-      `<div class="gal" style="--cell:${data.cell}px">${cells}</div>`;
-  }
-  const onClick = (e) => {
-    const cell = e.target.closest('[data-channel]');
-    if (cell) setTriggerValue('channel', Number(cell.dataset.channel));
-  };
-  root.addEventListener('click', onClick);
-  return () => root.removeEventListener('click', onClick);
-}
-"""
+_JS = Path(__file__).with_name("gallery.js").read_text(encoding="utf-8")
 
 _grid = st.components.v2.component("layerscope.gallery", css=_CSS, js=_JS)
 

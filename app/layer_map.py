@@ -3,13 +3,15 @@
 Each box's face follows the layer's spatial size (height x width, square-root scale) and its
 thickness along the chain follows the channel count (log scale), so a VGG reads as a funnel from a
 224x224x3 slab to a long 1000-wide vector. Hover shows name, kind and shape; click selects; the
-arrow keys move the selection. Every layer's group carries `data-layer-id`.
+arrow keys move the selection. Every layer's group carries `data-layer-id`. The browser side is
+`layer_map.js` and `layer_map.css` beside this file.
 """
 from __future__ import annotations
 
 import hashlib
 import math
 from html import escape
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -93,94 +95,9 @@ def layer_svg(table: pd.DataFrame) -> str:
             f'preserveAspectRatio="xMinYMid meet" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>')
 
 
-_CSS = """
-.lm-wrap { position: relative; outline: none; width: 100%; }
-.lm-wrap svg { width: 100%; height: auto; max-height: clamp(150px, 22vh, 280px); display: block; }
-.lm-wrap .layer { cursor: pointer; }
-.lm-wrap .layer .front { fill-opacity: 0.95; }
-.lm-wrap .layer .top { filter: brightness(1.25); }
-.lm-wrap .layer .side { filter: brightness(0.7); }
-.lm-wrap .layer path { stroke: #0e1117; stroke-width: 0.6; }
-.lm-wrap .layer text { fill: #aab3c2; font: 10.5px sans-serif; pointer-events: none; }
-.lm-wrap .layer.hover path { stroke: #ffffff; stroke-width: 1.2; }
-.lm-wrap .layer.selected path { stroke: #ff4b4b; stroke-width: 2.2; }
-.lm-wrap .layer.selected text { fill: #ff4b4b; font-weight: bold; }
-.lm-tip { position: absolute; pointer-events: none; background: #1c2230; color: #e6e6e6;
-  border: 1px solid #3a4458; border-radius: 4px; padding: 3px 7px; font: 12px sans-serif;
-  white-space: nowrap; display: none; z-index: 10; }
-.lm-status { font: 12px sans-serif; color: #9aa4b5; margin-top: 2px; }
-"""
+_CSS = Path(__file__).with_name("layer_map.css").read_text(encoding="utf-8")
 
-_JS = """
-export default function(component) {
-  const { data, parentElement, setStateValue } = component;
-  let wrap = parentElement.querySelector('.lm-wrap');
-  if (!wrap || wrap.dataset.svgKey !== data.key) {
-    if (wrap) wrap.remove();
-    wrap = document.createElement('div');
-    wrap.className = 'lm-wrap';
-    wrap.tabIndex = 0;
-    wrap.dataset.svgKey = data.key;
-    wrap.innerHTML = data.svg + '<div class="lm-tip"></div><div class="lm-status"></div>';
-    parentElement.appendChild(wrap);
-  }
-  const tip = wrap.querySelector('.lm-tip');
-  const status = wrap.querySelector('.lm-status');
-  const groups = Array.from(wrap.querySelectorAll('[data-layer-id]'));
-  const ids = groups.map(g => Number(g.dataset.layerId));
-  const describe = g => `${g.dataset.name} · ${g.dataset.kind} · ${g.dataset.shape}`;
-  const mark = (id) => {
-    groups.forEach(g => g.classList.toggle('selected', Number(g.dataset.layerId) === id));
-    const g = groups.find(g => Number(g.dataset.layerId) === id);
-    status.textContent = g ? ('selected: ' + describe(g) + '  (click a layer, or use ← → with the map focused)') : '';
-  };
-  wrap.__selected = data.selected;
-  mark(data.selected);
-  const select = (id) => {
-    if (id === wrap.__selected) return;
-    wrap.__selected = id;
-    mark(id);
-    setStateValue('selected', id);
-  };
-  const onOver = (e) => {
-    const g = e.target.closest('[data-layer-id]');
-    groups.forEach(x => x.classList.toggle('hover', x === g));
-    if (!g) { tip.style.display = 'none'; return; }
-    tip.textContent = describe(g);
-    const box = wrap.getBoundingClientRect();
-    tip.style.display = 'block';
-    const left = Math.min(e.clientX - box.left + 12, box.width - tip.offsetWidth - 4);
-    tip.style.left = Math.max(0, left) + 'px';
-    tip.style.top = (e.clientY - box.top + 14) + 'px';
-  };
-  const onLeave = () => { groups.forEach(x => x.classList.remove('hover')); tip.style.display = 'none'; };
-  const onClick = (e) => {
-    const g = e.target.closest('[data-layer-id]');
-    wrap.focus({preventScroll: true});
-    if (g) select(Number(g.dataset.layerId));
-  };
-  const onKey = (e) => {
-    const i = ids.indexOf(wrap.__selected);
-    let j = null;
-    if (e.key === 'ArrowRight' || e.key === 'ArrowDown') j = Math.min(ids.length - 1, i + 1);
-    if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') j = Math.max(0, i - 1);
-    if (e.key === 'Home') j = 0;
-    if (e.key === 'End') j = ids.length - 1;
-    if (j !== null) { e.preventDefault(); select(ids[j]); }
-  };
-  // this script runs again on every rerun while `wrap` survives: replace the previous run's
-  // listeners, or every arrow key would move once per listener
-  const listeners = {mousemove: onOver, mouseleave: onLeave, click: onClick, keydown: onKey};
-  const unbind = () => {
-    Object.entries(wrap.__lsListeners || {}).forEach(([type, fn]) => wrap.removeEventListener(type, fn));
-    wrap.__lsListeners = null;
-  };
-  unbind();
-  Object.entries(listeners).forEach(([type, fn]) => wrap.addEventListener(type, fn));
-  wrap.__lsListeners = listeners;
-  return () => { if (wrap.__lsListeners === listeners) unbind(); };
-}
-"""
+_JS = Path(__file__).with_name("layer_map.js").read_text(encoding="utf-8")
 
 _component = st.components.v2.component("layerscope.layer_map", css=_CSS, js=_JS)
 

@@ -3,8 +3,9 @@ mounting a new one.
 
 Streamlit's st.plotly_chart gives each figure its own element identity (the spec is hashed into it), so
 every change of the data map (a layer switch, a pin, a selection ring) mounted a new plot: a new WebGL
-context, every point uploaded again, zoom lost. This components-v2 element keeps one div for the
-life of the page and hands each new figure to plotly.js, which redraws only what changed.
+context, every point uploaded again, zoom lost. This components-v2 element (its script: `plotly_view.js`
+beside this file) keeps one div for the life of the page and hands each new figure to plotly.js, which
+redraws only what changed.
 
 plotly.js itself is served once per visitor from the app's static folder (`server.enableStaticServing`),
 copied there from the installed plotly package, whose version names the file (so a browser never runs
@@ -30,81 +31,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
-_JS = """
-// plotly.js is loaded once per page (a script tag, window.Plotly) and shared by every such chart.
-const loadPlotly = (src) => {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!window.__lsPlotlyLoading) {
-    window.__lsPlotlyLoading = new Promise((resolve, reject) => {
-      const script = document.createElement('script');
-      script.src = src;
-      script.onload = () => resolve(window.Plotly);
-      script.onerror = () => { window.__lsPlotlyLoading = null;
-                               reject(new Error('plotly.js could not be loaded from ' + src)); };
-      document.head.appendChild(script);
-    });
-  }
-  return window.__lsPlotlyLoading;
-};
-
-// A double click (config doubleClick 'reset') and the modebar's home return to the ranges plotly saved
-// when it first drew the plot; an updated plot keeps those, so after a layer switch they were another
-// map's. A figure that declares new axis ranges makes them the ones to return to.
-const keepRangesAsInitial = (gd, layout) => {
-  const declared = Object.keys(layout).filter((k) => /^[xy]axis\\d*$/.test(k) && Array.isArray(layout[k].range));
-  const ranges = JSON.stringify(declared.map((k) => [k, layout[k].range]));
-  if (!gd._fullLayout || gd.__lsRanges === ranges) return;  // the same ranges: a zoom survives a pin
-  gd.__lsRanges = ranges;
-  declared.forEach((k) => {
-    const axis = gd._fullLayout[k];
-    if (!axis) return;
-    [axis._rangeInitial0, axis._rangeInitial1] = layout[k].range;
-    axis._autorangeInitial = false;
-  });
-};
-
-export default function(component) {
-  const { data, parentElement } = component;
-  // This script runs on every rerun of the page; the div, and with it the plot, outlive the runs.
-  let gd = parentElement.querySelector(':scope > .ls-plotly');
-  if (!gd) {
-    gd = document.createElement('div');
-    gd.className = 'ls-plotly';
-    gd.style.width = '100%';
-    gd.style.minHeight = data.height + 'px';
-    parentElement.appendChild(gd);
-  }
-  // plotly's `responsive` follows the window only; the column also changes width by itself (the sidebar
-  // folding, the page's layout settling): the plot follows its own div, once per plot.
-  if (!gd.__lsResize && window.ResizeObserver) {
-    let frame = null;
-    gd.__lsResize = new ResizeObserver(() => {
-      cancelAnimationFrame(frame);
-      frame = requestAnimationFrame(() => {
-        // a hidden plot (its page being replaced, a tab not shown) has no width to follow
-        const drawn = gd._fullLayout && gd._fullLayout.width, shown = gd.isConnected && gd.offsetParent !== null;
-        if (window.Plotly && drawn && shown && gd.clientWidth > 0 && Math.abs(gd.clientWidth - drawn) > 1)
-          window.Plotly.Plots.resize(gd).catch(() => {});
-      });
-    });
-    gd.__lsResize.observe(gd);
-  }
-  const drawn = gd.__lsDrawn || {};
-  if (drawn.traces === data.traces && drawn.layout === data.layout) return;  // as drawn: nothing to do
-  // Traces as drawn are handed back as the same objects: plotly then sees only the layout change (a
-  // pinned ring is a layout shape) and redraws that, not every point.
-  const traces = drawn.traces === data.traces ? drawn.parsed : JSON.parse(data.traces);
-  gd.__lsDrawn = {traces: data.traces, layout: data.layout, parsed: traces};
-  loadPlotly(data.src).then((Plotly) => {
-    if (gd.__lsDrawn.parsed !== traces || gd.__lsDrawn.layout !== data.layout) return;  // a newer one came
-    const layout = JSON.parse(data.layout);
-    return Plotly.react(gd, traces, layout, data.config).then(() => keepRangesAsInitial(gd, layout));
-  }).catch((error) => {
-    gd.textContent = String(error && error.message || error);
-    gd.__lsDrawn = null;
-  });
-}
-"""
+_JS = Path(__file__).with_name("plotly_view.js").read_text(encoding="utf-8")
 
 _component = st.components.v2.component("layerscope.plotly_view", js=_JS, isolate_styles=False)
 

@@ -18,12 +18,10 @@ from catalog.activation_cache import default_root as activation_cache_root
 
 @st.cache_resource(show_spinner=False)
 def model(name: str, weights: str):
-    """The model and its traced layer graph, loaded once per process."""
-    from core.layers import trace_layers
+    """The model and its traced layer graph (a `core.layers.TracedModel`), loaded once per process."""
+    from core.layers import TracedModel
     from core.models import load_model
-    loaded = load_model(name, weights)
-    layer_infos, modules = trace_layers(loaded.model, loaded.preprocess.crop)
-    return loaded, layer_infos, modules
+    return TracedModel.trace(load_model(name, weights))
 
 
 def model_for(path: str):
@@ -50,8 +48,7 @@ def cached_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray | 
 def compute_activations(path: str, sample_id: int) -> None:
     """One forward for the sample's stored model-view image; every layer's map saved (float16)."""
     from core.activations import view_activations
-    loaded, layer_infos, modules = model_for(path)
-    maps = view_activations(loaded, layer_infos, modules, sample_view(path, sample_id)["image"])
+    maps = view_activations(model_for(path), sample_view(path, sample_id)["image"])
     _cache(path).put_many(sample_id, maps)
 
 
@@ -61,8 +58,6 @@ def layer_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray:
     if found is not None:
         return found
     from core.activations import view_activations
-    loaded, layer_infos, modules = model_for(path)
-    array = view_activations(loaded, layer_infos, modules, sample_view(path, sample_id)["image"],
-                             [int(layer_id)])[int(layer_id)]
+    array = view_activations(model_for(path), sample_view(path, sample_id)["image"], [int(layer_id)])[int(layer_id)]
     _cache(path).put(sample_id, layer_id, array)
     return array.astype(np.float32)

@@ -54,8 +54,7 @@ def analyse(path: str, digest: str, name: str, _image) -> Analysis:
     """Predictions, explanations and every layer's reduction input of one checked image (per digest)."""
     from core.analysis import analyse_image
     from core.imagenet import by_index
-    loaded, layer_infos, modules = state.model_for(path)
-    result = analyse_image(loaded, layer_infos, modules, _image)
+    result = analyse_image(state.model_for(path), _image)
     top = pd.DataFrame({"rank": np.arange(1, len(result.top_classes) + 1),
                         "class_idx": result.top_classes.astype(int),
                         "class_name": [by_index(int(c)).name for c in result.top_classes],
@@ -85,7 +84,7 @@ def _placement(path: str, digest: str, layer_id: int, perplexity_used: float | N
     if layer_id not in analysis.vectors:
         return None
     ref = cached.reference(path, layer_id)
-    on_tsne = perplexity_used is not None and f"tsne_{perplexity_used:g}" in ref
+    on_tsne = perplexity_used is not None and ref.tsne_map(perplexity_used) is not None
     placed = place(ref, analysis.vectors[layer_id], [float(perplexity_used)] if on_tsne else [], k=NEIGHBOURS)
     return {"pca": tuple(float(v) for v in placed.pca), "neighbours": placed.neighbours,
             "tsne": tuple(float(v) for v in placed.tsne[float(perplexity_used)]) if on_tsne else None}

@@ -193,7 +193,7 @@ def generate(n: int, out: Path, classes: int = 100, images: str = "sample", seed
             variance = np.sort(rng.dirichlet(np.ones(COMPONENTS) * 0.5))[::-1].astype(np.float32) * 0.8
             basis, _ = np.linalg.qr(rng.normal(size=(d, COMPONENTS)).astype(np.float32))
             reduction = LayerReduction(np.zeros(d, np.float32), basis.T.copy(), variance, features, tsne)
-            writer.save_reference(layer.layer_id, {**reduction.to_arrays(), "sample_id": ids})
+            writer.save_reference(layer.layer_id, reduction.reference(ids).to_arrays())
             writer.append("embeddings", rows.embeddings(layer.layer_id, ids, reduction, used))
             reductions[layer.layer_id] = {
                 "reduction_dim": d, "pca_components": COMPONENTS, "pca_variance": reduction.variance_kept,

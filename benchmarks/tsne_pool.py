@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     manifest = catalog.load_manifest(args.catalog)
-    features = [catalog.load_reference(args.catalog, i)["features"] for i in range(args.layers)]
+    features = [catalog.load_reference(args.catalog, i).features for i in range(args.layers)]
     perplexities = sorted(set(manifest["perplexities"]["used"].values()), reverse=True)
     cores = available_cores()
     print(f"{len(features)} layers x {len(features[0])} samples, perplexities {perplexities}, {cores} cores")

@@ -56,8 +56,8 @@ def from_catalog(folder: Path, layer: int) -> tuple[np.ndarray, np.ndarray]:
 
     reference = catalog.load_reference(folder, layer)
     samples = pd.concat([pd.read_parquet(f) for f in table_files(folder, "samples")]).set_index("sample_id")
-    labels = samples.loc[np.asarray(reference["sample_id"]), "label_idx"].to_numpy()
-    return np.asarray(reference["features"], np.float32), labels
+    labels = samples.loc[np.asarray(reference.sample_id), "label_idx"].to_numpy()
+    return np.asarray(reference.features, np.float32), labels
 
 
 def run(features: list[np.ndarray], setup: str, perplexities: list[float],

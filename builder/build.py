@@ -45,9 +45,9 @@ from core.layers import trace_layers
 from core.models import load_model
 from core.reduce import (
     pca_layer,
+    perplexities_to_run,
     resolve_perplexities,
     tsne_maps,
-    tsne_perplexities,
     tsne_pool,
 )
 from core.separability import K as KNN_K
@@ -239,7 +239,7 @@ def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
                     reduction, maps = previous  # an identity layer: same data, so the same maps
                 else:
                     reduction = pca_layer(x, overwrite=True)  # x is this loop's own copy: no second one
-                    maps = pool.submit(tsne_maps, reduction.features, tsne_perplexities(used), config.seed, 1)
+                    maps = pool.submit(tsne_maps, reduction.features, perplexities_to_run(used), config.seed, 1)
                 previous = (reduction, maps)
                 info[layer.layer_id] = layer_info(
                     reduction, separability(reduction.features, [state.dataset.samples[r] for r in kept]))
@@ -249,7 +249,7 @@ def _reduce(writer: CatalogWriter, state: BuildState, config: BuildConfig,
             for layer, reduction, maps in pending:
                 reduction.tsne = maps.result()
                 release_freed_memory()  # that layer's t-SNE work (kNN graph, affinities)
-                writer.save_reference(layer.layer_id, {**reduction.to_arrays(), "sample_id": kept.astype(np.int32)})
+                writer.save_reference(layer.layer_id, reduction.reference(kept.astype(np.int32)).to_arrays())
                 writer.append("embeddings", rows.embeddings(layer.layer_id, kept, reduction, used))
                 bar.update(1)
     finally:

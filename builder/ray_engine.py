@@ -58,9 +58,9 @@ from core.models import load_model
 from core.reduce import (
     InlineExecutor,
     pca_layer,
+    perplexities_to_run,
     resolve_perplexities,
     tsne_maps,
-    tsne_perplexities,
 )
 
 PER_SAMPLE_TABLES = ("predictions", "channels", "images", "explanations")
@@ -207,7 +207,7 @@ class RayEngine:
                 else:
                     while len(pending) >= limit:
                         self._collect(pending, done, bar)
-                    ref = task.remote(x, tsne_perplexities(used), config.seed, samples)
+                    ref = task.remote(x, perplexities_to_run(used), config.seed, samples)
                     pending[ref] = layer.layer_id
                 previous_id = layer.layer_id
             while pending:
@@ -218,7 +218,7 @@ class RayEngine:
         for layer in state.layers:
             reduction, separability = done[same_as.get(layer.layer_id, layer.layer_id)]
             info[layer.layer_id] = layer_info(reduction, separability)
-            writer.save_reference(layer.layer_id, {**reduction.to_arrays(), "sample_id": kept.astype(np.int32)})
+            writer.save_reference(layer.layer_id, reduction.reference(kept.astype(np.int32)).to_arrays())
             writer.append("embeddings", rows.embeddings(layer.layer_id, kept, reduction, used))
         return info
 

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from catalog.layout import reference_file, reference_layer_ids, split_key, table_files, table_part_name
 from catalog.paths import REPO_ROOT, published_root
-from catalog.reader import load_manifest, load_reference, open_catalog
+from catalog.reader import load_manifest, load_reference_arrays, open_catalog
 from catalog.schema import MANIFEST, REFERENCE_DIR, TABLES
 from core.errors import CatalogError
 
@@ -195,7 +195,7 @@ def _check_opens(folder: Path, source: Path) -> None:
         if got != expected:
             raise CatalogError(f"published table {name} has {got} rows, the catalog has {expected}")
     for layer_id in reference_layer_ids(source):
-        before, after = load_reference(source, layer_id), load_reference(folder, layer_id)
+        before, after = load_reference_arrays(source, layer_id), load_reference_arrays(folder, layer_id)
         if {k: v.shape for k, v in before.items()} != {k: v.shape for k, v in after.items()}:
             raise CatalogError(f"published reference of layer {layer_id} differs from the catalog's")
 
@@ -223,7 +223,7 @@ def publish(source: Path, name: str | None = None, root: Path | None = None,
             files = _write_table(table, staging, table_name, max_file_bytes)
             layout[table_name] = [f.relative_to(staging).as_posix() for f in files]
         for layer_id in reference_layer_ids(source):
-            _write_reference(load_reference(source, layer_id), staging, layer_id, max_file_bytes)
+            _write_reference(load_reference_arrays(source, layer_id), staging, layer_id, max_file_bytes)
         public = public_manifest(manifest)
         public["published"] = {"from": source.name, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                "max_file_bytes": max_file_bytes, "tables": layout}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -10,19 +11,108 @@ import numpy as np
 from catalog.layout import join_parts, reference_files, table_files
 from catalog.schema import MANIFEST, SCHEMA_VERSION, TABLES
 from core.errors import CatalogError
+from core.reference import LayerReference
+
+
+class UnreadableCatalog(CatalogError):
+    """A folder that holds a manifest this LayerScope cannot use; `reason` names why, without any path."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path} is unreadable: {reason}")
+        self.reason = reason
 
 
 def load_manifest(path: Path) -> dict:
-    """The manifest of a complete catalog; CatalogError for anything else."""
+    """The manifest of a complete catalog; CatalogError for anything else (UnreadableCatalog if damaged)."""
     path = Path(path)
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
         raise CatalogError(f"{path} is not a LayerScope catalog (no {MANIFEST}); build one with "
                            "python -m scripts.build_catalog")
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON or UTF-8; too deeply nested
+        raise UnreadableCatalog(path, f"{MANIFEST} is not valid JSON ({type(exc).__name__})") from exc
+    if not isinstance(manifest, dict):
+        raise UnreadableCatalog(path, f"{MANIFEST} holds {_kind(manifest)}, not an object")
     if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise CatalogError(f"{path} has catalog schema {manifest.get('schema_version')}, this LayerScope "
-                           f"reads schema {SCHEMA_VERSION}: rebuild it with python -m scripts.build_catalog")
+        raise UnreadableCatalog(path, f"it has catalog schema {manifest.get('schema_version')}, this LayerScope "
+                                f"reads schema {SCHEMA_VERSION}: rebuild it with python -m scripts.build_catalog")
+    return manifest
+
+
+def _kind(value) -> str:
+    """What a JSON value is, in words: `a number`, `text`, `a list`..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {str: "text", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _text(value) -> bool:
+    return isinstance(value, str)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _names(value) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# The manifest fields the pages read, parents before their children: (what it must be, check).
+REQUIRED_FIELDS = {
+    "created_at": ("text", _text),
+    "model": ("an object", lambda v: isinstance(v, dict)),
+    "model.name": ("text", _text),
+    "model.weights": ("text", _text),
+    "dataset": ("an object", lambda v: isinstance(v, dict)),
+    "dataset.name": ("text", _text),
+    "n_samples": ("a whole number", _count),
+    "top1_accuracy": ("a number", _number),
+    "layers": ("a list of layer names", _names),
+    "perplexities": ("an object", lambda v: isinstance(v, dict)),
+    "perplexities.max_for_n": ("a number", _number),
+}
+OPTIONAL_FIELDS = {  # absent or null is fine
+    "model.label": ("text", _text),
+    "model.display_name": ("text", _text),
+    "model.trained": ("true/false", lambda v: isinstance(v, bool)),
+    "dataset.source": ("text", _text),
+    "dataset.classes": ("a whole number", _count),
+}
+
+
+def manifest_problem(manifest: dict) -> str | None:
+    """Why the pages cannot show this manifest (a field they read missing or of the wrong type), or None."""
+    for field, (wanted, fits) in {**REQUIRED_FIELDS, **OPTIONAL_FIELDS}.items():
+        *parents, key = field.split(".")
+        holder = manifest
+        for parent in parents:
+            holder = holder[parent]
+        if key not in holder or holder[key] is None:
+            if field in REQUIRED_FIELDS:
+                return f"{field} is missing from {MANIFEST}"
+            continue
+        if not fits(holder[key]):
+            return f"{field} in {MANIFEST} is {_kind(holder[key])}, not {wanted}"
+    return None
+
+
+def load_complete_manifest(path: Path) -> dict:
+    """`load_manifest`, and UnreadableCatalog unless every field the pages read is there with its type."""
+    manifest = load_manifest(path)
+    problem = manifest_problem(manifest)
+    if problem:
+        raise UnreadableCatalog(Path(path), problem)
     return manifest
 
 
@@ -54,8 +144,13 @@ def open_catalog(path: Path, memory_mb: int | None = None, threads: int | None =
     return con
 
 
-def load_reference(path: Path, layer_id: int) -> dict[str, np.ndarray]:
+def load_reference(path: Path, layer_id: int) -> LayerReference:
     """The PCA basis and t-SNE reference of one layer, as saved by the builder (or published in parts)."""
+    return LayerReference.from_arrays(load_reference_arrays(path, layer_id))
+
+
+def load_reference_arrays(path: Path, layer_id: int) -> dict[str, np.ndarray]:
+    """One layer's reference file(s) as stored, every array by name, parts joined."""
     arrays: dict[str, np.ndarray] = {}
     for file in reference_files(path, layer_id):
         with np.load(file) as stored:
@@ -63,15 +158,30 @@ def load_reference(path: Path, layer_id: int) -> dict[str, np.ndarray]:
     return join_parts(arrays)
 
 
-def find_catalogs(root: Path) -> list[tuple[Path, dict]]:
-    """Complete catalogs directly under root, newest first; incomplete or foreign folders are skipped."""
+class CatalogScan(NamedTuple):
+    found: list[tuple[Path, dict]]  # usable catalogs, newest first
+    unreadable: list[tuple[Path, str]]  # folders with a damaged or foreign manifest, and why (no path in it)
+
+
+def scan_catalogs(root: Path) -> CatalogScan:
+    """The catalogs directly under root, and the ones whose manifest cannot be used, by name.
+
+    Folders without a manifest (a build in progress, anything else) are not catalogs and are skipped.
+    """
     root = Path(root)
-    found = []
+    found, unreadable = [], []
     if root.is_dir():
         for folder in sorted(root.iterdir()):
             if folder.is_dir() and not folder.name.startswith("."):
                 try:
-                    found.append((folder, load_manifest(folder)))
-                except (CatalogError, ValueError):
+                    found.append((folder, load_complete_manifest(folder)))
+                except UnreadableCatalog as exc:
+                    unreadable.append((folder, exc.reason))
+                except CatalogError:
                     continue
-    return sorted(found, key=lambda item: item[1].get("created_at", ""), reverse=True)
+    return CatalogScan(sorted(found, key=lambda item: item[1]["created_at"], reverse=True), unreadable)
+
+
+def find_catalogs(root: Path) -> list[tuple[Path, dict]]:
+    """Complete catalogs directly under root, newest first; incomplete, damaged or foreign folders are skipped."""
+    return scan_catalogs(root).found

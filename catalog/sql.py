@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import threading
 
@@ -43,6 +44,16 @@ def _first_line(exc: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+# DuckDB's ways of saying that a function lives in an extension it has not loaded
+_EXTENSION_NEEDED = re.compile(r"required extension '(\w+)|exists in the (\w+) extension")
+
+
+def _extension_needed(exc: BaseException) -> str | None:
+    """The extension a failed query needed, if that is why it failed."""
+    found = _EXTENSION_NEEDED.search(str(exc))
+    return (found.group(1) or found.group(2)) if found else None
+
+
 def explain(exc: BaseException, limits: SqlLimits) -> LayerScopeError:
     """A short message for anything a query can raise (no traceback reaches a user)."""
     if isinstance(exc, LayerScopeError):
@@ -52,6 +63,9 @@ def explain(exc: BaseException, limits: SqlLimits) -> LayerScopeError:
     if isinstance(exc, (duckdb.OutOfMemoryException, MemoryError)) or "failed to allocate" in str(exc).lower():
         return LayerScopeError(f"the query needed more than the {limits.memory_mb:,} MB of memory it may use "
                                "and was stopped: add a LIMIT, filter earlier or select fewer columns")
+    if isinstance(exc, duckdb.Error) and _extension_needed(exc):
+        return LayerScopeError(f"query failed: it needs DuckDB's {_extension_needed(exc)} extension, which is not "
+                               "available here (extensions cannot be installed or loaded)")
     if isinstance(exc, duckdb.PermissionException):
         return LayerScopeError("only the catalog's own files can be read; reading other files or URLs is "
                                f"refused ({_first_line(exc)})")

@@ -1,21 +1,24 @@
 """Turning one checked SELECT into a result any viewer can show, within a row and a byte budget.
 
 DuckDB returns what pandas and Streamlit cannot always display (duplicate column names, HUGEINT,
-UHUGEINT, intervals, nested types), so the query is wrapped: every column gets a unique name and every
-type outside a plain set is cast to text. Binary columns become their size, as the app shows them.
+UHUGEINT, intervals, nested types, dates beyond year 9999), so the query is wrapped: every column gets a
+unique name and every type outside a plain set is cast to text. Binary columns become their size, as the
+app shows them.
 Record batches are fetched until the row or byte cap is passed, so a huge result is never materialised.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-# types pandas, Arrow and Streamlit show as they are
+# types pandas, Arrow and Streamlit show as they are; dates and timestamps are not among them, because
+# DuckDB's range (`'infinity'`, year 294247) is wider than Python's and pandas', so they come back as text
 PLAIN_TYPES = {"boolean", "tinyint", "smallint", "integer", "bigint", "utinyint", "usmallint", "uinteger",
-               "ubigint", "float", "double", "varchar", "date", "timestamp", "timestamp_s", "timestamp_ms",
-               "timestamp_ns"}
+               "ubigint", "float", "double", "varchar"}
 BATCH_ROWS = 1024
 
 
@@ -41,14 +44,18 @@ def unique_names(names: list[str]) -> list[str]:
 
 
 def _strip_terminator(sql: str) -> str:
-    """The statement without trailing `;` and comments, so that it can sit inside parentheses."""
-    end = len(sql)
+    """The statement without trailing `;` and comments, so that it can sit inside parentheses.
+
+    DuckDB's token offsets count UTF-8 bytes, so the statement is cut as bytes (`'café'` is 6 bytes).
+    """
+    data = sql.encode()
+    end = len(data)
     for offset, kind in reversed(duckdb.tokenize(sql)):
-        if kind == duckdb.token_type.comment or sql[offset] == ";":
+        if kind == duckdb.token_type.comment or data[offset:offset + 1] == b";":
             end = offset
             continue
         break
-    return sql[:end]
+    return data[:end].decode()
 
 
 def _quote(name: str) -> str:
@@ -106,3 +113,40 @@ def _rows_within(batch: pa.RecordBatch, budget: int) -> pa.RecordBatch:
         else:
             high = middle - 1
     return batch.slice(0, low)
+
+
+def path_masks(catalog: str | Path, root: str | Path) -> list[tuple[str, str]]:
+    """The server's folders a visitor must not see, each with what is shown instead, longest first.
+
+    The catalog's folder becomes its name, any other folder under the catalogs' root its own name, and
+    the home folder (DuckDB's extension and secret directories) `~`.
+    """
+    catalog, root = Path(catalog), Path(root)
+    masks = {}
+    for folder, shown in ((Path.home(), "~"), (root, root.name), (catalog, catalog.name)):
+        for form in {str(folder), str(folder.resolve())}:
+            if Path(form).parent != Path(form):  # never the filesystem's root
+                masks[form] = shown
+    for form in {str(root), str(root.resolve())}:
+        if Path(form).parent != Path(form):
+            masks[form + "/"] = ""
+    return sorted(masks.items(), key=lambda mask: len(mask[0]), reverse=True)
+
+
+def mask_text(text: str, masks: list[tuple[str, str]]) -> str:
+    for folder, shown in masks:
+        text = text.replace(folder, shown)
+    return text
+
+
+def mask_table(table: pa.Table, masks: list[tuple[str, str]]) -> pa.Table:
+    """The table with the masked folders replaced in its column names and text columns."""
+    if not masks:
+        return table
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            for folder, shown in masks:
+                column = pc.replace_substring(column, folder, shown)
+        columns.append(column)
+    return pa.table(columns, names=unique_names([mask_text(name, masks) for name in table.column_names]))

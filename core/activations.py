@@ -13,8 +13,7 @@ from PIL import Image
 from torch import nn
 
 from core.forward import hooked_forward
-from core.layers import LayerInfo
-from core.models import LoadedModel
+from core.layers import LayerInfo, TracedModel
 
 
 def activations(model: nn.Module, layers: list[LayerInfo], modules: dict[str, nn.Module],
@@ -45,13 +44,14 @@ def activations(model: nn.Module, layers: list[LayerInfo], modules: dict[str, nn
     return found
 
 
-def view_activations(loaded: LoadedModel, layers: list[LayerInfo], modules: dict[str, nn.Module],
-                     view: bytes | Image.Image, layer_ids: list[int] | None = None) -> dict[int, np.ndarray]:
+def view_activations(traced: TracedModel, view: bytes | Image.Image,
+                     layer_ids: list[int] | None = None) -> dict[int, np.ndarray]:
     """`activations` of a stored model view (the 224 px crop, encoded or decoded): it is normalised
     only, never resized again, so the maps are those of the image the catalog's statistics came from."""
+    loaded = traced.loaded
     if isinstance(view, bytes):
         with Image.open(io.BytesIO(view)) as image:
             tensor = loaded.preprocess.normalize(image.convert("RGB"))
     else:
         tensor = loaded.preprocess.normalize(view.convert("RGB"))
-    return activations(loaded.model, layers, modules, tensor, layer_ids)
+    return activations(loaded.model, traced.layers, traced.modules, tensor, layer_ids)

@@ -16,8 +16,7 @@ from PIL import Image
 from torch import nn
 
 from core import explain
-from core.layers import LayerInfo
-from core.models import LoadedModel
+from core.layers import TracedModel
 from core.onepass import explained_batch
 from core.pictures import jpeg, overlay_jpeg
 from core.placement import read_image
@@ -37,32 +36,33 @@ class ImageAnalysis:
 _targets: weakref.WeakKeyDictionary[nn.Module, nn.Module | None] = weakref.WeakKeyDictionary()
 
 
-def target_layer(loaded: LoadedModel, modules: dict[str, nn.Module]) -> nn.Module | None:
+def target_layer(traced: TracedModel) -> nn.Module | None:
     """The model's Grad-CAM layer, found once per model (a probing forward); None when it has none."""
+    loaded = traced.loaded
     if loaded.model not in _targets:
         try:
-            _targets[loaded.model] = explain.default_target_layer(loaded.model, list(modules),
+            _targets[loaded.model] = explain.default_target_layer(loaded.model, list(traced.modules),
                                                                   input_size=loaded.preprocess.crop)
         except ValueError:
             _targets[loaded.model] = None
     return _targets[loaded.model]
 
 
-def analyse_image(loaded: LoadedModel, layers: list[LayerInfo], modules: dict[str, nn.Module],
-                  image: Image.Image) -> ImageAnalysis:
+def analyse_image(traced: TracedModel, image: Image.Image) -> ImageAnalysis:
     """Predictions, reduction inputs and the four encoded pictures of one RGB image.
 
     A model without a convolutional map to explain still gets its predictions and the view.
     """
+    loaded = traced.loaded
     view = loaded.preprocess.view(image.convert("RGB"))
     pictures = {"image": jpeg(view, VIEW_QUALITY)}
-    target = target_layer(loaded, modules)
+    target = target_layer(traced)
     if target is None:
-        reading = read_image(loaded, layers, modules, image)
+        reading = read_image(traced, image)
         return ImageAnalysis(reading.top_classes, reading.top_probs, reading.vectors, pictures)
     batch = loaded.preprocess.normalize(view)[None].to(loaded.device)
     maps = None
-    with explained_batch(loaded.model, layers, modules, target, batch) as (result, explain_top1):
+    with explained_batch(loaded.model, traced.layers, traced.modules, target, batch) as (result, explain_top1):
         try:
             maps = explain_top1()
         except (ValueError, RuntimeError):

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from core.forward import hooked_forward
+from core.models import LoadedModel
 
 _KINDS: tuple[tuple[str, tuple[type, ...]], ...] = (
     ("conv", (nn.Conv1d, nn.Conv2d, nn.Conv3d)),
@@ -130,3 +131,18 @@ def trace_layers(model: nn.Module, input_size: int) -> tuple[list[LayerInfo], di
                                 identity=kind in IDENTITY_IN_EVAL or name in passes_through))
     layers.append(LayerInfo(len(layers), "output", "output", tuple(out.shape[1:]), 0, "Softmax"))
     return layers, {name: modules[name] for name in seen}
+
+
+@dataclass(frozen=True, eq=False)
+class TracedModel:
+    """A loaded model with its traced layer graph: what a forward that reads every layer needs."""
+
+    loaded: LoadedModel
+    layers: list[LayerInfo]  # in execution order, input first and output last
+    modules: dict[str, nn.Module]  # layer name -> the module to hook
+
+    @classmethod
+    def trace(cls, loaded: LoadedModel) -> TracedModel:
+        """One dummy forward at the input size the model's preprocessing crops to."""
+        layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
+        return cls(loaded, layers, modules)

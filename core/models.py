@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 from torch import nn
@@ -20,7 +20,7 @@ from core.preprocess import Preprocess
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    source: str  # "torchvision" or "timm"
+    source: str  # a key of SOURCES: "torchvision" or "timm"
     arch: str
     display_name: str
     weights_file: Callable[[], Path] | None = None  # where the default weights lie, if not on a hub
@@ -60,18 +60,16 @@ class LoadedModel:
 
 
 def resolve_spec(name: str) -> ModelSpec:
-    """`vgg16`, `efficientnet_lite0`, `torchvision:resnet50`, `timm:resnet18`, or a bare arch name."""
+    """`vgg16`, `efficientnet_lite0`, `torchvision:resnet50`, `timm:resnet18`, or a bare arch name
+    (looked up in the sources in order: torchvision first)."""
     if name in REGISTRY:
         return REGISTRY[name]
     source, _, arch = name.partition(":")
-    if arch and source in ("torchvision", "timm"):
+    if arch and source in SOURCES:
         return ModelSpec(name, source, arch, arch)
-    import torchvision
-    if name in torchvision.models.list_models(module=torchvision.models):
-        return ModelSpec(name, "torchvision", name, name)
-    import timm
-    if name in timm.list_models():
-        return ModelSpec(name, "timm", name, name)
+    for source, found in SOURCES.items():
+        if found.has(name):
+            return ModelSpec(name, source, name, name)
     raise WeightsUnavailable(f"unknown model {name!r}: use one of {sorted(REGISTRY)}, "
                              "torchvision:NAME or timm:NAME")
 
@@ -85,7 +83,7 @@ def load_model(name: str = DEFAULT_MODEL, weights: str = "default", device: str 
     """
     spec = resolve_spec(name)
     torch.manual_seed(0)
-    model, preprocess = (_torchvision if spec.source == "torchvision" else _timm)(spec.arch)
+    model, preprocess = SOURCES[spec.source].build(spec.arch)
     if weights == "random":
         described, trained = "random (untrained)", False
     elif weights == "default":
@@ -107,41 +105,79 @@ def load_model(name: str = DEFAULT_MODEL, weights: str = "default", device: str 
                        torch.device(device))
 
 
-def _torchvision(arch: str) -> tuple[nn.Module, Preprocess]:
-    import torchvision
-    try:
-        model = torchvision.models.get_model(arch, weights=None)
-    except ValueError as exc:
-        raise WeightsUnavailable(f"torchvision has no model {arch!r}") from exc
-    transforms = torchvision.models.get_model_weights(arch).DEFAULT.transforms()
-    preprocess = Preprocess(resize=transforms.resize_size[0], crop=transforms.crop_size[0],
-                            mean=tuple(transforms.mean), std=tuple(transforms.std),
-                            interpolation=transforms.interpolation.value)
-    return model, preprocess
+class ModelSource(Protocol):
+    """Where architectures come from: each one untrained with the preprocessing its weights expect,
+    and its default ImageNet weights."""
+
+    def has(self, arch: str) -> bool: ...
+
+    def build(self, arch: str) -> tuple[nn.Module, Preprocess]: ...
+
+    def weights_name(self, arch: str) -> str: ...
+
+    def default_state_dict(self, arch: str) -> dict: ...
 
 
-def _timm(arch: str) -> tuple[nn.Module, Preprocess]:
-    import timm
-    from timm.data import resolve_data_config
-    try:
-        model = timm.create_model(arch, pretrained=False)
-    except RuntimeError as exc:
-        raise WeightsUnavailable(f"timm has no model {arch!r}") from exc
-    config = resolve_data_config({}, model=model)
-    crop = config["input_size"][-1]
-    preprocess = Preprocess(resize=int(crop / config["crop_pct"]), crop=crop,
-                            mean=tuple(config["mean"]), std=tuple(config["std"]),
-                            interpolation=config["interpolation"])
-    return model, preprocess
+class Torchvision:
+    def has(self, arch: str) -> bool:
+        import torchvision
+        return arch in torchvision.models.list_models(module=torchvision.models)
+
+    def build(self, arch: str) -> tuple[nn.Module, Preprocess]:
+        import torchvision
+        try:
+            model = torchvision.models.get_model(arch, weights=None)
+        except ValueError as exc:
+            raise WeightsUnavailable(f"torchvision has no model {arch!r}") from exc
+        transforms = torchvision.models.get_model_weights(arch).DEFAULT.transforms()
+        preprocess = Preprocess(resize=transforms.resize_size[0], crop=transforms.crop_size[0],
+                                mean=tuple(transforms.mean), std=tuple(transforms.std),
+                                interpolation=transforms.interpolation.value)
+        return model, preprocess
+
+    def weights_name(self, arch: str) -> str:
+        import torchvision
+        return f"ImageNet (torchvision {torchvision.models.get_model_weights(arch).DEFAULT.name})"
+
+    def default_state_dict(self, arch: str) -> dict:
+        import torchvision
+        return torchvision.models.get_model_weights(arch).DEFAULT.get_state_dict(progress=True)
+
+
+class Timm:
+    def has(self, arch: str) -> bool:
+        import timm
+        return arch in timm.list_models()
+
+    def build(self, arch: str) -> tuple[nn.Module, Preprocess]:
+        import timm
+        from timm.data import resolve_data_config
+        try:
+            model = timm.create_model(arch, pretrained=False)
+        except RuntimeError as exc:
+            raise WeightsUnavailable(f"timm has no model {arch!r}") from exc
+        config = resolve_data_config({}, model=model)
+        crop = config["input_size"][-1]
+        preprocess = Preprocess(resize=int(crop / config["crop_pct"]), crop=crop,
+                                mean=tuple(config["mean"]), std=tuple(config["std"]),
+                                interpolation=config["interpolation"])
+        return model, preprocess
+
+    def weights_name(self, arch: str) -> str:
+        return f"ImageNet (timm {arch})"
+
+    def default_state_dict(self, arch: str) -> dict:
+        import timm
+        return timm.create_model(arch, pretrained=True).state_dict()
+
+
+SOURCES: dict[str, ModelSource] = {"torchvision": Torchvision(), "timm": Timm()}
 
 
 def _default_weights_name(spec: ModelSpec) -> str:
     if spec.weights_file is not None:
         return f"ImageNet ({spec.weights_file().name})"
-    if spec.source == "torchvision":
-        import torchvision
-        return f"ImageNet (torchvision {torchvision.models.get_model_weights(spec.arch).DEFAULT.name})"
-    return f"ImageNet (timm {spec.arch})"
+    return SOURCES[spec.source].weights_name(spec.arch)
 
 
 def _offline_message(spec: ModelSpec, exc: Exception) -> str:
@@ -155,11 +191,7 @@ def _default_state_dict(spec: ModelSpec) -> dict:
     if spec.weights_file is not None:
         return _read_state_dict(spec.weights_file())
     try:
-        if spec.source == "torchvision":
-            import torchvision
-            return torchvision.models.get_model_weights(spec.arch).DEFAULT.get_state_dict(progress=True)
-        import timm
-        return timm.create_model(spec.arch, pretrained=True).state_dict()
+        return SOURCES[spec.source].default_state_dict(spec.arch)
     except Exception as exc:  # network errors come in many types (URLError, OSError, hub errors)
         raise WeightsUnavailable(_offline_message(spec, exc)) from exc
 

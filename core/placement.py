@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from PIL import Image
 
-from core.layers import LayerInfo
-from core.mapspace import NEIGHBOURS, nearest, neighbours_of, place_on_tsne, project, tsne_perplexities  # noqa: F401
-from core.models import LoadedModel
+from core.layers import TracedModel
+from core.mapspace import NEIGHBOURS, nearest, neighbours_of, place_on_tsne, project  # noqa: F401
 from core.onepass import run_batch
+from core.reference import LayerReference
 
 
 @dataclass
@@ -34,21 +33,22 @@ class ImageReading:
     vectors: dict[int, np.ndarray]  # layer_id -> (D,)
 
 
-def read_image(loaded: LoadedModel, layers: list[LayerInfo], modules: dict[str, torch.nn.Module],
-               image: Image.Image) -> ImageReading:
+def read_image(traced: TracedModel, image: Image.Image) -> ImageReading:
+    loaded = traced.loaded
     batch = loaded.preprocess(image.convert("RGB")).unsqueeze(0).to(loaded.device)
-    result = run_batch(loaded.model, layers, modules, batch)
+    result = run_batch(loaded.model, traced.layers, traced.modules, batch)
     return ImageReading(result.top_classes[0], result.top_probs[0],
                         {layer_id: summary.features[0] for layer_id, summary in result.layers.items()})
 
 
-def place(reference: dict[str, np.ndarray], vector: np.ndarray, perplexities: list[float] | None = None,
+def place(reference: LayerReference, vector: np.ndarray, perplexities: list[float] | None = None,
           k: int = NEIGHBOURS) -> Placement:
-    """Where a new image's reduction input (D,) falls on one layer's maps, and its k nearest samples."""
+    """Where a new image's reduction input (D,) falls on one layer's maps (at the given used
+    perplexities, or at every stored one), and its k nearest samples."""
     point = project(reference, vector)
-    if reference["features"].shape[1] > len(point):  # a one-number layer was padded to 2D
-        point = np.pad(point, (0, reference["features"].shape[1] - len(point)))
+    if reference.features.shape[1] > len(point):  # a one-number layer was padded to 2D
+        point = np.pad(point, (0, reference.features.shape[1] - len(point)))
     placement = Placement(point[:2].copy(), neighbours=nearest(reference, point, k))
-    for perplexity in tsne_perplexities(reference) if perplexities is None else perplexities:
+    for perplexity in reference.perplexities if perplexities is None else perplexities:
         placement.tsne[perplexity] = place_on_tsne(reference, perplexity, point)
     return placement

@@ -18,6 +18,7 @@ from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
 from core.neighbors import EXACT_LIMIT, exact_neighbors
+from core.reference import LayerReference
 
 VARIANCE_KEPT = 0.90
 MAX_COMPONENTS = 50  # t-SNE's customary input size; more adds cost, not structure
@@ -63,18 +64,10 @@ class LayerReduction:
         """Place new reduction inputs (M, D) into this layer's PCA space (M, k)."""
         return (vectors - self.pca_mean) @ self.pca_components.T
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        arrays = {"pca_mean": self.pca_mean, "pca_components": self.pca_components,
-                  "explained_variance_ratio": self.explained_variance_ratio, "features": self.features}
-        for perplexity, coords in self.tsne.items():
-            arrays[f"tsne_{perplexity:g}"] = coords
-        return arrays
-
-    @classmethod
-    def from_arrays(cls, arrays) -> LayerReduction:
-        tsne = {float(key[5:]): arrays[key] for key in arrays if key.startswith("tsne_")}
-        return cls(arrays["pca_mean"], arrays["pca_components"], arrays["explained_variance_ratio"],
-                   arrays["features"], tsne)
+    def reference(self, sample_id: np.ndarray) -> LayerReference:
+        """What the catalog stores of this reduction, its rows being these samples (int32)."""
+        return LayerReference(self.pca_mean, self.pca_components, self.explained_variance_ratio,
+                              self.features, sample_id, self.tsne)
 
 
 def _pca_solver(n: int, d: int) -> str:
@@ -105,13 +98,14 @@ def reduce_layer(x: np.ndarray, perplexities: dict[float, float], seed: int = 0,
                  n_jobs: int = 1) -> LayerReduction:
     """PCA of one layer's (N, D) reduction inputs, then t-SNE at each used perplexity."""
     reduction = pca_layer(x)
-    reduction.tsne = tsne_maps(reduction.features, tsne_perplexities(perplexities), seed, n_jobs)
+    reduction.tsne = tsne_maps(reduction.features, perplexities_to_run(perplexities), seed, n_jobs)
     return reduction
 
 
-def tsne_perplexities(perplexities: dict[float, float]) -> list[float]:
-    """The distinct perplexities to run, largest first (the kNN graph is built once, for it)."""
-    return sorted(set(perplexities.values()), reverse=True)
+def perplexities_to_run(used: dict[float, float]) -> list[float]:
+    """The distinct used perplexities of `resolve_perplexities`, largest first (the kNN graph is built
+    once, for the largest)."""
+    return sorted(set(used.values()), reverse=True)
 
 
 def pca_layer(x: np.ndarray, overwrite: bool = False) -> LayerReduction:

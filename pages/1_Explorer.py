@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 st.set_page_config(page_title="LayerScope · Explorer", page_icon=brand.PAGE_ICON, layout="wide")
 load_css()
 
-found = catalogs.list_catalogs()
+found, damaged = catalogs.scan_catalogs()
+for damaged_path, reason in damaged:
+    st.sidebar.warning(catalogs.skipped(damaged_path, reason), icon=":material/warning:")
 if not found:
     st.warning(catalogs.none_found())
     st.page_link(link("Home.py"), label="Home", icon=":material/home:")

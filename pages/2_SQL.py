@@ -9,10 +9,11 @@ import logging
 
 import streamlit as st
 
-from app import brand, catalogs
+from app import brand, catalogs, settings
 from app.style import load_css
 from catalog.sql_limits import SqlLimits
 from catalog.sql_process import run_isolated
+from catalog.sql_result import mask_table, mask_text, path_masks
 from core.errors import LayerScopeError
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,9 @@ FROM samples s JOIN predictions p ON p.sample_id = s.sample_id AND p.rank = 1
 WHERE p.class_idx = s.label_idx ORDER BY p.prob LIMIT 20""",
 }
 
-found = catalogs.list_catalogs()
+found, damaged = catalogs.scan_catalogs()
+for damaged_path, reason in damaged:
+    st.warning(catalogs.skipped(damaged_path, reason), icon=":material/warning:")
 if not found:
     st.warning(catalogs.none_found())
     st.stop()
@@ -80,12 +83,16 @@ run = st.button("Run query", type="primary", key="sql_run")
 
 
 def _run(query: str) -> dict:
-    """What the page keeps for one run: the capped frame and why it was cut, or a short error."""
+    """What the page keeps for one run: the capped frame and why it was cut, or a short error.
+
+    A visitor of a public deployment sees catalog names where results and errors hold server folders.
+    """
+    masks = path_masks(path, catalogs.catalog_root()) if settings.public_mode() else []
     try:
         result = run_isolated(path, query, LIMITS)
-        return {"frame": result.table.to_pandas(), "cut": result.cut}
+        return {"frame": mask_table(result.table, masks).to_pandas(), "cut": result.cut}
     except LayerScopeError as exc:
-        return {"error": str(exc)}
+        return {"error": mask_text(str(exc), masks)}
     except Exception:  # noqa: BLE001  (a visitor sees a short message; the server log gets the traceback)
         log.exception("SQL page failed on %r", query[:500])
         return {"error": "the query could not be run (an internal error, logged on the server)"}

@@ -51,7 +51,7 @@ def _perplexities(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(p) for p in text.split(",") if p.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"perplexities are numbers separated by commas, not {text!r}")
+        raise argparse.ArgumentTypeError(f"perplexities are numbers separated by commas, not {text!r}") from None
     if not values or min(values) <= 0:
         raise argparse.ArgumentTypeError("give at least one positive perplexity, e.g. 10,30,90")
     return values

@@ -1,9 +1,11 @@
 """`python -m scripts.start`: build the bundled sample catalog if there is none, then start the app.
 
 With LAYERSCOPE_PUBLIC=1 it starts the app as Community Cloud runs it: through `deploy/streamlit_app.py`,
-catalogs from `published/`, nothing built, no error details shown."""
+catalogs from `published/`, nothing built, no error details shown. Options it does not know go to
+`streamlit run` as they are (`--server.port 8502`)."""
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -36,10 +38,23 @@ def entrypoint() -> Path:
     return REPO_ROOT / ("deploy/streamlit_app.py" if public_requested() else "Home.py")
 
 
+def parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog="python -m scripts.start", allow_abbrev=False,
+        description="Build the bundled sample catalog if there is none (about a minute on 2 cores), "
+                    "then start the LayerScope app.",
+        epilog="Any other option goes to `streamlit run` unchanged, e.g. --server.port 8502 or "
+               "--server.headless true. Environment: LAYERSCOPE_PUBLIC=1 starts public mode (catalogs "
+               "from published/, nothing built); LAYERSCOPE_CATALOG_DIR sets where catalogs are found. "
+               "README.md lists the rest.",
+    )
+
+
 def main() -> None:
+    _, streamlit_args = parser().parse_known_args()
     if not public_requested():
         ensure_sample_catalog()
-    command = [sys.executable, "-m", "streamlit", "run", str(entrypoint()), *sys.argv[1:]]
+    command = [sys.executable, "-m", "streamlit", "run", str(entrypoint()), *streamlit_args]
     os.execv(sys.executable, command) if os.name == "posix" else sys.exit(subprocess.call(command))
 
 

@@ -40,7 +40,7 @@ def test_a_forgotten_upload_is_not_cached_as_unplaced(small_catalog, monkeypatch
     layer_id = catalog.open(path).execute(
         "SELECT max(layer_id) FROM layers WHERE kind IN ('conv', 'block')").fetchone()[0]
     ref = catalog.load_reference(path, int(layer_id))
-    analysis = _analysis("feedface", {int(layer_id): ref["pca_mean"].astype(np.float32)})
+    analysis = _analysis("feedface", {int(layer_id): ref.pca_mean.astype(np.float32)})
     assert upload.placement(str(path), analysis.digest, int(layer_id), None) is None  # not remembered yet
     upload.remember(str(path), analysis)
     placed = upload.placement(str(path), analysis.digest, int(layer_id), None)

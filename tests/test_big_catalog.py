@@ -40,8 +40,8 @@ def test_a_generated_catalog_has_what_a_build_writes(generated_catalog):
     assert len(queries.channel_stats(con, 5, int(conv.layer_id))) == int(conv.channels)
     # the reference places a new image: PCA basis of the layer's reduction size, a t-SNE map per perplexity
     reference = catalog.load_reference(generated_catalog, int(conv.layer_id))
-    assert reference["pca_components"].shape[1] == int(conv.reduction_dim)
-    assert reference["features"].shape[0] == n and reference["tsne_30"].shape == (n, 2)
+    assert reference.pca_components.shape[1] == int(conv.reduction_dim)
+    assert reference.features.shape[0] == n and reference.tsne_map(30).shape == (n, 2)
     # deeper layers separate the classes better (the separability line rises)
     separability, by = queries.separability(con)
     assert by == "class" and separability.accuracy.iloc[-1] > separability.accuracy.iloc[1] + 0.3

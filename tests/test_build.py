@@ -100,8 +100,8 @@ def test_reference_places_the_samples_back_onto_the_pca_map(small_catalog):
     layer_id = query(path, "SELECT max(layer_id) FROM layers WHERE kind = 'conv'")[0][0]
     ref = catalog.load_reference(path, layer_id)
     pca = query(path, f"SELECT x, y FROM embeddings WHERE layer_id = {layer_id} AND method = 'pca' ORDER BY sample_id")
-    assert np.allclose(ref["features"][:, :2], np.array(pca), atol=1e-4)
-    assert ref["pca_components"].shape[1] == ref["pca_mean"].shape[0]
+    assert np.allclose(ref.features[:, :2], np.array(pca), atol=1e-4)
+    assert ref.pca_components.shape[1] == ref.pca_mean.shape[0]
 
 
 def test_manifest_records_what_was_built(small_catalog):
@@ -256,7 +256,7 @@ def test_separability_is_ranked_by_the_distance_the_neighbour_views_use(small_ca
     groups = dict(query(path, "SELECT sample_id, group_name FROM samples"))
     for layer_id, stored in query(path, "SELECT layer_id, knn_accuracy_group FROM separability ORDER BY 1")[::6]:
         ref = catalog.load_reference(path, layer_id)
-        ids, features = ref["sample_id"], ref["features"]
+        ids, features = ref.sample_id, ref.features
         right = 0
         for row in range(len(ids)):
             order = [j for j in np.argsort(distances(features, features[row]), kind="stable") if j != row][:10]

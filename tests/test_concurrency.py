@@ -12,7 +12,7 @@ from PIL import Image
 from torch import nn
 
 from core.activations import activations
-from core.layers import trace_layers
+from core.layers import TracedModel
 from core.models import LoadedModel
 from core.placement import read_image
 from core.preprocess import Preprocess
@@ -42,8 +42,8 @@ def _shared_model() -> LoadedModel:
 
 
 def test_concurrent_activation_and_upload_runs_each_see_only_their_own_image():
-    loaded = _shared_model()
-    layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
+    traced = TracedModel.trace(_shared_model())
+    loaded, layers, modules = traced.loaded, traced.layers, traced.modules
     images = [Image.open(file).convert("RGB") for file in sorted(SAMPLE.glob("*.jpg"))[:THREADS]]
     tensors = [loaded.preprocess(image) for image in images]
 
@@ -51,7 +51,7 @@ def test_concurrent_activation_and_upload_runs_each_see_only_their_own_image():
         return activations(loaded.model, layers, modules, tensors[i])
 
     def upload_run(i: int) -> dict[int, np.ndarray]:
-        return read_image(loaded, layers, modules, images[i]).vectors
+        return read_image(traced, images[i]).vectors
 
     expected = {(kind, i): run(i) for i in range(THREADS)
                 for kind, run in (("activations", activation_run), ("upload", upload_run))}

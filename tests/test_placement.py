@@ -4,16 +4,14 @@ import pytest
 from PIL import Image
 
 import catalog
-from core.layers import trace_layers
+from core.layers import TracedModel
 from core.models import load_model
 from core.placement import neighbours_of, place, read_image
 
 
 @pytest.fixture(scope="module")
 def model():
-    loaded = load_model("efficientnet_lite0")
-    layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
-    return loaded, layers, modules
+    return TracedModel.trace(load_model("efficientnet_lite0"))
 
 
 def _sample(path, sample_id):
@@ -23,12 +21,11 @@ def _sample(path, sample_id):
 
 def test_a_catalog_image_placed_again_lands_on_its_own_point(small_catalog, model):
     path, _ = small_catalog
-    loaded, layers, modules = model
     con = catalog.open(path)
     layer_id = con.execute("SELECT max(layer_id) FROM layers WHERE kind IN ('conv', 'block')").fetchone()[0]
     sample_id = 5
     image_path, label = _sample(path, sample_id)
-    reading = read_image(loaded, layers, modules, Image.open(image_path))
+    reading = read_image(model, Image.open(image_path))
     stored_top1 = con.execute(f"SELECT class_idx FROM predictions WHERE sample_id = {sample_id} AND rank = 1").fetchone()[0]
     assert reading.top_classes[0] == stored_top1
 
@@ -56,8 +53,8 @@ def test_neighbours_of_a_sample_exclude_itself_and_are_sorted(small_catalog):
     assert len(found) == 8 and all(sample_id != 0 for sample_id, _ in found)
     distances = [d for _, d in found]
     assert distances == sorted(distances)
-    features = reference["features"]
-    row = list(reference["sample_id"]).index(0)
+    features = reference.features
+    row = list(reference.sample_id).index(0)
     a = features / np.linalg.norm(features, axis=1, keepdims=True)
     by_hand = np.sort(1 - a @ a[row])[1]  # cosine distance; [0] is the sample itself
     assert distances[0] == pytest.approx(by_hand, rel=1e-4, abs=1e-6)
@@ -69,21 +66,20 @@ def test_an_upload_analysed_in_one_forward_matches_the_catalog_and_its_explanati
     and brings its explanations; no gradient is left on the model's parameters."""
     from core.analysis import analyse_image, target_layer
     path, _ = small_catalog
-    loaded, layers, modules = model
     con = catalog.open(path)
     layer_id = con.execute("SELECT max(layer_id) FROM layers WHERE kind IN ('conv', 'block')").fetchone()[0]
     image_path, _ = _sample(path, 5)
     image = Image.open(image_path)
-    analysis = analyse_image(loaded, layers, modules, image)
-    reading = read_image(loaded, layers, modules, image)
+    analysis = analyse_image(model, image)
+    reading = read_image(model, image)
     assert list(analysis.top_classes) == list(reading.top_classes)
     assert np.allclose(analysis.top_probs, reading.top_probs, atol=1e-5)
     assert set(analysis.vectors) == set(reading.vectors)
     assert all(np.allclose(analysis.vectors[i], reading.vectors[i], atol=1e-4) for i in reading.vectors)
     assert set(analysis.pictures) == {"image", "gradcam", "guided", "guided_gradcam"}
     assert all(len(b) > 500 for b in analysis.pictures.values())
-    assert all(p.grad is None for p in loaded.model.parameters())
-    assert target_layer(loaded, modules) is target_layer(loaded, modules)  # found once per model
+    assert all(p.grad is None for p in model.loaded.model.parameters())
+    assert target_layer(model) is target_layer(model)  # found once per model
 
     placement = place(catalog.load_reference(path, layer_id), analysis.vectors[layer_id])
     x, y = con.execute(f"""SELECT x, y FROM embeddings WHERE layer_id = {layer_id} AND sample_id = 5

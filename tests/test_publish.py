@@ -10,6 +10,7 @@ import pytest
 
 import catalog
 from catalog.layout import reference_layer_ids
+from catalog.reader import load_reference_arrays
 from catalog.publish import public_manifest, public_path, publish
 from core.errors import CatalogError
 from scripts import publish as publish_command
@@ -44,8 +45,8 @@ def test_split_references_load_as_the_original_arrays(small_catalog, published_t
     layers = reference_layer_ids(small_catalog[0])
     assert reference_layer_ids(published_tiny.path) == layers
     for layer_id in layers:
-        before = catalog.load_reference(small_catalog[0], layer_id)
-        after = catalog.load_reference(published_tiny.path, layer_id)
+        before = load_reference_arrays(small_catalog[0], layer_id)
+        after = load_reference_arrays(published_tiny.path, layer_id)
         assert before.keys() == after.keys()
         for key in before:
             np.testing.assert_array_equal(after[key], before[key])

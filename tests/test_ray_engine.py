@@ -25,7 +25,7 @@ from catalog.layout import table_files
 from core import explain
 from core.datasets import SAMPLE_DIR
 from core.errors import LayerScopeError
-from core.reduce import LayerReduction, tsne_maps
+from core.reduce import tsne_maps
 from scripts import build_catalog as cli
 from tests.test_catalog import write_minimal
 
@@ -137,12 +137,12 @@ def test_tsne_maps_come_from_the_same_seed_and_inputs(both):
     """Each Ray t-SNE map is what openTSNE makes here from the catalog's own PCA features and seed."""
     local, ray_path = both
     for layer_id in (0, 5, 12, 23):
-        reduction = LayerReduction.from_arrays(catalog.load_reference(ray_path, layer_id))
+        reduction = catalog.load_reference(ray_path, layer_id)
         assert list(reduction.tsne) == [3.0]
         again = tsne_maps(reduction.features, [3.0], seed=0, n_jobs=1)
         np.testing.assert_allclose(reduction.tsne[3.0], again[3.0], atol=1e-4)
         # and the inputs differ from the local engine's by float noise only, so the maps nearly agree
-        mine = LayerReduction.from_arrays(catalog.load_reference(local, layer_id)).tsne[3.0]
+        mine = catalog.load_reference(local, layer_id).tsne[3.0]
         signs = np.where(np.sum(mine * reduction.tsne[3.0], axis=0) < 0, -1.0, 1.0)
         extent = float(np.ptp(mine, axis=0).max())
         assert np.abs(mine - reduction.tsne[3.0] * signs).max() < 0.05 * extent

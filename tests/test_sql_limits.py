@@ -51,6 +51,34 @@ def test_duplicate_columns_and_hugeint_are_shown(tiny_catalog, capsys):
     assert out == ["a\ta_2\th\tu\ti\tl\tb", f"1\t2\t{HUGE}\t{UHUGE}\t1 day\t[1, 2]\t<2 bytes>"]
 
 
+def test_non_ascii_text_before_a_terminator_or_comment(tiny_catalog, capsys):
+    code, out, err = _cli(capsys, tiny_catalog, "SELECT label_name FROM samples WHERE label_name <> 'café' LIMIT 1;")
+    assert code == 0 and out == ["label_name"], err
+    code, out, err = _cli(capsys, tiny_catalog, "SELECT 'café' AS x, '日本' AS y; -- ça va\n")
+    assert code == 0 and out == ["x\ty", "café\t日本"], err
+
+
+def test_dates_and_timestamps_beyond_pythons_range_come_back_as_text(tiny_catalog, capsys):
+    code, out, err = _cli(capsys, tiny_catalog, "SELECT 'infinity'::TIMESTAMP AS t, '-infinity'::DATE AS d, "
+                          "TIMESTAMP '294247-01-10 04:00:54' AS far, DATE '2024-02-29' AS leap")
+    assert code == 0, err
+    assert out == ["t\td\tfar\tleap", "infinity\t-infinity\t294247-01-10 04:00:54\t2024-02-29"]
+    code, out, err = _cli(capsys, tiny_catalog, "SELECT * FROM test_all_types()")
+    assert code == 0 and len(out) == 4, err  # the header, the minimum, the maximum and the nulls
+
+
+@pytest.mark.parametrize("query, extension", [
+    ("SELECT * FROM sqlite_scan('x.db', 't')", "sqlite_scanner"),
+    ("SELECT * FROM read_xlsx('x.xlsx')", "excel"),
+    ("SELECT * FROM st_read('x.shp')", "spatial"),
+])
+def test_a_function_of_an_extension_is_refused_in_a_whole_sentence(tiny_catalog, capsys, query, extension):
+    code, out, err = _cli(capsys, tiny_catalog, query)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"DuckDB's {extension} extension, which is not available here" in err
+    assert err.rstrip().endswith(")") and ":\n" not in err and "/" not in err
+
+
 def test_result_is_cut_at_the_byte_cap(tiny_catalog, capsys):
     code, out, err = _cli(capsys, tiny_catalog, "SELECT repeat('x', 10000) AS s FROM range(1000)",
                           "--max-bytes", 100_000)

@@ -160,6 +160,15 @@ def test_sql_page_shows_duplicate_columns_and_hugeint(bounded_sql_page, query, c
         assert list(frame.columns) == columns and list(frame.iloc[0]) == shown
 
 
+def test_sql_page_shows_dates_beyond_pythons_range_as_text(bounded_sql_page):
+    at = _run(bounded_sql_page, "SELECT 'infinity'::TIMESTAMP AS t, DATE '2024-02-29' AS leap")
+    assert not at.error, [e.value for e in at.error]
+    assert list(at.dataframe[0].value.iloc[0]) == ["infinity", "2024-02-29"]
+    at = _run(at, "SELECT * FROM test_all_types()")
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.dataframe[0].value) == 3
+
+
 def test_sql_page_cuts_a_result_over_the_byte_cap(bounded_sql_page):
     at = _run(bounded_sql_page, "SELECT repeat('x', 10000) AS s FROM range(1000)")
     assert not at.error and 1 <= len(at.dataframe[0].value) <= 10
