@@ -36,6 +36,13 @@ def samples(path: str) -> pd.DataFrame:
     return queries.samples(connection(path))
 
 
+@st.cache_resource(show_spinner=False)
+def sample_ids(path: str) -> frozenset[int]:
+    """The catalog's sample ids, one shared frozen set per catalog: ids from the browser are checked
+    against it on every hover, so it is neither rebuilt nor copied per run."""
+    return frozenset(int(i) for i in samples(path).sample_id)
+
+
 @st.cache_data(show_spinner=False)
 def perplexities(path: str) -> list[tuple[float, float]]:
     return queries.perplexities(connection(path))

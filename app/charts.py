@@ -26,6 +26,8 @@ def selected_sample_ids(key: str) -> list[int]:
     data-map chart, sorted, once each."""
     ids = []
     for point in selected_points(key):
+        if not isinstance(point, dict):  # the browser may send anything
+            continue
         custom = point.get("customdata")
         if isinstance(custom, (list, tuple)):
             custom = custom[0] if custom else None

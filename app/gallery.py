@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import cached, state
+from app.browser_values import channel_in
 
 THUMB_MAX = 96
 
@@ -163,7 +164,7 @@ def render(path: str, sample_id: int, layer: pd.Series) -> None:
     order = order_of(items, sort or "score")
     with st.container(height=560, key="gallery_box"):
         result = grid(items, order, key="gallery_grid")
-    channel = getattr(result, "channel", None)
+    channel = channel_in(getattr(result, "channel", None), len(items["scores"]))  # a tile of this grid
     if channel is not None:
-        st.session_state.channel = int(channel)  # the Channel view and the URL follow the gallery
-        channel_dialog(path, sample_id, name, layer_id, int(channel))
+        st.session_state.channel = channel  # the Channel view and the URL follow the gallery
+        channel_dialog(path, sample_id, name, layer_id, channel)

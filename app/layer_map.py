@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app.browser_values import known_int
+
 COLOURS = {
     "input": "#e8e8e8", "output": "#f4d35e", "conv": "#4f8ff7", "relu": "#3ccf91", "act": "#3ccf91",
     "pool": "#f29e4c", "dense": "#ef5b5b", "norm": "#8d99ae", "block": "#a77bf3", "dropout": "#5c677d",
@@ -101,9 +103,10 @@ _component = st.components.v2.component("layerscope.layer_map", css=_CSS, js=_JS
 
 
 def layer_map(table: pd.DataFrame, selected: int, key: str, on_change) -> int | None:
-    """Draw the map; returns the layer the user selected in it (None until they do)."""
+    """Draw the map; returns the layer the user selected in it (None until they do, or when the browser
+    sent a value that is none of the table's layers)."""
     svg = layer_svg(table)
     result = _component(data={"svg": svg, "key": hashlib.sha1(svg.encode()).hexdigest()[:12], "selected": int(selected)},
                         key=key, on_selected_change=on_change)
     value = getattr(result, "selected", None)
-    return None if value is None else int(value)
+    return known_int(value, {int(i) for i in table.layer_id})

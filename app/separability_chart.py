@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from app.browser_values import as_int
 from app.charts import DARK, selected_points
 
 
@@ -45,8 +46,8 @@ def help_text(by: str) -> str:
 
 
 def clicked_layer(key: str) -> int | None:
-    """The layer_id of the point clicked on the chart with this widget key (None when none is)."""
+    """The layer_id of the point clicked on the chart with this widget key (None when none is, or when
+    the browser sent something else than a point with an integer id)."""
     points = selected_points(key)
-    if points and points[0].get("customdata"):
-        return int(points[0]["customdata"][0])
-    return None
+    custom = points[0].get("customdata") if points and isinstance(points[0], dict) else None
+    return as_int(custom[0]) if isinstance(custom, (list, tuple)) and custom else None

@@ -20,6 +20,7 @@ def builds_allowed() -> bool:
 
 
 def hide_error_details() -> None:
-    """Visitors see that something failed, never a traceback (Community Cloud enforces the same)."""
+    """Visitors see that something failed, never a traceback. Set from the script, so it overrides
+    Community Cloud's forced `client.showErrorDetails = false` (which Streamlit reads as "stacktrace")."""
     import streamlit as st
     st.set_option("client.showErrorDetails", "none")

@@ -4,11 +4,16 @@ The policy: a bad file costs one skipped sample with a short reason in the build
 crash, and never a decode of something huge. Size and mode are judged from the header, before the
 pixels are decoded. EXIF orientation is applied, so a phone photo comes out upright.
 
+Each file is opened only by the decoders of the formats it may have: a dataset file by those of
+`BUILD_FORMATS`, an upload by the one its first bytes name. Pillow's other decoders (PhotoCD and the
+like) check no magic bytes, and would accept any file whose own format failed to parse.
+
 Uploads (`load_rgb_bytes`) are stricter: only JPEG, PNG and WebP, recognised by their first bytes (not
 by name, and not every format Pillow can open), and at most 16 megapixels.
 """
 
 import io
+import struct
 import warnings
 from pathlib import Path
 
@@ -26,6 +31,12 @@ REASON_CORRUPT = "corrupt image data"
 
 UPLOAD_MAX_PIXELS = 16_000_000
 UPLOAD_FORMATS = "JPEG, PNG or WebP"
+BUILD_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+"""Pillow's names of the formats of `core.datasets.IMAGE_SUFFIXES` (a phone's MPO opens as JPEG)."""
+
+_MALFORMED = (ValueError, SyntaxError, EOFError, IndexError, TypeError, ZeroDivisionError, struct.error)
+"""What Pillow's parsers raise on a malformed file besides OSError: an oversized zTXt or iCCP chunk, a
+tRNS entry outside the palette, a broken header field."""
 
 _CONVERTIBLE_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA", "LA"})
 """Colour or palette modes (possibly with alpha) that become RGB without a judgement call."""
@@ -59,7 +70,7 @@ def load_rgb(path: Path | str, *, min_side: int = 32, max_pixels: int = 40_000_0
             raise BadImage(REASON_EMPTY)
     except OSError:
         raise BadImage(REASON_UNREADABLE) from None
-    return _load(path, min_side=min_side, max_pixels=max_pixels)
+    return _load(path, BUILD_FORMATS, min_side=min_side, max_pixels=max_pixels)
 
 
 def upload_format(data: bytes) -> str | None:
@@ -78,9 +89,10 @@ def load_rgb_bytes(data: bytes, *, min_side: int = 32, max_pixels: int = UPLOAD_
     (other formats Pillow could open are refused, naming the format) and a lower pixel cap."""
     if not data:
         raise BadImage(REASON_EMPTY)
-    if upload_format(data) is None:
+    found = upload_format(data)
+    if found is None:
         raise BadImage(_other_format(data))
-    return _load(io.BytesIO(data), min_side=min_side, max_pixels=max_pixels)
+    return _load(io.BytesIO(data), (found,), min_side=min_side, max_pixels=max_pixels)
 
 
 def _other_format(data: bytes) -> str:
@@ -94,11 +106,12 @@ def _other_format(data: bytes) -> str:
     return f"{found} files are not accepted (only {UPLOAD_FORMATS})" if found else REASON_NOT_IMAGE
 
 
-def _load(source, *, min_side: int, max_pixels: int) -> Image.Image:
+def _load(source, formats: tuple[str, ...], *, min_side: int, max_pixels: int) -> Image.Image:
+    """Open `source` with the decoders of `formats` only, check it, decode it, and return it as RGB."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as image:
+            with Image.open(source, formats=list(formats)) as image:
                 _check_header(image, min_side=min_side, max_pixels=max_pixels)
                 _decode(image)
                 return _to_rgb(_upright(image))
@@ -108,6 +121,8 @@ def _load(source, *, min_side: int, max_pixels: int) -> Image.Image:
         raise BadImage(REASON_NOT_IMAGE) from None
     except OSError:
         raise BadImage(REASON_UNREADABLE) from None
+    except _MALFORMED:
+        raise BadImage(REASON_CORRUPT) from None
 
 
 def _check_header(image: Image.Image, *, min_side: int, max_pixels: int) -> None:

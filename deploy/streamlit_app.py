@@ -2,8 +2,12 @@
 
 It lives in its own folder so that Cloud installs `deploy/requirements.txt` (CPU-only torch) rather than
 the repository's `requirements.txt`, and it turns public mode on (Cloud has no shell to set
-LAYERSCOPE_PUBLIC): catalogs come from `published/`, nothing is built from the app, errors show no
-details. Set LAYERSCOPE_PUBLIC=0 to try it in owner mode.
+LAYERSCOPE_PUBLIC): catalogs come from `published/`, nothing is built from the app. Set
+LAYERSCOPE_PUBLIC=0 to try it in owner mode.
+
+Errors show no details in either mode: this entrypoint serves other people, and Cloud forces
+`client.showErrorDetails = false`, which Streamlit reads as "show the stack trace". So it sets "none"
+itself before any page runs; the server log keeps the details.
 """
 import os
 import sys
@@ -16,6 +20,5 @@ os.environ.setdefault("LAYERSCOPE_PUBLIC", "1")
 
 from app import navigation, settings  # noqa: E402  (needs the path above)
 
-if settings.public_mode():
-    settings.hide_error_details()
+settings.hide_error_details()
 navigation.run_pages()

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import (
     brand,
+    browser_values,
     cached,
     catalogs,
     datamap,
@@ -55,8 +56,7 @@ table = cached.layers(path)
 layer_ids = [int(i) for i in table.layer_id]
 names = dict(zip(layer_ids, table.name))
 perplexities = cached.perplexities(path)
-channel_from_url = urlstate.restore_view(path, layer_ids, set(int(i) for i in cached.samples(path).sample_id),
-                                         perplexities)
+channel_from_url = urlstate.restore_view(path, layer_ids, cached.sample_ids(path), perplexities)
 
 
 def _set_layer(layer_id: int) -> None:
@@ -68,12 +68,15 @@ def _set_layer(layer_id: int) -> None:
 def _on_layer_map() -> None:
     value = st.session_state.get("layer_map")
     selected = value.get("selected") if isinstance(value, dict) else getattr(value, "selected", None)
-    if selected is not None:
-        _set_layer(int(selected))
+    layer_id = browser_values.known_int(selected, layer_ids)  # the browser may send any value
+    if layer_id is not None:
+        _set_layer(layer_id)
 
 
 def _on_layer_select() -> None:
-    _set_layer(st.session_state.layer_select)
+    layer_id = browser_values.known_int(st.session_state.layer_select, layer_ids)  # an unknown option comes as text
+    if layer_id is not None:
+        _set_layer(layer_id)
 
 
 if st.session_state.get("layer_select") not in layer_ids:
@@ -121,7 +124,7 @@ st.markdown(f"<div class='ls-header'><b>{catalogs.model_label(manifest)}</b> · 
 
 def _on_separability() -> None:
     clicked = separability_chart.clicked_layer("separability_chart")
-    if clicked is not None:
+    if clicked in layer_ids:
         _set_layer(clicked)
 
 
@@ -163,16 +166,19 @@ with left:
 @st.fragment
 def inspector_panel(path: str) -> None:
     events = plot_bridge.bridge("datamap", key="plot_bridge")
-    clicked, hovered = getattr(events, "click", None), getattr(events, "hover", None)
-    selected = getattr(events, "select", None)
+    # the events carry what the browser sent: only the catalog's sample ids are kept (no more than it has)
+    known = cached.sample_ids(path)
+    clicked = browser_values.known_int(getattr(events, "click", None), known)
+    hovered = browser_values.known_int(getattr(events, "hover", None), known)
+    selected = browser_values.known_ids(getattr(events, "select", None), known)
     if selected is not None:  # a box or lasso selection on the map: the whole page (Selection tab, rings)
-        st.session_state.selection_ids = sorted({int(i) for i in selected})
+        st.session_state.selection_ids = selected
         st.rerun()
-    if clicked is not None and int(clicked) != st.session_state.pinned:
-        st.session_state.pinned, st.session_state.hovered = int(clicked), None
+    if clicked is not None and clicked != st.session_state.pinned:
+        st.session_state.pinned, st.session_state.hovered = clicked, None
         st.rerun()
     if hovered is not None:
-        st.session_state.hovered = int(hovered)
+        st.session_state.hovered = hovered
     elif getattr(events, "unhover", None):  # the pointer left the map: back to the pinned sample
         st.session_state.hovered = None
     sample_id = st.session_state.hovered if st.session_state.hovered is not None else st.session_state.pinned

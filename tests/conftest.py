@@ -151,6 +151,31 @@ def click_plotly_points(at, key: str, points: list[dict]):
     return _check(at._run(states))
 
 
+def send_component(at, key: str, *, event: str | None = None, value=None, state: dict | None = None):
+    """What a browser sends for the components-v2 element with `key`: one trigger `event` carrying
+    `value` (the plot bridge's hover, click, select), or the element's `state` (the layer map's
+    {"selected": id}); then the rerun's AppTest. Any JSON a visitor's browser could send."""
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    element = next((e for e in at.get("bidi_component") if e.proto.id.endswith(key)), None)
+    assert element is not None, f"no component {key}"
+    sent = {}
+    if event is not None:
+        sent[_make_trigger_id(element.proto.id, "events")] = WidgetState(
+            json_trigger_value=json.dumps([{"event": event, "value": value}]))
+    if state is not None:
+        sent[element.proto.id] = WidgetState(json_value=json.dumps(state))
+    states = at._tree.get_widget_states()
+    kept = [w for w in states.widgets if w.id not in sent]
+    del states.widgets[:]
+    states.widgets.extend(kept)
+    for widget_id, widget in sent.items():
+        widget.id = widget_id
+        states.widgets.append(widget)
+    return _check(at._run(states))
+
+
 def chart_json(at, key: str = "datamap_chart") -> dict:
     """The plotly figure (data and layout) of the chart with `key` as sent to the browser, whether
     Streamlit's st.plotly_chart or the mounted chart of app/plotly_view.py draws it."""
@@ -277,3 +302,49 @@ def png_claiming_size() -> Callable[[int, int], bytes]:
     """`png_claiming_size(width, height)`: the bytes of a tiny valid PNG whose header claims width x
     height (1-bit): cheap to make, huge to decode."""
     return _png_claiming_size
+
+
+def _png(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """A PNG written chunk by chunk, each with its correct length and CRC."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunk(kind, data) for kind, data in chunks) + chunk(b"IEND", b"")
+
+
+def _malformed_pngs() -> dict[str, bytes]:
+    from PIL import PngImagePlugin
+    side = 40
+    rgb_header = b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)  # 8-bit RGB
+    rgb_pixels = b"IDAT", zlib.compress(b"".join(b"\0" + b"\x80" * 3 * side for _ in range(side)))
+    palette_header = b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 3, 0, 0, 0)  # 8-bit palette
+    palette_pixels = b"IDAT", zlib.compress(b"".join(b"\0" + b"\0" * side for _ in range(side)))
+    oversized = zlib.compress(b"a" * (PngImagePlugin.MAX_TEXT_CHUNK + 1))  # 1 MB inflated, 1 kB stored
+    return {
+        "ztxt": _png([rgb_header, (b"zTXt", b"comment\0\0" + oversized), rgb_pixels]),
+        "iccp": _png([rgb_header, (b"iCCP", b"profile\0\0" + oversized), rgb_pixels]),
+        # a two-colour palette, and a tRNS chunk whose one transparent entry is index 300
+        "trns": _png([palette_header, (b"PLTE", b"\xff\0\0\0\xff\0"), (b"tRNS", b"\xff" * 300 + b"\0"),
+                      palette_pixels]),
+    }
+
+
+@pytest.fixture
+def malformed_pngs() -> dict[str, bytes]:
+    """PNGs with valid CRCs that Pillow refuses with ValueError: an oversized zTXt or iCCP chunk (over
+    PngImagePlugin.MAX_TEXT_CHUNK inflated), a tRNS chunk naming a palette index out of range."""
+    return _malformed_pngs()
+
+
+def _photocd_behind(magic: bytes) -> bytes:
+    """A PhotoCD image (768 x 512) whose first bytes are `magic`: Pillow's PhotoCD decoder looks only at
+    offset 2048, so it opens this whatever the first bytes say."""
+    data = bytearray(96 * 2048 + 768 * 512 * 3 // 2)
+    data[:len(magic)] = magic
+    data[2048:2055] = b"PCD_IPI"
+    return bytes(data)
+
+
+@pytest.fixture
+def photocd_behind() -> Callable[[bytes], bytes]:
+    """`photocd_behind(b"\\x89PNG\\r\\n\\x1a\\n")`: a PhotoCD image that starts like a PNG (or anything)."""
+    return _photocd_behind

@@ -132,6 +132,18 @@ def test_bad_uploads_get_a_clear_message(png_claiming_size):
         assert reason in str(caught.value) and "JPEG, PNG or WebP" in str(caught.value)
 
 
+def test_a_malformed_or_disguised_upload_is_refused_with_its_reason(app_test, malformed_pngs, photocd_behind):
+    at = app_test(EXPLORER, tab="Your image")
+    files = [(f"{kind}.png", data, "corrupt image data") for kind, data in malformed_pngs.items()]
+    files.append(("photo.png", photocd_behind(b"\x89PNG\r\n\x1a\n"), "not an image"))
+    for name, data, reason in files:
+        rerun(at.file_uploader(key="upload_file").upload(name, data, "image/png"))
+        shown = [e.value for e in at.error]
+        assert len(shown) == 1 and reason in shown[0] and "JPEG, PNG or WebP" in shown[0], (name, shown)
+        assert "upload-result" not in _html(at)
+        at.file_uploader(key="upload_file").clear()
+
+
 def test_a_picked_catalog_image_is_explained_and_placed(app_test):
     at = app_test(EXPLORER, tab="Your image")
     key = at.selectbox(key="upload_pick").options[5]

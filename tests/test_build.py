@@ -142,6 +142,26 @@ def test_bad_images_are_skipped_with_reasons_and_the_build_goes_on(tmp_path, png
     assert query(path, "SELECT count(*) FROM samples") == [(6,)]  # skipped files are not samples
 
 
+def test_a_malformed_png_or_a_disguised_file_is_skipped_and_the_build_finishes(tmp_path, malformed_pngs,
+                                                                               photocd_behind):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    good = sorted(SAMPLE_DIR.glob("*.jpg"))[:4]
+    for source in good:
+        shutil.copy(source, folder / source.name)
+    wnid = good[0].name[:9]
+    for kind, data in malformed_pngs.items():
+        (folder / f"{wnid}_{kind}.png").write_bytes(data)
+    (folder / f"{wnid}_photocd.png").write_bytes(photocd_behind(b"\x89PNG\r\n\x1a\n"))
+    path, manifest = build_catalog(BuildConfig(dataset=str(folder), perplexities=(30,), out=tmp_path / "c"),
+                                   progress=NoProgress, log=lambda _: None)
+    reasons = {Path(s["path"]).stem.split("_", 1)[1]: s["reason"] for s in manifest["skipped"]}
+    assert reasons == {"ztxt": "corrupt image data", "iccp": "corrupt image data", "trns": "corrupt image data",
+                       "photocd": "not an image"}
+    assert manifest["n_samples"] == 4
+    assert query(path, "SELECT count(*) FROM samples") == [(4,)]
+
+
 def test_command_line_errors_are_clear_and_write_nothing(tmp_path, capsys):
     out = tmp_path / "c"
     assert cli.main(["--dataset", str(tmp_path / "missing"), "--out", str(out)]) == 2

@@ -200,3 +200,35 @@ def test_an_upload_over_the_pixel_cap_is_refused_without_decoding(png_claiming_s
     with pytest.raises(BadImage) as caught:  # under a build's larger cap the size passes (and the mode fails)
         load_rgb_bytes(data, max_pixels=40_000_000)
     assert caught.value.reason == "grayscale"
+
+
+UPLOAD_MAGIC = {"PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff\xe0", "WEBP": b"RIFF\0\0\0\0WEBP"}
+
+
+@pytest.mark.parametrize("fmt", list(UPLOAD_MAGIC))
+def test_a_file_that_only_starts_like_an_accepted_format_is_refused(tmp_path, photocd_behind, fmt):
+    from core.images import load_rgb_bytes, upload_format
+    data = photocd_behind(UPLOAD_MAGIC[fmt])
+    assert upload_format(data) == fmt
+    with Image.open(io.BytesIO(data)) as image:  # Pillow's decoders, all of them, would take it
+        assert image.format == "PCD"
+    with pytest.raises(BadImage):
+        load_rgb_bytes(data)
+    assert _reason(_write(tmp_path / f"fake.{fmt.lower()}", data)) == "not an image"  # nor in a build
+
+
+def test_build_formats_are_those_of_the_dataset_suffixes():
+    from core.datasets import IMAGE_SUFFIXES
+    from core.images import BUILD_FORMATS
+    extensions = Image.registered_extensions()
+    assert {extensions[suffix] for suffix in IMAGE_SUFFIXES} == set(BUILD_FORMATS)
+
+
+@pytest.mark.parametrize("kind", ["ztxt", "iccp", "trns"])
+def test_a_malformed_png_is_skipped_as_corrupt(tmp_path, malformed_pngs, kind):
+    data = malformed_pngs[kind]
+    with pytest.raises(ValueError):  # what Pillow raises on it
+        with Image.open(io.BytesIO(data)) as image:
+            image.convert("RGBA")
+    assert _reason(_write(tmp_path / f"{kind}.png", data)) == "corrupt image data"
+    assert _upload_reason(data) == "corrupt image data"

@@ -55,6 +55,25 @@ def test_the_cloud_entrypoint_turns_public_mode_on_and_serves_every_page(public_
     assert not at.button
 
 
+def test_the_cloud_entrypoint_hides_error_details_in_owner_mode_too(public_env, monkeypatch):
+    """Cloud forces client.showErrorDetails = false, which Streamlit reads as "stacktrace": the entrypoint
+    sets "none" itself, also with LAYERSCOPE_PUBLIC=0."""
+    from streamlit import config
+    from streamlit.elements.exception import _error_detail_visibility
+    monkeypatch.setenv("LAYERSCOPE_PUBLIC", "0")
+    previous = config.get_option("client.showErrorDetails")
+    config.set_option("client.showErrorDetails", False)  # as Community Cloud starts the server
+    try:
+        assert _error_detail_visibility(True).show_trace  # an uncaught error would show its traceback
+        at = AppTest.from_file(str(REPO / "deploy" / "streamlit_app.py"), default_timeout=120).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert config.get_option("client.showErrorDetails") == "none"
+        shown = _error_detail_visibility(True)
+        assert not (shown.show_message or shown.show_trace or shown.show_type)
+    finally:
+        config.set_option("client.showErrorDetails", previous)
+
+
 def test_public_mode_never_lists_the_owners_catalogs(public_env, small_catalog, monkeypatch):
     monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(small_catalog[0].parent))
     from app import catalogs

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import cached, state
+from app.browser_values import as_int
 from app.charts import DARK, cell_overlay, selected_points
 from app.markup import thumbs_html
 from core.pictures import overlay_jpeg
@@ -67,8 +68,9 @@ def _column_picker(z: np.ndarray, columns: list[int], rows: list[str], by: str) 
 
 def _on_heatmap_select() -> None:
     points = selected_points(HEATMAP_KEY)
-    if points:
-        st.session_state.channel = int(points[0]["x"])
+    channel = as_int(points[0].get("x")) if points and isinstance(points[0], dict) else None
+    if channel is not None:  # its range is checked against the layer when the tab is drawn
+        st.session_state.channel = channel
 
 
 def _keep_channel_in_range(means: pd.DataFrame, channels: int, layer_name: str) -> None:

@@ -7,13 +7,16 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from app import datamap, palette
+from app import cached, datamap, palette
+from app.browser_values import known_ids
 from app.charts import selected_sample_ids
 from app.view import View
 
 
 def _on_select(key: str) -> None:
-    st.session_state.compare_ids = selected_sample_ids(key)
+    # only the catalog's ids, and no more than it has: the selection comes from the browser
+    st.session_state.compare_ids = known_ids(selected_sample_ids(key),
+                                             cached.sample_ids(st.session_state.catalog_path)) or []
 
 
 def _clear_linked() -> None:

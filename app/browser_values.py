@@ -1,0 +1,51 @@
+"""Values that arrive from the browser, checked before the app keeps or uses them.
+
+Hover, click and select events, the layer map's layer, a chart's clicked point and the URL all come from
+a visitor's browser, which can send any JSON. An id the catalog lacks, a value of the wrong type or a
+selection of millions of ids is ignored here (None, or only the known ids), so it can neither raise in
+every later run of that session nor be stored and cost the server on each of them.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection
+
+_MAX_DIGITS = 18  # an id written as text: longer is not an id (and int() of thousands of digits is slow)
+
+
+def as_int(value) -> int | None:
+    """`value` as an int when it is one: an int (not a bool), an integral float, or short decimal text."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str) and 0 < len(value.strip()) <= _MAX_DIGITS:
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def known_int(value, allowed: Collection[int]) -> int | None:
+    """`value` as an int when it is one of `allowed` (a layer id, a sample id), else None."""
+    number = as_int(value)
+    return number if number is not None and number in allowed else None
+
+
+def known_ids(values, allowed: Collection[int]) -> list[int] | None:
+    """The ids of `values` (a list) that are in `allowed`, sorted, once each; None when `values` is no list.
+
+    Only the first len(allowed) entries are looked at: a real selection names each id at most once, so a
+    longer list is crafted, and the work stays bounded by the catalog's size."""
+    if not isinstance(values, (list, tuple)):
+        return None
+    found = {number for number in map(as_int, values[:len(allowed)]) if number is not None and number in allowed}
+    return sorted(found)
+
+
+def channel_in(value, channels: int) -> int | None:
+    """`value` as a channel index of a layer with `channels` channels, else None."""
+    number = as_int(value)
+    return number if number is not None and 0 <= number < channels else None
