@@ -6,6 +6,7 @@ error goes to the server log.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 
@@ -55,7 +56,7 @@ except LayerScopeError as exc:
     log.error("SQL limits misconfigured: %s", exc)
     st.error("The SQL page is misconfigured; the server log says why.", icon=":material/block:")
     st.stop()
-labels = {str(p): f"{p.name} · {m['dataset']['name']}, N={m['n_samples']}" for p, m in found}
+labels = {str(p): catalogs.choice_label(p, m) for p, m in found}
 path = st.selectbox("Catalog", list(labels), format_func=labels.get, key="sql_catalog")
 
 st.markdown(
@@ -86,7 +87,7 @@ def _run(query: str) -> dict:
 
     A visitor of a public deployment sees catalog names where results and errors hold server folders.
     """
-    masks = path_masks(path, catalogs.catalog_root()) if settings.public_mode() else []
+    masks = path_masks(path, Path(path).parent) if settings.public_mode() else []
     try:
         return {"result": sql_results.run_for_this_session(path, query, LIMITS, masks)}
     except LayerScopeError as exc:
