@@ -81,7 +81,8 @@ def main() -> None:
             batch.depth_tables(state, info)
             depth = (time.perf_counter() - wall, time.process_time() - cpu)
         print(json.dumps({"round": round_, "n": n, "layers": layers,
-                          "separability_wall_s": round(separability[0], 3), "separability_cpu_s": round(separability[1], 3),
+                          "separability_wall_s": round(separability[0], 3),
+                          "separability_cpu_s": round(separability[1], 3),
                           "depth_wall_s": round(depth[0], 3), "depth_cpu_s": round(depth[1], 3),
                           "depth_cpu_us_per_sample_layer": round(1e6 * depth[1] / (n * layers), 2)}))
 

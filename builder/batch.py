@@ -22,16 +22,16 @@ from PIL import Image
 from catalog import rows
 from catalog.writer import CatalogWriter
 from core import explain
+from core.cka import cka_matrix
 from core.datasets import Dataset, Sample
 from core.errors import BadImage
+from core.imagenet import group_of
 from core.images import load_rgb
 from core.layers import LayerInfo
 from core.models import LoadedModel
 from core.onepass import BatchResult, explained_batch
 from core.pictures import jpeg
 from core.reduce import LayerReduction
-from core.cka import cka_matrix
-from core.imagenet import group_of
 from core.separability import knn_votes, nearest_others
 from core.stats import reduction_input
 from core.trajectory import CLASS, reading_level, settled_and_lost

@@ -42,7 +42,8 @@ class Comparison:
     def best_matches(self) -> pd.DataFrame:
         """For each layer of A, the layer of B most like it: layer_a, name_a, layer_b, name_b, cka."""
         best = np.nanargmax(np.where(np.isnan(self.cka), -np.inf, self.cka), axis=1)
-        return pd.DataFrame({"layer_a": self.layers_a["layer_id"].to_numpy(), "name_a": self.layers_a["name"].to_numpy(),
+        return pd.DataFrame({"layer_a": self.layers_a["layer_id"].to_numpy(),
+                             "name_a": self.layers_a["name"].to_numpy(),
                              "layer_b": self.layers_b["layer_id"].to_numpy()[best],
                              "name_b": self.layers_b["name"].to_numpy()[best],
                              "cka": self.cka[np.arange(len(best)), best]})
