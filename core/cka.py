@@ -6,7 +6,9 @@ same number as the HSIC form on the N x N Gram matrices X Xᵀ and Y Yᵀ. This 
 form: the catalog keeps at most 50 PCA components a layer, so every product is at most 50 x 50
 summed over N, where a Gram matrix is N x N (7000 samples: 49 million entries per layer). All
 layers' features are stacked and their cross products accumulated in blocks of rows, in float64, so
-one pass over the samples gives every pair.
+one pass over the samples gives every pair. (The CKA packages on PyPI, torch-cka, cka-pytorch and the
+like, hook a live torch model and build Gram matrices per batch; none works on stored features, and the
+formula is three lines.)
 """
 from __future__ import annotations
 
