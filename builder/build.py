@@ -3,6 +3,7 @@
 Stages, each with its own progress bar and timer: load the model and trace its layers; resolve the
 dataset; the one pass (predictions, channel statistics, reduction inputs and, from the same forward,
 the explanations of each top-1 class); reduction (PCA and t-SNE per layer, each sample's 10-NN vote);
+faithfulness (`--faithfulness N`: the stored explanations scored on N samples, builder/faithfulness.py);
 depth (trajectories, settling, layer similarity across the layers); commit. Nothing is
 visible in the catalog folder until the commit. Images are decoded by a background thread one batch
 ahead of the model, and each batch's pictures are encoded by another while the next batch runs. The
@@ -35,6 +36,7 @@ from builder.batch import (
     separability,
 )
 from builder.config import BuildConfig
+from builder.faithfulness import faithfulness_rows
 from builder.manifest import manifest as make_manifest
 from builder.memory import GrowthLimit, freed_memory_kept, release_freed_memory
 from builder.progress import NoProgress, ProgressFactory
@@ -124,6 +126,8 @@ def _build(config: BuildConfig, engine, progress: ProgressFactory,
             reasons = "; ".join(f"{s.path.name}: {r}" for s, r in state.skipped[:5])
             raise LayerScopeError(f"no image of the dataset could be used ({reasons})")
         writer.write("samples", rows.samples([dataset.samples[p] for p in state.kept], state.kept))
+        with _timed(times, "faithfulness"):  # both engines: it needs only the driver's model
+            writer.write("faithfulness", faithfulness_rows(state, config.faithfulness, config.seed))
         with _timed(times, "reduction"):
             reductions = engine.reduce(writer, state, config, progress)
         writer.write("layers", rows.layers(layers, reductions))

@@ -26,6 +26,7 @@ class BuildConfig:
     engine: str = "local"  # local (this process) or ray (builder/ray_engine.py)
     ray_address: str | None = None  # an existing Ray cluster to join; None: start a local one
     ray_actors: int | None = None  # model copies in the Ray cluster; None: one per GPU (cuda) or CPU
+    faithfulness: int = 0  # samples whose stored explanations are scored (builder/faithfulness.py)
 
     def target(self) -> Path:
         """The catalog folder: `out`, else catalogs/<model>-<dataset>-<N>[-weights]."""

@@ -10,6 +10,7 @@ import torch
 from builder.config import BuildConfig
 from catalog.schema import SCHEMA_VERSION
 from core.distance import METRIC as DISTANCE_METRIC
+from core.faithfulness import ROAD_PERCENTILES
 from core.reduce import max_perplexity, resolve_perplexities, tsne_settings
 from core.separability import K as KNN_K
 
@@ -50,6 +51,7 @@ def manifest(config: BuildConfig, state) -> dict:
                          "max_for_n": max_perplexity(n)},
         "tsne": dict(zip(("gradient", "iterations", "early_exaggeration_iterations"), tsne_settings(n))),
         "explanations": {"target_layer": state.target_layer},
+        "faithfulness": {"samples": config.faithfulness, "percentiles": list(ROAD_PERCENTILES)},
         "separability": {"k": KNN_K, "metric": DISTANCE_METRIC},
         "stage_seconds": state.times,
         "device": config.device,

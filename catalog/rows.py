@@ -135,3 +135,14 @@ def layer_similarity(layer_ids: Sequence[int], cka: np.ndarray) -> dict:
     layer_ids = np.asarray(layer_ids, np.int32)
     return {"layer_a": np.repeat(layer_ids, n), "layer_b": np.tile(layer_ids, n),
             "cka": np.asarray(cka, np.float32).reshape(-1)}
+
+
+def faithfulness(scored: Sequence[tuple[int, int, dict[str, dict[str, float]]]]) -> dict[str, list]:
+    """(sample_id, layer_id, method -> metric -> value) per scored sample, one row per value."""
+    table: dict[str, list] = {"sample_id": [], "layer_id": [], "method": [], "metric": [], "value": []}
+    for sample_id, layer_id, scores in scored:
+        for method, metrics in scores.items():
+            for metric, value in metrics.items():
+                for column, item in zip(table, (sample_id, layer_id, method, metric, value)):
+                    table[column].append(item)
+    return table

@@ -52,3 +52,12 @@ TABLES: dict[str, pa.Schema] = {
     "layer_similarity": pa.schema([("layer_a", pa.int32()), ("layer_b", pa.int32()), ("cka", pa.float32())]),
     "skipped": pa.schema([("key", pa.string()), ("path", pa.string()), ("reason", pa.string())]),
 }
+
+# Schema 4: the faithfulness table (`python -m scripts.build_catalog --faithfulness N`). One row per
+# sample, layer, explanation method (`random`: the blind baseline map) and metric; every value is
+# oriented so that higher means more faithful (core/faithfulness.py says how each metric is turned).
+TABLES["faithfulness"] = pa.schema([
+    ("sample_id", pa.int32()), ("layer_id", pa.int32()), ("method", pa.string()), ("metric", pa.string()),
+    ("value", pa.float32()),
+])
+SCHEMA_VERSION = 4

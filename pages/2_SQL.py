@@ -58,6 +58,13 @@ WHERE a.position + 1 < b.position ORDER BY m.cka DESC LIMIT 20""",
 SELECT s.sample_id, s.key, s.label_name, p.prob
 FROM samples s JOIN predictions p ON p.sample_id = s.sample_id AND p.rank = 1
 WHERE p.class_idx = s.label_idx ORDER BY p.prob LIMIT 20""",
+    "Most faithful explanation method per group (faithfulness)": """
+SELECT s.group_name, f.method, round(avg(f.value), 3) AS road_combined, count(*) AS samples
+FROM faithfulness f JOIN samples s ON s.sample_id = f.sample_id
+WHERE f.metric = 'road_combined'
+GROUP BY s.group_name, f.method
+QUALIFY rank() OVER (PARTITION BY s.group_name ORDER BY avg(f.value) DESC) = 1
+ORDER BY s.group_name""",
 }
 
 found, damaged = catalogs.scan_catalogs()
@@ -77,7 +84,7 @@ path = st.selectbox("Catalog", list(labels), format_func=labels.get, key="sql_ca
 
 st.markdown(
     "One `SELECT` over the views **samples, predictions, layers, embeddings, channels, explanations, images, "
-    "separability, trajectories, settling, layer_similarity, skipped** (see the README for their columns). The catalog is read-only: writing, "
+    "separability, trajectories, settling, layer_similarity, faithfulness, skipped** (see the README for their columns). The catalog is read-only: writing, "
     "`ATTACH`, `INSTALL`/`LOAD`, `COPY`, changing settings and reading any file outside the catalog are "
     f"refused. A query may use {LIMITS.describe()}; a longer result is cut. "
     "The same rules apply to `python -m catalog.sql`.")

@@ -78,6 +78,12 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"give a number of samples (0 or more), not {text!r}")
+    return int(text)
+
+
 def parse_args(argv: list[str] | None = None) -> BuildConfig:
     parser = argparse.ArgumentParser(prog="python -m scripts.build_catalog", description=__doc__)
     parser.add_argument("--model", default=DEFAULT_MODEL,
@@ -107,6 +113,9 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
                              "default: start a local one")
     parser.add_argument("--ray-actors", type=_positive, default=None,
                         help="with --engine ray: model copies (default: one per GPU with --device cuda, else per CPU)")
+    parser.add_argument("--faithfulness", type=_count, default=0, metavar="N",
+                        help="score the stored explanations' faithfulness on N samples, stratified by group, "
+                             "into the faithfulness table (default 0: none; about 3 s a sample on 2 cores)")
     args = parser.parse_args(argv)
     if args.engine != "ray" and (args.ray_address or args.ray_actors):
         parser.error("--ray-address and --ray-actors go with --engine ray")
@@ -114,7 +123,8 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
                        perplexities=args.perplexities, weights=args.weights, device=args.device,
                        data_dir=args.data_dir, out=args.out, size=args.size,
                        batch_size=args.batch_size, seed=args.seed, engine=args.engine,
-                       ray_address=args.ray_address, ray_actors=args.ray_actors)
+                       ray_address=args.ray_address, ray_actors=args.ray_actors,
+                       faithfulness=args.faithfulness)
 
 
 def main(argv: list[str] | None = None) -> int:
