@@ -68,6 +68,28 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
 - **Inspector**: the top-10 are the softmax probabilities. Grad-CAM weighs the last convolutional
   map by the gradient of the predicted class; guided backprop is the input gradient with negative
   gradients stopped at every ReLU; guided Grad-CAM multiplies the two.
+- **Explanations at a layer** (any layer with a spatial map; computed on request by the grad-cam
+  package itself, `pytorch_grad_cam`, and kept on disk per catalog build in `.cache/layer_cams/`):
+  *Grad-CAM* weighs the layer's channels by their mean gradient for the class; *Grad-CAM++* by a
+  weighted mean of positive gradients (several objects of a class show better); *HiResCAM* multiplies
+  activations by gradients position by position (faithful to the model's own sum); *XGradCAM* scales
+  the gradient weights by the normalised activations; *LayerCAM* keeps each position's positive
+  gradient times its activation (finer maps at early layers); *EigenCAM* is the first principal
+  component of the activations (no class, no gradient); *Score-CAM* masks the image by each channel's
+  upscaled map and weighs the channel by the class score that masked image gets (one forward per
+  channel: slow, with progress). *Concepts* (Deep Feature Factorization) split the layer's
+  activations into a few non-negative parts, each a heat map with the classes it supports most.
+- **Faithfulness** (on request beside those maps, and in the `faithfulness` table for the stored
+  explanations of N samples with `--faithfulness N`), by the package's metrics on the class's softmax
+  probability, each oriented so that **higher means more faithful**: *ROAD most relevant first*
+  (`road_morf`): the map's most relevant pixels are replaced by noisy linear imputation at 20, 50 and
+  80 % thresholds; a larger drop in the probability is better (stored negated); *ROAD least relevant
+  first* (`road_lerf`): the least relevant pixels are replaced; a smaller drop is better;
+  *ROADCombined* (`road_combined`): half their difference; *confidence change*
+  (`cam_mult_confidence_change`): the probability change when the image is multiplied by the map.
+  `random` is a map of uniform noise at the layer's resolution, upscaled like the CAMs: a method that
+  scores no better than it is not showing what the model uses. Guided backprop and guided Grad-CAM are
+  scored as saliency maps (largest absolute colour channel, scaled to [0, 1]).
 - **Activation gallery**: the catalog stores per-channel statistics (mean, entropy of a 10-bin
   histogram, and score = entropy × mean magnitude) but not full maps. The gallery runs the cached
   model once on the stored image when asked, keeps every layer's maps on disk, and shows each channel
