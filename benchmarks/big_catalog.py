@@ -204,7 +204,7 @@ def generate(n: int, out: Path, classes: int = 100, images: str = "sample", seed
         log(f"maps and channel statistics: {time.perf_counter() - started:.0f} s")
         writer.write("layers", rows.layers(layers, reductions))
         writer.write("separability", rows.separability(layers, reductions, KNN_K))
-        for name in ("trajectories", "settling", "layer_similarity"):  # not generated: empty tables
+        for name in ("trajectories", "settling", "layer_similarity", "faithfulness"):  # not generated: empty tables
             writer.write(name, TABLES[name].empty_table())
         writer.write("skipped", rows.skipped([]))
         correct = float(np.mean(top[:, 0] == label_idx))
