@@ -115,7 +115,7 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
                         help="with --engine ray: model copies (default: one per GPU with --device cuda, else per CPU)")
     parser.add_argument("--faithfulness", type=_count, default=0, metavar="N",
                         help="score the stored explanations' faithfulness on N samples, stratified by group, "
-                             "into the faithfulness table (default 0: none; about 3 s a sample on 2 cores)")
+                             "into the faithfulness table (default 0: none; its cost: docs/PERFORMANCE.md)")
     args = parser.parse_args(argv)
     if args.engine != "ray" and (args.ray_address or args.ray_actors):
         parser.error("--ray-address and --ray-actors go with --engine ray")
