@@ -117,7 +117,10 @@ def app_test(app_env):
     """Run one page of the app in AppTest against the small catalog: `app_test("pages/1_Explorer.py",
     params={...}, tab="Neighbours")` returns the AppTest after its first run (and after opening `tab`),
     asserting that no run raised."""
+    import streamlit as st
     from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()  # results cached by an earlier test (the process is shared) would hide this one's work
 
     def open_page(page: str, params: dict | None = None, tab: str | None = None):
         at = AppTest.from_file(str(REPO / page), default_timeout=APP_TIMEOUT)
