@@ -8,7 +8,7 @@ from html import escape
 from streamlit.testing.v1 import AppTest
 
 from app.view import View
-from tests.conftest import chart_spec, rerun
+from tests.apptest_tools import chart_spec, rerun
 
 EXPLORER = "pages/1_Explorer.py"
 

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 
 import catalog
-from tests.conftest import chart_spec, page_text, rerun
+from tests.apptest_tools import chart_spec, page_text, rerun
 
 EXPLORER = "pages/1_Explorer.py"
 

@@ -9,7 +9,8 @@ import pytest
 
 import catalog
 from core.errors import BadImage
-from tests.conftest import chart_spec, click_plotly_points, rerun
+from tests.apptest_tools import chart_spec, click_plotly_points, rerun
+from tests.pictures import malformed_pngs, photocd_behind, png_claiming_size
 
 EXPLORER = "pages/1_Explorer.py"
 
@@ -123,7 +124,7 @@ def test_url_restores_the_view(app_env, app_test):
     assert at2.session_state[f"perplexity::{path}"] == 30.0
 
 
-def test_bad_uploads_get_a_clear_message(png_claiming_size):
+def test_bad_uploads_get_a_clear_message():
     from app import upload
     for data, reason in ((b"", "empty file"), (b"hello, this is not a picture\n" * 50, "not an image"),
                          (png_claiming_size(30000, 30000), "too large")):
@@ -132,9 +133,9 @@ def test_bad_uploads_get_a_clear_message(png_claiming_size):
         assert reason in str(caught.value) and "JPEG, PNG or WebP" in str(caught.value)
 
 
-def test_a_malformed_or_disguised_upload_is_refused_with_its_reason(app_test, malformed_pngs, photocd_behind):
+def test_a_malformed_or_disguised_upload_is_refused_with_its_reason(app_test):
     at = app_test(EXPLORER, tab="Your image")
-    files = [(f"{kind}.png", data, "corrupt image data") for kind, data in malformed_pngs.items()]
+    files = [(f"{kind}.png", data, "corrupt image data") for kind, data in malformed_pngs().items()]
     files.append(("photo.png", photocd_behind(b"\x89PNG\r\n\x1a\n"), "not an image"))
     for name, data, reason in files:
         rerun(at.file_uploader(key="upload_file").upload(name, data, "image/png"))
