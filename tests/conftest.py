@@ -1,13 +1,15 @@
 """The shared fixtures and hooks of the tests: one small real catalog (and a generated big one), the
-app's environment, AppTest pages, and a Streamlit server with headless Chromium for the browser tests
+app's environment, AppTest pages, and Streamlit servers with headless Chromium for the browser tests
 (over `harness/`, which the benchmarks share). Plain helpers live in ordinary modules that tests import:
 paths.py (where things are), apptest_tools.py (driving and reading an AppTest), pictures.py (made-up
 image files)."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
@@ -122,30 +124,61 @@ def app_test(app_env):
 @dataclass
 class Server:
     url: str
-    path: Path  # the small catalog the server finds
-    manifest: dict
+    path: Path  # the catalog the server finds, the only one in its folder
+    manifest: dict | None  # the small catalog's manifest (None for the generated catalog)
     log_path: Path
+    process: subprocess.Popen
 
     def log(self) -> str:
-        return self.log_path.read_text()
+        return self.log_path.read_text(errors="replace")
 
 
-def _artifact_name(request) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
+@contextlib.contextmanager
+def _serve(catalog_path: Path, manifest: dict | None, cache: Path, name: str) -> Iterator[Server]:
+    """`streamlit run Home.py` on a free port over the folder of `catalog_path`, activations cached in
+    `cache`, its log in test-artifacts/<name>-server.log; always stopped."""
+    from harness.server import streamlit_server as serve
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}-server.log"
+    env = {CATALOG_DIR_ENV: str(catalog_path.parent), ACTIVATION_CACHE_ENV: str(cache), "PYTHONUNBUFFERED": "1"}
+    with serve(log_path, env) as (url, process):
+        yield Server(url, catalog_path, manifest, log_path, process)
 
 
 @pytest.fixture
 def streamlit_server(small_catalog, tmp_path, request) -> Iterator[Server]:
-    """`streamlit run Home.py` on a free port over the small catalog's folder, with its own activation
-    cache; its log goes to test-artifacts/<test>-server.log. Stopped after the test."""
-    from harness.server import streamlit_server as serve
-    path, manifest = small_catalog
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / f"{_artifact_name(request)}-server.log"
-    env = {CATALOG_DIR_ENV: str(path.parent), ACTIVATION_CACHE_ENV: str(tmp_path / "cache"),
-           "PYTHONUNBUFFERED": "1"}
-    with serve(log_path, env) as (url, _process):
-        yield Server(url, path, manifest, log_path)
+    """The app served over the small catalog for one test, with its own empty activation cache."""
+    with _serve(*small_catalog, tmp_path / "cache", request.node.name) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def shared_streamlit_server(small_catalog, tmp_path_factory, request) -> Iterator[Server]:
+    """The app served over the small catalog for all tests of a module (quicker where no test needs a
+    fresh server or activation cache)."""
+    with _serve(*small_catalog, tmp_path_factory.mktemp("cache"), request.module.__name__) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def generated_catalog_server(generated_catalog, tmp_path_factory, request) -> Iterator[Server]:
+    """The app served over the generated catalog of 3000 samples for all tests of a module."""
+    with _serve(generated_catalog, None, tmp_path_factory.mktemp("cache"), request.module.__name__) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Chromium (Debian's, with the project's launch arguments), one for the tests of a module."""
+    from playwright.sync_api import sync_playwright
+
+    from harness.browser import launch
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture
@@ -155,20 +188,13 @@ def page_errors() -> list[str]:
 
 
 @pytest.fixture
-def browser_page(streamlit_server, page_errors):
-    """A 1600x1100 page of headless Chromium (Debian's, with the project's launch arguments), its
-    JavaScript errors collected in `page_errors`; the browser is closed after the test."""
-    from playwright.sync_api import sync_playwright
-
-    from harness.browser import launch
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1100})
-            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-            yield page
-        finally:
-            browser.close()
+def browser_page(chromium, page_errors):
+    """A fresh 1600x1100 page of `chromium` (its own cookies and storage), its JavaScript errors
+    collected in `page_errors`; closed after the test."""
+    page = chromium.new_page(viewport={"width": 1600, "height": 1100})
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    yield page
+    page.close()
 
 
 @pytest.fixture
