@@ -31,7 +31,6 @@ st.markdown("""
 """)
 
 st.subheader("Catalogs")
-root = catalogs.catalog_root()
 found, damaged = catalogs.scan_catalogs()
 for damaged_path, reason in damaged:
     st.warning(catalogs.skipped(damaged_path, reason), icon=":material/warning:")
@@ -59,16 +58,16 @@ elif found:
              "top-1 accuracy": f"{m['top1_accuracy']:.1%}" if m.get("top1_accuracy") is not None else "?",
              "built": _when(m.get("created_at"))} for p, m in found]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="catalog_table")
-    st.caption(f"Found under `{root}` (set LAYERSCOPE_CATALOG_DIR to look elsewhere).")
+    st.caption(f"Found under {catalogs.folders_text()} ({catalogs.FOLDERS_HINT}).")
     st.page_link(navigation.link("pages/1_Explorer.py"), label="Open the Explorer", icon=":material/scatter_plot:")
 elif settings.builds_allowed():
-    st.info(f"No catalog under `{root}` yet. Build the bundled sample (400 ImageNet images through "
+    st.info(f"No catalog under {catalogs.folders_text()} yet. Build the bundled sample (400 ImageNet images through "
             "EfficientNet-Lite0; about 2 minutes on 2 cores), or run `python -m scripts.build_catalog`.")
     if st.button("Build the bundled sample catalog", type="primary", key="build_sample"):
         from app.building import build_sample
         from core.errors import LayerScopeError
         try:
-            built = build_sample(root / "efficientnet_lite0-sample-all")
+            built = build_sample(catalogs.build_folder() / "efficientnet_lite0-sample-all")
         except LayerScopeError as exc:
             st.error(str(exc))
         else:

@@ -1,6 +1,7 @@
 """Which catalogs there are, and the name a catalog's model goes by on every page."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import catalog
@@ -8,14 +9,28 @@ from app import settings
 from catalog.paths import published_root
 
 
-def catalog_root() -> Path:
-    """Public mode serves the committed `published/` folder; owner mode the builder's `catalogs/`."""
-    return published_root() if settings.public_mode() else catalog.default_root()
+def catalog_roots() -> list[Path]:
+    """Public mode serves the committed `published/` folder; owner mode the builder's `catalogs/` or the
+    folders LAYERSCOPE_CATALOG_DIR lists."""
+    return [published_root()] if settings.public_mode() else catalog.catalog_roots()
 
 
 def scan_catalogs() -> catalog.CatalogScan:
     """The usable catalogs (newest first) and the damaged ones, which a page names with `skipped`."""
-    return catalog.scan_catalogs(catalog_root())
+    return catalog.scan_catalogs(catalog_roots())
+
+
+def build_folder() -> Path:
+    """Where the owner's build button puts a catalog: the first catalog folder."""
+    return catalog.default_root()
+
+
+FOLDERS_HINT = f"LAYERSCOPE_CATALOG_DIR lists the folders to look in, joined by `{os.pathsep}`"
+
+
+def folders_text() -> str:
+    """The catalog folders as the owner reads them: `catalogs` or `a`, `b`."""
+    return ", ".join(f"`{root}`" for root in catalog_roots())
 
 
 def list_catalogs() -> list[tuple[Path, dict]]:
@@ -26,7 +41,7 @@ def none_found() -> str:
     """What a page says when there is no catalog: the folder for the owner, no server path for visitors."""
     if settings.public_mode():
         return "This deployment holds no published catalog yet."
-    return f"No catalog found under `{catalog_root()}`. Build the bundled sample on the Home page."
+    return f"No catalog found under {folders_text()}. Build the bundled sample on the Home page."
 
 
 def unreadable(path: str, exc: Exception) -> str:
@@ -51,6 +66,11 @@ def model_label(manifest: dict) -> str:
     if not model.get("trained", True) and "untrained" not in label:
         label += " (untrained)"
     return label
+
+
+def choice_label(path: Path, manifest: dict) -> str:
+    """A catalog as a picker shows it: its name, dataset and N."""
+    return f"{path.name} · {manifest['dataset']['name']}, N={manifest['n_samples']}"
 
 
 def summary(manifest: dict) -> str:

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from catalog import rows
-from catalog.schema import SCHEMA_VERSION
+from catalog.schema import SCHEMA_VERSION, TABLES
 from catalog.writer import CatalogWriter
 from core import imagenet
 from core.distance import METRIC as DISTANCE_METRIC
@@ -204,6 +204,8 @@ def generate(n: int, out: Path, classes: int = 100, images: str = "sample", seed
         log(f"maps and channel statistics: {time.perf_counter() - started:.0f} s")
         writer.write("layers", rows.layers(layers, reductions))
         writer.write("separability", rows.separability(layers, reductions, KNN_K))
+        for name in ("trajectories", "settling", "layer_similarity"):  # not generated: empty tables
+            writer.write(name, TABLES[name].empty_table())
         writer.write("skipped", rows.skipped([]))
         correct = float(np.mean(top[:, 0] == label_idx))
         path = writer.commit(manifest(n, loaded, layers, dataset, k, images, seed, perplexities, used, correct,

@@ -3,8 +3,9 @@ local engine (builder/build.py) and the Ray engine (builder/ray_engine.py) make 
 
 A batch: decode and preprocess (`batches`), one forward for its statistics, predictions and
 explanations (`one_batch`), its pictures encoded by an executor (`collect` appends them). A layer:
-its row of the `layers` table (`layer_info`), its separability, and whether its inputs are the
-previous layer's (`IdentityCheck`: an identity layer shares that layer's maps).
+its row of the `layers` table (`layer_info`), its separability and each sample's vote there, and
+whether its inputs are the previous layer's (`IdentityCheck`: an identity layer shares that layer's
+maps). After the layers: the tables read across them (`depth_tables`).
 """
 from __future__ import annotations
 
@@ -21,16 +22,19 @@ from PIL import Image
 from catalog import rows
 from catalog.writer import CatalogWriter
 from core import explain
+from core.cka import cka_matrix
 from core.datasets import Dataset, Sample
 from core.errors import BadImage
+from core.imagenet import group_of
 from core.images import load_rgb
 from core.layers import LayerInfo
 from core.models import LoadedModel
 from core.onepass import BatchResult, explained_batch
 from core.pictures import jpeg
 from core.reduce import LayerReduction
-from core.separability import knn_accuracy
+from core.separability import knn_votes, nearest_others
 from core.stats import reduction_input
+from core.trajectory import CLASS, reading_level, settled_and_lost
 
 VIEW_QUALITY = 90  # JPEG quality of the stored model-view image
 GRAPH_BUDGET_BYTES = 1 << 30  # a batch's activations kept for the explanations' backwards
@@ -93,10 +97,11 @@ def prepare_one_pass(writer: CatalogWriter, state: BuildState) -> torch.nn.Modul
     return target
 
 
-def layer_info(reduction: LayerReduction, separability: dict[str, float]) -> dict:
-    """A layer's row of the `layers` table beyond its structure."""
+def layer_info(reduction: LayerReduction, separability: dict) -> dict:
+    """A layer's row of the `layers` table beyond its structure, its separability and votes, and its PCA
+    features (for `depth_tables`)."""
     return {"reduction_dim": int(reduction.pca_mean.shape[0]), "pca_components": reduction.features.shape[1],
-            "pca_variance": reduction.variance_kept, **separability}
+            "pca_variance": reduction.variance_kept, "features": reduction.features, **separability}
 
 
 def collect(writer: CatalogWriter, encoding: Future | None) -> float:
@@ -167,9 +172,41 @@ def store_batch(writer: CatalogWriter, state: BuildState, batch: Loaded, result:
         state.correct += int(top) == state.dataset.samples[position].label_idx
 
 
-def separability(features: np.ndarray, samples: list[Sample]) -> dict[str, float]:
-    return {"knn_accuracy": knn_accuracy(features, np.array([s.label_idx for s in samples])),
-            "knn_accuracy_group": knn_accuracy(features, np.array([s.group_name for s in samples]))}
+def separability(features: np.ndarray, samples: list[Sample]) -> dict:
+    """Leave-one-out 10-NN accuracy of the classes and the coarse groups, and each sample's `votes` (its
+    trajectory's step at this layer): both from one neighbour search, so they never disagree."""
+    neighbours = nearest_others(features)
+    votes = {}
+    accuracy = {}
+    for level, labels in (("class", np.array([s.label_idx for s in samples], np.int32)),
+                          ("group", np.array([s.group_name for s in samples]))):
+        voted, share = knn_votes(neighbours, labels)
+        votes[f"vote_{level}"], votes[f"vote_{level}_share"] = voted, share.astype(np.float32)
+        accuracy[level] = float(np.mean(voted == labels)) if len(voted) else float("nan")
+    return {"knn_accuracy": accuracy["class"], "knn_accuracy_group": accuracy["group"], "votes": votes}
+
+
+def depth_tables(state: BuildState, info: dict[int, dict]) -> dict[str, dict]:
+    """The tables read across the layers, from each layer's `info` (layer_info): every sample's
+    trajectory, where it settles and is lost (at the catalog's reading level), and the layers' CKA."""
+    kept = np.asarray(sorted(state.kept), dtype=np.int32)
+    samples = [state.dataset.samples[p] for p in kept]
+    layer_ids = [layer.layer_id for layer in state.layers]
+    votes = [info[layer_id]["votes"] for layer_id in layer_ids]
+    level = reading_level([s.label_idx for s in samples])
+    top1 = [state.top1[int(p)] for p in kept]
+    if level == CLASS:
+        truth, answer = np.array([s.label_idx for s in samples]), np.array(top1)
+    else:
+        truth, answer = np.array([s.group_name for s in samples]), np.array([group_of(c) for c in top1])
+    if len(kept) >= 2:
+        settled, lost = settled_and_lost(np.stack([v[f"vote_{level}"] for v in votes]), answer, truth)
+    else:
+        settled = lost = np.full(len(kept), -1)
+    return {"trajectories": rows.trajectories(kept, layer_ids, votes),
+            "settling": rows.settling(kept, level, answer == truth, layer_ids, settled, lost),
+            "layer_similarity": rows.layer_similarity(
+                layer_ids, cka_matrix([info[layer_id]["features"] for layer_id in layer_ids]))}
 
 
 def layer_inputs(state: BuildState, layer_id: int, kept: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Stages, each with its own progress bar and timer: load the model and trace its layers; resolve the
 dataset; the one pass (predictions, channel statistics, reduction inputs and, from the same forward,
-the explanations of each top-1 class); reduction (PCA and t-SNE per layer); commit. Nothing is
+the explanations of each top-1 class); reduction (PCA and t-SNE per layer, each sample's 10-NN vote);
+depth (trajectories, settling, layer similarity across the layers); commit. Nothing is
 visible in the catalog folder until the commit. Images are decoded by a background thread one batch
 ahead of the model, and each batch's pictures are encoded by another while the next batch runs. The
 manifest times the one pass's explaining part (backwards, and waiting for the encoding) as
@@ -25,6 +26,7 @@ from builder.batch import (
     IdentityCheck,
     batches,
     collect,
+    depth_tables,
     fused_batch_size,
     layer_info,
     layer_inputs,
@@ -126,6 +128,9 @@ def _build(config: BuildConfig, engine, progress: ProgressFactory,
             reductions = engine.reduce(writer, state, config, progress)
         writer.write("layers", rows.layers(layers, reductions))
         writer.write("separability", rows.separability(layers, reductions, KNN_K))
+        with _timed(times, "depth"):
+            for name, table_rows in depth_tables(state, reductions).items():
+                writer.write(name, table_rows)
         writer.write("skipped", rows.skipped(state.skipped))
         times["total"] = round(time.perf_counter() - started, 3)
         manifest = make_manifest(config, state)

@@ -1,5 +1,5 @@
-"""Where catalogs live: `catalogs/` beside the code (or LAYERSCOPE_CATALOG_DIR) for builds, and
-`published/` (or LAYERSCOPE_PUBLISHED_DIR), the committed folder a public deployment serves."""
+"""Where catalogs live: `catalogs/` beside the code (or the folders LAYERSCOPE_CATALOG_DIR lists) for
+builds, and `published/` (or LAYERSCOPE_PUBLISHED_DIR), the committed folder a public deployment serves."""
 from __future__ import annotations
 
 import os
@@ -11,8 +11,17 @@ ENV_VAR = "LAYERSCOPE_CATALOG_DIR"
 PUBLISHED_ENV_VAR = "LAYERSCOPE_PUBLISHED_DIR"
 
 
+def catalog_roots() -> list[Path]:
+    """The folders catalogs are looked for in: LAYERSCOPE_CATALOG_DIR, one folder or several joined by
+    os.pathsep (`catalogs:/data/more`), else `catalogs/` beside the code."""
+    value = os.environ.get(ENV_VAR, "")
+    roots = [Path(part.strip()).expanduser() for part in value.split(os.pathsep) if part.strip()]
+    return roots or [REPO_ROOT / "catalogs"]
+
+
 def default_root() -> Path:
-    return Path(os.environ.get(ENV_VAR) or REPO_ROOT / "catalogs")
+    """Where a build goes without --out: the first of the catalog folders."""
+    return catalog_roots()[0]
 
 
 def published_root() -> Path:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterable, NamedTuple
 
 import duckdb
 import numpy as np
 
 from catalog.layout import join_parts, reference_files, table_files
 from catalog.schema import MANIFEST, SCHEMA_VERSION, TABLES
+from catalog.staging import recover_folder, recover_quietly
 from core.errors import CatalogError
 from core.reference import LayerReference
 
@@ -125,6 +126,7 @@ def open_catalog(path: Path, memory_mb: int | None = None, threads: int | None =
     Order matters: allowed_directories must be set while external access is still on.
     """
     path = Path(path).resolve()
+    recover_quietly(path)  # a writer killed mid-swap left the catalog set aside: put it back first
     load_manifest(path)
     con = duckdb.connect(":memory:")
     for name in TABLES:
@@ -163,25 +165,38 @@ class CatalogScan(NamedTuple):
     unreadable: list[tuple[Path, str]]  # folders with a damaged or foreign manifest, and why (no path in it)
 
 
-def scan_catalogs(root: Path) -> CatalogScan:
-    """The catalogs directly under root, and the ones whose manifest cannot be used, by name.
+def scan_catalogs(roots: Path | Iterable[Path]) -> CatalogScan:
+    """The catalogs directly under one folder or several, and the ones whose manifest cannot be used.
 
     Folders without a manifest (a build in progress, anything else) are not catalogs and are skipped.
+    Catalogs are told apart by name (the Explorer's URL names them), so a name found again in a later
+    folder is listed as unreadable. A catalog whose writer was killed mid-swap is restored first.
     """
-    root = Path(root)
-    found, unreadable = [], []
-    if root.is_dir():
+    found, unreadable, seen = [], [], {}
+    for root in [Path(roots)] if isinstance(roots, (str, Path)) else [Path(r) for r in roots]:
+        if not root.is_dir():
+            continue
+        recover_folder(root)
         for folder in sorted(root.iterdir()):
-            if folder.is_dir() and not folder.name.startswith("."):
-                try:
-                    found.append((folder, load_complete_manifest(folder)))
-                except UnreadableCatalog as exc:
-                    unreadable.append((folder, exc.reason))
-                except CatalogError:
-                    continue
+            if not folder.is_dir() or folder.name.startswith("."):
+                continue
+            try:
+                manifest = load_complete_manifest(folder)
+            except UnreadableCatalog as exc:
+                unreadable.append((folder, exc.reason))
+                continue
+            except CatalogError:
+                continue
+            if folder.name in seen:
+                unreadable.append((folder, f"another catalog named {folder.name} is listed first "
+                                           f"(in {seen[folder.name].parent.name}/)"))
+                continue
+            seen[folder.name] = folder
+            found.append((folder, manifest))
     return CatalogScan(sorted(found, key=lambda item: item[1]["created_at"], reverse=True), unreadable)
 
 
-def find_catalogs(root: Path) -> list[tuple[Path, dict]]:
-    """Complete catalogs directly under root, newest first; incomplete, damaged or foreign folders are skipped."""
-    return scan_catalogs(root).found
+def find_catalogs(roots: Path | Iterable[Path]) -> list[tuple[Path, dict]]:
+    """Complete catalogs directly under the folder(s), newest first; incomplete, damaged or foreign ones
+    are skipped."""
+    return scan_catalogs(roots).found

@@ -100,3 +100,38 @@ def separability(infos: Sequence[LayerInfo], reductions: dict[int, dict], k: int
 def skipped(bad: Sequence[tuple[Sample, str]]) -> dict[str, list]:
     return {"key": [s.key for s, _ in bad], "path": [str(s.path) for s, _ in bad],
             "reason": [reason for _, reason in bad]}
+
+
+VOTE_COLUMNS = ("vote_class", "vote_class_share", "vote_group", "vote_group_share")
+
+
+def trajectories(ids: np.ndarray, layer_ids: Sequence[int], votes: Sequence[dict[str, np.ndarray]]) -> dict:
+    """One row per (sample, layer): what the sample's nearest other samples vote for there. `votes`: per
+    layer, an array per VOTE_COLUMNS over `ids` (layers with no vote, a single sample's, give no rows)."""
+    voted = [(layer_id, v) for layer_id, v in zip(layer_ids, votes) if len(v["vote_class"]) == len(ids)]
+    ids = np.asarray(ids, dtype=np.int32)
+    return {"sample_id": np.tile(ids, len(voted)),
+            "layer_id": np.repeat(np.asarray([lid for lid, _ in voted], np.int32), len(ids)),
+            **{column: (np.concatenate([v[column] for _, v in voted]) if voted else [])
+               for column in VOTE_COLUMNS}}
+
+
+def settling(ids: np.ndarray, level: str, correct: np.ndarray, layer_ids: Sequence[int],
+             settled: np.ndarray, lost: np.ndarray) -> dict:
+    """One row per sample: the layer its vote settles from and the layer it is lost from (indices
+    into `layer_ids`, -1 for none, stored as NULL)."""
+    layer_ids = np.asarray(layer_ids, np.int32)
+
+    def layer_or_null(index: np.ndarray) -> list:
+        return [int(layer_ids[i]) if i >= 0 else None for i in index]
+    return {"sample_id": np.asarray(ids, np.int32), "level": [level] * len(ids),
+            "correct": np.asarray(correct, bool), "settled_layer": layer_or_null(settled),
+            "lost_layer": layer_or_null(lost)}
+
+
+def layer_similarity(layer_ids: Sequence[int], cka: np.ndarray) -> dict:
+    """Every ordered pair of layers (the diagonal included) and their linear CKA."""
+    n = len(layer_ids)
+    layer_ids = np.asarray(layer_ids, np.int32)
+    return {"layer_a": np.repeat(layer_ids, n), "layer_b": np.tile(layer_ids, n),
+            "cka": np.asarray(cka, np.float32).reshape(-1)}

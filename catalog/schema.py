@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: the separability table
+SCHEMA_VERSION = 3  # 2: the separability table; 3: trajectories, settling, layer_similarity
 MANIFEST = "manifest.json"
 REFERENCE_DIR = "reference"  # per-layer PCA basis and t-SNE reference (.npz), for placing new images
 
@@ -41,5 +41,14 @@ TABLES: dict[str, pa.Schema] = {
         ("layer_id", pa.int32()), ("k", pa.int32()), ("knn_accuracy", pa.float32()),
         ("knn_accuracy_group", pa.float32()),
     ]),
+    "trajectories": pa.schema([
+        ("sample_id", pa.int32()), ("layer_id", pa.int32()), ("vote_class", pa.int32()),
+        ("vote_class_share", pa.float32()), ("vote_group", pa.string()), ("vote_group_share", pa.float32()),
+    ]),
+    "settling": pa.schema([
+        ("sample_id", pa.int32()), ("level", pa.string()), ("correct", pa.bool_()),
+        ("settled_layer", pa.int32()), ("lost_layer", pa.int32()),
+    ]),
+    "layer_similarity": pa.schema([("layer_a", pa.int32()), ("layer_b", pa.int32()), ("cka", pa.float32())]),
     "skipped": pa.schema([("key", pa.string()), ("path", pa.string()), ("reason", pa.string())]),
 }

@@ -15,26 +15,47 @@ from core.distance import METRIC
 K = 10
 
 
-def knn_accuracy(features: np.ndarray, labels: np.ndarray, k: int = K, metric: str = METRIC) -> float:
-    """Share of samples whose k nearest other samples vote for their own label.
+def nearest_others(features: np.ndarray, k: int = K, metric: str = METRIC) -> np.ndarray:
+    """(N, min(k, N-1)) indices of each sample's k nearest other samples, nearest first.
+
+    A sample is never its own neighbour; where duplicates hide it from its own k+1 nearest, the first
+    k of them are taken."""
+    n = len(features)
+    k = min(k, n - 1)
+    if k < 1:
+        return np.zeros((n, 0), dtype=np.int64)
+    _, order = NearestNeighbors(n_neighbors=k + 1, metric=metric).fit(features).kneighbors(features)
+    own = order == np.arange(n)[:, None]
+    own_at = np.where(own.any(axis=1), own.argmax(axis=1), k)  # k: not among them, drop the last
+    columns = np.arange(k)[None, :]
+    return order[np.arange(n)[:, None], columns + (columns >= own_at[:, None])]
+
+
+def knn_votes(neighbours: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The label each sample's neighbours (nearest_others) vote for, and the share of them that do.
 
     Ties go to the tied label with the nearest member, as a person reading the map would judge.
-    """
+    Both are empty where there are no other samples to vote."""
     labels = np.asarray(labels)
-    n = len(labels)
-    if n < 2:
+    n, k = neighbours.shape
+    if k == 0:
+        return labels[:0], np.zeros(0)
+    _, codes = np.unique(labels, return_inverse=True)
+    votes = codes.reshape(-1)[neighbours]  # (N, k), nearest first
+    counts = (votes[:, :, None] == votes[:, None, :]).sum(axis=2)  # how many of the k share each vote
+    best = counts.max(axis=1)
+    first = (counts == best[:, None]).argmax(axis=1)  # the nearest vote among the most frequent
+    winner = neighbours[np.arange(n), first]
+    return labels[winner], best / k
+
+
+def knn_accuracy(features: np.ndarray, labels: np.ndarray, k: int = K, metric: str = METRIC) -> float:
+    """Share of samples whose k nearest other samples vote for their own label (knn_votes)."""
+    labels = np.asarray(labels)
+    if len(labels) < 2:
         return float("nan")
-    k = min(k, n - 1)
-    _, order = NearestNeighbors(n_neighbors=k + 1, metric=metric).fit(features).kneighbors(features)
-    correct = 0
-    for i, row in enumerate(order):
-        neighbours = [j for j in row if j != i][:k]
-        votes = labels[neighbours]
-        values, counts = np.unique(votes, return_counts=True)
-        tied = set(values[counts == counts.max()])
-        predicted = next(label for label in votes if label in tied)  # votes are nearest first
-        correct += predicted == labels[i]
-    return correct / n
+    voted, _ = knn_votes(nearest_others(features, k, metric), labels)
+    return float(np.mean(voted == labels))
 
 
 def neighbour_preservation(high: np.ndarray, low: np.ndarray, k: int = K) -> float:

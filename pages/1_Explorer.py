@@ -40,11 +40,11 @@ if not found:
     st.page_link(link("Home.py"), label="Home", icon=":material/home:")
     st.stop()
 
-labels = {str(p): p.name for p, _ in found}  # dataset and N are in the sidebar's caption (narrow box)
+labels = {str(p): catalogs.choice_label(p, m) for p, m in found}
 urlstate.restore_catalog({p.name: str(p) for p, _ in found})
 with st.sidebar:
     st.subheader("Controls")
-    path = st.selectbox("Catalog (dataset, size)", list(labels), format_func=labels.get, key="catalog")
+    path = st.selectbox("Catalog", list(labels), format_func=labels.get, key="catalog")
 try:
     session.init_state(path)
 except Exception as exc:  # a stale or damaged catalog: say so instead of a traceback

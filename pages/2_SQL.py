@@ -6,6 +6,7 @@ error goes to the server log.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 
@@ -37,6 +38,22 @@ GROUP BY ALL ORDER BY n DESC, true_label LIMIT 20""",
 SELECT l.layer_id, l.name, l.kind, r.k, round(r.knn_accuracy, 3) AS knn_accuracy,
        round(r.knn_accuracy_group, 3) AS knn_accuracy_group
 FROM separability r JOIN layers l USING (layer_id) ORDER BY l.position""",
+    "One image's path through the depth (trajectories)": """
+SELECT l.position, l.name, t.vote_class, t.vote_class_share, t.vote_group, t.vote_group_share
+FROM trajectories t JOIN layers l USING (layer_id)
+WHERE t.sample_id = (SELECT min(sample_id) FROM samples) ORDER BY l.position""",
+    "The misclassified images that were lost earliest (settling)": """
+SELECT s.sample_id, s.key, s.label_name, p.class_name AS predicted, st.level,
+       ll.position AS lost_position, ll.name AS lost_at, ls.name AS settled_at
+FROM settling st JOIN samples s USING (sample_id)
+JOIN predictions p ON p.sample_id = st.sample_id AND p.rank = 1
+JOIN layers ll ON ll.layer_id = st.lost_layer
+LEFT JOIN layers ls ON ls.layer_id = st.settled_layer
+WHERE NOT st.correct ORDER BY ll.position, s.sample_id LIMIT 20""",
+    "Most alike pairs of distinct layers (layer_similarity)": """
+SELECT a.name AS layer_a, b.name AS layer_b, round(m.cka, 3) AS cka
+FROM layer_similarity m JOIN layers a ON a.layer_id = m.layer_a JOIN layers b ON b.layer_id = m.layer_b
+WHERE a.position + 1 < b.position ORDER BY m.cka DESC LIMIT 20""",
     "Least confident correct predictions": """
 SELECT s.sample_id, s.key, s.label_name, p.prob
 FROM samples s JOIN predictions p ON p.sample_id = s.sample_id AND p.rank = 1
@@ -55,12 +72,12 @@ except LayerScopeError as exc:
     log.error("SQL limits misconfigured: %s", exc)
     st.error("The SQL page is misconfigured; the server log says why.", icon=":material/block:")
     st.stop()
-labels = {str(p): f"{p.name} · {m['dataset']['name']}, N={m['n_samples']}" for p, m in found}
+labels = {str(p): catalogs.choice_label(p, m) for p, m in found}
 path = st.selectbox("Catalog", list(labels), format_func=labels.get, key="sql_catalog")
 
 st.markdown(
     "One `SELECT` over the views **samples, predictions, layers, embeddings, channels, explanations, images, "
-    "separability, skipped** (see the README for their columns). The catalog is read-only: writing, "
+    "separability, trajectories, settling, layer_similarity, skipped** (see the README for their columns). The catalog is read-only: writing, "
     "`ATTACH`, `INSTALL`/`LOAD`, `COPY`, changing settings and reading any file outside the catalog are "
     f"refused. A query may use {LIMITS.describe()}; a longer result is cut. "
     "The same rules apply to `python -m catalog.sql`.")
@@ -86,7 +103,7 @@ def _run(query: str) -> dict:
 
     A visitor of a public deployment sees catalog names where results and errors hold server folders.
     """
-    masks = path_masks(path, catalogs.catalog_root()) if settings.public_mode() else []
+    masks = path_masks(path, Path(path).parent) if settings.public_mode() else []
     try:
         return {"result": sql_results.run_for_this_session(path, query, LIMITS, masks)}
     except LayerScopeError as exc:

@@ -48,6 +48,23 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
   catalog it ranks better than Euclidean distance (10-NN accuracy of the coarse groups at global_pool
   0.64 against 0.55). A catalog whose manifest records no measure holds a separability curve ranked by
   Euclidean distance; rebuild it to compare like with like.
+- **An image's path through the depth** (`trajectories`): at every layer, the label its 10 nearest
+  other samples vote for (class and coarse group, and the share of the ten that voted so), by the same
+  distance, neighbours and tie rule (the nearest of the tied labels) as the separability curve, from
+  the same neighbour search: per layer, the share of votes for the true label *is* that layer's
+  separability. `settling` reads each path at one level, classes, or coarse groups when every class
+  has one image (the bundled sample): a sample has **settled** at the shallowest layer from which on
+  the vote is the model's own answer at every deeper layer (none if the last layer's vote is not); a
+  misclassified one is **lost** at the shallowest layer from which on the vote is never its true label
+  again (the input layer if it never was; none if the last vote is still the true label).
+- **Layer similarity** (`layer_similarity`, and `python -m scripts.compare_models A B` for two
+  catalogs of the same images, matched by key): linear CKA (Kornblith et al., 2019), 1 when two layers
+  place the samples alike up to a rotation and a uniform scale. It is computed on the PCA coordinates
+  the catalog keeps (at most 50 components, 90 % of the variance, of the average-pooled activations),
+  so it compares the layers' main directions of variation, not their full activations: CKA of the
+  pooled activations with their minor components left out. The cheap exact form
+  ||YᵀX||²/(||XᵀX|| ||YᵀY||) on centred features costs N x 50 x 50 a pair where the N x N Gram
+  matrices would cost N x N.
 - **Inspector**: the top-10 are the softmax probabilities. Grad-CAM weighs the last convolutional
   map by the gradient of the predicted class; guided backprop is the input gradient with negative
   gradients stopped at every ReLU; guided Grad-CAM multiplies the two.

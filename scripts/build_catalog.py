@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from builder import BuildConfig, build_catalog
+from catalog import catalog_roots
 from catalog.writer import describe_os_error
 from core.errors import LayerScopeError
 from core.models import DEFAULT_MODEL
@@ -39,6 +41,11 @@ def summary_lines(path: Path, manifest: dict) -> list[str]:
         "time: " + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in times.items()),
     ]
     lines += [f"skipped {s['path']}: {s['reason']}" for s in manifest["skipped"]]
+    roots = catalog_roots()
+    if Path(path).resolve().parent not in {root.resolve() for root in roots}:
+        folders = os.pathsep.join([*map(str, roots), str(Path(path).resolve().parent)])
+        lines.append(f"the app looks for catalogs in {', '.join(map(str, roots))}: to see this one there, "
+                     f"start it with LAYERSCOPE_CATALOG_DIR={folders}")
     return lines
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from catalog import default_root, find_catalogs
+from catalog import catalog_roots, find_catalogs
 from catalog.paths import REPO_ROOT
 from builder import BuildConfig
 from core.errors import LayerScopeError
@@ -19,7 +19,7 @@ from scripts.build_catalog import run, summary_lines
 
 
 def ensure_sample_catalog() -> None:
-    if find_catalogs(default_root()):
+    if find_catalogs(catalog_roots()):
         return
     print("No catalog yet: building the bundled sample catalog (about a minute on 2 cores).")
     try:

@@ -143,6 +143,9 @@ def test_views_have_the_documented_columns(small_catalog):
         "layers": {"layer_id", "position", "name", "kind", "channels", "height", "width"},
         "embeddings": {"sample_id", "layer_id", "method", "perplexity", "x", "y"},
         "channels": {"sample_id", "layer_id", "channel", "mean", "entropy", "score"},
+        "trajectories": {"sample_id", "layer_id", "vote_class", "vote_class_share", "vote_group", "vote_group_share"},
+        "settling": {"sample_id", "level", "correct", "settled_layer", "lost_layer"},
+        "layer_similarity": {"layer_a", "layer_b", "cka"},
     }
     for view, columns in documented.items():
         got = {row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()}

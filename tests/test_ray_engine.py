@@ -150,6 +150,21 @@ def test_tsne_maps_come_from_the_same_seed_and_inputs(both):
         assert np.abs(mine - reduction.tsne[3.0] * signs).max() < 0.05 * extent
 
 
+def test_both_engines_store_the_same_trajectories_settling_and_layer_similarity(both):
+    local, ray_path = both
+    sql = "SELECT * FROM trajectories ORDER BY sample_id, layer_id"
+    mine, theirs = rows(local, sql), rows(ray_path, sql)
+    assert len(mine) == len(theirs) == IMAGES * len(rows(local, "SELECT * FROM layers"))
+    assert [(r[0], r[1], r[2], r[4]) for r in mine] == [(r[0], r[1], r[2], r[4]) for r in theirs]
+    np.testing.assert_allclose([(r[3], r[5]) for r in mine], [(r[3], r[5]) for r in theirs])
+    sql = "SELECT * FROM settling ORDER BY sample_id"
+    assert rows(local, sql) == rows(ray_path, sql) and len(rows(local, sql)) == IMAGES
+    sql = "SELECT layer_a, layer_b, cka FROM layer_similarity ORDER BY layer_a, layer_b"
+    mine, theirs = rows(local, sql), rows(ray_path, sql)
+    assert [r[:2] for r in mine] == [r[:2] for r in theirs]
+    np.testing.assert_allclose([r[2] for r in mine], [r[2] for r in theirs], atol=1e-4)
+
+
 def test_the_ray_catalog_keeps_per_sample_tables_as_parquet_parts(both):
     local, ray_path = both
     for name in ("predictions", "channels", "images", "explanations"):
