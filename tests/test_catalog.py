@@ -13,7 +13,7 @@ from catalog import sql
 from catalog.schema import MANIFEST, SCHEMA_VERSION, TABLES
 from catalog.writer import CatalogWriter, recover
 from core.errors import CatalogError
-from tests.conftest import CATALOG_DIR_ENV, REPO
+from tests.paths import CATALOG_DIR_ENV, REPO
 
 DEAD_PID = 2 ** 22 + 12345  # above the default pid_max: never a live process
 

@@ -10,7 +10,7 @@ import pytest
 
 from app import datamap, palette
 from core import imagenet
-from tests.conftest import decode_typed_arrays
+from tests.apptest_tools import decode_typed_arrays
 
 BACKGROUND = "#0e1117"  # the theme's background (.streamlit/config.toml)
 MIN_DELTA_E = 20.0  # CIE76: about where two small dots stop being mistaken for each other
