@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from catalog.encoding import parquet_options
 from catalog.layout import reference_file, reference_layer_ids, split_key, table_files, table_part_name
 from catalog.paths import REPO_ROOT, published_root
 from catalog.reader import load_manifest, load_reference_arrays, open_catalog
@@ -91,19 +92,10 @@ def _public_table(name: str, table: pa.Table) -> pa.Table:
     return table.set_column(table.schema.get_field_index(column), column, pa.array(paths, pa.string()))
 
 
-def parquet_options(schema: pa.Schema) -> dict:
-    """Lossless, compact Parquet settings: float columns byte-stream-split (their exponent bytes line up
-    for zstd; a dictionary of distinct floats only adds bytes), every other column dictionary-encoded."""
-    floats = [f.name for f in schema if pa.types.is_floating(f.type)]
-    others = [f.name for f in schema if f.name not in floats]
-    return {"compression": "zstd", "compression_level": ZSTD_LEVEL, "use_dictionary": others,
-            "use_byte_stream_split": floats or False}
-
-
 def _write_table(table: pa.Table, folder: Path, name: str, max_bytes: int) -> list[Path]:
     """One Parquet file if it fits under max_bytes, else parts of as many rows as fit (checked)."""
     single = folder / f"{name}.parquet"
-    options = parquet_options(table.schema)
+    options = parquet_options(table.schema, ZSTD_LEVEL)
     pq.write_table(table, single, **options)
     size = single.stat().st_size
     if size <= max_bytes:
