@@ -83,7 +83,7 @@ def test_layer_similarity_is_symmetric_one_on_the_diagonal_and_the_cka_of_the_st
     np.testing.assert_array_equal(values, values.T)
     np.testing.assert_array_equal(np.diag(values), 1.0)
     assert ((values > 0) & (values <= 1.0 + 1e-6)).all()
-    first, last = (catalog.load_reference(path, i)["features"] for i in (1, len(names) - 2))
+    first, last = (catalog.load_reference(path, i).features for i in (1, len(names) - 2))
     assert values[1, len(names) - 2] == pytest.approx(linear_cka(first, last), rel=1e-5)
     assert values[1, 2] > values[1, len(names) - 2]  # neighbours in depth are more alike than far ones
 
