@@ -1,4 +1,4 @@
-"""The depth strip under the separability chart: the pinned sample's path through the layers, one cell
+"""The depth strip under the layer map: the pinned sample's path through the layers, one cell
 per layer coloured by what its 10 nearest other samples vote for there, as strong as their share; the
 cells voting for its true label say T, those voting for the model's answer say P. A click on a cell
 selects that layer."""
@@ -40,9 +40,8 @@ def colours(votes: list[str], level: str, labels: list[str]) -> list[str]:
 def figure(frame: pd.DataFrame, colour: list[str], selected: int) -> go.Figure:
     """`frame`: `cells`; the selected layer's cell framed in white. A plain dict, no plotly validation."""
     chosen = [int(i) == int(selected) for i in frame.layer_id]
-    trace = {"type": "bar", "x": [int(p) for p in frame.position], "y": [1] * len(frame), "width": 0.92,
-             "text": list(frame.mark), "textposition": "inside", "insidetextanchor": "middle",
-             "textfont": {"color": "#ffffff", "size": 11},
+    x = [int(p) for p in frame.position]
+    trace = {"type": "bar", "x": x, "y": [1] * len(frame), "width": 0.92,
              "customdata": [[int(i), str(n), str(v), float(s)] for i, n, v, s in
                             zip(frame.layer_id, frame.name, frame.vote, frame.share)],
              "hovertemplate": "%{customdata[1]}<br>vote: %{customdata[2]} (%{customdata[3]:.0%} of 10)"
@@ -51,17 +50,21 @@ def figure(frame: pd.DataFrame, colour: list[str], selected: int) -> go.Figure:
                         "line": {"color": ["#ffffff" if c else "rgba(0,0,0,0)" for c in chosen],
                                  "width": [2.5 if c else 0 for c in chosen]}},
              "selected": {"marker": {"opacity": 1}}, "unselected": {"marker": {"opacity": 1}}}
-    layout = {**DARK, "height": 70, "margin": {"l": 10, "r": 10, "t": 4, "b": 4}, "showlegend": False,
+    marks = {"type": "scatter", "x": x, "y": [0.5] * len(frame), "mode": "text", "text": list(frame.mark),
+             "textfont": {"color": "#ffffff", "size": 12}, "hoverinfo": "skip", "showlegend": False, "name": "marks"}
+    layout = {**DARK, "height": 46, "margin": {"l": 10, "r": 10, "t": 4, "b": 4}, "showlegend": False,
               "xaxis": {"showticklabels": False, "showgrid": False, "zeroline": False},
               "yaxis": {"visible": False, "range": [0, 1]}, "bargap": 0,
               "dragmode": False, "clickmode": "event+select", "hovermode": "closest"}
-    return go.Figure({"data": [trace], "layout": layout}, _validate=False)
+    return go.Figure({"data": [trace, marks], "layout": layout}, _validate=False)
 
 
-def caption(level: str, true: str, answer: str) -> str:
-    correct = "right" if true == answer else "wrong"
-    return (f"Depth path of the pinned sample ({level} votes): **T** = its true {level} *{true}*, "
-            f"**P** = the model's answer *{answer}* ({correct}) · click a cell to open that layer")
+def caption(sample_id: int, level: str, true: str, answer: str) -> str:
+    if true == answer:
+        said = f"**T** = its true {level} *{true}*, also the model's answer"
+    else:
+        said = f"**T** = its true {level} *{true}*, **P** = the model's wrong answer *{answer}*"
+    return f"Depth path of #{sample_id}, its neighbours' {level} vote per layer: {said} · click a cell to open that layer"
 
 
 HELP = ("One cell per layer, input left, output right: the label the sample's 10 nearest other samples "
@@ -93,4 +96,4 @@ def render(path: str, sample_id: int | None, selected: int, on_layer: Callable[[
 
     st.plotly_chart(figure(frame, colours(list(frame.vote), level, labels), selected), width="stretch", key=KEY,
                     on_select=clicked, selection_mode="points", config={"displayModeBar": False})
-    st.caption(caption(level, str(true), str(answer)), help=HELP)
+    st.caption(caption(int(sample_id), level, str(true), str(answer)), help=HELP)

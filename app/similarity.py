@@ -33,8 +33,8 @@ def heatmap(cka: np.ndarray, rows: list[tuple[int, str]], columns: list[tuple[in
                          "marker": {"symbol": "square-open", "size": 14, "color": "#ff4b4b", "line": {"width": 2}}})
     side = max(320, min(760, 16 * max(len(rows), len(columns)) + 160))
     layout = {**DARK, "height": side, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "showlegend": False,
-              "xaxis": {"title": column_title, "tickangle": -60, "tickfont": {"size": 9}},
-              "yaxis": {"title": row_title, "autorange": "reversed", "tickfont": {"size": 9}},
+              "xaxis": {"title": {"text": column_title}, "tickangle": -60, "tickfont": {"size": 9}},
+              "yaxis": {"title": {"text": row_title}, "autorange": "reversed", "tickfont": {"size": 9}},
               "clickmode": "event+select", "dragmode": False, "hovermode": "closest"}
     return go.Figure({"data": data, "layout": layout}, _validate=False)
 

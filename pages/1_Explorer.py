@@ -134,6 +134,8 @@ group_only = separability_by != "class"
 map_col, sep_col = st.columns([3, 1], gap="small")
 with map_col, st.container(key="layer_map_box"):
     layer_map.layer_map(table, view.layer_id, key="layer_map", on_change=_on_layer_map)
+with map_col, st.container(key="depth_strip"):
+    depth_strip.render(path, view.pinned, view.layer_id, _set_layer)
 with sep_col, st.container(key="separability"):
     settled = cached.settled_curve(path)
     st.plotly_chart(separability_chart.figure(separability, separability_by, view.layer_id, settled), width="stretch",
@@ -141,8 +143,6 @@ with sep_col, st.container(key="separability"):
                     config={"displayModeBar": False})
     st.caption(separability_chart.caption(separability_by, bool(settled.settled.notna().any())),
                help=separability_chart.help_text(separability_by))
-    with st.container(key="depth_strip"):
-        depth_strip.render(path, view.pinned, view.layer_id, _set_layer)
 
 left, middle, right = st.columns([5, 3, 4], gap="small")
 

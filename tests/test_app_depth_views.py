@@ -29,10 +29,10 @@ def test_the_depth_strip_shows_the_pinned_samples_votes_and_a_click_opens_a_laye
     pinned = at.session_state["pinned"]
     path = depth.trajectory(con, pinned)
     truth = _frame(app_env.path, f"SELECT group_name FROM samples WHERE sample_id = {pinned}")["group_name"][0]
-    strip = chart_spec(at, "depth_strip_chart")["data"][0]
+    strip, marks = chart_spec(at, "depth_strip_chart")["data"]
     assert [c[0] for c in strip["customdata"]] == [int(i) for i in path.layer_id]  # one cell a layer, in order
     assert [c[2] for c in strip["customdata"]] == list(path.vote_group)
-    assert [m == "T" for m in strip["text"]] == [v == truth for v in path.vote_group]
+    assert [m == "T" for m in marks["text"]] == [v == truth for v in path.vote_group]
     opacity = strip["marker"]["opacity"]
     assert [a < b for a, b in zip(opacity, opacity[1:])] == \
         [a < b for a, b in zip(path.vote_group_share, path.vote_group_share[1:])]  # stronger share, stronger cell
