@@ -186,3 +186,16 @@ def test_compare_models_with_too_few_shared_images_says_so_in_one_line(app_env, 
     at = app_test(MODELS)
     assert len(at.error) == 1 and "share 2 samples by key" in at.error[0].value
     assert "\n" not in at.error[0].value
+
+
+def test_home_links_compare_models_where_two_catalogs_are_found(app_env, app_test, catalog_dir_env, tmp_path):
+    assert not [p for p in app_test("Home.py").get("page_link") if "Compare" in p.proto.label]
+    catalog_dir_env(_two_catalogs(app_env, tmp_path))
+    links = [p.proto for p in app_test("Home.py").get("page_link") if "Compare" in p.proto.label]
+    assert len(links) == 1 and links[0].page == "Compare_models"
+
+
+def test_about_explains_how_to_read_the_depth_views(app_env, app_test):
+    text = page_text(app_test("pages/3_About.py"))
+    for view in ("depth strip", "Failures", "Layer similarity", "Compare models", "settled"):
+        assert view in text
