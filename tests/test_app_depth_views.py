@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import catalog
 from catalog import depth
 from catalog.schema import TABLES
-from tests.conftest import chart_spec, click_plotly_points, page_text, rerun
+from tests.apptest_tools import chart_spec, click_plotly_points, page_text, rerun
 
 EXPLORER = "pages/1_Explorer.py"
 MODELS = "pages/4_Compare_models.py"
