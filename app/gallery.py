@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, state
+from app import cached, layer_map, state
 from app.browser_values import channel_in
 
 THUMB_MAX = 96
@@ -143,7 +143,7 @@ def order_of(items: dict, sort: str) -> list[int]:
 def render(path: str, sample_id: int, layer: pd.Series) -> None:
     layer_id, name = int(layer["layer_id"]), str(layer["name"])
     st.markdown(f"**Activations** of #{sample_id} at **{name}** "
-                f"<span class='ls-muted'>({layer['kind']}, {layer['channels']}×{layer['height']}×{layer['width']})</span>",
+                f"<span class='ls-muted'>({layer_map.kind_and_shape(layer)})</span>",
                 unsafe_allow_html=True)
     with st.spinner(f"Loading the activations of #{sample_id} at {name}…"):
         items = gallery_items(path, sample_id, layer_id)
