@@ -100,7 +100,8 @@ def _run(query: str) -> dict:
 
 if run:
     sql_results.forget("sql_result")  # drop the previous result (and its budget) before making the next
-    st.session_state.sql_result = _run(st.session_state.sql_query)
+    with st.spinner("Running the query…", show_time=True):  # a query may take seconds: say it runs
+        st.session_state.sql_result = _run(st.session_state.sql_query)
 
 result = st.session_state.get("sql_result")
 if result is not None:

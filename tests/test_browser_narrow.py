@@ -1,7 +1,7 @@
 """The Explorer in a narrow window (800x1000, a half screen) and with the sidebar folded, in headless
 Chromium: the panels stack so that the data map keeps a usable width, the sidebar starts folded where it
-would take a third of the window, and the page's header line is never under Streamlit's header bar.
-Screenshots go to test-artifacts/."""
+would take a third of the window, and the page's header line is never under Streamlit's header bar; and
+the SQL page says a query is running while it runs. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import pytest
@@ -68,4 +68,17 @@ def test_a_wide_window_keeps_the_sidebar_and_the_header_clears_the_bar_once_fold
     page.wait_for_timeout(500)
     screenshot("narrow-1600-sidebar-folded")
     _header_clear_of_the_bar(page)
+    assert not page_errors
+
+
+def test_the_sql_page_says_a_query_is_running(streamlit_server, browser_page, screenshot, page_errors):
+    page = browser_page
+    page.set_viewport_size({"width": 800, "height": 1000})
+    page.goto(f"{streamlit_server.url}/SQL")
+    query = page.locator(".st-key-sql_query textarea")
+    query.wait_for(timeout=60000)
+    query.fill("SELECT sum(a.range % 7) AS s FROM range(20000000000) a")  # seconds of work, or the time limit
+    page.locator(".st-key-sql_run button").click()
+    page.get_by_text("Running the query").wait_for(timeout=10000)
+    screenshot("narrow-800-sql-running")
     assert not page_errors
