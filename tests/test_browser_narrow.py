@@ -53,15 +53,24 @@ def test_at_800_px_the_panels_stack_and_the_data_map_keeps_its_width(streamlit_s
     assert not page_errors
 
 
-def test_a_wide_window_keeps_the_sidebar_and_the_header_clears_the_bar_once_folded(
+def test_wider_windows_keep_the_sidebar_and_the_header_clears_the_bar_once_folded(
         streamlit_server, browser_page, screenshot, page_errors):
     page = browser_page
-    page.set_viewport_size({"width": 1600, "height": 1000})
+    # a laptop, the sidebar open: the data map widens, the inspector stays beside it for hovering
+    page.set_viewport_size({"width": 1366, "height": 768})
     open_explorer(page, streamlit_server.url)
     assert page.locator('[data-testid="stSidebar"][data-collapsed="false"]').count() == 1
-    plot = _box(page, ".st-key-datamap .main-svg")
-    inspector = _box(page, ".st-key-inspector")
-    assert inspector["x"] >= plot["x"] + plot["w"] - 1  # side by side: the map, then the inspector
+    page.wait_for_function("() => document.querySelector('.st-key-datamap .main-svg').getBoundingClientRect()"
+                           ".width >= 550", timeout=10000)
+    screenshot("narrow-1366-explorer")
+    plot, inspector = _box(page, ".st-key-datamap .main-svg"), _box(page, ".st-key-inspector")
+    assert inspector["x"] >= plot["x"] + plot["w"] - 1 and inspector["w"] >= 300, (plot, inspector)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.wait_for_timeout(800)
+    plot, inspector, gallery = (_box(page, s) for s in (".st-key-datamap .main-svg", ".st-key-inspector",
+                                                        ".st-key-gallery"))
+    # side by side: the map, the inspector, the gallery
+    assert inspector["x"] >= plot["x"] + plot["w"] - 1 and gallery["x"] >= inspector["x"] + inspector["w"] - 1
     page.locator('[data-testid="stSidebar"]').hover()
     page.locator('[data-testid="stSidebarCollapseButton"] button').click()
     page.wait_for_selector(SIDEBAR_FOLDED, state="attached", timeout=10000)
