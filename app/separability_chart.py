@@ -66,3 +66,22 @@ def clicked_layer(key: str) -> int | None:
     points = selected_points(key)
     custom = points[0].get("customdata") if points and isinstance(points[0], dict) else None
     return as_int(custom[0]) if isinstance(custom, (list, tuple)) and custom else None
+
+
+SHALLOW = 0.8  # a layer under this share of the best layer's 10-NN accuracy: its neighbours mean little yet
+
+
+def depth_hint(frame: pd.DataFrame, by: str, layer_id: int) -> str | None:
+    """Where the layer's neighbours group the catalog's labels much worse than the best layer's: a line
+    that says so and names that layer (near neighbours at a shallow layer share colours and textures, not
+    what the picture shows), or None."""
+    row = frame[frame.layer_id == layer_id]
+    if not len(row) or frame.accuracy.isna().all():
+        return None
+    best = frame.loc[frame.accuracy.idxmax()]
+    here = float(row.accuracy.iloc[0])
+    if here >= SHALLOW * float(best.accuracy):
+        return None
+    return (f"At this layer the 10 nearest neighbours share a sample's {by} {here:.0%} of the time; at "
+            f"**{best['name']}** {float(best.accuracy):.0%}. Near here means similar colours and textures; "
+            f"deeper layers are where neighbours mean similar content (pick **{best['name']}** on the layer map).")

@@ -119,8 +119,8 @@ view = View(catalog=path, layer_id=int(st.session_state.layer_id), method=method
 layer = table[table.layer_id == view.layer_id].iloc[0]
 layer_name = str(layer["name"])
 st.markdown(f"<div class='ls-header'><b>{catalogs.model_label(manifest)}</b> · {manifest['dataset']['name']} · "
-            f"N={manifest['n_samples']} · layer <b>{layer_name}</b> ({layer.kind}, "
-            f"{layer_map.shape_text(layer)})</div>", unsafe_allow_html=True)
+            f"N={manifest['n_samples']} · layer <b>{layer_name}</b> ({layer_map.kind_and_shape(layer)})</div>",
+            unsafe_allow_html=True)
 
 
 def _on_separability() -> None:

@@ -280,3 +280,12 @@ def test_a_failed_swap_puts_the_previous_catalog_back(tmp_path, monkeypatch):
         write_minimal(tmp_path / "c", "second")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
     assert catalog.load_manifest(tmp_path / "c")["marker"] == "first"
+
+
+def test_the_sql_command_prints_float32_values_as_stored_not_widened(tmp_path, capsys):
+    """A float32 column (x, y, confidences) prints 95.2, not the float64 widening 95.19999694824219."""
+    target = tmp_path / "c"
+    write_minimal(target, "first")
+    query = "SELECT CAST(95.2 AS FLOAT) AS f, CAST(0.1 AS FLOAT) AS g, CAST(NULL AS FLOAT) AS h, 95.2::DOUBLE AS d"
+    assert sql.main([str(target), query]) == 0
+    assert capsys.readouterr().out.splitlines() == ["f\tg\th\td", "95.2\t0.1\t\t95.2"]
