@@ -60,6 +60,9 @@ elif found:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="catalog_table")
     st.caption(f"Found under {catalogs.folders_text()} ({catalogs.FOLDERS_HINT}).")
     st.page_link(navigation.link("pages/1_Explorer.py"), label="Open the Explorer", icon=":material/scatter_plot:")
+    if len(found) > 1:
+        st.page_link(navigation.link("pages/4_Compare_models.py"), label="Compare two models layer by layer",
+                     icon=":material/compare:")
 elif settings.builds_allowed():
     st.info(f"No catalog under {catalogs.folders_text()} yet. Build the bundled sample (400 ImageNet images through "
             "EfficientNet-Lite0; about 2 minutes on 2 cores), or run `python -m scripts.build_catalog`.")

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import catalog
-from catalog import insights, queries
+from catalog import depth, insights, queries
 from core.reference import LayerReference
 
 
@@ -111,3 +111,34 @@ def readable_keys(path: str) -> list[str]:
     """Keys of the samples whose image file this server can read (a published catalog may hold none)."""
     table = samples(path)
     return [key for key, file in zip(table.key, table.path) if isinstance(file, str) and file and Path(file).is_file()]
+
+
+@st.cache_data(show_spinner=False)
+def depth_level(path: str) -> str | None:
+    """'class' or 'group': the level the depth views read the catalog at; None without depth tables."""
+    return depth.level(connection(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def trajectory(path: str, sample_id: int) -> pd.DataFrame:
+    return depth.trajectory(connection(path), int(sample_id))
+
+
+@st.cache_data(show_spinner=False)
+def settled_curve(path: str) -> pd.DataFrame:
+    return depth.settled_curve(connection(path))
+
+
+@st.cache_data(show_spinner=False)
+def failures(path: str) -> pd.DataFrame:
+    return depth.failures(connection(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def pair_confusion(path: str, first: str, second: str) -> pd.DataFrame:
+    return depth.pair_confusion(connection(path), first, second)
+
+
+@st.cache_data(show_spinner=False)
+def layer_similarity(path: str) -> pd.DataFrame:
+    return depth.layer_similarity(connection(path))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import replace
+from html import escape
 
 import numpy as np
 import pandas as pd
@@ -122,12 +123,19 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
     y = points.y.to_numpy().astype(np.float32)
     correct = points.correct.to_numpy().astype(bool)
     size = marker_size(len(points))
+    text = hover_text(points) if len(points) <= HOVER_TEXT_UP_TO else None
+
+    def hover(mask, template: str) -> dict:
+        """The hover of the points at `mask`: their class and prediction where the map is small enough."""
+        return {"customdata": custom[mask], "hovertemplate": template} if text is None else {
+            "customdata": custom[mask], "text": text[mask], "hovertemplate": HOVER_TEXT}
+
     traces = []
     correct_of_trace = []  # per trace: which of its points are correct predictions (None: always shown)
     legend = None
     if column == "confidence":
         traces.append({"type": kind, "x": x, "y": y, "mode": "markers", "name": "confidence",
-                       "customdata": custom, "hovertemplate": HOVER_ID,
+                       **hover(slice(None), HOVER_ID),
                        "marker": {"size": size, "color": points.confidence.to_numpy().astype(np.float32),
                                   "colorscale": "Viridis", "cmin": 0, "cmax": 1,
                                   "colorbar": {"title": {"text": "confidence"}, "thickness": 12, "len": 0.8}}})
@@ -158,8 +166,7 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
                 mask = slot == k
                 if mask.any():
                     traces.append({"type": kind, "x": x[mask], "y": y[mask], "mode": "markers",
-                                   "name": f"{colour_by} {k + 1}", "customdata": custom[mask],
-                                   "hovertemplate": HOVER_ID, "showlegend": False,
+                                   "name": f"{colour_by} {k + 1}", **hover(mask, HOVER_ID), "showlegend": False,
                                    "marker": {"size": size, "color": slot_colours[str(k)], "line": {"width": 0}}})
                     correct_of_trace.append(correct[mask])
             counts = pd.Series(values).value_counts()
@@ -168,7 +175,7 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
         for category in categories:
             mask = values == category
             traces.append({"type": kind, "x": x[mask], "y": y[mask], "mode": "markers",
-                           "name": category, "customdata": custom[mask], "hovertemplate": HOVER_NAMED,
+                           "name": category, **hover(mask, HOVER_NAMED),
                            "marker": {"size": size, "color": colours[category], "line": {"width": 0}}})
             correct_of_trace.append(correct[mask])
     shapes = []
@@ -229,6 +236,19 @@ def pinned_ring(x: float, y: float) -> dict:
 
 HOVER_NAMED = "#%{customdata[0]} · %{fullData.name}<extra></extra>"  # the trace's name is the category
 HOVER_ID = "#%{customdata[0]}<extra></extra>"
+HOVER_TEXT = "#%{customdata[0]} · %{text}<extra></extra>"
+# Up to this many points each carries its hover text (true class, group, prediction): a few dozen bytes a
+# point, so a big map keeps the id and the colour's category, and the inspector shows the rest.
+HOVER_TEXT_UP_TO = 5000
+
+
+def hover_text(points: pd.DataFrame) -> np.ndarray:
+    """`tench (fish)<br>predicted goldfish, 62% · wrong` for each point, as an array of strings."""
+    verdict = np.where(points.correct.to_numpy().astype(bool), "correct", "wrong")
+    return np.array([f"{escape(str(label))} ({escape(str(group))})<br>predicted {escape(str(pred))}, "
+                     f"{float(conf):.0%} · {ok}" for label, group, pred, conf, ok in
+                     zip(points.label_name, points.group_name, points.pred_name, points.confidence, verdict)],
+                    dtype=object)
 
 
 def marker_size(n: int) -> int:

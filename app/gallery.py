@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, state
+from app import cached, layer_map, state
 from app.browser_values import channel_in
 
 THUMB_MAX = 96
@@ -88,11 +88,17 @@ def grid(items: dict, order: list[int], key: str):
                        "key": digest.hexdigest()[:12]}, key=key, on_channel_change=lambda: None)
 
 
-def channel_figure(channel_map: np.ndarray, title: str) -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=channel_map, colorscale="Viridis", colorbar={"title": {"text": "activation"}},
+def channel_figure(channel_map: np.ndarray, title: str, lo: float, hi: float) -> go.Figure:
+    """One channel's map on the colour scale of its gallery tile (the layer's `value_range`), its axes
+    ending at the map's edges."""
+    height, width = channel_map.shape
+    fig = go.Figure(go.Heatmap(z=channel_map, colorscale="Viridis", zmin=lo, zmax=hi,
+                               colorbar={"title": {"text": "activation"}},
                                hovertemplate="x %{x}, y %{y}: activation %{z:.4f}<extra></extra>"))
     fig.update_layout(title=title, template="plotly_dark", height=520, margin=dict(l=10, r=10, t=40, b=10),
-                      yaxis=dict(autorange="reversed", scaleanchor="x"), paper_bgcolor="rgba(0,0,0,0)")
+                      xaxis=dict(range=[-0.5, width - 0.5], constrain="domain"),
+                      yaxis=dict(range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain"),
+                      paper_bgcolor="rgba(0,0,0,0)")
     return fig
 
 
@@ -118,9 +124,11 @@ def channel_dialog(path: str, sample_id: int, layer_name: str, layer_id: int, ch
     if maps is None or maps.ndim != 3:
         st.warning("The activations of this sample are not computed yet.")
         return
-    st.plotly_chart(channel_figure(maps[channel], f"#{sample_id} · {layer_name} · channel {channel}"),
+    lo, hi = value_range(maps)
+    st.plotly_chart(channel_figure(maps[channel], f"#{sample_id} · {layer_name} · channel {channel}", lo, hi),
                     width="stretch", key="channel_heatmap")
-    st.caption("Colour: **activation**, the layer's raw output at each position of this channel (the tile's "
+    st.caption("Colour: **activation**, the layer's raw output at each position of this channel, on the "
+               "gallery's scale for the whole layer (its 0.5th to 99.5th percentile) (the tile's "
                "score is entropy × mean |activation| over these positions; the Channel tab's numbers are the "
                "channel's mean activation per image). Drag to zoom, double-click to reset.")
 
@@ -135,7 +143,7 @@ def order_of(items: dict, sort: str) -> list[int]:
 def render(path: str, sample_id: int, layer: pd.Series) -> None:
     layer_id, name = int(layer["layer_id"]), str(layer["name"])
     st.markdown(f"**Activations** of #{sample_id} at **{name}** "
-                f"<span class='ls-muted'>({layer['kind']}, {layer['channels']}×{layer['height']}×{layer['width']})</span>",
+                f"<span class='ls-muted'>({layer_map.kind_and_shape(layer)})</span>",
                 unsafe_allow_html=True)
     with st.spinner(f"Loading the activations of #{sample_id} at {name}…"):
         items = gallery_items(path, sample_id, layer_id)

@@ -37,6 +37,12 @@ def shape_text(row) -> str:
     return f"{int(row.channels)}"
 
 
+def kind_and_shape(row) -> str:
+    """`norm, 1280×7×7` for the headers over the maps and the gallery; the kind is left out where it
+    only repeats the layer's name (the `output` layer: `1000`)."""
+    return shape_text(row) if str(row.kind) == str(row["name"]) else f"{row.kind}, {shape_text(row)}"
+
+
 def _dims(row, max_side: int) -> tuple[float, float, float]:
     """(thickness along the chain, face height, face depth) in layout units."""
     thickness = 3.0 + 3.2 * math.log2(max(int(row.channels), 1) + 1)

@@ -10,7 +10,12 @@ from html import escape
 
 from app import cached
 
-__all__ = ["data_url", "escape", "sample_thumbs", "thumbs_html"]
+__all__ = ["counted", "data_url", "escape", "sample_thumbs", "thumbs_html"]
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 row`, `2 rows`, `1,000 rows`: a count with its noun in the right number (`plural` where not +s)."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {plural or noun + 's'}"
 
 
 def data_url(data: bytes) -> str:

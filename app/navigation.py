@@ -14,7 +14,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from catalog.paths import REPO_ROOT
 
-PAGES = ("Home.py", "pages/1_Explorer.py", "pages/2_SQL.py", "pages/3_About.py")
+PAGES = ("Home.py", "pages/1_Explorer.py", "pages/2_SQL.py", "pages/3_About.py", "pages/4_Compare_models.py")
 
 
 def run_pages() -> None:

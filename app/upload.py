@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import cached, state
+from app import cached, separability_chart, state
 from app.bounded import BoundedStore
 from app.view import METHOD_LABELS
 from core.errors import BadImage
@@ -215,6 +215,9 @@ def render(path: str, layer_id: int, layer_name: str, method: str, used: float |
         st.markdown(f"**Its 8 nearest catalog samples at {escape(layer_name)}** (cosine distance in PCA space)")
         st.html(sample_thumbs(path, ids, [f"#{s} {labels.get(s, '?')} · d={d:.2f}" for s, d in placed["neighbours"]],
                               "upload-neighbours"))
+        hint = separability_chart.depth_hint(*cached.separability(path), layer_id)
+        if hint:
+            st.caption(hint, help=separability_chart.help_text(cached.separability(path)[1]))
 
 
 def marker(path: str, layer_id: int, method: str, used: float | None) -> tuple[float, float, str] | None:

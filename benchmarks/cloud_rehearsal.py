@@ -53,7 +53,7 @@ def publish_and_commit(catalog: Path, clone: Path) -> dict:
     git = ["git", "-C", str(clone), "-c", "user.name=rehearsal", "-c", "user.email=rehearsal@localhost"]
     subprocess.run([*git, "add", "published"], check=True)
     subprocess.run([*git, "commit", "--quiet", "-m", f"Publish {result.path.name}"], check=True)
-    listing = subprocess.run([*git, "ls-tree", "-r", "-l", "HEAD", "published"], check=True,
+    listing = subprocess.run([*git, "ls-tree", "-r", "-l", "HEAD", f"published/{result.path.name}"], check=True,
                              capture_output=True, text=True).stdout.splitlines()
     sizes = {line.split("\t")[1]: int(line.split()[3]) for line in listing}
     too_big = {name: size for name, size in sizes.items() if size > MAX_FILE_BYTES}

@@ -80,6 +80,6 @@ def _features(path: Path, layers: pd.DataFrame, sample_ids: list[int]) -> list[n
     found = []
     for layer_id in layers["layer_id"]:
         reference = load_reference(path, int(layer_id))
-        row_of = {int(s): i for i, s in enumerate(reference["sample_id"])}
-        found.append(np.asarray(reference["features"])[[row_of[s] for s in sample_ids]])
+        row_of = {int(s): i for i, s in enumerate(reference.sample_id)}
+        found.append(np.asarray(reference.features)[[row_of[s] for s in sample_ids]])
     return found

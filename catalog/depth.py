@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from core.imagenet import group_of
+
 
 def level(con) -> str | None:
     """The level `settling` is read at: 'class', or 'group' where every class has one sample."""
@@ -65,3 +67,42 @@ def layer_similarity(con) -> pd.DataFrame:
         ORDER BY pa, pb""").df()
     order = list(dict.fromkeys(long["layer_a"]))
     return long.pivot(index="layer_a", columns="layer_b", values="cka").loc[order, order]
+
+
+def failures(con) -> pd.DataFrame:
+    """The samples misclassified at the catalog's level (`level`), the shallowest lost first: sample_id,
+    key, label_name, group_name, predicted, predicted_group, true and answer (the labels at that level),
+    lost_position, lost_at (layer name), settled_at (layer name or None)."""
+    frame = con.cursor().execute("""
+        SELECT st.sample_id, s.key, s.label_name, s.group_name, p.class_name AS predicted, p.class_idx,
+               st.level, ll.position AS lost_position, ll.name AS lost_at, ls.name AS settled_at
+        FROM settling st JOIN samples s USING (sample_id)
+        JOIN predictions p ON p.sample_id = st.sample_id AND p.rank = 1
+        LEFT JOIN layers ll ON ll.layer_id = st.lost_layer
+        LEFT JOIN layers ls ON ls.layer_id = st.settled_layer
+        WHERE NOT st.correct ORDER BY ll.position NULLS LAST, st.sample_id""").df()
+    frame["predicted_group"] = [group_of(int(i)) for i in frame["class_idx"]]
+    by_class = frame["level"] == "class"
+    frame["true"] = frame["label_name"].where(by_class, frame["group_name"])
+    frame["answer"] = frame["predicted"].where(by_class, frame["predicted_group"])
+    return frame.drop(columns=["class_idx", "level"])
+
+
+def pair_confusion(con, first: str, second: str) -> pd.DataFrame:
+    """How mixed two labels' neighbourhoods are at each layer (network order: layer_id, position, name):
+    the share of the samples of either label whose 10 nearest others vote for the other one
+    (`confusion`; NULL where neither label has a sample), with `n` those samples. Labels are classes
+    or coarse groups, as `level` reads the catalog."""
+    vote = ("c.label_name", "s.label_name") if level(con) == "class" else ("t.vote_group", "s.group_name")
+    return con.cursor().execute(f"""
+        WITH v AS (
+            SELECT t.layer_id, {vote[1]} AS truth, {vote[0]} AS vote
+            FROM trajectories t JOIN samples s USING (sample_id)
+            LEFT JOIN (SELECT label_idx, any_value(label_name) AS label_name FROM samples GROUP BY 1) c
+                   ON c.label_idx = t.vote_class
+            WHERE {vote[1]} IN ($a, $b))
+        SELECT l.layer_id, l.position, l.name,
+               avg(((v.truth = $a AND v.vote = $b) OR (v.truth = $b AND v.vote = $a))::INT) AS confusion,
+               count(v.truth) AS n
+        FROM layers l LEFT JOIN v USING (layer_id) GROUP BY ALL ORDER BY l.position""",
+                                 {"a": str(first), "b": str(second)}).df()

@@ -13,6 +13,7 @@ import sys
 import threading
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from catalog.sql_limits import SqlLimits
@@ -99,6 +100,16 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int = MAX_ROWS
     return table.column_names, list(zip(*(column.to_pylist() for column in table.columns)))
 
 
+def cell_text(value, column_type: pa.DataType) -> str:
+    """One printed value: a float32 as the shortest text that reads back to it (95.2, not the float64
+    widening 95.19999694824219), an empty field for NULL."""
+    if value is None:
+        return ""
+    if pa.types.is_float32(column_type):
+        return str(np.float32(value))
+    return str(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     from catalog.sql_process import run_isolated
     parser = argparse.ArgumentParser(prog="python -m catalog.sql", description=__doc__,
@@ -124,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     table = result.table
     print("\t".join(table.column_names))
+    types = [field.type for field in table.schema]
     for row in zip(*(column.to_pylist() for column in table.columns)):
-        print("\t".join("" if v is None else str(v) for v in row))
+        print("\t".join(cell_text(v, t) for v, t in zip(row, types)))
     if result.cut:
         print(f"note: {table.num_rows:,} rows shown, {result.cut}", file=sys.stderr)
     return 0

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from catalog.encoding import parquet_options
 from catalog.layout import table_files, table_part_name
 from catalog.schema import MANIFEST, REFERENCE_DIR, TABLES
 from catalog.staging import Claim, recover  # noqa: F401  (recover: the writer's callers tidy up through it)
@@ -76,14 +77,14 @@ class CatalogWriter:
     @_failing_cleanly
     def write(self, name: str, rows: dict | pa.Table) -> None:
         table = rows if isinstance(rows, pa.Table) else pa.table(rows, schema=TABLES[name])
-        pq.write_table(table.cast(TABLES[name]), self.staging / f"{name}.parquet", compression="zstd")
+        pq.write_table(table.cast(TABLES[name]), self.staging / f"{name}.parquet", **parquet_options(TABLES[name]))
 
     @_failing_cleanly
     def append(self, name: str, rows: dict) -> None:
         """Stream rows into a table in row groups, so large tables never sit whole in memory."""
         if name not in self._streams:
             self._streams[name] = pq.ParquetWriter(self.staging / f"{name}.parquet", TABLES[name],
-                                                   compression="zstd")
+                                                   **parquet_options(TABLES[name]))
         self._streams[name].write_table(pa.table(rows, schema=TABLES[name]))
 
     @_failing_cleanly
@@ -94,7 +95,7 @@ class CatalogWriter:
         folder.mkdir(exist_ok=True)
         index = self._parts.get(name, 0)
         table = rows if isinstance(rows, pa.Table) else pa.table(rows, schema=TABLES[name])
-        pq.write_table(table.cast(TABLES[name]), folder / table_part_name(index), compression="zstd")
+        pq.write_table(table.cast(TABLES[name]), folder / table_part_name(index), **parquet_options(TABLES[name]))
         self._parts[name] = index + 1
 
     @_failing_cleanly

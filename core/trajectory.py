@@ -40,3 +40,14 @@ def settled_and_lost(votes: np.ndarray, answer: np.ndarray, truth: np.ndarray) -
     settled = from_here_on(votes == answer[None, :])
     lost = from_here_on(votes != truth[None, :])
     return settled, np.where(answer != truth, lost, -1)
+
+
+def separates_at(confusion: Sequence[float]) -> int | None:
+    """For two labels' neighbourhood confusion per layer in depth order (the share of their samples
+    whose 10 nearest others vote for the other label): the index of the shallowest layer from which on
+    it stays at most half its peak, where the pair comes apart. None where it is never above 0 (never
+    mixed); -1 where it is still above half its peak at the last layer (mixed to the end)."""
+    values = np.nan_to_num(np.asarray(confusion, dtype=float), nan=0.0)
+    if not len(values) or values.max() <= 0:
+        return None
+    return int(from_here_on(values[:, None] <= values.max() / 2)[0])

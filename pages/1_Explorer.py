@@ -12,6 +12,7 @@ from app import (
     cached,
     catalogs,
     datamap,
+    depth_strip,
     gallery,
     inspector,
     layer_map,
@@ -24,7 +25,7 @@ from app import (
 )
 from app.navigation import link
 from app.style import load_css
-from app.tabs import channel, compare, export, neighbours, selection
+from app.tabs import channel, compare, export, failures, neighbours, selection, similarity
 from app.view import METHOD_LABELS, View
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,8 @@ view = View(catalog=path, layer_id=int(st.session_state.layer_id), method=method
 layer = table[table.layer_id == view.layer_id].iloc[0]
 layer_name = str(layer["name"])
 st.markdown(f"<div class='ls-header'><b>{catalogs.model_label(manifest)}</b> · {manifest['dataset']['name']} · "
-            f"N={manifest['n_samples']} · layer <b>{layer_name}</b> ({layer.kind}, "
-            f"{layer_map.shape_text(layer)})</div>", unsafe_allow_html=True)
+            f"N={manifest['n_samples']} · layer <b>{layer_name}</b> ({layer_map.kind_and_shape(layer)})</div>",
+            unsafe_allow_html=True)
 
 
 def _on_separability() -> None:
@@ -133,11 +134,15 @@ group_only = separability_by != "class"
 map_col, sep_col = st.columns([3, 1], gap="small")
 with map_col, st.container(key="layer_map_box"):
     layer_map.layer_map(table, view.layer_id, key="layer_map", on_change=_on_layer_map)
+with map_col, st.container(key="depth_strip"):
+    depth_strip.render(path, view.pinned, view.layer_id, _set_layer)
 with sep_col, st.container(key="separability"):
-    st.plotly_chart(separability_chart.figure(separability, separability_by, view.layer_id), width="stretch",
+    settled = cached.settled_curve(path)
+    st.plotly_chart(separability_chart.figure(separability, separability_by, view.layer_id, settled), width="stretch",
                     key="separability_chart", on_select=_on_separability, selection_mode="points",
                     config={"displayModeBar": False})
-    st.caption(separability_chart.caption(separability_by), help=separability_chart.help_text(separability_by))
+    st.caption(separability_chart.caption(separability_by, bool(settled.settled.notna().any())),
+               help=separability_chart.help_text(separability_by))
 
 left, middle, right = st.columns([5, 3, 4], gap="small")
 
@@ -201,7 +206,8 @@ with right:
 
 
 # the tabs under the map: only the open one runs
-TABS = ["Your image", "Neighbours", "Channel", "Selection", "Compare layers", "Export"]
+TABS = ["Your image", "Neighbours", "Channel", "Selection", "Compare layers", "Export", "Failures",
+        "Layer similarity"]
 tabs = st.tabs(TABS, key="explorer_tab", on_change="rerun", default="Channel" if channel_from_url else None)
 with tabs[0]:
     if tabs[0].open:
@@ -221,6 +227,12 @@ with tabs[4]:
 with tabs[5]:
     if tabs[5].open:
         export.render(view, layer_name)
+with tabs[6]:
+    if tabs[6].open:
+        failures.render(view, _set_layer)
+with tabs[7]:
+    if tabs[7].open:
+        similarity.render(view, table)
 
 # the channel may have changed in this run (the Channel tab, the gallery): the URL takes it from the session
 urlstate.write(replace(view, channel=st.session_state.get("channel")))

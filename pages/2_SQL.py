@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import brand, catalogs, settings, sql_results
+from app.markup import counted
 from app.style import load_css
 from catalog.sql_limits import SqlLimits
 from catalog.sql_result import mask_text, path_masks
@@ -122,7 +123,8 @@ def _run(query: str) -> dict:
 
 if run:
     sql_results.forget("sql_result")  # drop the previous result (and its budget) before making the next
-    st.session_state.sql_result = _run(st.session_state.sql_query)
+    with st.spinner("Running the query…", show_time=True):  # a query may take seconds: say it runs
+        st.session_state.sql_result = _run(st.session_state.sql_query)
 
 result = st.session_state.get("sql_result")
 if result is not None:
@@ -130,7 +132,7 @@ if result is not None:
         st.error(result["error"], icon=":material/block:")
     else:
         table, cut = result["result"].table, result["result"].cut
-        st.caption(f"{table.num_rows:,} rows" + (f" ({cut})" if cut else ""))
+        st.caption(counted(table.num_rows, "row") + (f" ({cut})" if cut else ""))
         st.dataframe(table, hide_index=True, width="stretch", key="sql_table")
         st.download_button("Download CSV", lambda: table.to_pandas().to_csv(index=False).encode(),
                            file_name="layerscope-query.csv", mime="text/csv", key="sql_download")

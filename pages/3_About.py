@@ -65,6 +65,22 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
   pooled activations with their minor components left out. The cheap exact form
   ||YᵀX||²/(||XᵀX|| ||YᵀY||) on centred features costs N x 50 x 50 a pair where the N x N Gram
   matrices would cost N x N.
+- **Reading the depth views.** The *depth strip* under the layer map is the pinned sample's path: one
+  cell per layer, input left, coloured by its neighbours' vote there and as strong as the share of the
+  ten that voted so; **T** marks votes for its true label, **P** for the model's wrong answer. A strip
+  that turns to T early and stays is a sample the network separates shallowly; one that ends on P was
+  pulled among another label's images (the layer where T stops for good is where it was *lost*). The
+  separability chart's dotted line is the share of all samples settled by each layer: where it climbs
+  is where the network makes up its mind. The *Failures* tab lists the misclassified images, lost
+  shallowest first; for each confusion (true → predicted) it gives how often it happens and where the
+  two labels' neighbourhoods come apart: the 10-NN confusion of the pair (the share of the two labels'
+  samples whose ten nearest vote for the other label) per layer, and the shallowest layer from which
+  on it stays at most half its peak ("mixed to the end" when it never comes down, "never mixed" when it
+  is 0 throughout; a predicted class with no image in the catalog cannot be confused by neighbours).
+  All of it is read at the catalog's level (`settling.level`): by coarse group when every class has
+  one image. The *Layer similarity* tab and the **Compare models** page draw the CKA above as a
+  heatmap, within one catalog or between two (on the images both hold; under 50 the page warns); a
+  click on a cell shows the two layers' maps side by side.
 - **Inspector**: the top-10 are the softmax probabilities. Grad-CAM weighs the last convolutional
   map by the gradient of the predicted class; guided backprop is the input gradient with negative
   gradients stopped at every ReLU; guided Grad-CAM multiplies the two.

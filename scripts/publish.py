@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from catalog.paths import REPO_ROOT
-from catalog.publish import MAX_FILE_BYTES, publish
+from catalog.publish import MAX_FILE_BYTES, Published, publish
 from core.errors import LayerScopeError
 
 
@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> None:
         result = publish(args.catalog, name=args.name, root=args.out, max_file_bytes=int(args.max_file_mb * 1e6))
     except LayerScopeError as exc:
         sys.exit(f"error: {exc}")
+    report(result)
+
+
+def report(result: Published) -> None:
+    """The published folder's size and the git commands that make a deployment serve it."""
     largest, largest_size = result.largest
     print(f"published {result.path}: {len(result.files)} files, {_mb(result.total_bytes)} in all, "
           f"largest {largest} ({_mb(largest_size)})")

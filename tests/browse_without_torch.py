@@ -26,7 +26,7 @@ def main() -> None:
     explorer.session_state.pinned = 3  # the inspector shows the pinned sample's stored pictures
     run(explorer)
     steps.append(("explorer, pinned", "torch" in sys.modules))
-    for tab in ("Neighbours", "Selection", "Compare layers", "Export"):
+    for tab in ("Neighbours", "Selection", "Compare layers", "Export", "Failures", "Layer similarity"):
         explorer.session_state["explorer_tab"] = tab
         if tab == "Selection":
             explorer.session_state["selection_ids"] = [0, 1, 2, 3]
@@ -36,6 +36,8 @@ def main() -> None:
     explorer.session_state.layer_id = 2
     run(explorer)
     steps.append(("pca, another layer", "torch" in sys.modules))
+    run(AppTest.from_file(str(REPO / "pages" / "4_Compare_models.py"), default_timeout=180))
+    steps.append(("compare models", "torch" in sys.modules))
     sql = run(AppTest.from_file(str(REPO / "pages" / "2_SQL.py"), default_timeout=180))
     steps.append(("sql", "torch" in sys.modules))
     home_text = "\n".join(m.value for m in home.markdown)

@@ -1,16 +1,186 @@
-"""The Explorer's tabs through AppTest against the small catalog (24 images, one per class): clickable
+"""The Explorer's tabs through AppTest against the small catalog (24 images, one per class): the
+separability line, neighbours, the channel view, selection, compare, export and shared URLs; clickable
 heatmaps, coarse groups where labels cannot repeat, a reported channel fallback, how many thumbnails a
-selection shows, one legend for compared layers, and export file names."""
+selection shows, one legend for compared layers, export file names; and the upload pipeline the "Your
+image" tab uses."""
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 
+import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
+import catalog
 from app.view import View
-from tests.conftest import chart_spec, rerun
+from core.errors import BadImage
+from tests.apptest_tools import chart_spec, click_plotly_points, rerun
+from tests.pictures import malformed_pngs, photocd_behind, png_claiming_size
 
 EXPLORER = "pages/1_Explorer.py"
+
+
+def _html(at) -> str:
+    return "\n".join(h.proto.body for h in at.get("html")) + "\n".join(m.value for m in at.markdown)
+
+
+def test_separability_line_shows_the_group_figure_and_selects_layers(app_env, app_test):
+    manifest = app_env.manifest
+    at = app_test(EXPLORER)
+    spec = chart_spec(at, "separability_chart")
+    line = spec["data"][0]
+    assert len(line["x"]) == manifest["n_layers"]
+    assert "coarse group" in spec["layout"]["title"]["text"]  # one image per class in the sample
+    assert any("coarse group" in c.value for c in at.caption)
+    # clicking a point of the line selects its layer: the data map, the layer picker and the ring follow
+    index = 3
+    layer_id, name = line["customdata"][index]
+    assert layer_id != at.session_state.layer_id
+    click_plotly_points(at, "separability_chart", [{"curve_number": 0, "point_number": index, "point_index": index,
+                                                    "x": line["x"][index], "y": line["y"][index],
+                                                    "customdata": line["customdata"][index]}])
+    assert at.session_state.layer_id == layer_id
+    assert chart_spec(at)["layout"]["title"]["text"].startswith(f"{name} · ")
+    assert at.selectbox(key="layer_select").value == layer_id
+    ring = [t for t in chart_spec(at, "separability_chart")["data"] if t["name"] == "selected layer"]
+    assert ring[0]["x"] == [line["x"][index]]
+
+
+def test_neighbours_of_the_pinned_sample(app_test):
+    at = app_test(EXPLORER, tab="Neighbours")
+    html = _html(at)
+    # 8 thumbnails, those that share the pinned sample's label (or group) framed: class "ls-thumb ls-same-label"
+    assert html.count('<figure class="ls-thumb') == 8 and 'data-testid="neighbour-thumbs"' in html
+    assert "share its" in html  # its label, or its coarse group where every class has one image
+
+
+def test_channel_view_top_nine_and_heatmap(app_test):
+    at = app_test(EXPLORER, tab="Channel")
+    html = _html(at)
+    assert 'data-testid="channel-top"' in html and html.count('class="ls-thumb"') == 9
+    heatmap = chart_spec(at, "class_channel_heatmap")
+    assert heatmap["data"][0]["type"] == "heatmap"
+    rerun(at.number_input(key="channel").set_value(3))
+    assert at.query_params["channel"] == ["3"] or at.query_params["channel"] == "3"
+
+
+def test_selection_summary_confusion_matrix_and_filter(app_env, app_test):
+    manifest = app_env.manifest
+    at = app_test(EXPLORER, tab="Selection")
+    assert chart_spec(at, "confusion_chart")["data"][0]["type"] == "heatmap"
+    # "Drag to: box", then a box over four points of the data map: they are summarised and ringed
+    rerun(at.segmented_control(key="drag_mode").set_value("box"))
+    traces = [t for t in chart_spec(at)["data"] if t.get("customdata") and t["name"] != "pinned"][:4]
+    points = [{"curve_number": n, "point_number": 0, "point_index": 0, "x": t["x"][0], "y": t["y"][0],
+               "customdata": t["customdata"][0]} for n, t in enumerate(traces)]
+    chosen = sorted(int(p["customdata"][0]) for p in points)
+    assert len(chosen) == 4
+    # a box on the map reaches the page through the plot bridge (its ids only), which sets selection_ids
+    # and reruns; the browser tests drag a real box
+    at.session_state["selection_ids"] = chosen
+    rerun(at)
+    assert "<b>4</b> samples selected" in _html(at)
+    assert _ringed(chart_spec(at)) == chosen
+    for show in ("correct", "incorrect"):
+        rerun(at.segmented_control(key="map_filter").set_value(show))
+        # a hidden category keeps its legend entry with one gap (None) point
+        points = sum(x is not None for t in chart_spec(at, "datamap_chart")["data"]
+                     if t["name"] not in ("pinned", "highlighted") for x in t["x"])
+        expected = round(manifest["n_samples"] * (manifest["top1_accuracy"] if show == "correct"
+                                                  else 1 - manifest["top1_accuracy"]))
+        assert points == expected, show
+
+
+def _ringed(spec: dict) -> list[int]:
+    return sorted(int(c[0]) for t in spec["data"] if t["name"] == "highlighted" for c in t["customdata"])
+
+
+def test_compare_links_a_selection_across_both_maps_and_export_has_the_map(app_env, app_test):
+    at = app_test(EXPLORER, tab="Compare layers")
+    left, right = chart_spec(at, "compare_left_chart"), chart_spec(at, "compare_right_chart")
+    assert left["layout"]["title"]["text"] != right["layout"]["title"]["text"]  # two different layers
+    assert _ringed(left) == _ringed(right) == []
+    # a box selection on the left map rings the same samples on both maps
+    points = [{"curve_number": n, "point_number": 0, "point_index": 0, "x": trace["x"][0], "y": trace["y"][0],
+               "customdata": trace["customdata"][0]} for n, trace in enumerate(left["data"][:3])]
+    chosen = sorted(int(p["customdata"][0]) for p in points)
+    assert len(chosen) == 3
+    click_plotly_points(at, "compare_left_chart", points)
+    assert _ringed(chart_spec(at, "compare_left_chart")) == _ringed(chart_spec(at, "compare_right_chart")) == chosen
+    # the export tab offers the current map: every sample with its coordinates and labels
+    at.session_state["explorer_tab"] = "Export"
+    rerun(at)
+    assert {b.key for b in at.get("download_button")} == {"export_csv", "export_parquet"}
+    preview = at.dataframe[0].value
+    assert {"sample_id", "x", "y", "label_name"} <= set(preview.columns)
+    assert f"**{app_env.manifest['n_samples']}** points" in "\n".join(m.value for m in at.markdown)
+
+
+def test_url_restores_the_view(app_env, app_test):
+    path = app_env.path
+    con = catalog.open(path)
+    layer = con.execute("SELECT min(layer_id) FROM layers WHERE height > 1 AND layer_id > 2").fetchone()[0]
+    at = app_test(EXPLORER, params={"catalog": path.name, "layer": str(layer), "method": "pca", "pinned": "7", "channel": "2"})
+    assert at.session_state.layer_id == layer and at.session_state.pinned == 7
+    assert at.session_state.channel == 2 and at.radio(key="method").value == "pca"
+    assert chart_spec(at, "datamap_chart")["layout"]["title"]["text"].endswith("· PCA")
+    assert at.query_params["layer"] in (str(layer), [str(layer)])
+    at2 = app_test(EXPLORER, params={"catalog": path.name, "method": "tsne", "perplexity": "30"})
+    assert at2.session_state[f"perplexity::{path}"] == 30.0
+
+
+def test_bad_uploads_get_a_clear_message():
+    from app import upload
+    for data, reason in ((b"", "empty file"), (b"hello, this is not a picture\n" * 50, "not an image"),
+                         (png_claiming_size(30000, 30000), "too large")):
+        with pytest.raises(BadImage) as caught:
+            upload.check(data)
+        assert reason in str(caught.value) and "JPEG, PNG or WebP" in str(caught.value)
+
+
+def test_a_malformed_or_disguised_upload_is_refused_with_its_reason(app_test):
+    at = app_test(EXPLORER, tab="Your image")
+    files = [(f"{kind}.png", data, "corrupt image data") for kind, data in malformed_pngs().items()]
+    files.append(("photo.png", photocd_behind(b"\x89PNG\r\n\x1a\n"), "not an image"))
+    for name, data, reason in files:
+        rerun(at.file_uploader(key="upload_file").upload(name, data, "image/png"))
+        shown = [e.value for e in at.error]
+        assert len(shown) == 1 and reason in shown[0] and "JPEG, PNG or WebP" in shown[0], (name, shown)
+        assert "upload-result" not in _html(at)
+        at.file_uploader(key="upload_file").clear()
+
+
+def test_a_picked_catalog_image_is_explained_and_placed(app_test):
+    at = app_test(EXPLORER, tab="Your image")
+    key = at.selectbox(key="upload_pick").options[5]
+    rerun(at.selectbox(key="upload_pick").select(key))
+    html = _html(at)
+    assert "upload-result" in html and html.count('class="ls-thumb"') >= 8
+    pictures = next(h.proto.body for h in at.get("html") if "upload-pictures" in h.proto.body)
+    assert pictures.count('<figure class="ls-pic"') == 4 and pictures.count("<img") == 4
+    stars = [t for t in chart_spec(at, "datamap_chart")["data"] if t["name"] == "your image"]
+    assert len(stars) == 1
+
+
+def test_an_uploaded_copy_lands_near_its_own_point_on_the_last_conv_tsne(app_env):
+    from app import upload
+    path, manifest, _ = app_env
+    con = catalog.open(path)
+    layer_id = con.execute("SELECT max(layer_id) FROM layers WHERE kind IN ('conv', 'block')").fetchone()[0]
+    sample_id = 5
+    file = con.execute(f"SELECT path FROM samples WHERE sample_id = {sample_id}").fetchone()[0]
+    analysis = upload.load(str(path), Path(file).read_bytes(), Path(file).name)
+    for perplexity in manifest["perplexities"]["used"].values():
+        placed = upload.placement(str(path), analysis.digest, layer_id, float(perplexity))
+        coords = con.execute(f"""SELECT sample_id, x, y FROM embeddings WHERE layer_id = {layer_id}
+                                 AND method = 'tsne' AND perplexity = {perplexity}""").df()
+        own = coords[coords.sample_id == sample_id][["x", "y"]].to_numpy()[0]
+        distances = np.linalg.norm(coords[["x", "y"]].to_numpy() - own, axis=1)
+        tenth = np.sort(distances)[10]  # index 0 is the point itself
+        assert np.linalg.norm(np.array(placed["tsne"]) - own) <= tenth, perplexity
+        assert placed["neighbours"][0][0] == sample_id
+
 
 
 def _text(at: AppTest) -> str:

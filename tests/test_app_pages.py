@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 
 import catalog
-from tests.conftest import chart_spec, page_text, rerun
+from tests.apptest_tools import chart_spec, page_text, rerun
 
 EXPLORER = "pages/1_Explorer.py"
 
@@ -123,6 +123,8 @@ def _gallery_cells(at) -> list[dict]:
 
 
 def test_gallery_computes_and_caches_activations(app_env, app_test):
+    from app.gallery import _gallery_items
+    _gallery_items.clear()  # an earlier test in this process may have shown the same sample's gallery
     path, _, cache = app_env
     at = app_test(EXPLORER)
     layer_id = at.session_state.layer_id

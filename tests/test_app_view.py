@@ -9,7 +9,7 @@ import pytest
 
 from app.urlstate import from_params, to_params
 from app.view import View
-from tests.conftest import chart_json
+from tests.apptest_tools import chart_json
 
 LAYERS = range(12)
 SAMPLES = range(24)

@@ -7,7 +7,7 @@ import catalog
 from app import datamap
 from catalog import queries
 from catalog.schema import TABLES
-from tests.conftest import chart_json, chart_spec
+from tests.apptest_tools import chart_json, chart_spec
 
 EXPLORER = "pages/1_Explorer.py"
 
@@ -51,7 +51,8 @@ def test_the_explorer_shows_a_generated_catalog_with_its_map_as_typed_arrays(gen
                                                                               monkeypatch, tmp_path):
     from streamlit.testing.v1 import AppTest
 
-    from tests.conftest import ACTIVATION_CACHE_ENV, APP_TIMEOUT, REPO
+    from tests.apptest_tools import APP_TIMEOUT
+    from tests.paths import ACTIVATION_CACHE_ENV, REPO
     catalog_dir_env(generated_catalog.parent)
     monkeypatch.setenv(ACTIVATION_CACHE_ENV, str(tmp_path / "cache"))
     at = AppTest.from_file(str(REPO / EXPLORER), default_timeout=APP_TIMEOUT).run()

@@ -7,58 +7,37 @@ but the app's own. Screenshots go to test-artifacts/.
 """
 from __future__ import annotations
 
-import os
 from urllib.parse import urlparse
 
 import pytest
 
 from harness.browser import (
-    CHROMIUM,
     PINNED_JS,
     hover_point,
     inspector_id,
-    launch,
     layer_ids,
     open_explorer,
     point_positions,
     switch_layer,
     wait_map_settled,
 )
-from harness.server import streamlit_server
-from tests.conftest import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV
 
 OWN_HOSTS = {"127.0.0.1", "localhost"}
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium")]
-
-
-@pytest.fixture(scope="module")
-def app_url(small_catalog, tmp_path_factory):
-    path, _ = small_catalog
-    ARTIFACTS.mkdir(exist_ok=True)
-    env = {CATALOG_DIR_ENV: str(path.parent), ACTIVATION_CACHE_ENV: str(tmp_path_factory.mktemp("cache"))}
-    with streamlit_server(ARTIFACTS / "browser-explorer-map-server.log", env) as (url, _process):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(browser):
-    page = browser.new_page(viewport={"width": 1600, "height": 1000})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    page.close()
-    assert not errors, errors
+def page(browser_page, page_errors):
+    """The page at 1600x1000; a JavaScript error on it fails the test."""
+    browser_page.set_viewport_size({"width": 1600, "height": 1000})
+    yield browser_page
+    assert not page_errors, page_errors
+
+
+@pytest.fixture
+def app_url(shared_streamlit_server) -> str:
+    return shared_streamlit_server.url
 
 
 def _selected_layer(page) -> int:
@@ -84,19 +63,19 @@ def _press_and_settle(page, key: str) -> int:
     return shown
 
 
-def test_one_arrow_press_moves_the_layer_map_by_one_layer(page, app_url):
+def test_one_arrow_press_moves_the_layer_map_by_one_layer(page, app_url, screenshot):
     open_explorer(page, app_url)
     ids = layer_ids(page)
     start = ids[3]
     switch_layer(page, start)  # a click selects and focuses the map (and reruns the page)
     page.wait_for_timeout(500)
     steps = [(key, _press_and_settle(page, key)) for key in ["ArrowRight"] * 3 + ["ArrowLeft"] * 3]
-    page.screenshot(path=str(ARTIFACTS / "map-1-arrow-keys.png"))
+    screenshot("map-1-arrow-keys")
     expected = [ids[4], ids[5], ids[6], ids[5], ids[4], ids[3]]
     assert [layer for _, layer in steps] == expected, steps
 
 
-def test_the_inspector_returns_to_the_pinned_sample(page, app_url):
+def test_the_inspector_returns_to_the_pinned_sample(page, app_url, screenshot):
     open_explorer(page, app_url)
     pinned = inspector_id(page)
     assert "pinned" in page.inner_text(".ls-inspector-head")
@@ -104,14 +83,14 @@ def test_the_inspector_returns_to_the_pinned_sample(page, app_url):
     x, y, sample_id = next(pt for pt in point_positions(page, 30) if pt[2] != pinned)
     hover_point(page, x, y, sample_id)
     assert "hovered" in page.inner_text(".ls-inspector-head")
-    page.screenshot(path=str(ARTIFACTS / "map-2-hovered.png"))
+    screenshot("map-2-hovered")
 
     # the pointer leaves the map: back to the pinned sample, as in the gallery
     page.mouse.move(x, 990)
     page.wait_for_function("id => { const e = document.querySelector('.ls-inspector-head');"
                            " return e && e.dataset.sampleId === String(id); }", arg=pinned, timeout=15000)
     assert "pinned" in page.inner_text(".ls-inspector-head")
-    page.screenshot(path=str(ARTIFACTS / "map-3-left-the-map.png"))
+    screenshot("map-3-left-the-map")
 
     # hovering again, then another layer (by keyboard, so the pointer stays put): the pinned sample
     page.mouse.move(5, 5)
@@ -123,7 +102,7 @@ def test_the_inspector_returns_to_the_pinned_sample(page, app_url):
                            " return e && e.dataset.sampleId === String(id); }", arg=pinned, timeout=15000)
 
 
-def test_a_sweep_across_the_map_sends_few_hovers_and_ends_on_the_last_point(page, app_url):
+def test_a_sweep_across_the_map_sends_few_hovers_and_ends_on_the_last_point(page, app_url, screenshot):
     open_explorer(page, app_url)
     pinned = inspector_id(page)
     page.mouse.move(5, 5)
@@ -153,7 +132,7 @@ def test_a_sweep_across_the_map_sends_few_hovers_and_ends_on_the_last_point(page
     assert 1 <= sent < crossed, f"{sent} hovers sent for a sweep across {crossed} points"
     assert sent <= answers + int(seconds) + 1, f"{sent} hovers sent, {answers} answered in {seconds:.1f} s"
     assert inspector_id(page) == last and "hovered" in page.inner_text(".ls-inspector-head")
-    page.screenshot(path=str(ARTIFACTS / "map-4-after-a-sweep.png"))
+    screenshot("map-4-after-a-sweep")
 
 
 def _map_look(page) -> dict:
@@ -179,7 +158,7 @@ def _choose_show(page, label: str, before_points: int) -> dict:
 
 
 @pytest.mark.parametrize("viewport", [(1600, 1000), (1366, 768)])
-def test_the_filter_keeps_the_maps_colours_and_frame_and_pca_axes_are_named(page, app_url, viewport):
+def test_the_filter_keeps_the_maps_colours_and_frame_and_pca_axes_are_named(page, app_url, viewport, screenshot):
     page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
     open_explorer(page, app_url)
     size = f"{viewport[0]}x{viewport[1]}"
@@ -188,10 +167,10 @@ def test_the_filter_keeps_the_maps_colours_and_frame_and_pca_axes_are_named(page
                            ".some(e => e.textContent.includes('· PCA'))", timeout=30000)
     page.wait_for_timeout(500)
     everything = _map_look(page)
-    page.screenshot(path=str(ARTIFACTS / f"map-4-pca-all-{size}.png"))
+    screenshot(f"map-4-pca-all-{size}")
 
     wrong = _choose_show(page, "wrong", everything["points"])
-    page.screenshot(path=str(ARTIFACTS / f"map-5-pca-wrong-{size}.png"))
+    screenshot(f"map-5-pca-wrong-{size}")
     assert 0 < wrong["points"] < everything["points"]
     assert wrong["x"] == everything["x"] and wrong["y"] == everything["y"]
     assert wrong["legend"] == everything["legend"] and wrong["width"] == everything["width"]  # same frame
@@ -228,7 +207,7 @@ def _same_plot(page) -> bool:
     return page.evaluate("() => window.__lsFirstPlot === document.querySelector('.st-key-datamap .js-plotly-plot')")
 
 
-def test_the_data_map_stays_one_plot_through_switches_pins_and_filters(page, app_url):
+def test_the_data_map_stays_one_plot_through_switches_pins_and_filters(page, app_url, screenshot):
     """A new figure updates the plot in place (app/plotly_view.py): no new plot, no new WebGL canvases
     (each remount of Streamlit's chart costs a new software WebGL context and every point uploaded again),
     and hovering still reaches the inspector after each redraw."""
@@ -262,10 +241,10 @@ def test_the_data_map_stays_one_plot_through_switches_pins_and_filters(page, app
     page.mouse.move(5, 5)
     x, y, sample_id = next(pt for pt in point_positions(page, 30) if pt[2] != inspector_id(page))
     hover_point(page, x, y, sample_id)
-    page.screenshot(path=str(ARTIFACTS / "map-6-one-plot-after-switch-pin-filter.png"))
+    screenshot("map-6-one-plot-after-switch-pin-filter")
 
 
-def test_a_click_right_after_a_jump_pins_the_point_under_the_pointer(page, app_url):
+def test_a_click_right_after_a_jump_pins_the_point_under_the_pointer(page, app_url, screenshot):
     """The pointer jumps onto a point and clicks at once, again and again, as a quick hand (or a touch)
     does. Plotly's hover is throttled and may still hold the previous point when the click comes; the
     page must pin the point that was clicked, and ring it, every time."""
@@ -279,7 +258,7 @@ def test_a_click_right_after_a_jump_pins_the_point_under_the_pointer(page, app_u
         page.wait_for_function(PINNED_JS, arg=sample_id, timeout=15000)
         shown = sample_id
         points = point_positions(page, 30)
-    page.screenshot(path=str(ARTIFACTS / "map-7-quick-pins.png"))
+    screenshot("map-7-quick-pins")
     # two clicks within plotly's double-click delay are a double click: it must leave the map's own ranges
     # (plotly's default toggles to its autorange, which moved every point under a quick hand's pointer)
     ranges = """() => { const fl = document.querySelector('.st-key-datamap .js-plotly-plot')._fullLayout;
@@ -303,14 +282,14 @@ def test_a_click_right_after_a_jump_pins_the_point_under_the_pointer(page, app_u
     page.mouse.dblclick(box["x"] + 3, box["y"] + 3)
     page.wait_for_timeout(500)
     assert page.evaluate(ranges) == drawn_here
-    page.screenshot(path=str(ARTIFACTS / "map-7b-double-click-after-switch.png"))
+    screenshot("map-7b-double-click-after-switch")
 
 
-def test_the_data_map_follows_its_column_when_the_sidebar_folds(page, app_url):
+def test_the_data_map_follows_its_column_when_the_sidebar_folds(page, app_url, screenshot):
     """plotly.js redraws at the new width (config responsive: it watches the plot itself, not the window)."""
     open_explorer(page, app_url)
     width = "() => document.querySelector('.st-key-datamap .js-plotly-plot')._fullLayout.width"
     before = page.evaluate(width)
     page.locator("[data-testid='stSidebarCollapseButton'] button, [data-testid='stSidebarCollapseButton']").first.click()
     page.wait_for_function(f"w => ({width})() > w + 50", arg=before, timeout=15000)
-    page.screenshot(path=str(ARTIFACTS / "map-7-sidebar-folded.png"))
+    screenshot("map-7-sidebar-folded")

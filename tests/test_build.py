@@ -22,6 +22,7 @@ from core.errors import LayerScopeError
 from core.layers import LayerInfo
 from core.reduce import EARLY_ITERATIONS, TSNE_ITERATIONS, max_perplexity
 from scripts import build_catalog as cli
+from tests.pictures import malformed_pngs, photocd_behind, png_claiming_size
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -115,7 +116,7 @@ def test_manifest_records_what_was_built(small_catalog):
 
 
 @pytest.mark.slow
-def test_bad_images_are_skipped_with_reasons_and_the_build_goes_on(tmp_path, png_claiming_size):
+def test_bad_images_are_skipped_with_reasons_and_the_build_goes_on(tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()
     good = sorted(SAMPLE_DIR.glob("*.jpg"))[:6]
@@ -142,15 +143,14 @@ def test_bad_images_are_skipped_with_reasons_and_the_build_goes_on(tmp_path, png
     assert query(path, "SELECT count(*) FROM samples") == [(6,)]  # skipped files are not samples
 
 
-def test_a_malformed_png_or_a_disguised_file_is_skipped_and_the_build_finishes(tmp_path, malformed_pngs,
-                                                                               photocd_behind):
+def test_a_malformed_png_or_a_disguised_file_is_skipped_and_the_build_finishes(tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()
     good = sorted(SAMPLE_DIR.glob("*.jpg"))[:4]
     for source in good:
         shutil.copy(source, folder / source.name)
     wnid = good[0].name[:9]
-    for kind, data in malformed_pngs.items():
+    for kind, data in malformed_pngs().items():
         (folder / f"{wnid}_{kind}.png").write_bytes(data)
     (folder / f"{wnid}_photocd.png").write_bytes(photocd_behind(b"\x89PNG\r\n\x1a\n"))
     path, manifest = build_catalog(BuildConfig(dataset=str(folder), perplexities=(30,), out=tmp_path / "c"),

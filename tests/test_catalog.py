@@ -13,7 +13,7 @@ from catalog import sql
 from catalog.schema import MANIFEST, SCHEMA_VERSION, TABLES
 from catalog.writer import CatalogWriter, recover
 from core.errors import CatalogError
-from tests.conftest import CATALOG_DIR_ENV, REPO
+from tests.paths import CATALOG_DIR_ENV, REPO
 
 DEAD_PID = 2 ** 22 + 12345  # above the default pid_max: never a live process
 
@@ -24,6 +24,28 @@ def write_minimal(target, marker="first"):
         writer.write(name, schema.empty_table())
     writer.save_reference(0, {"features": __import__("numpy").zeros((1, 2))})
     return writer.commit({"schema_version": SCHEMA_VERSION, "marker": marker})
+
+
+def test_float_statistics_are_stored_byte_stream_split_and_read_back_exactly(tmp_path):
+    """Byte-stream-split float columns make the channel statistics about a quarter smaller, losslessly."""
+    import numpy as np
+    import pyarrow.parquet as pq
+    rng = np.random.default_rng(0)
+    rows = {"sample_id": np.repeat(np.arange(50, dtype=np.int32), 40), "layer_id": np.zeros(2000, np.int32),
+            "channel": np.tile(np.arange(40, dtype=np.int32), 50)}
+    rows |= {name: rng.normal(size=2000).astype(np.float32) for name in ("mean", "entropy", "score")}
+    writer = CatalogWriter(tmp_path / "c")
+    for name, schema in TABLES.items():
+        if name != "channels":
+            writer.write(name, schema.empty_table())
+    writer.append("channels", rows)
+    writer.append("channels", rows)
+    writer.commit({"schema_version": SCHEMA_VERSION})
+    stored = pq.ParquetFile(tmp_path / "c" / "channels.parquet").metadata.row_group(0)
+    encodings = {stored.column(i).path_in_schema: stored.column(i).encodings for i in range(stored.num_columns)}
+    assert all("BYTE_STREAM_SPLIT" in encodings[name] for name in ("mean", "entropy", "score")), encodings
+    got = catalog.open(tmp_path / "c").execute("SELECT score FROM channels LIMIT 2000").fetchnumpy()["score"]
+    np.testing.assert_array_equal(got, rows["score"])
 
 
 def test_commit_swaps_in_a_complete_catalog(tmp_path):
@@ -258,3 +280,12 @@ def test_a_failed_swap_puts_the_previous_catalog_back(tmp_path, monkeypatch):
         write_minimal(tmp_path / "c", "second")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
     assert catalog.load_manifest(tmp_path / "c")["marker"] == "first"
+
+
+def test_the_sql_command_prints_float32_values_as_stored_not_widened(tmp_path, capsys):
+    """A float32 column (x, y, confidences) prints 95.2, not the float64 widening 95.19999694824219."""
+    target = tmp_path / "c"
+    write_minimal(target, "first")
+    query = "SELECT CAST(95.2 AS FLOAT) AS f, CAST(0.1 AS FLOAT) AS g, CAST(NULL AS FLOAT) AS h, 95.2::DOUBLE AS d"
+    assert sql.main([str(target), query]) == 0
+    assert capsys.readouterr().out.splitlines() == ["f\tg\th\td", "95.2\t0.1\t\t95.2"]

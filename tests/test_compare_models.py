@@ -44,10 +44,10 @@ def test_samples_are_matched_by_key_not_by_id(shuffled):
     keys = sorted(ids_b)
     a_layer, b_layer = 3, 15
     ref_a, ref_b = catalog.load_reference(path, a_layer), catalog.load_reference(other, b_layer)
-    rows_a = {int(s): i for i, s in enumerate(ref_a["sample_id"])}
-    rows_b = {int(s): i for i, s in enumerate(ref_b["sample_id"])}
-    x = ref_a["features"][[rows_a[ids_a[k]] for k in keys]]
-    y = ref_b["features"][[rows_b[ids_b[k]] for k in keys]]
+    rows_a = {int(s): i for i, s in enumerate(ref_a.sample_id)}
+    rows_b = {int(s): i for i, s in enumerate(ref_b.sample_id)}
+    x = ref_a.features[[rows_a[ids_a[k]] for k in keys]]
+    y = ref_b.features[[rows_b[ids_b[k]] for k in keys]]
     index = list(result.layers_a["layer_id"]).index
     assert result.cka[index(a_layer), index(b_layer)] == pytest.approx(linear_cka(x, y), rel=1e-6)
     # the keys now name other images' features: a layer no longer matches its own copy

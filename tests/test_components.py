@@ -16,6 +16,7 @@ FILES = {
     "layerscope.plot_bridge": ("plot_bridge.js", None),
     "layerscope.plotly_view": ("plotly_view.js", None),
     "layerscope.gallery": ("gallery.js", "gallery.css"),
+    "layerscope.fold_sidebar": ("style.js", None),
 }
 
 
@@ -23,7 +24,7 @@ def _mount_every_component():
     """A page that mounts each component once, on made-up data."""
     import pandas as pd
 
-    from app import gallery, layer_map, plot_bridge, plotly_view
+    from app import gallery, layer_map, plot_bridge, plotly_view, style
 
     table = pd.DataFrame({"layer_id": [0, 1], "name": ["input", "features.0"], "kind": ["input", "conv"],
                           "channels": [3, 8], "height": [8, 4], "width": [8, 4]})
@@ -32,6 +33,7 @@ def _mount_every_component():
     plotly_view.chart({"data": [{"x": [0.0, 1.0], "y": [1.0, 0.0]}], "layout": {}}, key="chart", height=200)
     items = {"lo": 0.0, "hi": 1.0, "scores": [0.5, 0.25], "urls": ["data:image/png;base64,", "data:image/png;base64,"]}
     gallery.grid(items, order=[0, 1], key="gallery")
+    style.load_css()
 
 
 def test_each_component_serves_the_files_beside_its_module(monkeypatch):

@@ -3,6 +3,7 @@ told apart on the dark background, and its axes and title say what the reader is
 from __future__ import annotations
 
 import itertools
+from html import escape  # plotly renders a hover label's entities: `&` travels as `&amp;`
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 
 from app import datamap, palette
 from core import imagenet
-from tests.conftest import decode_typed_arrays
+from tests.apptest_tools import decode_typed_arrays
 
 BACKGROUND = "#0e1117"  # the theme's background (.streamlit/config.toml)
 MIN_DELTA_E = 20.0  # CIE76: about where two small dots stop being mistaken for each other
@@ -150,3 +151,23 @@ def test_the_pinned_ring_is_a_layout_shape_at_the_pinned_point_and_follows_the_f
     hiding = "incorrect" if bool(row.correct) else "correct"
     assert datamap.figure_dict(points, "class", "t", pinned=pinned, show=hiding)["layout"]["shapes"] == []
     assert unpinned["layout"]["shapes"] == []
+
+
+@pytest.mark.parametrize("colour_by", ["coarse group", "class", "confidence"])
+def test_a_hovered_point_names_its_class_group_and_prediction(colour_by):
+    """The hover label says what the point is (not only `#65 · dogs`), also once the filter hides points;
+    a map of more than HOVER_TEXT_UP_TO points keeps the short label (a string per point is costly)."""
+    points = _points()
+    for show in ("all", "incorrect"):
+        spec = datamap.figure_dict(points, colour_by, "t", pinned=None, show=show)
+        seen = 0
+        for trace in spec["data"]:
+            for (sample_id,), text in zip(trace["customdata"], trace["text"]):
+                row = points.iloc[int(sample_id)]
+                assert text == (f"{row.label_name} ({escape(row.group_name)})<br>predicted {row.pred_name}, "
+                                f"{row.confidence:.0%} · {'correct' if row.correct else 'wrong'}")
+                seen += 1
+            assert "%{text}" in trace["hovertemplate"]
+        assert seen == (len(points) if show == "all" else int((~points.correct).sum()))
+    big = _points(datamap.HOVER_TEXT_UP_TO + 1)
+    assert all("text" not in t for t in datamap.figure_dict(big, colour_by, "t", pinned=None)["data"])

@@ -83,7 +83,7 @@ def test_layer_similarity_is_symmetric_one_on_the_diagonal_and_the_cka_of_the_st
     np.testing.assert_array_equal(values, values.T)
     np.testing.assert_array_equal(np.diag(values), 1.0)
     assert ((values > 0) & (values <= 1.0 + 1e-6)).all()
-    first, last = (catalog.load_reference(path, i)["features"] for i in (1, len(names) - 2))
+    first, last = (catalog.load_reference(path, i).features for i in (1, len(names) - 2))
     assert values[1, len(names) - 2] == pytest.approx(linear_cka(first, last), rel=1e-5)
     assert values[1, 2] > values[1, len(names) - 2]  # neighbours in depth are more alike than far ones
 
@@ -147,3 +147,32 @@ def test_where_classes_repeat_settling_is_read_by_class():
     np.testing.assert_allclose(tables["trajectories"]["vote_group_share"], 1.0)
     cka = np.asarray(tables["layer_similarity"]["cka"]).reshape(3, 3)
     assert np.diag(cka).tolist() == [1.0] * 3 and (cka > 0.9).all()  # the same two clusters at every layer
+
+
+def test_failures_are_the_misclassified_at_the_level_with_their_labels_at_that_level(small_catalog):
+    path, _ = small_catalog
+    con = catalog.open(path)
+    failed = depth.failures(con)
+    wrong = frame(path, "SELECT sample_id FROM settling WHERE NOT correct")
+    assert sorted(failed["sample_id"]) == sorted(wrong["sample_id"])
+    positions = failed["lost_position"].fillna(10**6).tolist()
+    assert positions == sorted(positions)
+    assert depth.level(con) == "group"  # one image per class: the failures are wrong coarse groups
+    assert (failed["true"] == failed["group_name"]).all() and (failed["true"] != failed["answer"]).all()
+    assert list(failed["answer"]) == [group_of(int(i)) for i in frame(path, f"""
+        SELECT class_idx FROM predictions WHERE rank = 1 AND sample_id IN ({','.join(map(str, failed.sample_id))})
+        ORDER BY array_position({list(map(int, failed.sample_id))}, sample_id)""")["class_idx"]]
+
+
+def test_a_pairs_confusion_counts_the_samples_of_either_label_voting_for_the_other(small_catalog):
+    path, _ = small_catalog
+    votes = frame(path, """SELECT t.layer_id, s.group_name, t.vote_group FROM trajectories t
+                           JOIN samples s USING (sample_id)""")
+    first, second = votes.group_name.value_counts().index[:2]
+    curve = depth.pair_confusion(catalog.open(path), first, second)
+    for row in curve.itertuples():
+        at = votes[(votes.layer_id == row.layer_id) & votes.group_name.isin([first, second])]
+        mixed = ((at.group_name == first) & (at.vote_group == second)) | \
+                ((at.group_name == second) & (at.vote_group == first))
+        assert row.n == len(at) and row.confusion == pytest.approx(mixed.mean())
+    assert depth.pair_confusion(catalog.open(path), "no such group", "nor this")["n"].sum() == 0

@@ -9,6 +9,7 @@ from PIL import Image
 
 from core.errors import BadImage
 from core.images import load_rgb
+from tests.pictures import malformed_pngs, photocd_behind, png_claiming_size
 
 
 def _save(image: Image.Image, path: Path, **kwargs) -> Path:
@@ -49,7 +50,7 @@ def test_transparency_is_composited_over_white(tmp_path):
     assert load_rgb(_save(clear, tmp_path / "clear.png")).getpixel((5, 5)) == (255, 255, 255)
 
 
-def test_every_bad_kind_has_its_own_reason(tmp_path, photo, png_claiming_size):
+def test_every_bad_kind_has_its_own_reason(tmp_path, photo):
     jpeg = _save(photo, tmp_path / "whole.jpg", quality=95).read_bytes()
     (tmp_path / "cut.jpg").write_bytes(jpeg[: len(jpeg) // 2])
     (tmp_path / "noise.jpg").write_bytes(os.urandom(4096))
@@ -86,7 +87,7 @@ def test_corrupt_pixel_data_is_not_called_truncated(tmp_path, photo):
     assert _reason(tmp_path / "bad.png") == "corrupt image data"
 
 
-def test_enormous_is_judged_from_the_header_without_decoding(tmp_path, monkeypatch, png_claiming_size):
+def test_enormous_is_judged_from_the_header_without_decoding(tmp_path, monkeypatch):
     big = _write(tmp_path / "big.png", png_claiming_size(9000, 9000))  # below PIL's own bomb limit
     huge = _write(tmp_path / "huge.png", png_claiming_size(30000, 30000))  # above it
     medium = _write(tmp_path / "medium.png", png_claiming_size(900, 900))
@@ -100,7 +101,7 @@ def test_enormous_is_judged_from_the_header_without_decoding(tmp_path, monkeypat
     assert _reason(medium, max_pixels=10_000) == "too large"
 
 
-def test_pil_bomb_warning_becomes_bad_image(tmp_path, monkeypatch, png_claiming_size):
+def test_pil_bomb_warning_becomes_bad_image(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # warn above 1000 px, error above 2000 px
     path = _write(tmp_path / "warn.png", png_claiming_size(40, 40))
     assert _reason(path, max_pixels=10**9) == "too large"
@@ -117,7 +118,7 @@ def test_directory_is_unreadable(tmp_path):
     assert _reason(tmp_path) == "unreadable file"
 
 
-def test_bytes_in_memory_follow_the_same_policy(tmp_path, photo, monkeypatch, png_claiming_size):
+def test_bytes_in_memory_follow_the_same_policy(tmp_path, photo, monkeypatch):
     from core.images import load_rgb_bytes
 
     def reason(data: bytes) -> str:
@@ -187,7 +188,7 @@ def _save_bytes(data: bytes, path: Path) -> Path:
     return path
 
 
-def test_an_upload_over_the_pixel_cap_is_refused_without_decoding(png_claiming_size, monkeypatch):
+def test_an_upload_over_the_pixel_cap_is_refused_without_decoding(monkeypatch):
     from core.images import UPLOAD_MAX_PIXELS, load_rgb_bytes
     side = int(UPLOAD_MAX_PIXELS ** 0.5) + 1  # 16 MP and a bit: fine for a build, not for an upload
     data = png_claiming_size(side, side)
@@ -206,7 +207,7 @@ UPLOAD_MAGIC = {"PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff\xe0", "WEBP"
 
 
 @pytest.mark.parametrize("fmt", list(UPLOAD_MAGIC))
-def test_a_file_that_only_starts_like_an_accepted_format_is_refused(tmp_path, photocd_behind, fmt):
+def test_a_file_that_only_starts_like_an_accepted_format_is_refused(tmp_path, fmt):
     from core.images import load_rgb_bytes, upload_format
     data = photocd_behind(UPLOAD_MAGIC[fmt])
     assert upload_format(data) == fmt
@@ -225,8 +226,8 @@ def test_build_formats_are_those_of_the_dataset_suffixes():
 
 
 @pytest.mark.parametrize("kind", ["ztxt", "iccp", "trns"])
-def test_a_malformed_png_is_skipped_as_corrupt(tmp_path, malformed_pngs, kind):
-    data = malformed_pngs[kind]
+def test_a_malformed_png_is_skipped_as_corrupt(tmp_path, kind):
+    data = malformed_pngs()[kind]
     with pytest.raises(ValueError):  # what Pillow raises on it
         with Image.open(io.BytesIO(data)) as image:
             image.convert("RGBA")

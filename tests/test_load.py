@@ -12,8 +12,6 @@ import pytest
 from benchmarks.load import drive
 from harness.cpu import CpuSampler
 from harness.rss import RssSampler, tree_rss_mb
-from harness.server import streamlit_server
-from tests.conftest import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV
 
 
 def test_tree_rss_counts_a_process_and_its_children():
@@ -63,33 +61,28 @@ def test_cpu_sampler_charges_work_to_the_process_that_did_it():
 
 
 @pytest.mark.browser
-def test_three_concurrent_visitors_switch_hover_and_pin_without_errors(small_catalog, tmp_path):
-    log = ARTIFACTS / "load-test-server.log"
-    env = {CATALOG_DIR_ENV: str(small_catalog[0].parent), ACTIVATION_CACHE_ENV: str(tmp_path / "cache")}
-    with streamlit_server(log, env) as (url, process), RssSampler(process.pid) as rss:
-        timings, errors = asyncio.run(drive(url, sessions=3, seconds=8, extras=False))
+def test_three_concurrent_visitors_switch_hover_and_pin_without_errors(streamlit_server):
+    with RssSampler(streamlit_server.process.pid) as rss:
+        timings, errors = asyncio.run(drive(streamlit_server.url, sessions=3, seconds=8, extras=False))
     assert errors == []
     assert {"layer switch", "hover", "pin"} <= set(timings)
-    assert "Traceback" not in log.read_text(errors="replace")
+    assert "Traceback" not in streamlit_server.log()
     assert rss.peak_mb > 100
 
 
-def test_protocol_visitors_each_see_their_own_layer_and_sample(small_catalog, tmp_path):
+def test_protocol_visitors_each_see_their_own_layer_and_sample(streamlit_server):
     """Four websocket sessions (benchmarks/protocol_load.py) act at once: every switch shows the map of
     the layer that visitor chose and every hover and pin the sample that visitor chose (a session that
     saw another's result would be an error), with no exception on a page and no traceback."""
     from benchmarks import protocol_load
-    log = ARTIFACTS / "protocol-load-test-server.log"
-    env = {CATALOG_DIR_ENV: str(small_catalog[0].parent), ACTIVATION_CACHE_ENV: str(tmp_path / "cache")}
-    with streamlit_server(log, env) as (url, _process):
-        timings, errors = asyncio.run(protocol_load.drive(url, sessions=4, seconds=6))
+    timings, errors = asyncio.run(protocol_load.drive(streamlit_server.url, sessions=4, seconds=6))
     assert errors == []
     assert {"layer switch", "hover", "pin"} <= set(timings)
     assert len(timings["hover"]) == protocol_load.HOVERS_PER_ROUND * len(timings["pin"])
-    assert "Traceback" not in log.read_text(errors="replace")
+    assert "Traceback" not in streamlit_server.log()
 
 
-def test_a_protocol_visitor_notices_a_result_it_did_not_ask_for(small_catalog, tmp_path, monkeypatch):
+def test_a_protocol_visitor_notices_a_result_it_did_not_ask_for(streamlit_server, monkeypatch):
     """The check behind the test above can fail: a visitor whose hovers name one sample while the page
     shows another reports each of them."""
     from benchmarks import protocol_load
@@ -100,9 +93,7 @@ def test_a_protocol_visitor_notices_a_result_it_did_not_ask_for(small_catalog, t
         await original(self, event, other)
 
     monkeypatch.setattr(protocol_load.Visitor, "_event", hover_elsewhere)
-    env = {CATALOG_DIR_ENV: str(small_catalog[0].parent), ACTIVATION_CACHE_ENV: str(tmp_path / "cache")}
-    with streamlit_server(ARTIFACTS / "protocol-load-wrong-server.log", env) as (url, _process):
-        timings, errors = asyncio.run(protocol_load.drive(url, sessions=1, seconds=2))
+    timings, errors = asyncio.run(protocol_load.drive(streamlit_server.url, sessions=1, seconds=2))
     assert timings["hover"] and len(errors) == len(timings["hover"]) + len(timings["pin"])
     assert all("did not show its result" in e for e in errors)
 

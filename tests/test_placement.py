@@ -64,7 +64,7 @@ def test_an_upload_analysed_in_one_forward_matches_the_catalog_and_its_explanati
     """The upload path (one forward serving statistics and explanations, as the builder's) gives the
     same predictions and reduction inputs as a plain forward, lands on the catalog image's own point,
     and brings its explanations; no gradient is left on the model's parameters."""
-    from core.analysis import analyse_image, target_layer
+    from core.analysis import analyse_image
     path, _ = small_catalog
     con = catalog.open(path)
     layer_id = con.execute("SELECT max(layer_id) FROM layers WHERE kind IN ('conv', 'block')").fetchone()[0]
@@ -79,9 +79,23 @@ def test_an_upload_analysed_in_one_forward_matches_the_catalog_and_its_explanati
     assert set(analysis.pictures) == {"image", "gradcam", "guided", "guided_gradcam"}
     assert all(len(b) > 500 for b in analysis.pictures.values())
     assert all(p.grad is None for p in model.loaded.model.parameters())
-    assert target_layer(model) is target_layer(model)  # found once per model
 
     placement = place(catalog.load_reference(path, layer_id), analysis.vectors[layer_id])
     x, y = con.execute(f"""SELECT x, y FROM embeddings WHERE layer_id = {layer_id} AND sample_id = 5
                            AND method = 'pca'""").fetchone()
     assert np.allclose(placement.pca, (x, y), atol=1e-3)
+
+
+def test_the_grad_cam_layer_is_probed_for_once_per_model(model, monkeypatch):
+    """Finding the Grad-CAM layer runs a probing forward; each upload after the first reuses its answer."""
+    import weakref
+
+    from core import analysis, explain
+    probes = []
+    probe = explain.default_target_layer
+    monkeypatch.setattr(analysis, "_targets", weakref.WeakKeyDictionary())
+    monkeypatch.setattr(explain, "default_target_layer", lambda *a, **k: probes.append(1) or probe(*a, **k))
+    first = analysis.target_layer(model)
+    assert first is not None and any(first is m for m in model.loaded.model.modules())
+    assert analysis.target_layer(model) is first
+    assert len(probes) == 1

@@ -10,7 +10,7 @@ import plotly
 import pytest
 
 from app import plotly_view
-from tests.conftest import chart_json, decode_typed_arrays
+from tests.apptest_tools import chart_json, decode_typed_arrays
 
 
 def test_numeric_arrays_travel_as_typed_arrays_and_decode_to_the_same_values():
@@ -42,7 +42,7 @@ def test_plotly_js_is_copied_once_under_its_version(tmp_path, monkeypatch):
 
 def test_the_static_folder_is_beside_the_main_script():
     """Streamlit serves static/ beside the script it runs: Home.py here, deploy/streamlit_app.py on Cloud."""
-    from tests.conftest import REPO
+    from tests.paths import REPO
     assert plotly_view.static_folder() == REPO / "static"  # no script running: the repository's Home.py
 
 

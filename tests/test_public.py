@@ -83,7 +83,8 @@ def test_public_mode_never_lists_the_owners_catalogs(public_env, small_catalog, 
 
 
 def test_browsing_a_published_catalog_never_imports_torch(public_env, tmp_path):
-    """Home, the Explorer (pinned sample, neighbours, selection, compare, export, another layer) and SQL."""
+    """Home, the Explorer (pinned sample, neighbours, selection, compare, export, failures, layer
+    similarity, another layer), Compare models and SQL."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, str(REPO / "tests" / "browse_without_torch.py")], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=600)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app import settings
-from tests.conftest import rerun
+from tests.apptest_tools import rerun
 
 
 @pytest.fixture

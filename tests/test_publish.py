@@ -52,6 +52,29 @@ def test_split_references_load_as_the_original_arrays(small_catalog, published_t
             np.testing.assert_array_equal(after[key], before[key])
 
 
+def _bytes(folder) -> dict[str, int]:
+    return {f.relative_to(folder).as_posix(): f.stat().st_size for f in folder.rglob("*") if f.is_file()}
+
+
+def test_a_published_copy_is_smaller_than_its_catalog_and_holds_the_same_values(small_catalog, tmp_path):
+    source = small_catalog[0]
+    copy = publish(source, name="compact", root=tmp_path).path
+    before, after = _bytes(source), _bytes(copy)
+    assert sum(after.values()) < sum(before.values()), (before, after)
+    assert after["channels.parquet"] < before["channels.parquet"]
+    references = [name for name in before if name.startswith("reference/")]
+    assert sum(after[n] for n in references) < sum(before[n] for n in references)
+    original, published = catalog.open(source), catalog.open(copy)
+    for table in ("channels", "embeddings", "predictions", "explanations", "layers", "separability"):
+        query = f"SELECT * FROM {table} ORDER BY ALL"
+        assert published.execute(query).fetchall() == original.execute(query).fetchall(), table
+    for layer_id in reference_layer_ids(source):
+        before_arrays, after_arrays = load_reference_arrays(source, layer_id), load_reference_arrays(copy, layer_id)
+        for key in before_arrays:
+            np.testing.assert_array_equal(after_arrays[key], before_arrays[key])
+            assert after_arrays[key].dtype == before_arrays[key].dtype
+
+
 def test_no_absolute_path_of_the_build_machine_is_published(small_catalog, published_tiny):
     source_paths = [p for (p,) in catalog.open(small_catalog[0]).execute("SELECT path FROM samples").fetchall()]
     assert source_paths[0].startswith("/")

@@ -8,7 +8,7 @@ import pytest
 import catalog
 from catalog import sql
 from core.errors import LayerScopeError
-from tests.conftest import REPO
+from tests.paths import REPO
 
 REFUSED = {
     "CREATE TABLE t AS SELECT 1": "CREATE",

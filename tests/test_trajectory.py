@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from core.separability import knn_accuracy, knn_votes, nearest_others
-from core.trajectory import CLASS, GROUP, from_here_on, reading_level, settled_and_lost
+from core.trajectory import CLASS, GROUP, from_here_on, reading_level, separates_at, settled_and_lost
 
 
 def test_each_sample_gets_the_label_its_neighbours_vote_for_and_the_share_that_did():
@@ -65,3 +65,11 @@ def test_a_misclassified_sample_whose_neighbours_never_held_its_label_is_lost_fr
 def test_classes_are_read_where_one_repeats_else_coarse_groups():
     assert reading_level([3, 5, 3]) == CLASS
     assert reading_level([3, 5, 7]) == GROUP
+
+
+def test_a_pair_comes_apart_where_its_confusion_stays_at_most_half_its_peak():
+    assert separates_at([0.1, 0.4, 0.3, 0.2, 0.0]) == 3  # 0.2 is half the peak 0.4, and it stays below
+    assert separates_at([0.5, 0.1, 0.6, 0.2]) == 3  # a dip that rises again is not apart yet
+    assert separates_at([0.1, 0.5]) == -1  # mixed to the end
+    assert separates_at([0.0, 0.0, float("nan")]) is None  # never mixed
+    assert separates_at([]) is None

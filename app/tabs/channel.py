@@ -36,6 +36,8 @@ def channel_overlays(path: str, layer_id: int, channel: int) -> list[tuple[int, 
 
 
 MAX_OVERLAY_CELLS = 40000  # beyond this, the click layer keeps every k-th row (any row picks the column)
+ROW_PX = 20  # a heatmap row's height: room for its label in the axis' 12 px font
+MAX_LABELLED_ROWS = 39  # the rows that fit 900 px at ROW_PX: up to here every row is labelled
 
 
 def heatmap_figure(means: pd.DataFrame, channel: int, by: str) -> go.Figure:
@@ -47,11 +49,13 @@ def heatmap_figure(means: pd.DataFrame, channel: int, by: str) -> go.Figure:
                                colorbar={"title": {"text": "mean activation"}, "thickness": 10}))
     fig.add_trace(_column_picker(z, columns, rows, by))
     fig.add_vline(x=channel, line={"color": "#ff4b4b", "width": 1.5})
-    fig.update_layout(**DARK, height=max(260, min(900, 16 * len(means) + 80)),
+    every_row = len(rows) <= MAX_LABELLED_ROWS  # one label a row, each row tall enough for its label
+    yaxis = {"autorange": "reversed", **({"tickmode": "linear", "dtick": 1} if every_row else {})}
+    fig.update_layout(**DARK, height=max(260, min(900, ROW_PX * len(means) + 110)),
                       margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       title={"text": f"Mean activation per {by} × channel (click a column to pick the channel)",
                              "font": {"size": 12}, "x": 0.01},
-                      xaxis={"title": "channel"}, yaxis={"autorange": "reversed"}, clickmode="event+select",
+                      xaxis={"title": "channel"}, yaxis=yaxis, clickmode="event+select",
                       hovermode="closest", dragmode=False)
     return fig
 

@@ -38,6 +38,10 @@ def render(view: View, layer_name: str) -> None:
     frame = export_frame(view, layer_name)
     stem = file_stem(view, layer_name)
     st.markdown(f"The current map: **{len(frame)}** points of **{escape(layer_name)}** ({view.method}), with labels.")
+    if view.show != "all":  # the map hides points; the files keep them, and say which are which
+        shown = "correctly" if view.show == "correct" else "wrongly"
+        st.info(f"The map shows only the {shown} predicted samples; the export holds all {len(frame)} points. "
+                f"Its `correct` column tells them apart.", icon=":material/filter_alt:")
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     left, right = st.columns(2)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app import cached, datamap
 from app.charts import DARK, DARK_BLUES, cell_overlay, selected_points
-from app.markup import escape, sample_thumbs
+from app.markup import counted, escape, sample_thumbs
 from app.view import View
 from catalog import insights
 
@@ -37,7 +37,7 @@ def render(view: View, group_only: bool) -> None:
                         on_select=_on_confusion_select, selection_mode="points")
     st.session_state["_confusion_scope"] = (by, scope)
     if st.session_state.get("highlight_ids"):
-        st.caption(f"Highlighted on the map: {len(st.session_state.highlight_ids)} samples "
+        st.caption(f"Highlighted on the map: {counted(len(st.session_state.highlight_ids), 'sample')} "
                    f"({escape(str(st.session_state.get('highlight_label', '')))}).")
         st.button("Clear the highlight", key="clear_highlight", on_click=_clear_highlight)
 
@@ -45,8 +45,10 @@ def render(view: View, group_only: bool) -> None:
 def _summary(path: str, con, ids: list[int]) -> None:
     summary = insights.selection_summary(con, ids, truth=cached.truth(path))
     accuracy = "–" if summary["accuracy"] is None else f"{summary['accuracy']:.0%}"
-    st.markdown(f"<div data-testid='selection-summary'><b>{summary['n']}</b> samples selected · top-1 "
-                f"accuracy <b>{accuracy}</b> · {len(summary['classes'])} classes</div>", unsafe_allow_html=True)
+    n, noun = counted(summary["n"], "sample").split(" ", 1)
+    st.markdown(f"<div data-testid='selection-summary'><b>{n}</b> {noun} selected · top-1 "
+                f"accuracy <b>{accuracy}</b> · {counted(len(summary['classes']), 'class', 'classes')}</div>",
+                unsafe_allow_html=True)
     counts = pd.DataFrame(list(summary["classes"].items()), columns=["class", "samples"])
     left, right = st.columns([2, 3])
     left.dataframe(counts, hide_index=True, height=260, key="selection_classes")

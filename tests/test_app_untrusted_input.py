@@ -7,7 +7,7 @@ import time
 import pytest
 
 from app.browser_values import as_int, channel_in, known_ids, known_int
-from tests.conftest import click_plotly_points, rerun, send_component
+from tests.apptest_tools import check, click_plotly_points, rerun, send_component
 
 EXPLORER = "pages/1_Explorer.py"
 JUNK = ["seven", None, {"id": 3}, [4], 2.5, True, "9" * 5000, float("nan")]
@@ -103,7 +103,6 @@ def test_a_crafted_gallery_channel_opens_nothing(app_test):
 
 def test_a_crafted_layer_picker_option_is_ignored(app_test):
     """Streamlit hands a selectbox option that is not among its options to the page as the text sent."""
-    from tests.conftest import _check
     at = app_test(EXPLORER)
     layer_id = at.session_state.layer_id
     picker = at.selectbox(key="layer_select")
@@ -111,7 +110,7 @@ def test_a_crafted_layer_picker_option_is_ignored(app_test):
     for widget in states.widgets:
         if widget.id == picker.id:
             widget.string_value = "9999: conv"
-    _check(at._run(states))
+    check(at._run(states))
     assert at.session_state.layer_id == layer_id
     rerun(at.selectbox(key="layer_select").select(picker.options[3]))  # a real choice still selects
     assert at.session_state.layer_id != layer_id

@@ -1,0 +1,99 @@
+"""Driving an AppTest as a browser would, and reading what it would draw: rerun after a change, send a
+plotly chart's selection or a component's event, read a chart's figure and the page's text. The
+`app_test` fixture (conftest.py) opens the page; these act on what it returns."""
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+
+APP_TIMEOUT = 180  # seconds one AppTest run may take (the first Explorer run loads the model)
+
+
+def check(at):
+    """The AppTest, after asserting that its last run raised nothing."""
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def rerun(at):
+    """Run the AppTest again (after changing a widget or the session state); assert nothing raised."""
+    return check(at.run())
+def click_plotly_points(at, key: str, points: list[dict]):
+    """What the browser sends when a user clicks (selects) `points` of the plotly chart with `key`:
+    the chart's selection state, so its on_select callback runs; then the rerun's AppTest."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    chart = next((c for c in at.get("plotly_chart") if c.proto.id.endswith(key)), None)
+    assert chart is not None, f"no plotly chart {key}"
+    selection = {"selection": {"points": points, "point_indices": [p.get("point_index", 0) for p in points],
+                               "box": [], "lasso": []}}
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=chart.proto.id, string_value=json.dumps(selection)))
+    return check(at._run(states))
+
+
+def send_component(at, key: str, *, event: str | None = None, value=None, state: dict | None = None):
+    """What a browser sends for the components-v2 element with `key`: one trigger `event` carrying
+    `value` (the plot bridge's hover, click, select), or the element's `state` (the layer map's
+    {"selected": id}); then the rerun's AppTest. Any JSON a visitor's browser could send."""
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    element = next((e for e in at.get("bidi_component") if e.proto.id.endswith(key)), None)
+    assert element is not None, f"no component {key}"
+    sent = {}
+    if event is not None:
+        sent[_make_trigger_id(element.proto.id, "events")] = WidgetState(
+            json_trigger_value=json.dumps([{"event": event, "value": value}]))
+    if state is not None:
+        sent[element.proto.id] = WidgetState(json_value=json.dumps(state))
+    states = at._tree.get_widget_states()
+    kept = [w for w in states.widgets if w.id not in sent]
+    del states.widgets[:]
+    states.widgets.extend(kept)
+    for widget_id, widget in sent.items():
+        widget.id = widget_id
+        states.widgets.append(widget)
+    return check(at._run(states))
+
+
+def chart_json(at, key: str = "datamap_chart") -> dict:
+    """The plotly figure (data and layout) of the chart with `key` as sent to the browser, whether
+    Streamlit's st.plotly_chart or the mounted chart of app/plotly_view.py draws it."""
+    for chart in at.get("plotly_chart"):
+        if chart.proto.id.endswith(key):
+            return json.loads(chart.proto.spec)
+    for element in at.get("bidi_component"):
+        if element.proto.id.endswith(key):
+            sent = json.loads(element.proto.json)
+            return {"data": json.loads(sent["traces"]), "layout": json.loads(sent["layout"])}
+    raise AssertionError(f"no plotly chart {key}")
+
+
+def chart_spec(at, key: str = "datamap_chart") -> dict:
+    """`chart_json` with its typed arrays (numpy arrays travel as {"dtype", "bdata", "shape"}) decoded
+    into lists as plotly.js decodes them."""
+    return decode_typed_arrays(chart_json(at, key))
+
+
+def decode_typed_arrays(value):
+    """`value` with its typed arrays decoded into lists, as plotly.js decodes them."""
+    if isinstance(value, dict):
+        if isinstance(value.get("bdata"), str) and isinstance(value.get("dtype"), str):
+            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+            if value.get("shape") is not None:
+                array = array.reshape([int(n) for n in str(value["shape"]).split(",")])
+            return array.tolist()
+        return {k: decode_typed_arrays(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_typed_arrays(v) for v in value]
+    return value
+
+
+def page_text(at) -> str:
+    """All markdown, captions and HTML of the page, as one string."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [h.proto.body for h in at.get("html")]
+    return "\n".join(parts)

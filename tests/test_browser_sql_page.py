@@ -1,0 +1,28 @@
+"""The SQL page by mouse in headless Chromium: a query runs and its result downloads; a write is refused
+with a message and writes nothing. Screenshots go to test-artifacts/."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_query_runs_and_a_write_is_refused_by_mouse(streamlit_server, browser_page, page_errors, screenshot):
+    page, url = browser_page, streamlit_server.url
+    page.goto(f"{url}/SQL")
+    query = page.locator(".st-key-sql_query textarea")
+    query.wait_for(timeout=60000)
+    query.fill("SELECT label_name, count(*) AS n FROM samples GROUP BY 1 ORDER BY 2 DESC")
+    page.locator(".st-key-sql_run button").click()
+    page.wait_for_selector(".st-key-sql_download button", timeout=60000)
+    query.fill("COPY samples TO '/tmp/layerscope-stolen.csv'")
+    page.locator(".st-key-sql_run button").click()
+    page.wait_for_selector("[data-testid='stAlertContentError']", timeout=60000)
+    assert "only SELECT" in page.inner_text("[data-testid='stAlertContentError']")
+    assert not Path("/tmp/layerscope-stolen.csv").exists()
+    screenshot("15-sql-refused", full_page=True)
+    assert "Traceback" not in page.inner_text("body")
+    assert "Traceback" not in streamlit_server.log(), streamlit_server.log()[-3000:]
+    assert not page_errors, page_errors
