@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3  # 2: the separability table; 3: trajectories, settling, layer_similarity
+SCHEMA_VERSION = 4  # a catalog of another version is refused with the command that rebuilds it
 MANIFEST = "manifest.json"
 REFERENCE_DIR = "reference"  # per-layer PCA basis and t-SNE reference (.npz), for placing new images
 
@@ -50,14 +50,12 @@ TABLES: dict[str, pa.Schema] = {
         ("settled_layer", pa.int32()), ("lost_layer", pa.int32()),
     ]),
     "layer_similarity": pa.schema([("layer_a", pa.int32()), ("layer_b", pa.int32()), ("cka", pa.float32())]),
+    # `python -m scripts.build_catalog --faithfulness N`: one row per sample, layer, explanation method
+    # (`random`: the blind baseline map) and metric; every value is oriented so that higher means more
+    # faithful (core/faithfulness.py says how each metric is turned)
+    "faithfulness": pa.schema([
+        ("sample_id", pa.int32()), ("layer_id", pa.int32()), ("method", pa.string()), ("metric", pa.string()),
+        ("value", pa.float32()),
+    ]),
     "skipped": pa.schema([("key", pa.string()), ("path", pa.string()), ("reason", pa.string())]),
 }
-
-# Schema 4: the faithfulness table (`python -m scripts.build_catalog --faithfulness N`). One row per
-# sample, layer, explanation method (`random`: the blind baseline map) and metric; every value is
-# oriented so that higher means more faithful (core/faithfulness.py says how each metric is turned).
-TABLES["faithfulness"] = pa.schema([
-    ("sample_id", pa.int32()), ("layer_id", pa.int32()), ("method", pa.string()), ("metric", pa.string()),
-    ("value", pa.float32()),
-])
-SCHEMA_VERSION = 4
