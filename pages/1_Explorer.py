@@ -41,6 +41,7 @@ if not found:
     st.stop()
 
 labels = {str(p): catalogs.choice_label(p, m) for p, m in found}
+session.restore_widgets(labels)  # what the view's widgets held before another page ran
 urlstate.restore_catalog({p.name: str(p) for p, _ in found})
 with st.sidebar:
     st.subheader("Controls")
@@ -57,6 +58,7 @@ layer_ids = [int(i) for i in table.layer_id]
 names = dict(zip(layer_ids, table.name))
 perplexities = cached.perplexities(path)
 channel_from_url = urlstate.restore_view(path, layer_ids, cached.sample_ids(path), perplexities)
+session.keep_widgets()
 
 
 def _set_layer(layer_id: int) -> None:
@@ -224,3 +226,4 @@ with tabs[5]:
 
 # the channel may have changed in this run (the Channel tab, the gallery): the URL takes it from the session
 urlstate.write(replace(view, channel=st.session_state.get("channel")))
+session.keep_widgets()
