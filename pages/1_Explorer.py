@@ -19,6 +19,7 @@ from app import (
     plot_bridge,
     separability_chart,
     session,
+    state,
     upload,
     urlstate,
 )
@@ -224,6 +225,7 @@ with tabs[5]:
     if tabs[5].open:
         export.render(view, layer_name)
 
+state.preload_model(path)  # after the first map is drawn: the first gallery finds the model loaded
 # the channel may have changed in this run (the Channel tab, the gallery): the URL takes it from the session
 urlstate.write(replace(view, channel=st.session_state.get("channel")))
 session.keep_widgets()
