@@ -179,6 +179,7 @@ def inspector_panel(path: str) -> None:
         st.rerun()
     if clicked is not None and clicked != st.session_state.pinned:
         st.session_state.pinned, st.session_state.hovered = clicked, None
+        gallery.pinned_by_hand(clicked)
         st.rerun()
     if hovered is not None:
         st.session_state.hovered = hovered
