@@ -1,8 +1,14 @@
 """The Explorer's view outlives other pages (AppTest, a real run of each page): Streamlit drops the keys
-of widgets a page does not draw, so the view is kept where no widget owns it."""
+of widgets a page does not draw, so the view is kept where no widget owns it. And its first looks wait
+for no model load: owner mode loads the model in the background, public mode never does."""
 from __future__ import annotations
 
+import threading
+import time
+
 from streamlit.testing.v1 import AppTest
+
+from app.settings import PUBLIC_ENV
 
 from tests.conftest import APP_TIMEOUT, REPO, rerun
 
@@ -31,3 +37,25 @@ def test_a_trip_to_about_and_back_keeps_the_explorers_view(app_env):
     assert at.segmented_control(key="map_filter").value == "incorrect"
     assert at.session_state.explorer_tab == "Neighbours"
     assert {k: at.query_params[k] for k in at.query_params} == {k: before[k] for k in before}
+
+
+def test_the_explorer_loads_the_model_in_the_background(app_test, monkeypatch):
+    """Owner mode: once the Explorer has drawn, the model loads without anyone asking, so the first
+    gallery or Channel tab does not wait for it."""
+    from app import state
+    monkeypatch.setattr(state, "_models", {})
+    monkeypatch.setattr(state, "_preloads", set())
+    app_test("pages/1_Explorer.py")
+    deadline = time.time() + 180
+    while not state._models and time.time() < deadline:
+        time.sleep(0.5)
+    assert list(state._models) == [("efficientnet_lite0", "default")]
+
+
+def test_public_mode_never_preloads_the_model(app_env, monkeypatch):
+    from app import state
+    monkeypatch.setenv(PUBLIC_ENV, "1")
+    monkeypatch.setattr(state, "_preloads", set())
+    before = threading.active_count()
+    state.preload_model(str(app_env.path))
+    assert state._preloads == set() and threading.active_count() == before
