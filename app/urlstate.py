@@ -2,10 +2,10 @@
 
 Parameters: catalog (folder name), layer (layer_id), method (tsne|pca), perplexity (requested, t-SNE
 only), pinned (sample_id), channel, colour (what the map is coloured by), show (all|correct|incorrect).
-Restored on the session's first run and when the browser goes Back or Forward to another address (Streamlit
-reruns the page with that address, marked as history navigation), written on every full run (Streamlit
-pushes a history entry for each change). `to_params` and `from_params` are plain functions (the URL format); the rest moves them between
-st.query_params and the session.
+Restored on the session's first run and when the browser goes Back or Forward to another address
+(Streamlit reruns the page with that address, marked as history navigation); written on every full run
+(Streamlit pushes a history entry for each change). `to_params` and `from_params` are plain functions
+(the URL format); the rest moves them between st.query_params and the session.
 """
 from __future__ import annotations
 
