@@ -43,9 +43,10 @@ def _model_of(path: str) -> tuple[str, str]:
 
 
 def preload_model(path: str) -> None:
-    """Load the catalog's model in a background thread (once per process and model, at the lowest CPU
-    priority), so that the first gallery, Channel tab or upload finds it loaded instead of waiting
-    seconds for it. Owner mode only: public browsing never imports torch."""
+    """Load the catalog's model in a background thread (once per process and model), so that the first
+    gallery, Channel tab or upload finds it loaded instead of waiting seconds for it. At normal priority:
+    a run that needs the model waits on this load, and torch's worker threads started by its trace
+    forward would inherit a lowered one. Owner mode only: public browsing never imports torch."""
     if not settings.builds_allowed():
         return
     key = _model_of(path)
@@ -55,8 +56,6 @@ def preload_model(path: str) -> None:
         _preloads.add(key)
 
     def load() -> None:
-        from builder.threads import lower_this_thread  # imports torch, as the load does
-        lower_this_thread()
         try:
             model(*key)
         except Exception:  # a run that needs the model loads it again and reports what fails
