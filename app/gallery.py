@@ -11,10 +11,17 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, layer_map, state
+from app import cached, layer_map, settings, state
 from app.browser_values import channel_in
 
 THUMB_MAX = 96
+PINNED_BY_HAND = "_pinned_by_hand"  # the sample a click on the map pinned last (see `pinned_by_hand`)
+
+
+def pinned_by_hand(sample_id: int) -> None:
+    """A person pinned this sample: in owner mode its gallery is computed at once, without the button
+    (public mode keeps the button: a visitor's pin never starts the model by itself)."""
+    st.session_state[PINNED_BY_HAND] = int(sample_id)
 
 
 def value_range(maps: np.ndarray) -> tuple[float, float]:
@@ -149,10 +156,12 @@ def render(path: str, sample_id: int, layer: pd.Series) -> None:
         items = gallery_items(path, sample_id, layer_id)
     if items is None:
         slot = st.empty()
-        with slot.container():
-            st.caption("Full activation maps are not stored in the catalog; one forward pass computes them "
-                       "(all layers of this sample, cached on disk).")
-            clicked = st.button("Compute activations", key="compute_activations", type="primary")
+        clicked = at_once = settings.builds_allowed() and st.session_state.get(PINNED_BY_HAND) == sample_id
+        if not at_once:
+            with slot.container():
+                st.caption("Full activation maps are not stored in the catalog; one forward pass computes "
+                           "them (all layers of this sample, cached on disk).")
+                clicked = st.button("Compute activations", key="compute_activations", type="primary")
         if not clicked:
             return
         slot.empty()

@@ -3,13 +3,42 @@
 Widgets own most keys (layer_select, method, perplexity::<catalog>, colour_by, map_filter, channel);
 layer_id, pinned and hovered are the page's own. A View goes into the state before the widgets are
 drawn (Streamlit refuses to change a widget's key after it is drawn in a run).
+
+Streamlit drops a widget's key when a run does not draw that widget (another page: Home, SQL, About; or
+the Explorer with the Channel tab closed). The widgets that hold the view are therefore also kept under
+KEPT, a key no widget owns (`keep_widgets`), and put back before they are drawn (`restore_widgets`).
 """
 from __future__ import annotations
+
+from collections.abc import Collection
 
 import streamlit as st
 
 from app import cached
 from app.view import View
+
+
+KEPT = "_explorer_widgets"
+VIEW_WIDGETS = ("catalog", "method", "colour_by", "map_filter", "layer_select", "channel", "explorer_tab")
+
+
+def _holds_view(key) -> bool:
+    return isinstance(key, str) and (key in VIEW_WIDGETS or key.startswith("perplexity::"))
+
+
+def restore_widgets(catalog_paths: Collection[str]) -> None:
+    """Before any widget of the Explorer: the view's widget values another page's run dropped (the
+    catalog only while it is still found)."""
+    for key, value in st.session_state.get(KEPT, {}).items():
+        if key not in st.session_state and (key != "catalog" or value in catalog_paths):
+            st.session_state[key] = value
+
+
+def keep_widgets() -> None:
+    """The view's widget values as they are now, under KEPT (values no longer present stay kept)."""
+    kept = dict(st.session_state.get(KEPT, {}))
+    kept.update({key: st.session_state[key] for key in list(st.session_state.keys()) if _holds_view(key)})
+    st.session_state[KEPT] = kept
 
 
 def perplexity_key(path: str) -> str:

@@ -6,27 +6,70 @@ app.style, catalog listing and model labels to app.catalogs.
 """
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
+from app import settings
 from app.cached import manifest, sample_view
 from catalog.activation_cache import ActivationCache, build_id, default_limit_bytes
 from catalog.activation_cache import default_root as activation_cache_root
 
+log = logging.getLogger(__name__)
 
-@st.cache_resource(show_spinner=False)
+_models: dict[tuple[str, str], object] = {}
+_models_lock = threading.Lock()
+
+
 def model(name: str, weights: str):
-    """The model and its traced layer graph (a `core.layers.TracedModel`), loaded once per process."""
-    from core.layers import TracedModel
-    from core.models import load_model
-    return TracedModel.trace(load_model(name, weights))
+    """The model and its traced layer graph (a `core.layers.TracedModel`), loaded once per process.
+
+    A plain dict under a lock rather than st.cache_resource, so that the preloading thread (no script
+    run of its own) fills the same cache, and a run that asks meanwhile waits for that one load."""
+    with _models_lock:
+        if (name, weights) not in _models:
+            from core.layers import TracedModel
+            from core.models import load_model
+            _models[name, weights] = TracedModel.trace(load_model(name, weights))
+        return _models[name, weights]
+
+
+def _model_of(path: str) -> tuple[str, str]:
+    m = manifest(path)["model"]
+    return m["name"], "default" if m.get("trained", True) else "random"
+
+
+def preload_model(path: str) -> None:
+    """Load the catalog's model in a background thread (once per process and model), so that the first
+    gallery, Channel tab or upload finds it loaded instead of waiting seconds for it. At normal priority:
+    a run that needs the model waits on this load, and torch's worker threads started by its trace
+    forward would inherit a lowered one. Owner mode only: public browsing never imports torch."""
+    if not settings.builds_allowed():
+        return
+    key = _model_of(path)
+    with _preloads_lock:
+        if key in _preloads:
+            return
+        _preloads.add(key)
+
+    def load() -> None:
+        try:
+            model(*key)
+        except Exception:  # a run that needs the model loads it again and reports what fails
+            log.exception("preloading the model %s failed", key)
+
+    threading.Thread(target=load, name="layerscope-model-preload", daemon=True).start()
+
+
+_preloads: set[tuple[str, str]] = set()
+_preloads_lock = threading.Lock()
 
 
 def model_for(path: str):
-    m = manifest(path)["model"]
-    return model(m["name"], "default" if m.get("trained", True) else "random")
+    return model(*_model_of(path))
 
 
 # --- activations: computed on request (core.activations), kept by catalog.activation_cache ----------------

@@ -1,9 +1,11 @@
 """Shareable views: a View in the URL's query parameters, restored when a URL is opened.
 
 Parameters: catalog (folder name), layer (layer_id), method (tsne|pca), perplexity (requested, t-SNE
-only), pinned (sample_id), channel, colour (what the map is coloured by), show (all|correct|incorrect). Restored once per session (the first run), written on every full
-run. `to_params` and `from_params` are plain functions (the URL format); the rest moves them between
-st.query_params and the session.
+only), pinned (sample_id), channel, colour (what the map is coloured by), show (all|correct|incorrect).
+Restored on the session's first run and when the browser goes Back or Forward to another address
+(Streamlit reruns the page with that address, marked as history navigation); written on every full run
+(Streamlit pushes a history entry for each change). `to_params` and `from_params` are plain functions
+(the URL format); the rest moves them between st.query_params and the session.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import session
 from app.datamap import COLOUR_BY
@@ -71,9 +74,26 @@ def _current_params() -> dict[str, str]:
     return {key: st.query_params.get(key) for key in st.query_params}
 
 
+SHOWN = "_url_shown"  # the parameters the address holds after the last run wrote them
+
+
+def _history_navigation() -> bool:
+    """Whether this run answers the browser's Back or Forward (it carries that entry's address)."""
+    ctx = get_script_run_ctx()
+    return bool(getattr(ctx, "is_history_navigation", False))
+
+
+def _restoring() -> bool:
+    """The address is to be read: the session's first run, or Back/Forward onto another view."""
+    if not st.session_state.get("_url_restored"):
+        return True
+    params = _current_params()
+    return bool(params) and _history_navigation() and params != st.session_state.get(SHOWN)
+
+
 def restore_catalog(paths_by_name: dict[str, str]) -> None:
     """Before the catalog selectbox exists: choose the catalog named in the URL."""
-    if st.session_state.get("_url_restored"):
+    if not _restoring():
         return
     name = st.query_params.get("catalog")
     if name in paths_by_name:
@@ -85,7 +105,7 @@ def restore_view(path: str, layer_ids: Collection[int], sample_ids: Collection[i
     """After the catalog's state is initialised, before its widgets: the URL's view into the session.
 
     Returns True when this run restored a channel (so the page can open the channel view)."""
-    if st.session_state.get("_url_restored"):
+    if not _restoring():
         return False
     st.session_state._url_restored = True
     fallback = session.session_view(path)
@@ -99,3 +119,4 @@ def write(view: View) -> None:
     wanted = to_params(view)
     if _current_params() != wanted:
         st.query_params.from_dict(wanted)
+    st.session_state[SHOWN] = wanted

@@ -20,6 +20,7 @@ from app import (
     plot_bridge,
     separability_chart,
     session,
+    state,
     upload,
     urlstate,
 )
@@ -42,6 +43,7 @@ if not found:
     st.stop()
 
 labels = {str(p): catalogs.choice_label(p, m) for p, m in found}
+session.restore_widgets(labels)  # what the view's widgets held before another page ran
 urlstate.restore_catalog({p.name: str(p) for p, _ in found})
 with st.sidebar:
     st.subheader("Controls")
@@ -58,6 +60,7 @@ layer_ids = [int(i) for i in table.layer_id]
 names = dict(zip(layer_ids, table.name))
 perplexities = cached.perplexities(path)
 channel_from_url = urlstate.restore_view(path, layer_ids, cached.sample_ids(path), perplexities)
+session.keep_widgets()
 
 
 def _set_layer(layer_id: int) -> None:
@@ -181,6 +184,7 @@ def inspector_panel(path: str) -> None:
         st.rerun()
     if clicked is not None and clicked != st.session_state.pinned:
         st.session_state.pinned, st.session_state.hovered = clicked, None
+        gallery.pinned_by_hand(clicked)
         st.rerun()
     if hovered is not None:
         st.session_state.hovered = hovered
@@ -234,5 +238,7 @@ with tabs[7]:
     if tabs[7].open:
         similarity.render(view, table)
 
+state.preload_model(path)  # after the first map is drawn: the first gallery finds the model loaded
 # the channel may have changed in this run (the Channel tab, the gallery): the URL takes it from the session
 urlstate.write(replace(view, channel=st.session_state.get("channel")))
+session.keep_widgets()

@@ -1,0 +1,61 @@
+"""The Explorer's view outlives other pages (AppTest, a real run of each page): Streamlit drops the keys
+of widgets a page does not draw, so the view is kept where no widget owns it. And its first looks wait
+for no model load: owner mode loads the model in the background, public mode never does."""
+from __future__ import annotations
+
+import threading
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from app.settings import PUBLIC_ENV
+
+from tests.conftest import APP_TIMEOUT, REPO, rerun
+
+
+def test_a_trip_to_about_and_back_keeps_the_explorers_view(app_env):
+    at = rerun(AppTest.from_file(str(REPO / "Home.py"), default_timeout=APP_TIMEOUT))
+    at.switch_page("pages/1_Explorer.py")
+    rerun(at)
+    layer = at.selectbox(key="layer_select").options[-3]
+    rerun(at.selectbox(key="layer_select").select(layer))
+    rerun(at.radio(key="method").set_value("pca"))
+    rerun(at.selectbox(key="colour_by").set_value("predicted class"))
+    rerun(at.segmented_control(key="map_filter").set_value("incorrect"))
+    at.session_state["explorer_tab"] = "Neighbours"
+    rerun(at)
+    before = dict(at.query_params)
+    layer_id = at.session_state.layer_id
+
+    at.switch_page("pages/3_About.py")
+    rerun(at)
+    at.switch_page("pages/1_Explorer.py")
+    rerun(at)
+    assert at.session_state.layer_id == layer_id
+    assert at.radio(key="method").value == "pca"
+    assert at.selectbox(key="colour_by").value == "predicted class"
+    assert at.segmented_control(key="map_filter").value == "incorrect"
+    assert at.session_state.explorer_tab == "Neighbours"
+    assert {k: at.query_params[k] for k in at.query_params} == {k: before[k] for k in before}
+
+
+def test_the_explorer_loads_the_model_in_the_background(app_test, monkeypatch):
+    """Owner mode: once the Explorer has drawn, the model loads without anyone asking, so the first
+    gallery or Channel tab does not wait for it."""
+    from app import state
+    monkeypatch.setattr(state, "_models", {})
+    monkeypatch.setattr(state, "_preloads", set())
+    app_test("pages/1_Explorer.py")
+    deadline = time.time() + 180
+    while not state._models and time.time() < deadline:
+        time.sleep(0.5)
+    assert list(state._models) == [("efficientnet_lite0", "default")]
+
+
+def test_public_mode_never_preloads_the_model(app_env, monkeypatch):
+    from app import state
+    monkeypatch.setenv(PUBLIC_ENV, "1")
+    monkeypatch.setattr(state, "_preloads", set())
+    before = threading.active_count()
+    state.preload_model(str(app_env.path))
+    assert state._preloads == set() and threading.active_count() == before
