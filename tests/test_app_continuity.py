@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from app.settings import PUBLIC_ENV
 
-from tests.conftest import APP_TIMEOUT, REPO, rerun
+from tests.apptest_tools import APP_TIMEOUT, rerun
+from tests.paths import REPO
 
 
 def test_a_trip_to_about_and_back_keeps_the_explorers_view(app_env):
