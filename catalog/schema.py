@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3  # 2: the separability table; 3: trajectories, settling, layer_similarity
+SCHEMA_VERSION = 4  # 2: the separability table; 3: trajectories, settling, layer_similarity;
+# 4: thumbnails, clusters, cluster_members
 MANIFEST = "manifest.json"
 REFERENCE_DIR = "reference"  # per-layer PCA basis and t-SNE reference (.npz), for placing new images
 
@@ -50,5 +51,16 @@ TABLES: dict[str, pa.Schema] = {
         ("settled_layer", pa.int32()), ("lost_layer", pa.int32()),
     ]),
     "layer_similarity": pa.schema([("layer_a", pa.int32()), ("layer_b", pa.int32()), ("cka", pa.float32())]),
+    # the pictures on the maps: a small WebP per sample, and each map's named clusters and their members
+    "thumbnails": pa.schema([("sample_id", pa.int32()), ("thumb", pa.binary())]),
+    "clusters": pa.schema([
+        ("layer_id", pa.int32()), ("method", pa.string()), ("perplexity", pa.float32()), ("cluster", pa.int32()),
+        ("label", pa.string()), ("purity", pa.float32()), ("size", pa.int32()), ("x", pa.float32()),
+        ("y", pa.float32()),
+    ]),
+    "cluster_members": pa.schema([
+        ("sample_id", pa.int32()), ("layer_id", pa.int32()), ("method", pa.string()),
+        ("perplexity", pa.float32()), ("cluster", pa.int32()),
+    ]),
     "skipped": pa.schema([("key", pa.string()), ("path", pa.string()), ("reason", pa.string())]),
 }
