@@ -65,6 +65,14 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
   pooled activations with their minor components left out. The cheap exact form
   ||YᵀX||²/(||XᵀX|| ||YᵀY||) on centred features costs N x 50 x 50 a pair where the N x N Gram
   matrices would cost N x N.
+- **Pictures and clusters on the maps** (`thumbnails`, `clusters`, `cluster_members`): the catalog
+  keeps a 64 px WebP of each sample's model view, so a map can show the images themselves (a
+  published catalog too, without the original files). Each map (layer, PCA or t-SNE at a perplexity)
+  is clustered with HDBSCAN (clusters of any shape; stray points belong to none), and each cluster is
+  named by its majority label at the level the catalog is read at (classes, or coarse groups when every
+  class has one image) with its purity, the share of its members that carry that label: "dog 87 %".
+  A map of more than 4000 points is clustered on a fixed subsample; every other point joins the
+  cluster of its nearest subsampled point.
 - **Inspector**: the top-10 are the softmax probabilities. Grad-CAM weighs the last convolutional
   map by the gradient of the predicted class; guided backprop is the input gradient with negative
   gradients stopped at every ReLU; guided Grad-CAM multiplies the two.
