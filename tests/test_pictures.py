@@ -132,3 +132,42 @@ def test_impure_clusters_lists_those_under_the_threshold_least_pure_first(small_
     expected = sorted(p for lid, p in everything if lid == layer_id and p < 1.0)
     assert impure["purity"].tolist() == pytest.approx(expected) and len(expected) > 0
     assert pictures.impure_clusters(con, layer_id, below=0.0).empty
+
+
+def _sql_page_examples() -> dict[str, str]:
+    """The SQL page's example queries, read from the page's source (importing it would run the page)."""
+    import ast
+    from pathlib import Path
+    tree = ast.parse((Path(__file__).resolve().parent.parent / "pages" / "2_SQL.py").read_text())
+    found = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                 and getattr(node.targets[0], "id", "") == "EXAMPLES")
+    return ast.literal_eval(found)
+
+
+def test_the_sql_page_examples_about_clusters_answer_through_the_checked_runner(small_catalog):
+    from catalog.sql import run_query
+    path, _ = small_catalog
+    con = catalog.open(path)
+    examples = {title: sql for title, sql in _sql_page_examples().items() if "cluster" in title}
+    assert len(examples) == 2
+    columns, impure = run_query(con, next(sql for title, sql in examples.items() if "impure" in title))
+    middle = con.execute("SELECT layer_id FROM layers WHERE position = (SELECT max(position) // 2 FROM layers)").fetchone()[0]
+    expected = pictures.impure_clusters(con, middle, below=0.6)
+    assert [row[columns.index("purity")] for row in impure] == pytest.approx(expected["purity"].tolist(), abs=0.006)
+    columns, held = run_query(con, next(sql for title, sql in examples.items() if "holds" in title))
+    assert sum(row[columns.index("n")] for row in held) == len(queries.samples(con))
+
+
+def test_a_catalog_built_before_the_pictures_is_refused_with_the_rebuild_line(small_catalog, tmp_path):
+    import json
+    import shutil
+
+    from catalog.schema import MANIFEST, SCHEMA_VERSION
+    from core.errors import CatalogError
+    older = tmp_path / "older"
+    shutil.copytree(small_catalog[0], older)
+    manifest = json.loads((older / MANIFEST).read_text())
+    (older / MANIFEST).write_text(json.dumps({**manifest, "schema_version": SCHEMA_VERSION - 1}))
+    with pytest.raises(CatalogError, match=f"schema {SCHEMA_VERSION - 1}.*rebuild it") as refused:
+        catalog.open(older)
+    assert "\n" not in str(refused.value)
