@@ -150,11 +150,11 @@ def test_the_sql_page_examples_about_clusters_answer_through_the_checked_runner(
     con = catalog.open(path)
     examples = {title: sql for title, sql in _sql_page_examples().items() if "cluster" in title}
     assert len(examples) == 2
-    columns, impure = run_query(con, next(sql for title, sql in examples.items() if "impure" in title))
-    middle = con.execute("SELECT layer_id FROM layers WHERE position = (SELECT max(position) // 2 FROM layers)").fetchone()[0]
+    columns, impure = run_query(con.cursor(), next(sql for title, sql in examples.items() if "impure" in title))
+    middle = con.cursor().execute("SELECT layer_id FROM layers WHERE position = (SELECT max(position) // 2 FROM layers)").fetchone()[0]
     expected = pictures.impure_clusters(con, middle, below=0.6)
     assert [row[columns.index("purity")] for row in impure] == pytest.approx(expected["purity"].tolist(), abs=0.006)
-    columns, held = run_query(con, next(sql for title, sql in examples.items() if "holds" in title))
+    columns, held = run_query(con.cursor(), next(sql for title, sql in examples.items() if "holds" in title))
     assert sum(row[columns.index("n")] for row in held) == len(queries.samples(con))
 
 
