@@ -2,8 +2,7 @@
 local engine (builder/build.py) and the Ray engine (builder/ray_engine.py) make the same catalog.
 
 A batch: decode and preprocess (`batches`), one forward for its statistics, predictions and
-explanations (`one_batch`), its pictures and thumbnails encoded by an executor (`collect` appends
-them). A layer:
+explanations (`one_batch`), its pictures (thumbnails too) encoded by an executor (`collect` appends them). A layer:
 its row of the `layers` table (`layer_info`), its separability and each sample's vote there, and
 whether its inputs are the previous layer's (`IdentityCheck`: an identity layer shares that layer's
 maps). After the layers: the tables read across them (`depth_tables`), and each map's named clusters
@@ -104,8 +103,8 @@ def prepare_one_pass(writer: CatalogWriter, state: BuildState) -> torch.nn.Modul
 
 
 def layer_info(reduction: LayerReduction, separability: dict) -> dict:
-    """A layer's row of the `layers` table beyond its structure, its separability and votes, and its PCA
-    features (for `depth_tables`)."""
+    """A layer's row of the `layers` table beyond its structure, its separability and votes, its PCA
+    features (for `depth_tables`) and its reduction, whose maps `cluster_tables` reads."""
     return {"reduction_dim": int(reduction.pca_mean.shape[0]), "pca_components": reduction.features.shape[1],
             "pca_variance": reduction.variance_kept, "features": reduction.features, "reduction": reduction,
             **separability}

@@ -3,10 +3,10 @@
 Stages, each with its own progress bar and timer: load the model and trace its layers; resolve the
 dataset; the one pass (predictions, channel statistics, reduction inputs and, from the same forward,
 the explanations of each top-1 class); reduction (PCA and t-SNE per layer, each sample's 10-NN vote);
-depth (trajectories, settling, layer similarity across the layers); clusters (each map's, named);
-commit. Nothing is visible in the catalog folder until the commit. Images are decoded by a background
-thread one batch ahead of the model, and each batch's pictures are encoded by another while the next
-batch runs. The manifest times the one pass's explaining part (backwards, and waiting for the encoding) as
+depth (trajectories, settling, layer similarity across the layers); clusters of each map; commit. Nothing is
+visible in the catalog folder until the commit. Images are decoded by a background thread one batch
+ahead of the model, and each batch's pictures are encoded by another while the next batch runs. The
+manifest times the one pass's explaining part (backwards, and waiting for the encoding) as
 `explanations` and the rest as `one_pass`, so the two add up to the stage.
 """
 from __future__ import annotations
