@@ -38,7 +38,8 @@ def cluster_points(xy: np.ndarray, seed: int = 0) -> np.ndarray:
         return np.full(n, NOISE, dtype=np.int32)
     fit = np.sort(np.random.default_rng(seed).choice(n, MAX_FIT, replace=False)) if n > MAX_FIT else np.arange(n)
     size = max(MIN_CLUSTER, len(fit) // CLUSTERS_PER_MAP)
-    fitted = HDBSCAN(min_cluster_size=size, copy=True).fit_predict(xy[fit]).astype(np.int32)
+    # min_samples below min_cluster_size: a t-SNE map of one dense blob still splits into its islands
+    fitted = HDBSCAN(min_cluster_size=size, min_samples=MIN_CLUSTER, copy=True).fit_predict(xy[fit]).astype(np.int32)
     if len(fit) == n:
         return fitted
     nearest = NearestNeighbors(n_neighbors=1).fit(xy[fit]).kneighbors(xy, return_distance=False)[:, 0]
