@@ -6,8 +6,9 @@ A real build of 50,000 images through EfficientNet-Lite0 takes days on 2 CPU cor
 such a build would write, through the real writer and row shaping (catalog/writer.py, catalog/rows.py,
 catalog/schema.py): the same tables, reference arrays and manifest keys, so the app cannot tell. What is
 real: the layer graph (EfficientNet-Lite0 traced by core/layers.py, with its reduction sizes) and the
-pictures (a handful of images of `--images`, each in a few deterministic augmentations, reused by
-every sample of its class). What is generated: the maps (class clusters in coarse-group
+pictures and their thumbnails (a handful of images of `--images`, each in a few deterministic
+augmentations, reused by every sample of its class), and the clusters of every map (core/clusters.py,
+named by class). What is generated: the maps (class clusters in coarse-group
 neighbourhoods, separating with depth), the predictions, the channel statistics and the explanation
 maps (a blob and the image's edges). The manifest says so under "generated".
 """
@@ -28,10 +29,12 @@ from catalog.schema import SCHEMA_VERSION, TABLES
 from catalog.writer import CatalogWriter
 from core import imagenet
 from core.distance import METRIC as DISTANCE_METRIC
+from core.clusters import cluster_maps
 from core.pictures import jpeg
 from core.reduce import LayerReduction, max_perplexity, resolve_perplexities
 from core.separability import K as KNN_K
 from core.separability import knn_accuracy
+from core.thumbnails import thumbnail
 
 MODEL = "efficientnet_lite0"
 VARIANTS = 4  # augmentations per source image: as is, mirrored, and two crops
@@ -48,6 +51,7 @@ class Source:
     sample: object  # core.datasets.Sample
     views: list[bytes]  # JPEG of each augmentation
     explanations: list[dict[str, bytes]]  # encoded maps of each augmentation
+    thumbs: list[bytes]  # thumbnail of each augmentation
 
 
 def model_layers():
@@ -96,7 +100,7 @@ def sources(images: str, classes: int, preprocess, rng: np.random.Generator) -> 
     for sample in chosen:
         views = [preprocess.view(v) for v in augmentations(load_rgb(sample.path))]
         found.append(Source(sample, [jpeg(v, VIEW_QUALITY) for v in views],
-                            [synthetic_explanations(v, rng) for v in views]))
+                            [synthetic_explanations(v, rng) for v in views], [thumbnail(v) for v in views]))
     return dataset, found
 
 
@@ -180,12 +184,17 @@ def generate(n: int, out: Path, classes: int = 100, images: str = "sample", seed
             writer.append("explanations", rows.explanations(
                 ids[part].tolist(), top[part, 0].tolist(),
                 [found[c].explanations[v] for c, v in zip(source_of[part], variant[part])]))
+            writer.append("thumbnails", rows.thumbnails(
+                ids[part], [found[c].thumbs[v] for c, v in zip(source_of[part], variant[part])]))
         log(f"samples, predictions, images, explanations: {time.perf_counter() - started:.0f} s")
 
         used = resolve_perplexities(tuple(perplexities), n)
         _, class_dirs = class_geometry(source_of, class_group, k, len(group_index), rng)
         reductions = {}
         subset = rng.choice(n, min(n, SEPARABILITY_SAMPLE), replace=False)
+        cluster_labels = [s.sample.label_name for s in found]
+        cluster_labels = [cluster_labels[c] for c in source_of]
+        clustering = 0.0
         for layer in layers:
             depth = layer.position / max(1, len(layers) - 1)
             features, tsne = layer_maps(depth, source_of, shown_as, class_dirs, used, rng)
@@ -195,13 +204,18 @@ def generate(n: int, out: Path, classes: int = 100, images: str = "sample", seed
             reduction = LayerReduction(np.zeros(d, np.float32), basis.T.copy(), variance, features, tsne)
             writer.save_reference(layer.layer_id, reduction.reference(ids).to_arrays())
             writer.append("embeddings", rows.embeddings(layer.layer_id, ids, reduction, used))
+            clock = time.perf_counter()
+            named, members = rows.clusters(layer.layer_id, ids, cluster_maps(reduction.pca2, tsne, cluster_labels))
+            writer.append("clusters", named)
+            writer.append("cluster_members", members)
+            clustering += time.perf_counter() - clock
             reductions[layer.layer_id] = {
                 "reduction_dim": d, "pca_components": COMPONENTS, "pca_variance": reduction.variance_kept,
                 "knn_accuracy": knn_accuracy(features[subset], label_idx[subset]),
                 "knn_accuracy_group": knn_accuracy(features[subset], class_group[source_of[subset]])}
             if layer.is_map:
                 write_channels(writer, layer, ids, source_of, depth, rng)
-        log(f"maps and channel statistics: {time.perf_counter() - started:.0f} s")
+        log(f"maps and channel statistics: {time.perf_counter() - started:.0f} s (clusters {clustering:.0f} s)")
         writer.write("layers", rows.layers(layers, reductions))
         writer.write("separability", rows.separability(layers, reductions, KNN_K))
         for name in ("trajectories", "settling", "layer_similarity", "faithfulness"):  # not generated: empty tables

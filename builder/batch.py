@@ -2,10 +2,11 @@
 local engine (builder/build.py) and the Ray engine (builder/ray_engine.py) make the same catalog.
 
 A batch: decode and preprocess (`batches`), one forward for its statistics, predictions and
-explanations (`one_batch`), its pictures encoded by an executor (`collect` appends them). A layer:
+explanations (`one_batch`), its pictures (thumbnails too) encoded by an executor (`collect` appends them). A layer:
 its row of the `layers` table (`layer_info`), its separability and each sample's vote there, and
 whether its inputs are the previous layer's (`IdentityCheck`: an identity layer shares that layer's
-maps). After the layers: the tables read across them (`depth_tables`).
+maps). After the layers: the tables read across them (`depth_tables`), and each map's named clusters
+(`cluster_tables`).
 """
 from __future__ import annotations
 
@@ -16,13 +17,16 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 import torch
 from PIL import Image
 
 from catalog import rows
+from catalog.schema import TABLES
 from catalog.writer import CatalogWriter
 from core import explain
 from core.cka import cka_matrix
+from core.clusters import cluster_maps
 from core.datasets import Dataset, Sample
 from core.errors import BadImage
 from core.imagenet import group_of
@@ -34,6 +38,7 @@ from core.pictures import jpeg
 from core.reduce import LayerReduction
 from core.separability import knn_votes, nearest_others
 from core.stats import reduction_input
+from core.thumbnails import thumbnail
 from core.trajectory import CLASS, reading_level, settled_and_lost
 
 VIEW_QUALITY = 90  # JPEG quality of the stored model-view image
@@ -98,10 +103,11 @@ def prepare_one_pass(writer: CatalogWriter, state: BuildState) -> torch.nn.Modul
 
 
 def layer_info(reduction: LayerReduction, separability: dict) -> dict:
-    """A layer's row of the `layers` table beyond its structure, its separability and votes, and its PCA
-    features (for `depth_tables`)."""
+    """A layer's row of the `layers` table beyond its structure, its separability and votes, its PCA
+    features (for `depth_tables`) and its reduction, whose maps `cluster_tables` reads."""
     return {"reduction_dim": int(reduction.pca_mean.shape[0]), "pca_components": reduction.features.shape[1],
-            "pca_variance": reduction.variance_kept, "features": reduction.features, **separability}
+            "pca_variance": reduction.variance_kept, "features": reduction.features, "reduction": reduction,
+            **separability}
 
 
 def collect(writer: CatalogWriter, encoding: Future | None) -> float:
@@ -142,7 +148,8 @@ def _encoded(batch: Loaded, classes: list[int], maps: explain.Explanations) -> d
     ids = np.asarray(batch.positions, dtype=np.int32)
     encoded = [explain.encode(maps, i) for i in range(len(classes))]
     return {"images": {"sample_id": ids, "image": [jpeg(v, VIEW_QUALITY) for v in batch.views]},
-            "explanations": rows.explanations(batch.positions, classes, encoded)}
+            "explanations": rows.explanations(batch.positions, classes, encoded),
+            "thumbnails": rows.thumbnails(ids, [thumbnail(v) for v in batch.views])}
 
 
 def release_pages(array: np.ndarray) -> None:
@@ -207,6 +214,26 @@ def depth_tables(state: BuildState, info: dict[int, dict]) -> dict[str, dict]:
             "settling": rows.settling(kept, level, answer == truth, layer_ids, settled, lost),
             "layer_similarity": rows.layer_similarity(
                 layer_ids, cka_matrix([info[layer_id]["features"] for layer_id in layer_ids]))}
+
+
+def cluster_tables(state: BuildState, info: dict[int, dict]) -> dict[str, pa.Table]:
+    """Every map's clusters (each layer's PCA plane and t-SNE per perplexity used), named at the
+    catalog's reading level, and each point's cluster. A layer sharing another's reduction shares its
+    clusters."""
+    kept = np.asarray(sorted(state.kept), dtype=np.int32)
+    samples = [state.dataset.samples[p] for p in kept]
+    level = reading_level([s.label_idx for s in samples])
+    labels = [s.label_name if level == CLASS else s.group_name for s in samples]
+    clustered: dict[int, list] = {}  # id(reduction) -> its maps, clustered
+    tables: dict[str, list[pa.Table]] = {"clusters": [], "cluster_members": []}
+    for layer in state.layers:
+        reduction = info[layer.layer_id]["reduction"]
+        if id(reduction) not in clustered:
+            clustered[id(reduction)] = cluster_maps(reduction.pca2, reduction.tsne, labels)
+        for name, table_rows in zip(tables, rows.clusters(layer.layer_id, kept, clustered[id(reduction)])):
+            tables[name].append(pa.table(table_rows, schema=TABLES[name]))
+    return {name: pa.concat_tables(parts) if parts else TABLES[name].empty_table()
+            for name, parts in tables.items()}
 
 
 def layer_inputs(state: BuildState, layer_id: int, kept: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ Stages, each with its own progress bar and timer: load the model and trace its l
 dataset; the one pass (predictions, channel statistics, reduction inputs and, from the same forward,
 the explanations of each top-1 class); reduction (PCA and t-SNE per layer, each sample's 10-NN vote);
 faithfulness (`--faithfulness N`: the stored explanations scored on N samples, builder/faithfulness.py);
-depth (trajectories, settling, layer similarity across the layers); commit. Nothing is
+depth (trajectories, settling, layer similarity across the layers); clusters of each map; commit. Nothing is
 visible in the catalog folder until the commit. Images are decoded by a background thread one batch
 ahead of the model, and each batch's pictures are encoded by another while the next batch runs. The
 manifest times the one pass's explaining part (backwards, and waiting for the encoding) as
@@ -26,6 +26,7 @@ from builder.batch import (
     BuildState,
     IdentityCheck,
     batches,
+    cluster_tables,
     collect,
     depth_tables,
     fused_batch_size,
@@ -134,6 +135,9 @@ def _build(config: BuildConfig, engine, progress: ProgressFactory,
         writer.write("separability", rows.separability(layers, reductions, KNN_K))
         with _timed(times, "depth"):
             for name, table_rows in depth_tables(state, reductions).items():
+                writer.write(name, table_rows)
+        with _timed(times, "clusters"):
+            for name, table_rows in cluster_tables(state, reductions).items():
                 writer.write(name, table_rows)
         writer.write("skipped", rows.skipped(state.skipped))
         times["total"] = round(time.perf_counter() - started, 3)

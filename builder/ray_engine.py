@@ -63,7 +63,7 @@ from core.reduce import (
     tsne_maps,
 )
 
-PER_SAMPLE_TABLES = ("predictions", "channels", "images", "explanations")
+PER_SAMPLE_TABLES = ("predictions", "channels", "images", "explanations", "thumbnails")
 PART_SAMPLES = 1024  # samples per Parquet part of each per-sample table
 CONNECT_TIMEOUT_S = 5
 INSTALL_HINT = "--engine ray needs Ray: pip install -r requirements-ray.txt"

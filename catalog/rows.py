@@ -12,6 +12,7 @@ import numpy as np
 from core.imagenet import by_index
 
 if TYPE_CHECKING:  # types only: reading a catalog never needs torch
+    from core.clusters import ClusteredMap
     from core.datasets import Sample
     from core.layers import LayerInfo
     from core.onepass import LayerSummary
@@ -76,6 +77,28 @@ def embeddings(layer_id: int, rows: np.ndarray, reduction: LayerReduction, used:
         "perplexity_requested": [r for _, _, r, _ in maps for _ in range(n)],
         "x": np.concatenate([c[:, 0] for *_, c in maps]), "y": np.concatenate([c[:, 1] for *_, c in maps]),
     }
+
+
+def thumbnails(ids: Sequence[int], thumbs: Sequence[bytes]) -> dict:
+    return {"sample_id": np.asarray(ids, dtype=np.int32), "thumb": list(thumbs)}
+
+
+def clusters(layer_id: int, rows: np.ndarray, maps: Sequence[ClusteredMap]) -> tuple[dict, dict]:
+    """The `clusters` rows (each named cluster of each map) and `cluster_members` rows (each point's
+    cluster on each map) of one layer; `rows` are the maps' sample ids."""
+    named = [(m, c) for m in maps for c in m.clusters]
+    n = len(rows)
+    table = {"layer_id": np.full(len(named), layer_id, np.int32), "method": [m.method for m, _ in named],
+             "perplexity": [m.perplexity for m, _ in named], "cluster": [c.cluster for _, c in named],
+             "label": [c.label for _, c in named], "purity": [c.purity for _, c in named],
+             "size": [c.size for _, c in named], "x": [c.x for _, c in named], "y": [c.y for _, c in named]}
+    members = {"sample_id": np.tile(rows.astype(np.int32), len(maps)),
+               "layer_id": np.full(n * len(maps), layer_id, np.int32),
+               "method": [m.method for m in maps for _ in range(n)],
+               "perplexity": [m.perplexity for m in maps for _ in range(n)],
+               "cluster": np.concatenate([m.assignment for m in maps]).astype(np.int32) if maps
+               else np.zeros(0, np.int32)}
+    return table, members
 
 
 LAYER_COLUMNS = ("layer_id", "position", "name", "kind", "channels", "height", "width", "params",

@@ -57,5 +57,16 @@ TABLES: dict[str, pa.Schema] = {
         ("sample_id", pa.int32()), ("layer_id", pa.int32()), ("method", pa.string()), ("metric", pa.string()),
         ("value", pa.float32()),
     ]),
+    # the pictures on the maps: a small WebP per sample, and each map's named clusters and their members
+    "thumbnails": pa.schema([("sample_id", pa.int32()), ("thumb", pa.binary())]),
+    "clusters": pa.schema([
+        ("layer_id", pa.int32()), ("method", pa.string()), ("perplexity", pa.float32()), ("cluster", pa.int32()),
+        ("label", pa.string()), ("purity", pa.float32()), ("size", pa.int32()), ("x", pa.float32()),
+        ("y", pa.float32()),
+    ]),
+    "cluster_members": pa.schema([
+        ("sample_id", pa.int32()), ("layer_id", pa.int32()), ("method", pa.string()),
+        ("perplexity", pa.float32()), ("cluster", pa.int32()),
+    ]),
     "skipped": pa.schema([("key", pa.string()), ("path", pa.string()), ("reason", pa.string())]),
 }

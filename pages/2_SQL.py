@@ -55,6 +55,17 @@ WHERE NOT st.correct ORDER BY ll.position, s.sample_id LIMIT 20""",
 SELECT a.name AS layer_a, b.name AS layer_b, round(m.cka, 3) AS cka
 FROM layer_similarity m JOIN layers a ON a.layer_id = m.layer_a JOIN layers b ON b.layer_id = m.layer_b
 WHERE a.position + 1 < b.position ORDER BY m.cka DESC LIMIT 20""",
+    "Which clusters are impure at this layer (clusters)": """
+SELECT c.method, c.perplexity, c.cluster, c.label, round(c.purity, 2) AS purity, c.size
+FROM clusters c JOIN layers l USING (layer_id)
+WHERE l.position = (SELECT max(position) // 2 FROM layers) AND c.purity < 0.6
+ORDER BY c.purity, c.size DESC""",
+    "What each cluster of the last layer's PCA map holds (cluster_members)": """
+SELECT m.cluster, any_value(c.label) AS named, s.group_name, count(*) AS n
+FROM cluster_members m JOIN samples s USING (sample_id)
+LEFT JOIN clusters c ON c.layer_id = m.layer_id AND c.method = m.method AND c.cluster = m.cluster
+WHERE m.method = 'pca' AND m.layer_id = (SELECT max(layer_id) FROM layers)
+GROUP BY ALL ORDER BY m.cluster, n DESC""",
     "Least confident correct predictions": """
 SELECT s.sample_id, s.key, s.label_name, p.prob
 FROM samples s JOIN predictions p ON p.sample_id = s.sample_id AND p.rank = 1
@@ -85,7 +96,7 @@ path = st.selectbox("Catalog", list(labels), format_func=labels.get, key="sql_ca
 
 st.markdown(
     "One `SELECT` over the views **samples, predictions, layers, embeddings, channels, explanations, images, "
-    "separability, trajectories, settling, layer_similarity, faithfulness, skipped** (see the README for their columns). The catalog is read-only: writing, "
+    "separability, trajectories, settling, layer_similarity, faithfulness, thumbnails, clusters, cluster_members, skipped** (see the README for their columns). The catalog is read-only: writing, "
     "`ATTACH`, `INSTALL`/`LOAD`, `COPY`, changing settings and reading any file outside the catalog are "
     f"refused. A query may use {LIMITS.describe()}; a longer result is cut. "
     "The same rules apply to `python -m catalog.sql`.")

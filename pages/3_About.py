@@ -81,6 +81,14 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
   one image. The *Layer similarity* tab and the **Compare models** page draw the CKA above as a
   heatmap, within one catalog or between two (on the images both hold; under 50 the page warns); a
   click on a cell shows the two layers' maps side by side.
+- **Pictures and clusters on the maps** (`thumbnails`, `clusters`, `cluster_members`): the catalog
+  keeps a 64 px WebP of each sample's model view, so a map can show the images themselves (a
+  published catalog too, without the original files). Each map (layer, PCA or t-SNE at a perplexity)
+  is clustered with HDBSCAN (clusters of any shape; stray points belong to none), and each cluster is
+  named by its majority label at the level the catalog is read at (classes, or coarse groups when every
+  class has one image) with its purity, the share of its members that carry that label: "dog 87 %".
+  A map of more than 4000 points is clustered on a fixed subsample; every other point joins the
+  cluster of its nearest subsampled point.
 - **Inspector**: the top-10 are the softmax probabilities. Grad-CAM weighs the last convolutional
   map by the gradient of the predicted class; guided backprop is the input gradient with negative
   gradients stopped at every ReLU; guided Grad-CAM multiplies the two.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import catalog
 from app import datamap
-from catalog import queries
+from catalog import pictures, queries
 from catalog.schema import TABLES
 from tests.apptest_tools import chart_json, chart_spec
 
@@ -35,6 +35,13 @@ def test_a_generated_catalog_has_what_a_build_writes(generated_catalog):
     assert con.execute("SELECT count(DISTINCT sample_id) FROM images").fetchone()[0] == n
     assert queries.explanations(con, n - 1)["gradcam"][:4] == b"\x89PNG"
     assert len(queries.top_predictions(con, n - 1)) == 10
+    # every sample has its thumbnail; the deepest t-SNE map's clusters are named by class and hold its points
+    assert len(pictures.thumbnails(con, range(0, n, 7))) == len(range(0, n, 7))
+    last = int(layers.layer_id.iloc[-1])
+    named = pictures.clusters(con, last, "tsne", 30)
+    members = pictures.cluster_of_points(con, last, "tsne", 30)
+    assert len(named) >= 5 and set(named.label) <= set(samples.label_name) and named.purity.between(0, 1).all()
+    assert len(members) == n and named["size"].sum() == (members.cluster >= 0).sum() > n / 2
     # channel statistics of a conv layer, one row per channel
     conv = layers[layers.height > 1].iloc[3]
     assert len(queries.channel_stats(con, 5, int(conv.layer_id))) == int(conv.channels)

@@ -168,6 +168,9 @@ def test_views_have_the_documented_columns(small_catalog):
         "trajectories": {"sample_id", "layer_id", "vote_class", "vote_class_share", "vote_group", "vote_group_share"},
         "settling": {"sample_id", "level", "correct", "settled_layer", "lost_layer"},
         "layer_similarity": {"layer_a", "layer_b", "cka"},
+        "thumbnails": {"sample_id", "thumb"},
+        "clusters": {"layer_id", "method", "perplexity", "cluster", "label", "purity", "size", "x", "y"},
+        "cluster_members": {"sample_id", "layer_id", "method", "perplexity", "cluster"},
     }
     for view, columns in documented.items():
         got = {row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()}

@@ -34,11 +34,23 @@ def test_a_tiny_size_cap_splits_tables_and_every_file_stays_under_it(published_t
 
 def test_the_reader_returns_every_row_of_a_split_table(small_catalog, published_tiny):
     source, copy = catalog.open(small_catalog[0]), catalog.open(published_tiny.path)
-    for table in ("images", "embeddings", "channels", "explanations", "predictions", "layers"):
+    for table in ("images", "embeddings", "channels", "explanations", "predictions", "layers", "thumbnails",
+                  "clusters", "cluster_members"):
         query = f"SELECT * FROM {table} ORDER BY ALL"
         assert copy.execute(query).fetchall() == source.execute(query).fetchall(), table
     ids = "SELECT sample_id, key, label_name FROM samples ORDER BY sample_id"
     assert copy.execute(ids).fetchall() == source.execute(ids).fetchall()
+
+
+def test_a_published_catalog_answers_the_map_picture_queries_as_its_source(small_catalog, published_tiny):
+    from catalog import pictures
+    source, copy = catalog.open(small_catalog[0]), catalog.open(published_tiny.path)
+    ids = [row[0] for row in source.execute("SELECT sample_id FROM samples").fetchall()]
+    assert pictures.thumbnails(copy, ids) == pictures.thumbnails(source, ids) and len(ids) > 0
+    for method, perplexity in (("pca", None), ("tsne", 3.0)):
+        assert pictures.clusters(copy, 5, method, perplexity).equals(pictures.clusters(source, 5, method, perplexity))
+        assert pictures.cluster_of_points(copy, 5, method, perplexity).equals(
+            pictures.cluster_of_points(source, 5, method, perplexity))
 
 
 def test_split_references_load_as_the_original_arrays(small_catalog, published_tiny):

@@ -165,9 +165,20 @@ def test_both_engines_store_the_same_trajectories_settling_and_layer_similarity(
     np.testing.assert_allclose([r[2] for r in mine], [r[2] for r in theirs], atol=1e-4)
 
 
+def test_both_engines_store_the_same_thumbnails_and_clusters(both):
+    local, ray_path = both
+    sql = "SELECT sample_id, thumb FROM thumbnails ORDER BY sample_id"
+    assert rows(local, sql) == rows(ray_path, sql) and len(rows(local, sql)) == IMAGES
+    sql = "SELECT layer_id, method, perplexity, cluster, label, purity, size FROM clusters ORDER BY ALL"
+    assert rows(local, sql) == rows(ray_path, sql)
+    sql = "SELECT * FROM cluster_members ORDER BY ALL"
+    mine = rows(local, sql)
+    assert mine == rows(ray_path, sql) and len(mine) == IMAGES * len(rows(local, "SELECT * FROM layers")) * 2
+
+
 def test_the_ray_catalog_keeps_per_sample_tables_as_parquet_parts(both):
     local, ray_path = both
-    for name in ("predictions", "channels", "images", "explanations"):
+    for name in ("predictions", "channels", "images", "explanations", "thumbnails"):
         assert table_files(local, name) == [local / f"{name}.parquet"]
         parts = table_files(ray_path, name)
         assert parts and all(p.parent.name == name for p in parts)
