@@ -239,7 +239,7 @@ HOVER_ID = "#%{customdata[0]}<extra></extra>"
 HOVER_TEXT = "#%{customdata[0]} · %{text}<extra></extra>"
 # Up to this many points each carries its hover text (true class, group, prediction): a few dozen bytes a
 # point, so a big map keeps the id and the colour's category, and the inspector shows the rest.
-HOVER_TEXT_UP_TO = 5000
+HOVER_TEXT_UP_TO = 2000
 
 
 def hover_text(points: pd.DataFrame) -> np.ndarray:
