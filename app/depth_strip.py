@@ -1,4 +1,4 @@
-"""The depth strip under the layer map: the pinned sample's path through the layers, one cell
+"""The depth strip under the data map: the pinned sample's path through the layers, one cell
 per layer coloured by what its 10 nearest other samples vote for there, as strong as their share; the
 cells voting for its true label say T, those voting for the model's answer say P. A click on a cell
 selects that layer."""

@@ -137,8 +137,6 @@ group_only = separability_by != "class"
 map_col, sep_col = st.columns([3, 1], gap="small")
 with map_col, st.container(key="layer_map_box"):
     layer_map.layer_map(table, view.layer_id, key="layer_map", on_change=_on_layer_map)
-with map_col, st.container(key="depth_strip"):
-    depth_strip.render(path, view.pinned, view.layer_id, _set_layer)
 with sep_col, st.container(key="separability"):
     settled = cached.settled_curve(path)
     st.plotly_chart(separability_chart.figure(separability, separability_by, view.layer_id, settled), width="stretch",
@@ -169,6 +167,8 @@ with left:
     if spec.get("html_legend"):
         st.html(palette.legend_html(spec["html_legend"], colour_by))
     st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")
+    with st.container(key="depth_strip"):  # below the map, so a laptop screen still shows the whole map
+        depth_strip.render(path, view.pinned, view.layer_id, _set_layer)
 
 
 @st.fragment

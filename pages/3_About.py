@@ -65,7 +65,7 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
   pooled activations with their minor components left out. The cheap exact form
   ||YᵀX||²/(||XᵀX|| ||YᵀY||) on centred features costs N x 50 x 50 a pair where the N x N Gram
   matrices would cost N x N.
-- **Reading the depth views.** The *depth strip* under the layer map is the pinned sample's path: one
+- **Reading the depth views.** The *depth strip* under the data map is the pinned sample's path: one
   cell per layer, input left, coloured by its neighbours' vote there and as strong as the share of the
   ten that voted so; **T** marks votes for its true label, **P** for the model's wrong answer. A strip
   that turns to T early and stays is a sample the network separates shallowly; one that ends on P was
