@@ -107,8 +107,7 @@ def _gallery_bar(page) -> dict:
 def _compute_the_gallery(page, channels: int) -> None:
     from playwright.sync_api import expect
     page.locator(".st-key-compute_activations button").click()
-    page.wait_for_selector(".st-key-gallery [data-testid='stSpinner']", timeout=30000)
-    assert "Running the model" in page.inner_text(".st-key-gallery [data-testid='stSpinner']")
+    # no spinner is awaited: with the model preloaded in the background the forward may end before one shows
     expect(page.locator(".st-key-gallery .gal .cell")).to_have_count(channels, timeout=180000)
 
 
