@@ -209,34 +209,22 @@ with right:
         gallery_panel(path, view.pinned, view.layer_id)
 
 
-# the tabs under the map: only the open one runs
-TABS = ["Your image", "Neighbours", "Channel", "Selection", "Compare layers", "Export", "Failures",
-        "Layer similarity"]
-tabs = st.tabs(TABS, key="explorer_tab", on_change="rerun", default="Channel" if channel_from_url else None)
-with tabs[0]:
-    if tabs[0].open:
-        upload.render(path, view.layer_id, layer_name, view.method, view.perplexity_used)
-with tabs[1]:
-    if tabs[1].open:
-        neighbours.render(view, layer_name)
-with tabs[2]:
-    if tabs[2].open:
-        channel.render(path, layer, group_only)
-with tabs[3]:
-    if tabs[3].open:
-        selection.render(view, group_only)
-with tabs[4]:
-    if tabs[4].open:
-        compare.render(view, table)
-with tabs[5]:
-    if tabs[5].open:
-        export.render(view, layer_name)
-with tabs[6]:
-    if tabs[6].open:
-        failures.render(view, _set_layer)
-with tabs[7]:
-    if tabs[7].open:
-        similarity.render(view, table)
+# the tabs under the map, each with what draws it: only the open one runs
+TABS = {
+    "Your image": lambda: upload.render(path, view.layer_id, layer_name, view.method, view.perplexity_used),
+    "Neighbours": lambda: neighbours.render(view, layer_name),
+    "Channel": lambda: channel.render(path, layer, group_only),
+    "Selection": lambda: selection.render(view, group_only),
+    "Compare layers": lambda: compare.render(view, table),
+    "Export": lambda: export.render(view, layer_name),
+    "Failures": lambda: failures.render(view, _set_layer),
+    "Layer similarity": lambda: similarity.render(view, table),
+}
+tabs = st.tabs(list(TABS), key="explorer_tab", on_change="rerun", default="Channel" if channel_from_url else None)
+for tab, render_tab in zip(tabs, TABS.values()):
+    with tab:
+        if tab.open:
+            render_tab()
 
 state.preload_model(path)  # after the first map is drawn: the first gallery finds the model loaded
 # the channel may have changed in this run (the Channel tab, the gallery): the URL takes it from the session
