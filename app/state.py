@@ -97,10 +97,19 @@ def compute_activations(path: str, sample_id: int) -> None:
 
 def layer_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray:
     """One layer's full activation of one sample: from the disk cache, else one forward (saved)."""
-    found = cached_activation(path, sample_id, layer_id)
-    if found is not None:
-        return found
-    from core.activations import view_activations
-    array = view_activations(model_for(path), sample_view(path, sample_id)["image"], [int(layer_id)])[int(layer_id)]
-    _cache(path).put(sample_id, layer_id, array)
-    return array.astype(np.float32)
+    return layer_activations(path, [sample_id], layer_id)[0]
+
+
+def layer_activations(path: str, sample_ids: list[int], layer_id: int) -> list[np.ndarray]:
+    """One layer's full activation of each sample (float32, in order): those on disk read, all the others
+    computed together in one batched forward and saved."""
+    maps = [cached_activation(path, int(sample_id), layer_id) for sample_id in sample_ids]
+    missing = [i for i, found in enumerate(maps) if found is None]
+    if missing:
+        from core.activations import views_activations
+        views = [sample_view(path, int(sample_ids[i]))["image"] for i in missing]
+        computed = [found[int(layer_id)] for found in views_activations(model_for(path), views, [int(layer_id)])]
+        _cache(path).put_entries((int(sample_ids[i]), int(layer_id), array) for i, array in zip(missing, computed))
+        for i, array in zip(missing, computed):
+            maps[i] = array.astype(np.float32)
+    return maps
