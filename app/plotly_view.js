@@ -33,9 +33,6 @@ const keepRangesAsInitial = (gd, layout) => {
 
 export default function(component) {
   const { data, parentElement } = component;
-  // `preload` (app/plotly_view.py): fetch and run plotly.js now, while the page's script still runs,
-  // so the first chart finds it loaded
-  if (data.preload) { loadPlotly(data.src).catch(() => {}); return; }
   // This script runs on every rerun of the page; the div, and with it the plot, outlive the runs.
   let gd = parentElement.querySelector(':scope > .ls-plotly');
   if (!gd) {

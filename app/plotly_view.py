@@ -105,13 +105,3 @@ def chart(figure: dict, key: str, height: int, config: dict | None = None) -> bo
                      "height": height, "config": {"responsive": True, **(config or {})}},
                key=key, height=height)
     return True
-
-
-def preload() -> None:
-    """Start loading plotly.js in the browser at once (an element of no height): a page that draws its
-    charts late in its run then finds it loaded and run, instead of fetching and parsing several MB only
-    when the first chart arrives."""
-    src = asset_url()
-    if src is not None:
-        _component(data={"preload": True, "src": src}, key="plotly_preload", height=0)
-

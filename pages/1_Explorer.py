@@ -1,22 +1,13 @@
 """Explorer: the layer map, the data map, the inspector and the activation gallery, on one screen."""
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
+
 import streamlit as st
 
-from app import brand, plotly_view
-from app.style import load_css
-
-# First, before the heavier imports below and the catalog's queries: the page's frame, and plotly.js
-# loading in the browser meanwhile (a cold page load would otherwise fetch and parse it only when the
-# data map arrives).
-st.set_page_config(page_title="LayerScope · Explorer", page_icon=brand.PAGE_ICON, layout="wide")
-load_css()
-plotly_view.preload()
-
-import logging  # noqa: E402
-from dataclasses import replace  # noqa: E402
-
-from app import (  # noqa: E402
+from app import (
+    brand,
     browser_values,
     cached,
     catalogs,
@@ -33,11 +24,15 @@ from app import (  # noqa: E402
     upload,
     urlstate,
 )
-from app.navigation import link  # noqa: E402
-from app.tabs import channel, compare, export, failures, neighbours, selection, similarity  # noqa: E402
-from app.view import METHOD_LABELS, View  # noqa: E402
+from app.navigation import link
+from app.style import load_css
+from app.tabs import channel, compare, export, failures, neighbours, selection, similarity
+from app.view import METHOD_LABELS, View
 
 log = logging.getLogger(__name__)
+
+st.set_page_config(page_title="LayerScope · Explorer", page_icon=brand.PAGE_ICON, layout="wide")
+load_css()
 
 found, damaged = catalogs.scan_catalogs()
 for damaged_path, reason in damaged:
@@ -142,11 +137,13 @@ group_only = separability_by != "class"
 map_col, sep_col = st.columns([3, 1], gap="small")
 with map_col, st.container(key="layer_map_box"):
     layer_map.layer_map(table, view.layer_id, key="layer_map", on_change=_on_layer_map)
-# The separability chart and the depth strip are drawn late in the run, into places kept for them here:
-# they are st.plotly_chart, whose several-MB script a browser loads and runs only when the first such
-# chart arrives, so on a cold page load the data map (plotly.js, loaded since the page's start) is drawn
-# before that script runs.
-separability_box = sep_col.container(key="separability")
+with sep_col, st.container(key="separability"):
+    settled = cached.settled_curve(path)
+    st.plotly_chart(separability_chart.figure(separability, separability_by, view.layer_id, settled), width="stretch",
+                    key="separability_chart", on_select=_on_separability, selection_mode="points",
+                    config={"displayModeBar": False})
+    st.caption(separability_chart.caption(separability_by, bool(settled.settled.notna().any())),
+               help=separability_chart.help_text(separability_by))
 
 left, middle, right = st.columns([5, 3, 4], gap="small")
 
@@ -170,7 +167,8 @@ with left:
     if spec.get("html_legend"):
         st.html(palette.legend_html(spec["html_legend"], colour_by))
     st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")
-    depth_strip_box = st.container(key="depth_strip")  # below the map: a laptop screen still shows the map
+    with st.container(key="depth_strip"):  # below the map, so a laptop screen still shows the whole map
+        depth_strip.render(path, view.pinned, view.layer_id, _set_layer)
 
 
 @st.fragment
@@ -211,15 +209,6 @@ with middle:
 with right:
     with st.container(key="gallery"):
         gallery_panel(path, view.pinned, view.layer_id)
-with depth_strip_box:
-    depth_strip.render(path, view.pinned, view.layer_id, _set_layer)
-with separability_box:
-    settled = cached.settled_curve(path)
-    st.plotly_chart(separability_chart.figure(separability, separability_by, view.layer_id, settled), width="stretch",
-                    key="separability_chart", on_select=_on_separability, selection_mode="points",
-                    config={"displayModeBar": False})
-    st.caption(separability_chart.caption(separability_by, bool(settled.settled.notna().any())),
-               help=separability_chart.help_text(separability_by))
 
 
 # the tabs under the map, each with what draws it: only the open one runs

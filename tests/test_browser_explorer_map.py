@@ -293,19 +293,3 @@ def test_the_data_map_follows_its_column_when_the_sidebar_folds(page, app_url, s
     page.locator("[data-testid='stSidebarCollapseButton'] button, [data-testid='stSidebarCollapseButton']").first.click()
     page.wait_for_function(f"w => ({width})() > w + 50", arg=before, timeout=15000)
     screenshot("map-7-sidebar-folded")
-
-
-def test_a_cold_explorer_loads_plotly_for_its_map_before_streamlits_chart_script(page, app_url, screenshot):
-    """Opened at its own address, the Explorer starts fetching the data map's plotly.js before Streamlit's
-    own chart script (several MB more to fetch and run, for the separability chart and the depth strip):
-    on a slow machine a person sees the map seconds sooner."""
-    requests: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.goto(f"{app_url}/Explorer")
-    page.wait_for_selector(".st-key-datamap .js-plotly-plot .gtitle", timeout=60000)
-    page.wait_for_selector(".st-key-separability .js-plotly-plot", timeout=60000)
-    screenshot("explorer-cold-load")
-    ours = [i for i, url in enumerate(requests) if "/app/static/plotly-" in url]
-    streamlits = [i for i, url in enumerate(requests) if "PlotlyChart" in urlparse(url).path]
-    assert ours and streamlits, requests
-    assert ours[0] < streamlits[0], [requests[i] for i in sorted(ours + streamlits)]
