@@ -68,13 +68,17 @@ def test_the_model_preload_waits_until_a_browser_has_drawn_the_map(app_test, mon
     """The preload's seconds of CPU would slow the browser drawing the first map on a small machine: it
     starts when the plot bridge reports the map drawn, not when the page's first run ends."""
     from app import state
-    loads = threading.Event()
-    monkeypatch.setattr(state, "model", lambda *key: loads.set())
+    loaded_by = []
+    monkeypatch.setattr(state, "model", lambda *key: loaded_by.append(threading.current_thread()))
     monkeypatch.setattr(state, "_preloads", set())
     monkeypatch.setattr(state, "_map_drawn", threading.Event())
     monkeypatch.setattr(state, "PRELOAD_WAIT_S", 600)
+    before = set(threading.enumerate())
     at = app_test("pages/1_Explorer.py")
-    assert state._preloads and not loads.wait(1.0)  # asked for, and waiting
+    preload = [t for t in threading.enumerate() if t.name == "layerscope-model-preload" and t not in before]
+    assert len(preload) == 1
+    preload[0].join(1.0)
+    assert preload[0].is_alive() and preload[0] not in loaded_by  # asked for, and waiting
     send_component(at, "plot_bridge", event="drawn", value=True)
-    assert loads.wait(30)
-
+    preload[0].join(30)
+    assert not preload[0].is_alive() and preload[0] in loaded_by
