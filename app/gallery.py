@@ -36,14 +36,19 @@ def _viridis(u8: np.ndarray) -> np.ndarray:
 
 
 def thumbnails(maps: np.ndarray, lo: float, hi: float) -> list[str]:
-    """One PNG data URL per channel, on a scale shared by the whole layer."""
+    """One PNG data URL per channel, on a scale shared by the whole layer.
+
+    The colours are looked up once for the whole layer (the channels stacked into one image): one call
+    a channel cost ~1.4 ms each, most of a 1280-channel layer's gallery."""
     scaled = np.clip((maps - lo) / (hi - lo), 0, 1)
     u8 = np.uint8(np.round(scaled * 255))
+    if max(u8.shape[1:]) > THUMB_MAX:
+        u8 = np.stack([cv2.resize(channel, (THUMB_MAX, THUMB_MAX), interpolation=cv2.INTER_AREA) for channel in u8])
+    channels, height, width = u8.shape
+    coloured = _viridis(np.ascontiguousarray(u8).reshape(channels * height, width)).reshape(channels, height, width, 3)
     urls = []
-    for channel in u8:
-        if max(channel.shape) > THUMB_MAX:
-            channel = cv2.resize(channel, (THUMB_MAX, THUMB_MAX), interpolation=cv2.INTER_AREA)
-        ok, png = cv2.imencode(".png", _viridis(channel))
+    for tile in coloured:
+        ok, png = cv2.imencode(".png", tile)
         urls.append("data:image/png;base64," + base64.b64encode(png.tobytes()).decode())
     return urls
 

@@ -149,6 +149,8 @@ export default function(component) {
     Object.entries(handlers).forEach(([name, fn]) => gd.on(name, fn));
     gd.__lsHandlers = handlers;
     gd.__lsEmitter = gd._ev;
+    // once a page: the map is drawn, so the server may start work that would have slowed the first draw
+    if (!window.__lsMapDrawnSent) { window.__lsMapDrawnSent = true; setTriggerValue('drawn', true); }
   };
   // A new plot (another layer, a pin) must be bound as soon as plotly draws it: a hover in the first
   // moments would otherwise be lost, and the pointer resting on that point sends no second one. So the

@@ -20,10 +20,12 @@ def bridge(container_key: str, key: str, on_hover=None, on_click=None, on_unhove
     """Mount the bridge for the plotly chart inside st.container(key=container_key).
 
     Its result has `hover` (a sample id), `click` (a sample id), `unhover` (True once the pointer
-    has left the points) and `select` (the sample ids of a box or lasso selection, sorted; [] when it
-    is cleared), each set for the one run that follows the event.
+    has left the points), `select` (the sample ids of a box or lasso selection, sorted; [] when it
+    is cleared) and `drawn` (True once a page, when the chart is first drawn), each set for the one
+    run that follows the event.
     """
     callbacks = {"on_hover_change": on_hover or (lambda: None), "on_click_change": on_click or (lambda: None),
-                 "on_unhover_change": on_unhover or (lambda: None), "on_select_change": on_select or (lambda: None)}
+                 "on_unhover_change": on_unhover or (lambda: None), "on_select_change": on_select or (lambda: None),
+                 "on_drawn_change": lambda: None}
     return _bridge(data={"selector": f".st-key-{container_key} .js-plotly-plot"}, key=key, height=0,
                    **callbacks)

@@ -42,11 +42,26 @@ def _model_of(path: str) -> tuple[str, str]:
     return m["name"], "default" if m.get("trained", True) else "random"
 
 
+PRELOAD_WAIT_S = 8.0  # the longest a preload waits for a browser to report the data map drawn
+_map_drawn = threading.Event()
+
+
+def map_drawn() -> None:
+    """A browser has drawn the Explorer's data map (the plot bridge says so once a page): a preload
+    waiting for it may start."""
+    _map_drawn.set()
+
+
 def preload_model(path: str) -> None:
     """Load the catalog's model in a background thread (once per process and model), so that the first
-    gallery, Channel tab or upload finds it loaded instead of waiting seconds for it. At normal priority:
-    a run that needs the model waits on this load, and torch's worker threads started by its trace
-    forward would inherit a lowered one. Owner mode only: public browsing never imports torch."""
+    gallery, Channel tab or upload finds it loaded instead of waiting seconds for it.
+
+    The load (importing torch, reading the weights, tracing) takes seconds of CPU, which on a small
+    machine would delay the first map's drawing in the browser: the thread waits until a browser has
+    drawn the map (`map_drawn`), or PRELOAD_WAIT_S where none says so. A run that needs the model
+    meanwhile loads it itself. At normal priority: a run that needs the model waits on this load, and
+    torch's worker threads started by its trace forward would inherit a lowered one. Owner mode only:
+    public browsing never imports torch."""
     if not settings.builds_allowed():
         return
     key = _model_of(path)
@@ -56,6 +71,7 @@ def preload_model(path: str) -> None:
         _preloads.add(key)
 
     def load() -> None:
+        _map_drawn.wait(PRELOAD_WAIT_S)
         try:
             model(*key)
         except Exception:  # a run that needs the model loads it again and reports what fails
@@ -97,10 +113,19 @@ def compute_activations(path: str, sample_id: int) -> None:
 
 def layer_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray:
     """One layer's full activation of one sample: from the disk cache, else one forward (saved)."""
-    found = cached_activation(path, sample_id, layer_id)
-    if found is not None:
-        return found
-    from core.activations import view_activations
-    array = view_activations(model_for(path), sample_view(path, sample_id)["image"], [int(layer_id)])[int(layer_id)]
-    _cache(path).put(sample_id, layer_id, array)
-    return array.astype(np.float32)
+    return layer_activations(path, [sample_id], layer_id)[0]
+
+
+def layer_activations(path: str, sample_ids: list[int], layer_id: int) -> list[np.ndarray]:
+    """One layer's full activation of each sample (float32, in order): those on disk read, all the others
+    computed together in one batched forward and saved."""
+    maps = [cached_activation(path, int(sample_id), layer_id) for sample_id in sample_ids]
+    missing = [i for i, found in enumerate(maps) if found is None]
+    if missing:
+        from core.activations import views_activations
+        views = [sample_view(path, int(sample_ids[i]))["image"] for i in missing]
+        computed = [found[int(layer_id)] for found in views_activations(model_for(path), views, [int(layer_id)])]
+        _cache(path).put_entries((int(sample_ids[i]), int(layer_id), array) for i, array in zip(missing, computed))
+        for i, array in zip(missing, computed):
+            maps[i] = array.astype(np.float32)
+    return maps

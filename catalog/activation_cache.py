@@ -22,6 +22,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -84,8 +85,13 @@ class ActivationCache:
         self.put_many(sample_id, {layer_id: array})
 
     def put_many(self, sample_id: int, maps: dict[int, np.ndarray]) -> None:
-        """Store maps (as float16), then evict down to the limit. Best effort: a failed write is a miss."""
-        for layer_id, array in maps.items():
+        """Store one sample's maps of several layers (as float16), then evict down to the limit."""
+        self.put_entries((sample_id, layer_id, array) for layer_id, array in maps.items())
+
+    def put_entries(self, entries: Iterable[tuple[int, int, np.ndarray]]) -> None:
+        """Store (sample_id, layer_id, map) entries (as float16), then evict down to the limit once. Best
+        effort: a failed write is a miss."""
+        for sample_id, layer_id, array in entries:
             self._write(self.file(sample_id, layer_id), array.astype(np.float16))
         self.evict()
 

@@ -185,6 +185,8 @@ def inspector_panel(path: str) -> None:
     clicked = browser_values.known_int(getattr(events, "click", None), known)
     hovered = browser_values.known_int(getattr(events, "hover", None), known)
     selected = browser_values.known_ids(getattr(events, "select", None), known)
+    if getattr(events, "drawn", None):
+        state.map_drawn()  # the model preload (started after the first run) may begin
     if selected is not None:  # a box or lasso selection on the map: the whole page (Selection tab, rings)
         st.session_state.selection_ids = selected
         st.rerun()
@@ -231,7 +233,7 @@ for tab, render_tab in zip(tabs, TABS.values()):
         if tab.open:
             render_tab()
 
-state.preload_model(path)  # after the first map is drawn: the first gallery finds the model loaded
+state.preload_model(path)  # it loads once the map is drawn: the first gallery finds the model loaded
 # the channel may have changed in this run (the Channel tab, the gallery): the URL takes it from the session
 urlstate.write(replace(view, channel=st.session_state.get("channel")))
 session.keep_widgets()

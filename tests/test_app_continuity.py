@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.settings import PUBLIC_ENV
 
-from tests.apptest_tools import APP_TIMEOUT, rerun
+from tests.apptest_tools import APP_TIMEOUT, rerun, send_component
 from tests.paths import REPO
 
 
@@ -42,10 +42,12 @@ def test_a_trip_to_about_and_back_keeps_the_explorers_view(app_env):
 
 def test_the_explorer_loads_the_model_in_the_background(app_test, monkeypatch):
     """Owner mode: once the Explorer has drawn, the model loads without anyone asking, so the first
-    gallery or Channel tab does not wait for it."""
+    gallery or Channel tab does not wait for it (here no browser reports the map drawn: it starts
+    after PRELOAD_WAIT_S)."""
     from app import state
     monkeypatch.setattr(state, "_models", {})
     monkeypatch.setattr(state, "_preloads", set())
+    monkeypatch.setattr(state, "_map_drawn", threading.Event())
     app_test("pages/1_Explorer.py")
     deadline = time.time() + 180
     while not state._models and time.time() < deadline:
@@ -60,3 +62,23 @@ def test_public_mode_never_preloads_the_model(app_env, monkeypatch):
     before = threading.active_count()
     state.preload_model(str(app_env.path))
     assert state._preloads == set() and threading.active_count() == before
+
+
+def test_the_model_preload_waits_until_a_browser_has_drawn_the_map(app_test, monkeypatch):
+    """The preload's seconds of CPU would slow the browser drawing the first map on a small machine: it
+    starts when the plot bridge reports the map drawn, not when the page's first run ends."""
+    from app import state
+    loaded_by = []
+    monkeypatch.setattr(state, "model", lambda *key: loaded_by.append(threading.current_thread()))
+    monkeypatch.setattr(state, "_preloads", set())
+    monkeypatch.setattr(state, "_map_drawn", threading.Event())
+    monkeypatch.setattr(state, "PRELOAD_WAIT_S", 600)
+    before = set(threading.enumerate())
+    at = app_test("pages/1_Explorer.py")
+    preload = [t for t in threading.enumerate() if t.name == "layerscope-model-preload" and t not in before]
+    assert len(preload) == 1
+    preload[0].join(1.0)
+    assert preload[0].is_alive() and preload[0] not in loaded_by  # asked for, and waiting
+    send_component(at, "plot_bridge", event="drawn", value=True)
+    preload[0].join(30)
+    assert not preload[0].is_alive() and preload[0] in loaded_by

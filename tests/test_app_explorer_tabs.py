@@ -288,3 +288,27 @@ def _conv_layer(path) -> int:
     import catalog
     con = catalog.open(path)
     return int(con.execute("SELECT max(layer_id) FROM layers WHERE height > 1").fetchone()[0])
+
+
+def test_the_channel_views_nine_maps_come_from_one_forward(app_env):
+    """Opening the Channel view computes its nine samples' maps in one batched forward, not nine (each
+    forward costs its own pass over the weights), and they are kept: a second look runs none."""
+    from app import cached, state
+    from app.tabs import channel
+
+    path = str(app_env.path)
+    traced = state.model_for(path)
+    batch_sizes = []
+    handle = traced.loaded.model.register_forward_pre_hook(lambda _m, inputs: batch_sizes.append(len(inputs[0])))
+    try:
+        layers = cached.layers(path)
+        layer_id = int(layers[layers.height > 1].layer_id.iloc[-1])
+        channel.channel_overlays.clear()
+        items = channel.channel_overlays(path, layer_id, 0)
+        assert len(items) == 9 and batch_sizes == [9]
+        channel.channel_overlays.clear()
+        assert [sample_id for sample_id, _, _ in channel.channel_overlays(path, layer_id, 0)] == \
+            [sample_id for sample_id, _, _ in items]
+        assert batch_sizes == [9]  # the maps came from the disk cache
+    finally:
+        handle.remove()

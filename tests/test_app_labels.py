@@ -1,11 +1,14 @@
 """What the Explorer's smaller views say and how they scale: every row of the Channel tab's heatmap
 labelled, the channel dialog on its gallery tile's colours, counts in the right number, a layer's kind
-not repeated as its name, the Export tab naming the filter it does not apply, and a hint where an uploaded
-image's neighbours mean little yet."""
+not repeated as its name, the Export tab naming the filter it does not apply, a hint where an uploaded
+image's neighbours mean little yet, and each gallery tile its own channel's colours."""
 from __future__ import annotations
+
+import base64
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.apptest_tools import page_text, rerun
 
@@ -76,3 +79,23 @@ def test_a_shallow_layer_says_where_neighbours_mean_similar():
     assert hint is not None and "20%" in hint and "**blocks.6** 64%" in hint
     assert depth_hint(frame, "coarse group", 3) is None  # 60% of a best 64%: its neighbours already mean something
     assert depth_hint(frame, "coarse group", 2) is None
+
+
+@pytest.mark.parametrize("shape", [(40, 7, 7), (3, 130, 100)])
+def test_each_gallery_tile_shows_its_own_channel_on_the_layers_scale(shape):
+    """Each tile is its own channel's map in viridis on the layer's scale (maps wider than a tile are
+    shrunk to one), whatever the number of channels."""
+    import cv2
+
+    from app.gallery import THUMB_MAX, thumbnails, value_range
+    maps = np.random.default_rng(2).normal(size=shape).astype(np.float32)
+    lo, hi = value_range(maps)
+    urls = thumbnails(maps, lo, hi)
+    assert len(urls) == len(maps)
+    for channel, url in zip(maps, urls):
+        png = np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8)
+        tile = cv2.imdecode(png, cv2.IMREAD_COLOR)
+        u8 = np.uint8(np.round(np.clip((channel - lo) / (hi - lo), 0, 1) * 255))
+        if max(u8.shape) > THUMB_MAX:
+            u8 = cv2.resize(u8, (THUMB_MAX, THUMB_MAX), interpolation=cv2.INTER_AREA)
+        np.testing.assert_array_equal(tile, cv2.applyColorMap(u8, cv2.COLORMAP_VIRIDIS))

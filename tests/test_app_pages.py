@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 
 import catalog
-from tests.apptest_tools import chart_spec, page_text, rerun
+from tests.apptest_tools import chart_spec, page_text, rerun, send_component
 
 EXPLORER = "pages/1_Explorer.py"
 
@@ -147,6 +147,22 @@ def test_gallery_computes_and_caches_activations(app_env, app_test):
     dense = [o for o in at.selectbox(key="layer_select").options if "classifier" in o or "output" in o][0]
     rerun(at.selectbox(key="layer_select").select(dense))
     assert "neurons" in chart_spec(at, "vector_heatmap")["layout"]["title"]["text"]
+
+
+def test_a_sample_pinned_on_the_map_shows_its_gallery_without_a_click(app_env, app_test):
+    """Owner mode: a click on the map pins the sample and its gallery is computed at once; the initial
+    pin (nobody chose it) keeps the button."""
+    from app.gallery import _gallery_items
+    _gallery_items.clear()
+    at = app_test(EXPLORER)
+    assert [b for b in at.button if b.key == "compute_activations"]
+    other = next(i for i in catalog.open(app_env.path).execute("SELECT sample_id FROM samples").df().sample_id
+                 if int(i) != at.session_state.pinned)
+    send_component(at, "plot_bridge", event="click", value=int(other))
+    rerun(at)  # the inspector's st.rerun: the whole page
+    assert at.session_state.pinned == int(other)
+    assert not [b for b in at.button if b.key == "compute_activations"]
+    assert _gallery_cells(at)
 
 
 def test_about(app_env, app_test):

@@ -19,12 +19,11 @@ HEATMAP_KEY = "class_channel_heatmap"
 @st.cache_data(show_spinner=False, max_entries=64)
 def channel_overlays(path: str, layer_id: int, channel: int) -> list[tuple[int, bytes, str]]:
     """The 9 samples with the highest mean activation at one channel, each with that channel's map over
-    its image (one colour scale for the nine: 0 to their highest value)."""
+    its image (one colour scale for the nine: 0 to their highest value). The maps not on disk yet come
+    from one batched forward of those samples, not one forward each."""
     top = cached.channel_top(path, layer_id, channel)
-    maps = []
-    for sample_id in top.sample_id:
-        activation = state.layer_activation(path, int(sample_id), layer_id)
-        maps.append(activation[channel] if activation.ndim == 3 else np.full((1, 1), activation[channel]))
+    activations = state.layer_activations(path, [int(s) for s in top.sample_id], layer_id)  # one forward
+    maps = [a[channel] if a.ndim == 3 else np.full((1, 1), a[channel]) for a in activations]
     hi = max((float(np.max(m)) for m in maps), default=1.0) or 1.0
     items = []
     for row, channel_map in zip(top.itertuples(), maps):
