@@ -16,7 +16,7 @@ from tests.paths import REPO
 EXPLORER = "pages/1_Explorer.py"
 
 
-def _clustered(path, **more) -> dict:
+def clustered_map_params(path, **more) -> dict:
     """URL parameters opening the catalog's last map that has clusters (a small catalog's maps may have
     none: HDBSCAN leaves 24 scattered points unclustered)."""
     layer_id, method, requested = catalog.open(path).execute("""
@@ -44,7 +44,7 @@ def _params(at) -> dict:
 
 
 def test_the_map_names_its_clusters_as_the_catalog_does_and_the_switch_hides_them(app_env, app_test):
-    at = app_test(EXPLORER, params=_clustered(app_env.path))
+    at = app_test(EXPLORER, params=clustered_map_params(app_env.path))
     con = catalog.open(app_env.path)
     clusters = pictures.clusters(con, *_map(at, app_env.path))
     names = _names(at)
@@ -61,7 +61,7 @@ def test_the_map_names_its_clusters_as_the_catalog_does_and_the_switch_hides_the
 
 
 def test_a_name_drawn_where_the_pinned_sample_lies_moves_off_it(app_env, app_test):
-    at = app_test(EXPLORER, params=_clustered(app_env.path))
+    at = app_test(EXPLORER, params=clustered_map_params(app_env.path))
     con = catalog.open(app_env.path)
     layer_id, method, requested = _map(at, app_env.path)
     largest = pictures.clusters(con, layer_id, method, requested).iloc[0]
@@ -85,7 +85,7 @@ def test_a_url_with_labels_0_opens_the_map_unnamed(app_env, app_test):
 
 
 def test_picking_a_cluster_selects_its_members_and_the_map_rings_them(app_env, app_test):
-    at = app_test(EXPLORER, params=_clustered(app_env.path), tab="Selection")
+    at = app_test(EXPLORER, params=clustered_map_params(app_env.path), tab="Selection")
     con = catalog.open(app_env.path)
     layer_id, method, requested = _map(at, app_env.path)
     clusters = pictures.clusters(con, layer_id, method, requested)
@@ -93,21 +93,22 @@ def test_picking_a_cluster_selects_its_members_and_the_map_rings_them(app_env, a
     assert picker.value is None and picker.options == [f"#{int(r.cluster)} {r.label} · {r.purity:.0%} pure · "
                                                        f"{int(r.size)} points" for r in clusters.itertuples()]
     chosen = clusters.iloc[-1]  # the smallest
+    size = int(chosen["size"])
     rerun(picker.set_value(int(chosen.cluster)))
     members = con.execute("SELECT sample_id FROM cluster_members m JOIN clusters c USING (layer_id, method, cluster) "
                           "WHERE m.layer_id = ? AND m.method = ? AND m.cluster = ? AND "
                           "m.perplexity IS NOT DISTINCT FROM c.perplexity AND c.x = ? ORDER BY sample_id",
                           [layer_id, method, int(chosen.cluster), float(chosen.x)]).fetchall()
-    assert len(members) == int(chosen.size)
+    assert len(members) == size
     assert sorted(at.session_state.selection_ids) == [m[0] for m in members]
-    assert f"<b>{int(chosen.size)}</b> sample" in page_text(at) and f"(cluster #{int(chosen.cluster)}" in page_text(at)
+    assert f"<b>{size}</b> sample" in page_text(at) and f"(cluster #{int(chosen.cluster)}" in page_text(at)
     ringed = [t for t in chart_spec(at)["data"] if t["name"] == "highlighted"]
-    assert len(ringed) == 1 and len(ringed[0]["x"]) == int(chosen.size)
+    assert len(ringed) == 1 and len(ringed[0]["x"]) == size
     assert at.selectbox(key="cluster_pick").value is None  # ready for the next pick
 
 
 def test_the_export_holds_each_points_cluster_and_links_the_switch(app_env, app_test):
-    at = app_test(EXPLORER, params=_clustered(app_env.path, labels="0"), tab="Export")
+    at = app_test(EXPLORER, params=clustered_map_params(app_env.path, labels="0"), tab="Export")
     con = catalog.open(app_env.path)
     layer_id, method, requested = _map(at, app_env.path)
     preview = at.dataframe[0].value
