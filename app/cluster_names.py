@@ -1,14 +1,14 @@
 """Cluster names on the data map: "dogs 87%" drawn at each named cluster, as layout annotations.
 
 Annotations are layout, not traces: switching the names on or off, or pinning another sample, redraws
-the layout only, never the map's points. Only the largest clusters are named (MAX_NAMES), a name
-that would overlap a larger cluster's name is left out, and no name ever covers the pinned sample's
-ring: a name whose box would reach the ring is moved just above or below it.
+the layout only, never the map's points. Only the largest clusters are named (MAX_NAMES); a name
+that would overlap a larger cluster's name or the pinned sample's ring moves a line up or down, or
+just above or below the ring, and is left out where none of those places is free.
 
 Placement is worked out in pixels of the plot as first drawn, with the narrowest plot area the map
-is given (PLOT_MIN_WIDTH): a wider plot draws the same boxes smaller in data units, and zooming in
-moves points apart while boxes and the ring keep their pixel size, so a name clear of the ring here
-stays clear there.
+is given (PLOT_MIN_WIDTH: a laptop's column, less the legend): a wider plot draws the same boxes
+smaller in data units, and zooming in moves points apart while boxes and the ring keep their pixel
+size, so a name clear of the ring (and of the other names, and inside the frame) here stays so there.
 """
 from __future__ import annotations
 
@@ -18,12 +18,11 @@ import pandas as pd
 
 MAX_NAMES = 12  # names drawn at most on one map: the largest clusters
 FONT_SIZE = 12
-CHAR_PX = 7.5  # a generous width of one character at FONT_SIZE (Source Sans averages about 6)
+CHAR_PX = 6.2  # a generous width of one character at FONT_SIZE (Source Sans averages about 5.2)
 PAD_PX = 4  # annotation borderpad (3) + border (1), on each side
 LINE_PX = 17  # one line of text at FONT_SIZE
 RING_PX = 8 + 4  # the pinned ring's radius (app/datamap.py pinned_ring) and a gap
-PLOT_MIN_WIDTH = 320  # the narrowest plot area (px) the data map gets
-OVERLAP_WIDTH = 560  # a typical plot width (px), to judge whether two names overlap
+PLOT_MIN_WIDTH = 220  # the narrowest plot area (px) the data map gets
 
 
 def name_text(label: str, purity: float) -> str:
@@ -39,11 +38,11 @@ def half_size_px(text: str) -> tuple[float, float]:
 def placements(clusters: pd.DataFrame, x_range: list[float], y_range: list[float], plot_height_px: float,
                pinned: tuple[float, float] | None = None, limit: int = MAX_NAMES) -> list[dict]:
     """Where each drawn name goes: cluster, text, x, y (data units), for clusters (cluster, label,
-    purity, size, x, y) largest first. Names are taken largest cluster first; one that would cover the
-    pinned point moves off it vertically, one that would overlap a name already placed is left out."""
+    purity, size, x, y). Names are taken largest cluster first, each at the first of its places (its
+    cluster's point, a line above, a line below, just above or below the pinned point) that is inside
+    the frame, clear of the pinned ring and of the names already placed; without one it is left out."""
     sx = (x_range[1] - x_range[0]) / PLOT_MIN_WIDTH  # data units per pixel: a narrow plot, an upper bound
     sy = (y_range[1] - y_range[0]) / max(plot_height_px, 1.0)
-    sx_typical = (x_range[1] - x_range[0]) / OVERLAP_WIDTH
     placed: list[dict] = []
     boxes: list[tuple[float, float, float, float]] = []  # centre x, y and half sizes in data units
     for row in clusters.sort_values(["size", "cluster"], ascending=[False, True]).itertuples():
@@ -51,24 +50,25 @@ def placements(clusters: pd.DataFrame, x_range: list[float], y_range: list[float
             break
         text = name_text(str(row.label), float(row.purity))
         w, h = half_size_px(text)
-        x, y = float(row.x), float(row.y)
+        hw, hh = w * sx, h * sy
         # inside the frame: a name at the map's edge would be cut off
-        x = min(max(x, x_range[0] + w * sx_typical), x_range[1] - w * sx_typical)
-        y = min(max(y, y_range[0] + h * sy), y_range[1] - h * sy)
+        x = min(max(float(row.x), x_range[0] + hw), x_range[1] - hw)
+        step = (2 * h + 2) * sy
+        ys = [float(row.y), float(row.y) + step, float(row.y) - step]
         if pinned is not None:
-            px, py = pinned
-            if abs(px - x) < (w + RING_PX) * sx and abs(py - y) < (h + RING_PX) * sy:
-                clear = (h + RING_PX + 1) * sy
-                above, below = py + clear, py - clear
-                fits_above, fits_below = above + h * sy <= y_range[1], below - h * sy >= y_range[0]
-                # towards the side the cluster's point lies on, unless only the other keeps it in the frame
-                up = y >= py if fits_above and fits_below else fits_above or not fits_below
-                y = above if up else below
-        box = (x, y, w * sx_typical, h * sy)
-        if any(abs(x - bx) < bw + box[2] and abs(y - by) < bh + box[3] for bx, by, bw, bh in boxes):
-            continue
-        boxes.append(box)
-        placed.append({"cluster": int(row.cluster), "text": text, "x": x, "y": y})
+            clear = (h + RING_PX + 1) * sy
+            ys += [pinned[1] + clear, pinned[1] - clear] if float(row.y) >= pinned[1] else \
+                  [pinned[1] - clear, pinned[1] + clear]
+        for y in ys:
+            y = min(max(y, y_range[0] + hh), y_range[1] - hh)
+            if pinned is not None and abs(pinned[0] - x) < (w + RING_PX) * sx and \
+                    abs(pinned[1] - y) < (h + RING_PX) * sy:
+                continue
+            if any(abs(x - bx) < bw + hw and abs(y - by) < bh + hh for bx, by, bw, bh in boxes):
+                continue
+            boxes.append((x, y, hw, hh))
+            placed.append({"cluster": int(row.cluster), "text": text, "x": x, "y": y})
+            break
     return placed
 
 

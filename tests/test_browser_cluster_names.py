@@ -1,5 +1,6 @@
-"""Cluster names in headless Chromium: the data map shows each named cluster's name, legible and clear of
-the pinned sample's ring (pinned on the very point a name is drawn at); the switch hides them and the
+"""Cluster names in headless Chromium: the data map shows each named cluster's name, inside the frame,
+clear of the pinned sample's ring (pinned on the very point a name is drawn at) and letting the pointer
+through to the points beneath; the switch hides them and the
 address says so; picking a cluster in the Selection tab rings its points and counts them. Screenshots go
 to test-artifacts/."""
 from __future__ import annotations
@@ -21,7 +22,10 @@ NAMES_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plo
     const fl = gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis, box = gd.getBoundingClientRect();
     const ring = (fl.shapes || []).find(s => s.name === 'pinned');
     const names = [...gd.querySelectorAll('.annotation')].map(a => { const r = a.getBoundingClientRect();
-        return {text: a.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom}; });
+        // what a pointer on the name's middle reaches: the plot beneath (its drag layer), for hover and click
+        const under = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
+        return {text: a.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                through: !!under && under.classList.contains('nsewdrag')}; });
     return {names, plot: [box.left + xa._offset, box.top + ya._offset, xa._length, ya._length],
             ring: ring ? [box.left + xa._offset + xa.l2p(ring.xanchor), box.top + ya._offset + ya.l2p(ring.yanchor)] : null};
 }"""
@@ -76,6 +80,7 @@ def test_names_on_the_map_stay_off_the_pinned_ring_and_a_picked_cluster_is_ringe
     left, top, width, height = shown["plot"]
     for name in shown["names"]:
         assert not _hits(shown["ring"], name), (name, shown["ring"])
+        assert name["through"], name  # a name never keeps the pointer from the points beneath it
         assert left - 1 <= name["left"] and name["right"] <= left + width + 1  # inside the frame, not cut off
         assert top - 1 <= name["top"] and name["bottom"] <= top + height + 1
 
