@@ -25,14 +25,16 @@ def data_url(data: bytes) -> str:
 
 
 def thumbs_html(items: list[tuple[int | None, bytes, str]], testid: str, marked: set[int] | None = None,
-                marked_title: str = "same label") -> str:
+                marked_title: str = "same label", pinned: int | None = None) -> str:
     """A row of thumbnails: (sample_id or None, image bytes, caption); `marked` ones get a green frame
-    (same label, or group, as the pinned sample: `marked_title` says which)."""
+    (same label, or group, as the pinned sample: `marked_title` says which), the `pinned` one a white one."""
     cells = []
     for sample_id, data, caption in items:
         sid = "" if sample_id is None else f' data-sample-id="{int(sample_id)}"'
         same = marked is not None and sample_id in marked
         css = "ls-thumb ls-same-label" if same else "ls-thumb"
+        if pinned is not None and sample_id == pinned:
+            css += " ls-pinned"
         title = f' title="{escape(marked_title)}"' if same else ""
         cells.append(f'<figure class="{css}"{sid}{title}><img src="{data_url(data)}" alt="{escape(caption)}">'
                      f'<figcaption>{escape(caption)}</figcaption></figure>')
@@ -40,11 +42,11 @@ def thumbs_html(items: list[tuple[int | None, bytes, str]], testid: str, marked:
 
 
 def sample_thumbs(path: str, ids: list[int], captions: list[str], testid: str,
-                  marked: set[int] | None = None, marked_title: str = "same label") -> str:
+                  marked: set[int] | None = None, marked_title: str = "same label", pinned: int | None = None) -> str:
     """Thumbnails of catalog samples by id (their stored model-view images); samples without one are left out."""
     items = []
     for sample_id, caption in zip(ids, captions):
         data = cached.sample_view(path, int(sample_id))["image"]
         if data:
             items.append((int(sample_id), data, caption))
-    return thumbs_html(items, testid, marked, marked_title)
+    return thumbs_html(items, testid, marked, marked_title, pinned)

@@ -39,8 +39,8 @@ def publish_demo(catalog: Path | None = None, root: Path | None = None,
     the published copy replaces the previous demo under `root` (default `published/`)."""
     if catalog is not None:
         check_is_demo(catalog)
-        return publish(catalog, name=DEMO_NAME, root=root)
+        return publish(catalog, name=DEMO_NAME, root=root, compact=True)
     with tempfile.TemporaryDirectory(prefix="layerscope-demo-") as folder:
         built, _ = build_catalog(demo_config(Path(folder) / f"{DEFAULT_MODEL}-sample-all"), progress=progress, log=log)
         log(f"publishing {DEMO_NAME}")
-        return publish(built, name=DEMO_NAME, root=root)
+        return publish(built, name=DEMO_NAME, root=root, compact=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from catalog.reader import load_reference, open_catalog
+from catalog.reader import load_reference_arrays, open_catalog
 from core.cka import cka_matrix
 from core.errors import CatalogError
 
@@ -79,7 +79,7 @@ def _features(path: Path, layers: pd.DataFrame, sample_ids: list[int]) -> list[n
     """Each layer's PCA features of `sample_ids`, rows in that order."""
     found = []
     for layer_id in layers["layer_id"]:
-        reference = load_reference(path, int(layer_id))
-        row_of = {int(s): i for i, s in enumerate(reference.sample_id)}
-        found.append(np.asarray(reference.features)[[row_of[s] for s in sample_ids]])
+        stored = load_reference_arrays(path, int(layer_id), names=("features", "sample_id"))
+        row_of = {int(s): i for i, s in enumerate(stored["sample_id"])}
+        found.append(np.asarray(stored["features"])[[row_of[s] for s in sample_ids]])
     return found

@@ -54,6 +54,12 @@ def split_key(key: str, index: int) -> str:
     return f"{key}@part{index:03d}"
 
 
+def whole_key(key: str) -> str:
+    """The array a stored key belongs to: `key@part001` -> `key`; a whole array's key as it is."""
+    match = PART_KEY.match(key)
+    return match["key"] if match else key
+
+
 def join_parts(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Arrays stored in pieces (`key@part000`, `key@part001`, ...) joined back along the first axis."""
     whole: dict[str, np.ndarray] = {}

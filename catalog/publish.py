@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from catalog.compact import DESCRIPTION, compact_reference, compact_table
 from catalog.encoding import parquet_options
 from catalog.layout import reference_file, reference_layer_ids, split_key, table_files, table_part_name
 from catalog.paths import REPO_ROOT, published_root
@@ -193,8 +194,9 @@ def find_leaks(folder: Path, prefixes: set[str]) -> list[str]:
     return found
 
 
-def _check_opens(folder: Path, source: Path) -> None:
-    """The published catalog opens, every table answers with the source's row count, references load."""
+def _check_opens(folder: Path, source: Path, compact: bool) -> None:
+    """The published catalog opens, every table answers with the source's row count, references load
+    as written."""
     src, dst = open_catalog(source), open_catalog(folder)
     for name in TABLES:
         expected = src.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
@@ -203,13 +205,15 @@ def _check_opens(folder: Path, source: Path) -> None:
             raise CatalogError(f"published table {name} has {got} rows, the catalog has {expected}")
     for layer_id in reference_layer_ids(source):
         before, after = load_reference_arrays(source, layer_id), load_reference_arrays(folder, layer_id)
+        before = compact_reference(before) if compact else before
         if before.keys() != after.keys() or not all(np.array_equal(before[k], after[k]) for k in before):
             raise CatalogError(f"published reference of layer {layer_id} differs from the catalog's")
 
 
 def publish(source: Path, name: str | None = None, root: Path | None = None,
-            max_file_bytes: int = MAX_FILE_BYTES) -> Published:
-    """Copy the finished catalog at `source` into `root/name` (default `published/<its name>`)."""
+            max_file_bytes: int = MAX_FILE_BYTES, compact: bool = False) -> Published:
+    """Copy the finished catalog at `source` into `root/name` (default `published/<its name>`);
+    `compact`: with the precision catalog/compact.py drops where no view can tell."""
     source = Path(source).resolve()
     manifest = load_manifest(source)
     name = name or source.name
@@ -225,7 +229,7 @@ def publish(source: Path, name: str | None = None, root: Path | None = None,
         raise CatalogWriteError(describe_os_error(exc, target, verb="publish")) from exc
     staging = claim.staging
     try:
-        files = _publish_into(staging, source, manifest, max_file_bytes)
+        files = _publish_into(staging, source, manifest, max_file_bytes, compact)
         claim.swap_in()
     except OSError as exc:
         claim.abandon()
@@ -236,24 +240,29 @@ def publish(source: Path, name: str | None = None, root: Path | None = None,
     return Published(target, files)
 
 
-def _publish_into(staging: Path, source: Path, manifest: dict, max_file_bytes: int) -> dict[str, int]:
+def _publish_into(staging: Path, source: Path, manifest: dict, max_file_bytes: int, compact: bool) -> dict[str, int]:
     """Write the public copy of source into staging and check it; its files and their sizes."""
     (staging / REFERENCE_DIR).mkdir()
     layout: dict[str, list[str]] = {}
+    already_compact = "compact" in (manifest.get("published") or {})
     for table_name in TABLES:
         whole = pa.concat_tables(pq.read_table(f) for f in table_files(source, table_name))
         table = _public_table(table_name, whole.cast(TABLES[table_name]))
+        table = compact_table(table_name, table, pictures=not already_compact) if compact else table
         files = _write_table(table, staging, table_name, max_file_bytes)
         if not pa.concat_tables(pq.read_table(f) for f in files).equals(table):
             raise CatalogError(f"published table {table_name} reads back different from the catalog's")
         layout[table_name] = [f.relative_to(staging).as_posix() for f in files]
     for layer_id in reference_layer_ids(source):
-        _write_reference(load_reference_arrays(source, layer_id), staging, layer_id, max_file_bytes)
+        arrays = load_reference_arrays(source, layer_id)
+        _write_reference(compact_reference(arrays) if compact else arrays, staging, layer_id, max_file_bytes)
     public = public_manifest(manifest)
     public["published"] = {"from": source.name, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                            "max_file_bytes": max_file_bytes, "tables": layout}
+    if compact:
+        public["published"]["compact"] = DESCRIPTION
     (staging / MANIFEST).write_text(json.dumps(public, indent=2, default=str))
-    _check_opens(staging, source)
+    _check_opens(staging, source, compact)
     leaks = find_leaks(staging, _leaked_prefixes(source))
     if leaks:
         raise CatalogError("the published copy still shows the build machine: " + "; ".join(leaks[:5]))

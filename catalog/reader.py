@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Collection, Iterable, NamedTuple
 
 import duckdb
 import numpy as np
 
-from catalog.layout import join_parts, reference_files, table_files
+from catalog.layout import join_parts, reference_files, table_files, whole_key
 from catalog.schema import MANIFEST, SCHEMA_VERSION, TABLES
 from catalog.staging import recover_folder, recover_quietly
 from core.errors import CatalogError
@@ -151,12 +151,16 @@ def load_reference(path: Path, layer_id: int) -> LayerReference:
     return LayerReference.from_arrays(load_reference_arrays(path, layer_id))
 
 
-def load_reference_arrays(path: Path, layer_id: int) -> dict[str, np.ndarray]:
-    """One layer's reference file(s) as stored, every array by name, parts joined."""
+def load_reference_arrays(path: Path, layer_id: int, names: Collection[str] | None = None) -> dict[str, np.ndarray]:
+    """One layer's reference file(s) as stored, every array by name (or only `names`), parts joined.
+
+    Each array is a compressed member of the file: reading only the ones asked for (a comparison needs
+    the features, not the basis and the maps) skips decompressing the rest."""
     arrays: dict[str, np.ndarray] = {}
     for file in reference_files(path, layer_id):
         with np.load(file) as stored:
-            arrays.update({key: stored[key] for key in stored.files})
+            arrays.update({key: stored[key] for key in stored.files
+                           if names is None or whole_key(key) in names})
     return join_parts(arrays)
 
 

@@ -69,6 +69,12 @@ def _set_layer(layer_id: int) -> None:
     st.session_state.layer_select = int(layer_id)
 
 
+def _pin(sample_id: int) -> None:
+    """Pin a sample (a click on its point or its thumbnail): the inspector and the gallery follow it."""
+    st.session_state.pinned, st.session_state.hovered = int(sample_id), None
+    gallery.pinned_by_hand(sample_id)
+
+
 def _on_layer_map() -> None:
     value = st.session_state.get("layer_map")
     selected = value.get("selected") if isinstance(value, dict) else getattr(value, "selected", None)
@@ -187,8 +193,7 @@ def inspector_panel(path: str) -> None:
         st.session_state.selection_ids = selected
         st.rerun()
     if clicked is not None and clicked != st.session_state.pinned:
-        st.session_state.pinned, st.session_state.hovered = clicked, None
-        gallery.pinned_by_hand(clicked)
+        _pin(clicked)
         st.rerun()
     if hovered is not None:
         st.session_state.hovered = hovered
@@ -216,12 +221,12 @@ with right:
 # the tabs under the map, each with what draws it: only the open one runs
 TABS = {
     "Your image": lambda: upload.render(path, view.layer_id, layer_name, view.method, view.perplexity_used),
-    "Neighbours": lambda: neighbours.render(view, layer_name),
+    "Neighbours": lambda: neighbours.render(view, layer_name, _pin),
     "Channel": lambda: channel.render(path, layer, group_only),
     "Selection": lambda: selection.render(view, group_only),
     "Compare layers": lambda: compare.render(view, table),
     "Export": lambda: export.render(view, layer_name),
-    "Failures": lambda: failures.render(view, _set_layer),
+    "Failures": lambda: failures.render(view, _set_layer, _pin),
     "Layer similarity": lambda: similarity.render(view, table),
 }
 tabs = st.tabs(list(TABS), key="explorer_tab", on_change="rerun", default="Channel" if channel_from_url else None)

@@ -50,7 +50,11 @@ except LayerScopeError as exc:
     st.error(str(exc))
     st.stop()
 name_a, name_b = labels[path_a], labels[path_b]
-st.caption(model_compare.shared_note(result, name_a, name_b))
+note = model_compare.shared_note(result, name_a, name_b)
+if result.matched < model_compare.MIN_MATCHED:  # `scripts.compare_models` refuses these; the page says why
+    st.warning(note, icon=":material/warning:")
+else:
+    st.caption(note)
 model_compare.render_heatmap(result, name_a, name_b)
 pair = st.session_state.get("models_pair")
 if pair and pair[0] in set(result.layers_a.layer_id) and pair[1] in set(result.layers_b.layer_id):

@@ -22,9 +22,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="where published catalogs live (default: published/)")
     parser.add_argument("--max-file-mb", type=float, default=MAX_FILE_BYTES / 1e6,
                         help="largest file allowed, in MB (default 50: GitHub warns above it)")
+    parser.add_argument("--compact", action="store_true",
+                        help="about half the size, with the precision no view shows dropped: channel statistics "
+                             "to float16 precision, guided pictures as WebP 75, PCA bases as float16 "
+                             "(catalog/compact.py)")
     args = parser.parse_args(argv)
     try:
-        result = publish(args.catalog, name=args.name, root=args.out, max_file_bytes=int(args.max_file_mb * 1e6))
+        result = publish(args.catalog, name=args.name, root=args.out, max_file_bytes=int(args.max_file_mb * 1e6),
+                         compact=args.compact)
     except LayerScopeError as exc:
         sys.exit(f"error: {exc}")
     report(result)

@@ -92,8 +92,20 @@ def decode_typed_arrays(value):
     return value
 
 
+def component_data(at, key: str):
+    """The data a components-v2 element with `key` hands its script (None: no such element)."""
+    element = next((e for e in at.get("bidi_component") if e.proto.id.endswith(key)), None)
+    return None if element is None else json.loads(element.proto.json or "null")
+
+
+def component_html(at) -> list[str]:
+    """The markup of every component that draws server-made HTML (the clickable thumbnails)."""
+    data = [json.loads(e.proto.json or "null") for e in at.get("bidi_component")]
+    return [d["html"] for d in data if isinstance(d, dict) and isinstance(d.get("html"), str)]
+
+
 def page_text(at) -> str:
-    """All markdown, captions and HTML of the page, as one string."""
+    """All markdown, captions and HTML of the page (components' markup included), as one string."""
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
-    parts += [h.proto.body for h in at.get("html")]
+    parts += [h.proto.body for h in at.get("html")] + component_html(at)
     return "\n".join(parts)

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import catalog
 from catalog import depth
 from catalog.schema import TABLES
-from tests.apptest_tools import chart_spec, click_plotly_points, page_text, rerun
+from tests.apptest_tools import chart_spec, click_plotly_points, component_html, page_text, rerun, send_component
 
 EXPLORER = "pages/1_Explorer.py"
 MODELS = "pages/4_Compare_models.py"
@@ -64,7 +64,7 @@ def test_failures_are_the_misclassified_groups_ordered_by_where_they_were_lost(a
         SELECT st.sample_id, l.position FROM settling st LEFT JOIN layers l ON l.layer_id = st.lost_layer
         WHERE NOT st.correct ORDER BY l.position NULLS LAST, st.sample_id""")
     assert len(wrong) > 0
-    html = next(h.proto.body for h in at.get("html") if "failure-thumbs" in h.proto.body)
+    html = next(h for h in component_html(at) if "failure-thumbs" in h)
     shown = [int(part.split('"')[0]) for part in html.split('data-sample-id="')[1:]]
     assert shown == list(wrong.sample_id)
     table = _confusions(at)
@@ -74,9 +74,22 @@ def test_failures_are_the_misclassified_groups_ordered_by_where_they_were_lost(a
     group = table["true"].iloc[0]
     at.selectbox(key="failures_group").set_value(group)
     rerun(at)
-    html = next(h.proto.body for h in at.get("html") if "failure-thumbs" in h.proto.body)
+    html = next(h for h in component_html(at) if "failure-thumbs" in h)
     assert html.count("data-sample-id") == int(table[table["true"] == group]["count"].sum())
     assert set(_confusions(at)["true"]) == {group}
+
+
+def test_a_click_on_a_failure_pins_it_and_frames_it(app_env, app_test):
+    at = app_test(EXPLORER, tab="Failures")
+    html = next(h for h in component_html(at) if "failure-thumbs" in h)
+    shown = [int(part.split('"')[0]) for part in html.split('data-sample-id="')[1:]]
+    target = next(i for i in shown if i != at.session_state["pinned"])
+    send_component(at, "failure_thumbs", event="pin", value=target)
+    assert at.session_state["pinned"] == target
+    html = next(h for h in component_html(at) if "failure-thumbs" in h)
+    assert f'class="ls-thumb ls-pinned" data-sample-id="{target}"' in html
+    send_component(at, "failure_thumbs", event="pin", value=10**9)  # an id the catalog lacks
+    assert at.session_state["pinned"] == target
 
 
 def test_a_confusions_chart_follows_the_stored_votes_and_a_click_opens_a_layer(app_env, app_test):
@@ -151,7 +164,8 @@ def test_compare_models_shows_the_cka_of_two_catalogs_and_their_linked_maps(app_
     at = app_test(MODELS)
     assert {at.selectbox(key="models_a").value, at.selectbox(key="models_b").value} == \
         {str(tmp_path / "models" / "model-a"), str(tmp_path / "models" / "model-b")}
-    assert "24 images shared by key" in page_text(at) and "Fewer than 50" in page_text(at)
+    warned = " ".join(w.value for w in at.warning)  # fewer than the script's minimum: a warning, not a caption
+    assert "24 images shared by key" in warned and "Fewer than 50" in warned
     spec = chart_spec(at, "models_chart")
     stored = depth.layer_similarity(catalog.open(app_env.path)).to_numpy()
     z = spec["data"][0]["z"]

@@ -15,14 +15,14 @@ from streamlit.testing.v1 import AppTest
 import catalog
 from app.view import View
 from core.errors import BadImage
-from tests.apptest_tools import chart_spec, click_plotly_points, rerun
+from tests.apptest_tools import chart_spec, click_plotly_points, component_html, page_text, rerun, send_component
 from tests.pictures import malformed_pngs, photocd_behind, png_claiming_size
 
 EXPLORER = "pages/1_Explorer.py"
 
 
 def _html(at) -> str:
-    return "\n".join(h.proto.body for h in at.get("html")) + "\n".join(m.value for m in at.markdown)
+    return page_text(at)
 
 
 def test_separability_line_shows_the_group_figure_and_selects_layers(app_env, app_test):
@@ -53,6 +53,16 @@ def test_neighbours_of_the_pinned_sample(app_test):
     # 8 thumbnails, those that share the pinned sample's label (or group) framed: class "ls-thumb ls-same-label"
     assert html.count('<figure class="ls-thumb') == 8 and 'data-testid="neighbour-thumbs"' in html
     assert "share its" in html  # its label, or its coarse group where every class has one image
+
+
+def test_a_click_on_a_neighbour_pins_it(app_test):
+    at = app_test(EXPLORER, tab="Neighbours")
+    html = next(h for h in component_html(at) if "neighbour-thumbs" in h)
+    first = int(html.split('data-sample-id="')[1].split('"')[0])
+    assert first != at.session_state["pinned"]
+    send_component(at, "neighbour_thumbs", event="pin", value=first)
+    assert at.session_state["pinned"] == first
+    assert f"of <b>#{first}</b>" in page_text(at)  # the tab now lists the new pin's neighbours
 
 
 def test_channel_view_top_nine_and_heatmap(app_test):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import catalog
+from harness.browser import inspector_id
 
 pytestmark = pytest.mark.browser
 
@@ -57,6 +58,15 @@ def test_depth_strip_failures_and_layer_similarity_by_mouse(streamlit_server, br
     assert page.locator("[data-testid='failure-thumbs'] .ls-thumb").count() == wrong
     page.wait_for_selector(".st-key-failures_pair_box .js-plotly-plot", timeout=30000)
     screenshot("depth-2-failures", full_page=True)
+    # a click on a lost image pins it: the inspector shows it, its thumbnail is framed
+    target = page.locator("[data-testid='failure-thumbs'] .ls-thumb:not(.ls-pinned)").first
+    target_id = int(target.get_attribute("data-sample-id"))
+    target.click()
+    page.wait_for_function("id => document.querySelector('.ls-inspector-head')?.dataset.sampleId === String(id)",
+                           arg=target_id, timeout=30000)
+    page.locator(f"[data-testid='failure-thumbs'] .ls-pinned[data-sample-id='{target_id}']").wait_for(timeout=30000)
+    assert inspector_id(page) == target_id
+    screenshot("depth-2b-failure-pinned", full_page=True)
 
     page.get_by_role("tab", name="Layer similarity").click()
     page.wait_for_selector(".st-key-similarity_box .js-plotly-plot", timeout=60000)

@@ -17,6 +17,7 @@ FILES = {
     "layerscope.plotly_view": ("plotly_view.js", None),
     "layerscope.gallery": ("gallery.js", "gallery.css"),
     "layerscope.fold_sidebar": ("style.js", None),
+    "layerscope.sample_grid": ("sample_grid.js", "sample_grid.css"),
 }
 
 
@@ -25,6 +26,7 @@ def _mount_every_component():
     import pandas as pd
 
     from app import gallery, layer_map, plot_bridge, plotly_view, style
+    from app.sample_grid import pickable_thumbs
 
     table = pd.DataFrame({"layer_id": [0, 1], "name": ["input", "features.0"], "kind": ["input", "conv"],
                           "channels": [3, 8], "height": [8, 4], "width": [8, 4]})
@@ -34,6 +36,7 @@ def _mount_every_component():
     items = {"lo": 0.0, "hi": 1.0, "scores": [0.5, 0.25], "urls": ["data:image/png;base64,", "data:image/png;base64,"]}
     gallery.grid(items, order=[0, 1], key="gallery")
     style.load_css()
+    pickable_thumbs("no-catalog", [], [], "thumbs", key="thumbs", on_pin=lambda _id: None)
 
 
 def test_each_component_serves_the_files_beside_its_module(monkeypatch):

@@ -11,7 +11,7 @@ import streamlit as st
 from app import cached
 from app.browser_values import known_int
 from app.charts import DARK
-from app.markup import sample_thumbs
+from app.sample_grid import pickable_thumbs
 from app.separability_chart import clicked_layer
 from app.view import View
 from core.trajectory import separates_at
@@ -72,8 +72,9 @@ def pair_figure(curve: pd.DataFrame, selected: int) -> go.Figure:
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
-def render(view: View, on_layer: Callable[[int], None]) -> None:
-    """`on_layer(layer_id)`: what a click on the pair chart's point does (select that layer)."""
+def render(view: View, on_layer: Callable[[int], None], on_pin: Callable[[int], None]) -> None:
+    """`on_layer(layer_id)`: what a click on the pair chart's point does (select that layer);
+    `on_pin(sample_id)`: what a click on a thumbnail does (pin that sample)."""
     path = view.catalog
     level = cached.depth_level(path)
     if level is None:
@@ -93,7 +94,7 @@ def render(view: View, on_layer: Callable[[int], None]) -> None:
     true_class = left.selectbox("True class", [ALL] + sorted(frame.label_name.unique()), key="failures_class")
     true_group = right.selectbox("True group", [ALL] + sorted(frame.group_name.unique()), key="failures_group")
     shown = filtered(frame, true_class, true_group)
-    _thumbs(path, shown)
+    _thumbs(view, shown, on_pin)
     st.markdown("**Confusions** (true → predicted): how often, and the layer from which on the two labels' "
                 "neighbourhoods are apart")
     table = confusions(path, shown)
@@ -121,11 +122,13 @@ def render(view: View, on_layer: Callable[[int], None]) -> None:
                "stays at most half its peak. Click a point to open that layer.")
 
 
-def _thumbs(path: str, frame: pd.DataFrame) -> None:
+def _thumbs(view: View, frame: pd.DataFrame, on_pin: Callable[[int], None]) -> None:
     ids = [int(i) for i in frame.sample_id[:SHOWN_THUMBS]]
-    if len(ids) < len(frame):
-        st.caption(f"Showing the {len(ids)} lost earliest of {len(frame)}.")
+    shown = f"Showing the {len(ids)} lost earliest of {len(frame)}. " if len(ids) < len(frame) else ""
+    st.caption(shown + "Click a thumbnail to pin that sample and follow it through the layers (its depth "
+               "strip under the map).")
     captions = [f"#{s} {t} → {a} · lost at {lost or '–'}" for s, t, a, lost in
                 zip(frame.sample_id, frame.true, frame.answer, frame.lost_at)]
     with st.container(key="failures_thumbs"):
-        st.html(sample_thumbs(path, ids, captions[:len(ids)], "failure-thumbs"))
+        pickable_thumbs(view.catalog, ids, captions[:len(ids)], "failure-thumbs", "failure_thumbs", on_pin,
+                        pinned=view.pinned)

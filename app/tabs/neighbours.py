@@ -2,10 +2,13 @@
 (its coarse group where every class has one image: a label can then never repeat)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from app import cached
-from app.markup import escape, sample_thumbs
+from app.markup import escape
+from app.sample_grid import pickable_thumbs
 from app.view import View
 
 
@@ -14,7 +17,8 @@ def compared_column(path: str) -> tuple[str, str]:
     return ("group_name", "coarse group") if cached.one_image_per_class(path) else ("label_name", "label")
 
 
-def render(view: View, layer_name: str) -> None:
+def render(view: View, layer_name: str, on_pin: Callable[[int], None]) -> None:
+    """`on_pin(sample_id)`: what a click on a neighbour does (pin it)."""
     found = cached.neighbours(view.catalog, view.layer_id, view.pinned)
     if not found:
         st.info("This layer has no stored PCA reference for the pinned sample.")
@@ -30,5 +34,6 @@ def render(view: View, layer_name: str) -> None:
                 f"<b>{escape(layer_name)}</b> (cosine distance in PCA space): <b class='ls-same'>{len(same)} of {len(found)}</b> "
                 f"share its {called} <b>{escape(own)}</b> (green frame).{why}</div>", unsafe_allow_html=True)
     captions = [f"#{sid} {samples.label_name.get(sid, '?')} · d={d:.2f}" for sid, d in found]
-    st.html(sample_thumbs(view.catalog, [sid for sid, _ in found], captions, "neighbour-thumbs", marked=same,
-                          marked_title=f"same {called}"))
+    pickable_thumbs(view.catalog, [sid for sid, _ in found], captions, "neighbour-thumbs", "neighbour_thumbs",
+                    on_pin, marked=same, marked_title=f"same {called}")
+    st.caption("Click a neighbour to pin it.")
