@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import catalog
-from catalog import depth, insights, queries
+from catalog import depth, insights, pictures, queries
 from core.reference import LayerReference
 
 
@@ -51,6 +51,12 @@ def perplexities(path: str) -> list[tuple[float, float]]:
 @st.cache_data(show_spinner=False, max_entries=256)
 def embedding(path: str, layer_id: int, method: str, perplexity: float | None) -> pd.DataFrame:
     return queries.embedding(connection(path), layer_id, method, perplexity)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def clusters(path: str, layer_id: int, method: str, perplexity: float | None) -> pd.DataFrame:
+    """One map's named clusters, largest first (drawn on the map, picked in the Selection tab)."""
+    return pictures.clusters(connection(path), layer_id, method, perplexity)
 
 
 @st.cache_data(show_spinner=False, max_entries=4096)

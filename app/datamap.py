@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, plotly_view
+from app import cached, cluster_names, plotly_view
 from app.palette import CORRECT_COLOURS, GROUP_COLOURS, category_colours
 from app.view import SHOW_FILTERS, View
 from core import imagenet
@@ -84,8 +84,14 @@ def figure_spec(view: View, layer_name: str, layer_kind: str | None = None,
                 marker: tuple[float, float, str] | None = None, dragmode: str = "pan", height: int = 500) -> dict:
     """The data map's figure dict for a view: `highlight` rings samples, `marker` is a starred point
     (the user's image), `dragmode` is plotly's ('pan', 'select', 'lasso')."""
-    # the channel does not change the map: left out of the cache key, so picking one costs nothing here
-    return _cached_spec(replace(view, channel=None), layer_name, layer_kind, highlight, marker, dragmode, height)
+    # the channel does not change the map: left out of the cache key, so picking one costs nothing here;
+    # nor do the cluster names (layout annotations added to the cached spec)
+    spec = _cached_spec(replace(view, channel=None, cluster_names=True), layer_name, layer_kind, highlight, marker,
+                        dragmode, height)
+    if not view.cluster_names:
+        return spec
+    return cluster_names.with_names(spec, cached.clusters(view.catalog, view.layer_id, view.method,
+                                                          view.perplexity_requested))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

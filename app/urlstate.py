@@ -1,7 +1,8 @@
 """Shareable views: a View in the URL's query parameters, restored when a URL is opened.
 
 Parameters: catalog (folder name), layer (layer_id), method (tsne|pca), perplexity (requested, t-SNE
-only), pinned (sample_id), channel, colour (what the map is coloured by), show (all|correct|incorrect).
+only), pinned (sample_id), channel, colour (what the map is coloured by), show (all|correct|incorrect),
+labels (0: the cluster names are off; absent: on).
 Restored on the session's first run and when the browser goes Back or Forward to another address
 (Streamlit reruns the page with that address, marked as history navigation); written on every full run
 (Streamlit pushes a history entry for each change). `to_params` and `from_params` are plain functions
@@ -30,6 +31,8 @@ def to_params(view: View) -> dict[str, str]:
         params["pinned"] = str(int(view.pinned))
     if view.channel is not None:
         params["channel"] = str(int(view.channel))
+    if not view.cluster_names:
+        params["labels"] = "0"
     return params
 
 
@@ -44,7 +47,8 @@ def from_params(params: Mapping[str, str], fallback: View, layer_ids: Collection
                 sample_ids: Collection[int], perplexities: list[tuple[float, float]]) -> View:
     """The view a URL asks for, checked against the catalog: what is missing, malformed or not in it
     (an unknown layer or sample, t-SNE where the catalog has none, a perplexity it lacks) stays as in
-    `fallback`. `perplexities` are the catalog's (requested, used) pairs. The catalog itself is chosen
+    `fallback`, except the cluster names: on unless the address says labels=0 (an address without it was
+    written with them on). `perplexities` are the catalog's (requested, used) pairs. The catalog itself is chosen
     before (restore_catalog), so it is taken from `fallback`."""
     layer = _parse(params.get("layer"), int)
     method = params.get("method")
@@ -67,7 +71,8 @@ def from_params(params: Mapping[str, str], fallback: View, layer_ids: Collection
                    pinned=pinned if pinned in sample_ids else fallback.pinned,
                    channel=channel if channel is not None and channel >= 0 else fallback.channel,
                    colour_by=colour if colour in COLOUR_BY else fallback.colour_by,
-                   show=show if show in SHOW_FILTERS else fallback.show)
+                   show=show if show in SHOW_FILTERS else fallback.show,
+                   cluster_names=params.get("labels") != "0")
 
 
 def _current_params() -> dict[str, str]:

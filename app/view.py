@@ -23,6 +23,7 @@ class View:
     channel: int | None = None
     colour_by: str = "class"
     show: str = "all"  # 'all' | 'correct' | 'incorrect'
+    cluster_names: bool = True  # each cluster's name drawn on the map (app/cluster_names.py)
 
     def __post_init__(self) -> None:
         if self.method not in METHOD_LABELS:

@@ -116,6 +116,10 @@ with st.sidebar:
     if cached.one_image_per_class(path) and colour_by in ("coarse group", "class"):
         st.caption("Every class has one image in this catalog: a colour per class would give every point its "
                    "own hue, so the map is coloured by **coarse group** by default.")
+    if "cluster_names" not in st.session_state:  # on by default
+        st.session_state.cluster_names = True
+    names_shown = st.toggle("Cluster names", key="cluster_names",
+                            help="Each cluster (HDBSCAN) named on the map by its majority label and purity")
     st.selectbox("Layer", layer_ids, format_func=lambda i: f"{i}: {names[i]}", key="layer_select",
                  on_change=_on_layer_select)
     st.divider()
@@ -124,7 +128,7 @@ with st.sidebar:
                f"Top-1 accuracy: {manifest['top1_accuracy']:.1%} on {manifest['n_samples']} images")
 
 view = View(catalog=path, layer_id=int(st.session_state.layer_id), method=method, perplexity_requested=requested,
-            perplexity_used=used, pinned=st.session_state.pinned, colour_by=colour_by)
+            perplexity_used=used, pinned=st.session_state.pinned, colour_by=colour_by, cluster_names=names_shown)
 layer = table[table.layer_id == view.layer_id].iloc[0]
 layer_name = str(layer["name"])
 st.markdown(f"<div class='ls-header'><b>{catalogs.model_label(manifest)}</b> · {manifest['dataset']['name']} · "

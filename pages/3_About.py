@@ -89,6 +89,12 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
   class has one image) with its purity, the share of its members that carry that label: "dog 87 %".
   A map of more than 4000 points is clustered on a fixed subsample; every other point joins the
   cluster of its nearest subsampled point.
+- **Reading the cluster names**: "dogs 87%" on the data map names the cluster around it by its majority
+  label, and 87% of its points carry that label. A high purity at a deep layer means the layer keeps
+  that label together; a low one (SQL: *Which clusters are impure at this layer*) marks labels the layer
+  mixes. Points in no cluster (`cluster` -1 in `cluster_members`: too sparse for HDBSCAN) are never named.
+  The largest clusters are named (at most 12, none over another or over the pinned point); the
+  *Cluster names* switch hides them, and the Selection tab selects a whole cluster.
 - **Inspector**: the top-10 are the softmax probabilities. Grad-CAM weighs the last convolutional
   map by the gradient of the predicted class; guided backprop is the input gradient with negative
   gradients stopped at every ReLU; guided Grad-CAM multiplies the two.

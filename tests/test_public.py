@@ -84,7 +84,7 @@ def test_public_mode_never_lists_the_owners_catalogs(public_env, small_catalog, 
 
 def test_browsing_a_published_catalog_never_imports_torch(public_env, tmp_path):
     """Home, the Explorer (pinned sample, neighbours, selection, compare, export, failures, layer
-    similarity, another layer), Compare models and SQL."""
+    similarity, another layer, cluster names and a picked cluster), Compare models and SQL."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, str(REPO / "tests" / "browse_without_torch.py")], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=600)
@@ -93,6 +93,9 @@ def test_browsing_a_published_catalog_never_imports_torch(public_env, tmp_path):
     assert result["modules"] == [], result["steps"]
     assert all(not imported for _, imported in result["steps"])
     assert result["sql_ok"] and "lite0-demo" in result["home"]
+    # the map names its clusters and the Selection tab selects one, from the published tables
+    assert result["cluster_names"] > 0
+    assert result["cluster_picked"][0] == result["cluster_picked"][1] > 0
 
 
 def test_start_in_public_mode_runs_the_cloud_entrypoint_and_builds_nothing(monkeypatch):

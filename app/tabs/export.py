@@ -1,15 +1,20 @@
-"""Export: the current map's coordinates and labels, as CSV or Parquet."""
+"""Export: the current map's coordinates, labels and clusters, as CSV or Parquet, and the link that opens
+the same view (its switches too: the URL's parameters, app/urlstate.py)."""
 from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
 
-from app import cached
+from app import cached, urlstate
+from app.cluster_names import name_text
 from app.markup import escape
 from app.view import View
+from catalog import pictures
 
 COLUMNS = ["sample_id", "key", "x", "y", "label_name", "group_name", "pred_name", "confidence", "correct"]
 
@@ -22,7 +27,22 @@ def export_frame(view: View, layer_name: str) -> pd.DataFrame:
     frame.insert(0, "layer", layer_name)
     frame.insert(1, "method", view.method)
     frame.insert(2, "perplexity", points["perplexity"] if view.method == "tsne" else None)
-    return frame
+    return with_clusters(frame, view)
+
+
+def with_clusters(frame: pd.DataFrame, view: View) -> pd.DataFrame:
+    """The frame with each point's cluster on this map (-1: in none) and that cluster's name."""
+    con = cached.connection(view.catalog)
+    members = pictures.cluster_of_points(con, view.layer_id, view.method, view.perplexity_requested)
+    named = cached.clusters(view.catalog, view.layer_id, view.method, view.perplexity_requested)
+    names = {int(r.cluster): name_text(str(r.label), float(r.purity)) for r in named.itertuples()}
+    cluster = frame[["sample_id"]].merge(members, on="sample_id", how="left").cluster.fillna(-1).astype("int32")
+    return frame.assign(cluster=cluster.to_numpy(), cluster_name=[names.get(int(c), "") for c in cluster])
+
+
+def view_link(view: View, page_url: str | None) -> str:
+    """The address that opens this view as it is shown: the page's address with the view's parameters."""
+    return f"{(page_url or '').split('?')[0]}?{urlencode(urlstate.to_params(view))}"
 
 
 def file_stem(view: View, layer_name: str) -> str:
@@ -50,3 +70,6 @@ def render(view: View, layer_name: str) -> None:
     right.download_button("Download Parquet", buffer.getvalue(), file_name=f"{stem}.parquet",
                           mime="application/octet-stream", key="export_parquet")
     st.dataframe(frame.head(20), hide_index=True, key="export_preview")
+    st.caption("The link to this view (layer, map, pinned sample, colours, filter, cluster names):")
+    st.code(view_link(replace(view, channel=st.session_state.get("channel")), st.context.url), language=None,
+            wrap_lines=True)

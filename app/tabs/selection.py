@@ -1,5 +1,5 @@
-"""Selection: what the points selected on the data map (box or lasso) hold, and a confusion matrix whose
-cells highlight their samples on the map."""
+"""Selection: what the points selected on the data map (box or lasso, or a whole cluster picked here)
+hold, and a confusion matrix whose cells highlight their samples on the map."""
 from __future__ import annotations
 
 import pandas as pd
@@ -10,19 +10,22 @@ from app import cached, datamap
 from app.charts import DARK, DARK_BLUES, cell_overlay, selected_points
 from app.markup import counted, escape, sample_thumbs
 from app.view import View
-from catalog import insights
+from catalog import insights, pictures
 
 CONFUSION_KEY = "confusion_chart"
 SHOWN_THUMBS = 24
+CLUSTER_PICK_KEY = "cluster_pick"
 
 
 def render(view: View, group_only: bool) -> None:
+    _cluster_picker(view)
     ids = list(st.session_state.get("selection_ids") or [])
     con = cached.connection(view.catalog)
     if ids:
         _summary(view.catalog, con, ids)
     else:
-        st.info("Choose **box** or **lasso** above the data map and drag over points to select them.")
+        st.info("Choose **box** or **lasso** above the data map and drag over points to select them, or pick "
+                "a cluster above.")
     by = "group" if group_only else st.segmented_control("Confusion matrix of", ["group", "class"],
                                                          default="group", key="confusion_by") or "group"
     scope = ids if ids else [int(i) for i in datamap.shown_points(view).sample_id]
@@ -42,11 +45,44 @@ def render(view: View, group_only: bool) -> None:
         st.button("Clear the highlight", key="clear_highlight", on_click=_clear_highlight)
 
 
+def cluster_choice(row) -> str:
+    """How the picker lists a cluster: its number, name (majority label and purity) and size."""
+    return f"#{int(row.cluster)} {row.label} · {float(row.purity):.0%} pure · {counted(int(row.size), 'point')}"
+
+
+def _cluster_picker(view: View) -> None:
+    """The current map's clusters (HDBSCAN, largest first): picking one selects all its members."""
+    clusters = cached.clusters(view.catalog, view.layer_id, view.method, view.perplexity_requested)
+    if clusters.empty:
+        return
+    choices = {int(row.cluster): cluster_choice(row) for row in clusters.itertuples()}
+    st.selectbox("Select a whole cluster of this map", list(choices), index=None, format_func=choices.get,
+                 key=CLUSTER_PICK_KEY, placeholder="Choose a cluster (its majority label, purity and size)",
+                 on_change=_on_cluster_pick, args=(view, choices))
+
+
+def _on_cluster_pick(view: View, choices: dict[int, str]) -> None:
+    """A cluster picked: its members become the selection (the map rings them), and the picker is ready
+    for the next one."""
+    cluster = st.session_state.get(CLUSTER_PICK_KEY)
+    if cluster not in choices:
+        return
+    members = pictures.cluster_of_points(cached.connection(view.catalog), view.layer_id, view.method,
+                                         view.perplexity_requested)
+    ids = sorted(int(i) for i in members.sample_id[members.cluster == int(cluster)])
+    st.session_state.selection_ids = ids
+    st.session_state.selection_named = (datamap.selection_revision(tuple(ids)), choices[cluster])
+    st.session_state[CLUSTER_PICK_KEY] = None
+
+
 def _summary(path: str, con, ids: list[int]) -> None:
     summary = insights.selection_summary(con, ids, truth=cached.truth(path))
     accuracy = "–" if summary["accuracy"] is None else f"{summary['accuracy']:.0%}"
     n, noun = counted(summary["n"], "sample").split(" ", 1)
-    st.markdown(f"<div data-testid='selection-summary'><b>{n}</b> {noun} selected · top-1 "
+    revision, name = st.session_state.get("selection_named") or (None, "")
+    of_cluster = (f" (cluster {escape(name.split(' · ')[0])})"
+                  if revision == datamap.selection_revision(tuple(sorted(ids))) else "")
+    st.markdown(f"<div data-testid='selection-summary'><b>{n}</b> {noun} selected{of_cluster} · top-1 "
                 f"accuracy <b>{accuracy}</b> · {counted(len(summary['classes']), 'class', 'classes')}</div>",
                 unsafe_allow_html=True)
     counts = pd.DataFrame(list(summary["classes"].items()), columns=["class", "samples"])
