@@ -89,45 +89,42 @@ def _end_turn(owner: Hashable, run: _Run, turn: threading.Lock) -> None:
 
 
 def run_isolated(catalog: str | Path, sql: str, limits: SqlLimits, owner: Hashable | None = None,
-                 budget: ResultBudget | None = None) -> CappedResult:
+                 budget: ResultBudget | None = None, public: bool = False) -> CappedResult:
     """The capped result of one SELECT, run in a bounded worker process; LayerScopeError on any failure.
 
-    owner (e.g. a session id) runs one query at a time, its newest; budget, if given, holds the result.
+    owner (e.g. a session id) runs one query at a time, its newest; budget, if given, holds the result;
+    public refuses what would show a visitor the server's settings or folders (catalog.sql_public).
     A catalog whose rebuild or publish was killed mid-swap is restored first, as `catalog.open` does.
     """
     recover_quietly(Path(catalog).resolve())
+    request = {"catalog": str(Path(catalog).resolve()), "sql": sql, "limits": limits.__dict__, "public": public}
     if owner is None:
-        return _run_on_a_worker(catalog, sql, limits, _Run(), budget)
+        return _run_on_a_worker(request, limits, _Run(), budget)
     run = _Run()
     turn = _take_turn(owner, run, limits)
     try:
         if run.superseded:
             raise LayerScopeError(SUPERSEDED)
-        return _run_on_a_worker(catalog, sql, limits, run, budget)
+        return _run_on_a_worker(request, limits, run, budget)
     finally:
         _end_turn(owner, run, turn)
 
 
-def _run_on_a_worker(catalog: str | Path, sql: str, limits: SqlLimits, run: _Run,
-                     budget: ResultBudget | None) -> CappedResult:
+def _run_on_a_worker(request: dict, limits: SqlLimits, run: _Run, budget: ResultBudget | None) -> CappedResult:
     if not _workers.acquire(timeout=QUEUE_TIMEOUT_S):
         raise LayerScopeError(f"all {_worker_count()} query workers are busy with other visitors' queries: "
                               "try again in a moment")
     try:
-        with tempfile.TemporaryDirectory(prefix="layerscope-sql-") as folder:
-            out = Path(folder) / "result.arrow"
-            request = {"catalog": str(Path(catalog).resolve()), "sql": sql, "out": str(out),
-                       "limits": limits.__dict__}
-            (Path(folder) / "request.json").write_text(json.dumps(request))
-            answer = _ask_worker(Path(folder) / "request.json", request, limits, run)
+        with tempfile.TemporaryFile(prefix="layerscope-sql-") as out:  # unnamed: the worker gets its descriptor
+            answer = _ask_worker(request, out.fileno(), limits, run)
             if "error" in answer:
                 raise LayerScopeError(answer["error"])
-            size = out.stat().st_size
+            size = os.fstat(out.fileno()).st_size
             if budget is not None:
                 budget.reserve(size)
             try:
-                with pa.OSFile(str(out)) as source:
-                    table = pa.ipc.open_stream(source).read_all()
+                out.seek(0)
+                table = pa.ipc.open_stream(out).read_all()
                 result = CappedResult(table, answer.get("cut"))
                 return result if budget is None else budget.keep(result, size)
             except BaseException:
@@ -138,28 +135,28 @@ def _run_on_a_worker(catalog: str | Path, sql: str, limits: SqlLimits, run: _Run
         _workers.release()
 
 
-def _ask_worker(request_file: Path, request: dict, limits: SqlLimits, run: _Run) -> dict:
+def _ask_worker(request: dict, out: int, limits: SqlLimits, run: _Run) -> dict:
     """The worker's answer; a worker stopped because a newer query replaced it says so, whatever it did."""
     try:
-        return _answer_of_worker(request_file, request, limits, run)
+        return _answer_of_worker(request, out, limits, run)
     except LayerScopeError:
         if run.superseded:
             raise LayerScopeError(SUPERSEDED) from None
         raise
 
 
-def _answer_of_worker(request_file: Path, request: dict, limits: SqlLimits, run: _Run) -> dict:
+def _answer_of_worker(request: dict, out: int, limits: SqlLimits, run: _Run) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     with _runs_lock:
         if run.superseded:
             raise LayerScopeError(SUPERSEDED)
-        worker = run.worker = subprocess.Popen([sys.executable, "-m", "catalog.sql_worker", str(request_file)],
-                                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                               stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT)
+        worker = run.worker = subprocess.Popen([sys.executable, "-m", "catalog.sql_worker", str(out)],
+                                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                               stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT, pass_fds=(out,))
     try:
         early = _read_until_ready(worker)
         try:
-            stdout, stderr = worker.communicate(timeout=limits.time_limit_s + GRACE_S)
+            stdout, stderr = worker.communicate(json.dumps(request).encode(), timeout=limits.time_limit_s + GRACE_S)
         except subprocess.TimeoutExpired:
             worker.kill()
             _, stderr = worker.communicate()
