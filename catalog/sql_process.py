@@ -4,12 +4,15 @@ A subprocess (`python -m catalog.sql_worker`), not multiprocessing: spawn would 
 __main__, which under Streamlit is a page. Few workers run at once (LAYERSCOPE_SQL_WORKERS, default 2),
 so that many visitors cannot together take more than that many times the memory limit. Each owner (a
 session of the SQL page) runs one query at a time: its newer query stops its older one, so one visitor
-clicking again and again cannot hold every worker; a query that finds every worker busy with other
-visitors' waits its turn a few seconds, then gets a one-line "busy" message. With a ResultBudget, a
+clicking again and again cannot hold every worker. A visitor with several tabs is several owners, so a
+free worker goes to the waiting owner served least recently (one that has run nothing first): someone
+arriving while tabs keep every worker busy with time-limit queries gets the next worker that frees, at
+most one query's time limit later; a query still without a worker then gets a one-line "busy" message. With a ResultBudget, a
 result is read back only if it fits what the process may still keep (catalog.sql_budget).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -49,7 +52,51 @@ def _worker_count() -> int:
     return 2
 
 
-_workers = threading.BoundedSemaphore(_worker_count())
+class WorkerPool:
+    """The query workers a process may run at once, handed to waiting owners least recently served first."""
+
+    FORGET_AFTER_S = 600.0  # an owner not served for this long waits as a newcomer
+
+    def __init__(self, size: int):
+        self.size, self.busy = size, 0
+        self._changed = threading.Condition()
+        self._waiting: list[tuple[float, int]] = []  # (owner last served, arrival): the smallest goes first
+        self._served: dict[Hashable, float] = {}
+        self._arrivals = itertools.count()
+
+    def acquire(self, owner: Hashable | None, timeout: float) -> bool:
+        """Wait for a worker, behind owners served less recently; False after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            ticket = (self._served.get(owner, 0.0), next(self._arrivals))
+            self._waiting.append(ticket)
+            try:
+                while self.busy >= self.size or min(self._waiting) != ticket:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._changed.wait(remaining)
+                self.busy += 1
+                if owner is not None:
+                    self._remember(owner)
+                return True
+            finally:
+                self._waiting.remove(ticket)
+                self._changed.notify_all()
+
+    def _remember(self, owner: Hashable) -> None:
+        now = time.monotonic()
+        self._served[owner] = now
+        if len(self._served) > 256:  # sessions come and go: forget those long gone
+            self._served = {o: t for o, t in self._served.items() if now - t < self.FORGET_AFTER_S}
+
+    def release(self) -> None:
+        with self._changed:
+            self.busy -= 1
+            self._changed.notify_all()
+
+
+_workers = WorkerPool(_worker_count())
 
 
 @dataclass(eq=False)
@@ -99,20 +146,22 @@ def run_isolated(catalog: str | Path, sql: str, limits: SqlLimits, owner: Hashab
     recover_quietly(Path(catalog).resolve())
     request = {"catalog": str(Path(catalog).resolve()), "sql": sql, "limits": limits.__dict__, "public": public}
     if owner is None:
-        return _run_on_a_worker(request, limits, _Run(), budget)
+        return _run_on_a_worker(request, limits, _Run(), budget, None)
     run = _Run()
     turn = _take_turn(owner, run, limits)
     try:
         if run.superseded:
             raise LayerScopeError(SUPERSEDED)
-        return _run_on_a_worker(request, limits, run, budget)
+        return _run_on_a_worker(request, limits, run, budget, owner)
     finally:
         _end_turn(owner, run, turn)
 
 
-def _run_on_a_worker(request: dict, limits: SqlLimits, run: _Run, budget: ResultBudget | None) -> CappedResult:
-    if not _workers.acquire(timeout=QUEUE_TIMEOUT_S):
-        raise LayerScopeError(f"all {_worker_count()} query workers are busy with other visitors' queries: "
+def _run_on_a_worker(request: dict, limits: SqlLimits, run: _Run, budget: ResultBudget | None,
+                     owner: Hashable | None) -> CappedResult:
+    # long enough for a running query to reach its time limit and give its worker to the first in line
+    if not _workers.acquire(owner, timeout=limits.time_limit_s + GRACE_S + QUEUE_TIMEOUT_S):
+        raise LayerScopeError(f"all {_workers.size} query workers are busy with other visitors' queries: "
                               "try again in a moment")
     try:
         with tempfile.TemporaryFile(prefix="layerscope-sql-") as out:  # unnamed: the worker gets its descriptor
