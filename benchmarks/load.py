@@ -171,7 +171,7 @@ async def drive(url: str, sessions: int, seconds: float, extras: bool = True,
     summary of the hostile visitors (benchmarks/hostile.py) run beside them, or None for none."""
     from playwright.async_api import async_playwright
 
-    from benchmarks.hostile import Hostile
+    from benchmarks.hostile import NAVIGATION_TIMEOUT_MS, Hostile
     timings: dict[str, list[float]] = {}
     errors: list[str] = []
     async with async_playwright() as p:
@@ -181,6 +181,9 @@ async def drive(url: str, sessions: int, seconds: float, extras: bool = True,
             attack = asyncio.ensure_future(attackers.run()) if attackers else None
             try:
                 contexts = [await browser.new_context(viewport={"width": 1440, "height": 900}) for _ in range(sessions)]
+                if attackers:  # beside the hostile pages, a first load takes longer than Playwright's 30 s
+                    for context in contexts:
+                        context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
                 visitors = [Visitor(i, c, url, seconds, timings, errors, extras, think) for i, c in enumerate(contexts)]
                 results = await asyncio.gather(*(v.run() for v in visitors), return_exceptions=True)
                 errors += [f"visitor {i}: {type(r).__name__}: {str(r)[:160]}" for i, r in enumerate(results)
