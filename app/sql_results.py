@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from app import settings
 from catalog import sql_process
 from catalog.sql_budget import KeptResult, shared_budget
 from catalog.sql_limits import SqlLimits
@@ -19,10 +20,14 @@ from catalog.sql_result import mask_table
 def run_for_this_session(path: str | Path, query: str, limits: SqlLimits,
                          masks: list[tuple[str, str]] = ()) -> KeptResult:
     """This session's query, run in a worker, server folders in it replaced by `masks`
-    (catalog.sql_result.path_masks); LayerScopeError with a one-line message on any refusal."""
+    (catalog.sql_result.path_masks); LayerScopeError with a one-line message on any refusal.
+
+    In public mode the worker also refuses what would reveal the server's settings or folders (masking
+    cannot catch a transformed path); the masks stay as a second guard and for a catalog path typed in.
+    """
     ctx = get_script_run_ctx()
     owner = ctx.session_id if ctx is not None else None
-    kept = sql_process.run_isolated(path, query, limits, owner, shared_budget())
+    kept = sql_process.run_isolated(path, query, limits, owner, shared_budget(), public=settings.public_mode())
     if masks:
         kept.table = mask_table(kept.table, list(masks))  # about as large: the budget still holds it
     return kept

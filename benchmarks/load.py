@@ -1,7 +1,7 @@
 """Load benchmark: N visitors on one server at once, as a shared deployment sees them.
 
     python -m benchmarks.load [--sessions 8] [--seconds 60] [--catalog-dir DIR] [--nice-browsers 10]
-                              [--think SECONDS] [--json OUT]
+                              [--think SECONDS] [--hostile] [--json OUT]
 
 Starts `streamlit run Home.py` on a free port (LAYERSCOPE_CATALOG_DIR=DIR), opens N browser contexts of
 one headless Debian Chromium (each its own Streamlit session), and for a fixed time lets each visitor
@@ -14,6 +14,9 @@ browsers compete with the server they measure, and `--nice-browsers N` runs them
 nice N so that the server under test keeps its priority. Visitors act back to back by default (a stress
 test: on 2 cores that is a test of how fast eight Chromiums render); `--think S` makes each visitor
 pause 0.5 S to 1.5 S after every action, as a person looking at what they hovered does.
+`--hostile` serves DIR in public mode (as LAYERSCOPE_PUBLISHED_DIR) and adds, beside the N ordinary
+visitors, the hostile ones of benchmarks/hostile.py (heavy SQL from two tabs, big results kept, a crafted
+selection of 2,000,000 ids, large and disguised uploads); their outcomes are reported apart.
 """
 from __future__ import annotations
 
@@ -162,22 +165,38 @@ class Visitor:
 
 
 async def drive(url: str, sessions: int, seconds: float, extras: bool = True,
-                think: float = 0.0) -> tuple[dict, list]:
+                think: float = 0.0, hostile: dict | None = None) -> tuple[dict, list]:
     """Run `sessions` visitors for `seconds` each; `extras`: visitor 0 uploads and visitor 1 runs SQL;
-    `think`: mean pause after each action (0: back to back)."""
+    `think`: mean pause after each action (0: back to back); `hostile`: a dict to fill with the
+    summary of the hostile visitors (benchmarks/hostile.py) run beside them, or None for none."""
     from playwright.async_api import async_playwright
+
+    from benchmarks.hostile import NAVIGATION_TIMEOUT_MS, Hostile
     timings: dict[str, list[float]] = {}
     errors: list[str] = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            contexts = [await browser.new_context(viewport={"width": 1440, "height": 900}) for _ in range(sessions)]
-            visitors = [Visitor(i, c, url, seconds, timings, errors, extras, think) for i, c in enumerate(contexts)]
-            results = await asyncio.gather(*(v.run() for v in visitors), return_exceptions=True)
-            errors += [f"visitor {i}: {type(r).__name__}: {str(r)[:160]}" for i, r in enumerate(results)
-                       if isinstance(r, BaseException)]
-        finally:
-            await browser.close()
+        with tempfile.TemporaryDirectory() as folder:
+            attackers = Hostile(browser, url, Path(folder)) if hostile is not None else None
+            attack = asyncio.ensure_future(attackers.run()) if attackers else None
+            try:
+                contexts = [await browser.new_context(viewport={"width": 1440, "height": 900}) for _ in range(sessions)]
+                if attackers:  # beside the hostile pages, a first load takes longer than Playwright's 30 s
+                    for context in contexts:
+                        context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+                visitors = [Visitor(i, c, url, seconds, timings, errors, extras, think) for i, c in enumerate(contexts)]
+                results = await asyncio.gather(*(v.run() for v in visitors), return_exceptions=True)
+                errors += [f"visitor {i}: {type(r).__name__}: {str(r)[:160]}" for i, r in enumerate(results)
+                           if isinstance(r, BaseException)]
+            finally:
+                if attack is not None:
+                    attackers.stop.set()
+                    attack.cancel()
+                    done = (await asyncio.gather(attack, return_exceptions=True))[0]
+                    if isinstance(done, BaseException) and not isinstance(done, asyncio.CancelledError):
+                        errors.append(f"hostile visitors stopped early: {type(done).__name__}: {str(done)[:160]}")
+                    hostile.update(attackers.summary())
+                await browser.close()
     return timings, errors
 
 
@@ -204,15 +223,17 @@ def load_arguments(description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def run_load(args, log_name: str, drive_visitors, client: str, nice_client: int = 0, **noted) -> None:
-    """Start the app on `args.catalog_dir`, run `drive_visitors(url)` -> (timings, errors) against it with
-    the server's RSS and everyone's CPU sampled (this process and its children as `client`), and print
-    the summary (`noted` is added to it)."""
+def run_load(args, log_name: str, drive_visitors, client: str, nice_client: int = 0, public: bool = False,
+             **noted) -> None:
+    """Start the app on `args.catalog_dir` (as the published folder of a public deployment if `public`),
+    run `drive_visitors(url)` -> (timings, errors) against it with the server's RSS and everyone's CPU
+    sampled (this process and its children as `client`), and print the summary (`noted` is added to it)."""
     log_path = REPO / "test-artifacts" / log_name
     load_before = os.getloadavg()[0]
+    folder = {"LAYERSCOPE_PUBLIC": "1", "LAYERSCOPE_PUBLISHED_DIR": str(args.catalog_dir)} if public else {
+        "LAYERSCOPE_CATALOG_DIR": str(args.catalog_dir)}
     with tempfile.TemporaryDirectory() as cache, \
-            streamlit_server(log_path, {"LAYERSCOPE_CATALOG_DIR": str(args.catalog_dir),
-                                       "LAYERSCOPE_ACTIVATION_CACHE": cache}) as (url, process), \
+            streamlit_server(log_path, {**folder, "LAYERSCOPE_ACTIVATION_CACHE": cache}) as (url, process), \
             RssSampler(process.pid) as rss, CpuSampler({"server": process.pid, client: os.getpid()}) as cpu:
         if nice_client:
             os.nice(nice_client)  # this process and what it starts from here inherit it; the server not
@@ -228,9 +249,14 @@ def main() -> None:
     parser = load_arguments(__doc__.splitlines()[0])
     parser.add_argument("--nice-browsers", type=int, default=0, metavar="N",
                         help="run the browsers (and this driver) at nice N; the server keeps normal priority")
+    parser.add_argument("--hostile", action="store_true",
+                        help="a public server, and hostile visitors beside the ordinary ones (benchmarks/hostile.py)")
     args = parser.parse_args()
-    run_load(args, "load-server.log", lambda url: drive(url, args.sessions, args.seconds, think=args.think),
-             client="load", nice_client=args.nice_browsers, nice_browsers=args.nice_browsers)
+    hostile = {} if args.hostile else None
+    run_load(args, "load-server.log",
+             lambda url: drive(url, args.sessions, args.seconds, think=args.think, hostile=hostile),
+             client="load", nice_client=args.nice_browsers, public=args.hostile, nice_browsers=args.nice_browsers,
+             hostile=hostile)
 
 
 def print_report(summary: dict, json_path: Path | None = None) -> None:
@@ -249,6 +275,12 @@ def print_report(summary: dict, json_path: Path | None = None) -> None:
           f"after {summary['load_average_after']:.2f}")
     for line in errors[:20]:
         print("  " + line)
+    hostile = summary.get("hostile")
+    if hostile:
+        print("hostile visitors (apart from the figures above): " +
+              ", ".join(f"{action} x{row['n']} (longest {row['max_s']} s)" for action, row in hostile["actions"].items()))
+        for outcome, n in hostile["outcomes"].items():
+            print(f"  {n:4d} x {outcome}")
     if json_path:
         json_path.write_text(json.dumps(summary, indent=2))
 

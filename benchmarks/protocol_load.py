@@ -1,7 +1,7 @@
 """N visitors without browsers: websocket clients that speak Streamlit's own protocol to one server.
 
     python -m benchmarks.protocol_load [--sessions 8] [--seconds 60] [--catalog-dir DIR] [--think S]
-                                       [--json OUT]
+                                       [--hostile] [--json OUT]
 
 `benchmarks.load` drives real Chromiums; on a 2-core machine eight software-rendering browsers cost
 five to ten times the server's CPU, so its latencies measure their drawing more than the server (see
@@ -15,6 +15,8 @@ the locks and caches its sessions share, and the transport, with the two cores l
 
 It prints per-action latency p50/p95, errors (exceptions on a page, runs that never finish),
 tracebacks in the server log, the server's peak RSS, and CPU seconds of the server and of this client.
+`--hostile` serves DIR in public mode and adds the hostile visitors of benchmarks/hostile_protocol.py
+beside the ordinary ones (who arrive once the first hostile upload has loaded the model); their outcomes are reported apart.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from benchmarks.load import load_arguments, run_load
 
 TIMEOUT_S = 60
 HOVERS_PER_ROUND = 3
+FIRST_UPLOAD_S = 300  # --hostile: the longest the ordinary visitors wait for the first hostile upload
 INSPECTED = re.compile(r'class="ls-inspector-head" data-sample-id="(\d+)"')
 
 
@@ -202,20 +205,60 @@ class Visitor:
                                            for i in _decode(trace["customdata"])})
 
 
-async def drive(url: str, sessions: int, seconds: float, think: float = 0.0) -> tuple[dict, list]:
+async def drive(url: str, sessions: int, seconds: float, think: float = 0.0,
+                hostile: dict | None = None) -> tuple[dict, list]:
+    """`sessions` ordinary visitors for `seconds`; `hostile`: a dict to fill with the summary of the
+    hostile visitors (benchmarks/hostile_protocol.py) run beside them, or None for none."""
     timings: dict[str, list[float]] = {}
     errors: list[str] = []
     visitors = [Visitor(i, url, seconds, timings, errors, think) for i in range(sessions)]
-    results = await asyncio.gather(*(v.run() for v in visitors), return_exceptions=True)
+    if hostile is None:
+        results = await asyncio.gather(*(v.run() for v in visitors), return_exceptions=True)
+    else:
+        results = await _beside_hostile_visitors(url, visitors, hostile)
     errors += [f"visitor {i}: {type(r).__name__}: {str(r)[:200]}" for i, r in enumerate(results)
                if isinstance(r, BaseException)]
     return timings, errors
 
 
+async def _beside_hostile_visitors(url: str, visitors: list[Visitor], hostile: dict) -> list:
+    """Run the ordinary visitors while the hostile ones attack; the hostile ones stop when they are done."""
+    import tempfile
+    from pathlib import Path
+
+    from playwright.async_api import async_playwright
+
+    from benchmarks.hostile_protocol import ProtocolHostile
+    from harness.browser import CHROMIUM, CHROMIUM_ARGS
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with tempfile.TemporaryDirectory() as folder:
+            attackers = ProtocolHostile(browser, url, Path(folder))
+            attack = asyncio.ensure_future(attackers.run())
+            try:  # the attack under way, the model loaded by the first upload, before the ordinary visitors arrive
+                await asyncio.wait_for(attackers.uploaded.wait(), FIRST_UPLOAD_S)
+            except TimeoutError:
+                pass
+            try:
+                results = await asyncio.gather(*(v.run() for v in visitors), return_exceptions=True)
+            finally:
+                attackers.stop.set()
+                attack.cancel()
+                await asyncio.gather(attack, return_exceptions=True)
+                hostile.update(attackers.summary())
+                await browser.close()
+    return results
+
+
 def main() -> None:
-    args = load_arguments(__doc__.splitlines()[0]).parse_args()
-    run_load(args, "protocol-load-server.log", lambda url: drive(url, args.sessions, args.seconds, think=args.think),
-             client="client", client_kind="websocket protocol")
+    parser = load_arguments(__doc__.splitlines()[0])
+    parser.add_argument("--hostile", action="store_true",
+                        help="a public server, and hostile visitors beside the ordinary ones (benchmarks/hostile.py)")
+    args = parser.parse_args()
+    hostile = {} if args.hostile else None
+    run_load(args, "protocol-load-server.log",
+             lambda url: drive(url, args.sessions, args.seconds, think=args.think, hostile=hostile),
+             client="client", client_kind="websocket protocol", public=args.hostile, hostile=hostile)
 
 
 if __name__ == "__main__":

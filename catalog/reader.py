@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Collection, Iterable, NamedTuple
 
@@ -117,23 +118,33 @@ def load_complete_manifest(path: Path) -> dict:
     return manifest
 
 
-def open_catalog(path: Path, memory_mb: int | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def open_catalog(path: Path, memory_mb: int | None = None, threads: int | None = None,
+                 relative: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection whose views read the catalog's Parquet files, and nothing else.
 
     File access is limited to the catalog's own folder and the configuration is locked, so queries
     typed by users cannot read other files or re-enable access. memory_mb and threads bound what one
     query may use (and switch off spilling to disk); they are set before the lock, which freezes them.
     Order matters: allowed_directories must be set while external access is still on.
+
+    relative: the views name their files relative to the working directory (the caller has moved there)
+    and DuckDB's home, secret and extension folders are blanked, so that the only absolute path left in
+    the connection is the allowed directory, which DuckDB resolves itself (catalog.sql_public hides it).
     """
-    path = Path(path).resolve()
+    absolute = Path(path).resolve()
+    path = Path(os.path.relpath(absolute)) if relative else absolute
     recover_quietly(path)  # a writer killed mid-swap left the catalog set aside: put it back first
     load_manifest(path)
     con = duckdb.connect(":memory:")
     for name in TABLES:
         files = ", ".join("'" + f.as_posix().replace("'", "''") + "'" for f in table_files(path, name))
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{files}])")
-    folder = path.as_posix().replace("'", "''")
+    folder = absolute.as_posix().replace("'", "''")
     con.execute(f"SET allowed_directories = ['{folder}/']")
+    if relative:
+        for setting in ("home_directory", "secret_directory", "extension_directory"):
+            con.execute(f"SET {setting} = ''")
+        con.execute("SET python_enable_replacements = false")  # no Python variable of the caller as a table
     if memory_mb is not None:
         con.execute(f"SET memory_limit = '{int(memory_mb)}MiB'")
         con.execute("SET temp_directory = ''")  # no spilling: a hostile query must not fill the disk

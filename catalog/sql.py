@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from catalog.sql_limits import SqlLimits
+from catalog.sql_public import refuse_server_details
 from catalog.sql_result import CappedResult, fetch_capped
 from core.errors import LayerScopeError
 
@@ -79,9 +80,14 @@ def explain(exc: BaseException, limits: SqlLimits) -> LayerScopeError:
     return LayerScopeError(f"the query could not be run ({type(exc).__name__}: {_first_line(exc)})")
 
 
-def run_capped(con: duckdb.DuckDBPyConnection, sql: str, limits: SqlLimits) -> CappedResult:
-    """Check and run one SELECT in this process, interrupted after the time limit, capped in rows and bytes."""
+def run_capped(con: duckdb.DuckDBPyConnection, sql: str, limits: SqlLimits, public: bool = False) -> CappedResult:
+    """Check and run one SELECT in this process, interrupted after the time limit, capped in rows and bytes.
+
+    public: also refuse what would show a visitor the server's settings or folders (catalog.sql_public).
+    """
     check_query(con, sql)
+    if public:
+        refuse_server_details(con, sql)
     timer = threading.Timer(limits.time_limit_s, con.interrupt)
     timer.start()
     try:

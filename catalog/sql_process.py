@@ -4,12 +4,15 @@ A subprocess (`python -m catalog.sql_worker`), not multiprocessing: spawn would 
 __main__, which under Streamlit is a page. Few workers run at once (LAYERSCOPE_SQL_WORKERS, default 2),
 so that many visitors cannot together take more than that many times the memory limit. Each owner (a
 session of the SQL page) runs one query at a time: its newer query stops its older one, so one visitor
-clicking again and again cannot hold every worker; a query that finds every worker busy with other
-visitors' waits its turn a few seconds, then gets a one-line "busy" message. With a ResultBudget, a
+clicking again and again cannot hold every worker. A visitor with several tabs is several owners, so a
+free worker goes to the waiting owner served least recently (one that has run nothing first): someone
+arriving while tabs keep every worker busy with time-limit queries gets the next worker that frees, at
+most one query's time limit later; a query still without a worker then gets a one-line "busy" message. With a ResultBudget, a
 result is read back only if it fits what the process may still keep (catalog.sql_budget).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -49,7 +52,51 @@ def _worker_count() -> int:
     return 2
 
 
-_workers = threading.BoundedSemaphore(_worker_count())
+class WorkerPool:
+    """The query workers a process may run at once, handed to waiting owners least recently served first."""
+
+    FORGET_AFTER_S = 600.0  # an owner not served for this long waits as a newcomer
+
+    def __init__(self, size: int):
+        self.size, self.busy = size, 0
+        self._changed = threading.Condition()
+        self._waiting: list[tuple[float, int]] = []  # (owner last served, arrival): the smallest goes first
+        self._served: dict[Hashable, float] = {}
+        self._arrivals = itertools.count()
+
+    def acquire(self, owner: Hashable | None, timeout: float) -> bool:
+        """Wait for a worker, behind owners served less recently; False after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            ticket = (self._served.get(owner, 0.0), next(self._arrivals))
+            self._waiting.append(ticket)
+            try:
+                while self.busy >= self.size or min(self._waiting) != ticket:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._changed.wait(remaining)
+                self.busy += 1
+                if owner is not None:
+                    self._remember(owner)
+                return True
+            finally:
+                self._waiting.remove(ticket)
+                self._changed.notify_all()
+
+    def _remember(self, owner: Hashable) -> None:
+        now = time.monotonic()
+        self._served[owner] = now
+        if len(self._served) > 256:  # sessions come and go: forget those long gone
+            self._served = {o: t for o, t in self._served.items() if now - t < self.FORGET_AFTER_S}
+
+    def release(self) -> None:
+        with self._changed:
+            self.busy -= 1
+            self._changed.notify_all()
+
+
+_workers = WorkerPool(_worker_count())
 
 
 @dataclass(eq=False)
@@ -89,45 +136,44 @@ def _end_turn(owner: Hashable, run: _Run, turn: threading.Lock) -> None:
 
 
 def run_isolated(catalog: str | Path, sql: str, limits: SqlLimits, owner: Hashable | None = None,
-                 budget: ResultBudget | None = None) -> CappedResult:
+                 budget: ResultBudget | None = None, public: bool = False) -> CappedResult:
     """The capped result of one SELECT, run in a bounded worker process; LayerScopeError on any failure.
 
-    owner (e.g. a session id) runs one query at a time, its newest; budget, if given, holds the result.
+    owner (e.g. a session id) runs one query at a time, its newest; budget, if given, holds the result;
+    public refuses what would show a visitor the server's settings or folders (catalog.sql_public).
     A catalog whose rebuild or publish was killed mid-swap is restored first, as `catalog.open` does.
     """
     recover_quietly(Path(catalog).resolve())
+    request = {"catalog": str(Path(catalog).resolve()), "sql": sql, "limits": limits.__dict__, "public": public}
     if owner is None:
-        return _run_on_a_worker(catalog, sql, limits, _Run(), budget)
+        return _run_on_a_worker(request, limits, _Run(), budget, None)
     run = _Run()
     turn = _take_turn(owner, run, limits)
     try:
         if run.superseded:
             raise LayerScopeError(SUPERSEDED)
-        return _run_on_a_worker(catalog, sql, limits, run, budget)
+        return _run_on_a_worker(request, limits, run, budget, owner)
     finally:
         _end_turn(owner, run, turn)
 
 
-def _run_on_a_worker(catalog: str | Path, sql: str, limits: SqlLimits, run: _Run,
-                     budget: ResultBudget | None) -> CappedResult:
-    if not _workers.acquire(timeout=QUEUE_TIMEOUT_S):
-        raise LayerScopeError(f"all {_worker_count()} query workers are busy with other visitors' queries: "
+def _run_on_a_worker(request: dict, limits: SqlLimits, run: _Run, budget: ResultBudget | None,
+                     owner: Hashable | None) -> CappedResult:
+    # long enough for a running query to reach its time limit and give its worker to the first in line
+    if not _workers.acquire(owner, timeout=limits.time_limit_s + GRACE_S + QUEUE_TIMEOUT_S):
+        raise LayerScopeError(f"all {_workers.size} query workers are busy with other visitors' queries: "
                               "try again in a moment")
     try:
-        with tempfile.TemporaryDirectory(prefix="layerscope-sql-") as folder:
-            out = Path(folder) / "result.arrow"
-            request = {"catalog": str(Path(catalog).resolve()), "sql": sql, "out": str(out),
-                       "limits": limits.__dict__}
-            (Path(folder) / "request.json").write_text(json.dumps(request))
-            answer = _ask_worker(Path(folder) / "request.json", request, limits, run)
+        with tempfile.TemporaryFile(prefix="layerscope-sql-") as out:  # unnamed: the worker gets its descriptor
+            answer = _ask_worker(request, out.fileno(), limits, run)
             if "error" in answer:
                 raise LayerScopeError(answer["error"])
-            size = out.stat().st_size
+            size = os.fstat(out.fileno()).st_size
             if budget is not None:
                 budget.reserve(size)
             try:
-                with pa.OSFile(str(out)) as source:
-                    table = pa.ipc.open_stream(source).read_all()
+                out.seek(0)
+                table = pa.ipc.open_stream(out).read_all()
                 result = CappedResult(table, answer.get("cut"))
                 return result if budget is None else budget.keep(result, size)
             except BaseException:
@@ -138,28 +184,28 @@ def _run_on_a_worker(catalog: str | Path, sql: str, limits: SqlLimits, run: _Run
         _workers.release()
 
 
-def _ask_worker(request_file: Path, request: dict, limits: SqlLimits, run: _Run) -> dict:
+def _ask_worker(request: dict, out: int, limits: SqlLimits, run: _Run) -> dict:
     """The worker's answer; a worker stopped because a newer query replaced it says so, whatever it did."""
     try:
-        return _answer_of_worker(request_file, request, limits, run)
+        return _answer_of_worker(request, out, limits, run)
     except LayerScopeError:
         if run.superseded:
             raise LayerScopeError(SUPERSEDED) from None
         raise
 
 
-def _answer_of_worker(request_file: Path, request: dict, limits: SqlLimits, run: _Run) -> dict:
+def _answer_of_worker(request: dict, out: int, limits: SqlLimits, run: _Run) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     with _runs_lock:
         if run.superseded:
             raise LayerScopeError(SUPERSEDED)
-        worker = run.worker = subprocess.Popen([sys.executable, "-m", "catalog.sql_worker", str(request_file)],
-                                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                               stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT)
+        worker = run.worker = subprocess.Popen([sys.executable, "-m", "catalog.sql_worker", str(out)],
+                                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                               stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT, pass_fds=(out,))
     try:
         early = _read_until_ready(worker)
         try:
-            stdout, stderr = worker.communicate(timeout=limits.time_limit_s + GRACE_S)
+            stdout, stderr = worker.communicate(json.dumps(request).encode(), timeout=limits.time_limit_s + GRACE_S)
         except subprocess.TimeoutExpired:
             worker.kill()
             _, stderr = worker.communicate()

@@ -140,13 +140,18 @@ def mask_text(text: str, masks: list[tuple[str, str]]) -> str:
 
 
 def mask_table(table: pa.Table, masks: list[tuple[str, str]]) -> pa.Table:
-    """The table with the masked folders replaced in its column names and text columns."""
+    """The table with the masked folders replaced in its column names and text columns.
+
+    A column is copied only if it holds a masked folder: a result at the byte limit is otherwise kept
+    as it came, not once more per mask (the SQL worker names no server folder, so a match is rare).
+    """
     if not masks:
         return table
     columns = []
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             for folder, shown in masks:
-                column = pc.replace_substring(column, folder, shown)
+                if pc.any(pc.match_substring(column, folder)).as_py():  # a copy only where a folder is found
+                    column = pc.replace_substring(column, folder, shown)
         columns.append(column)
     return pa.table(columns, names=unique_names([mask_text(name, masks) for name in table.column_names]))

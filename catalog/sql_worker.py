@@ -13,6 +13,8 @@ import os
 import resource
 import sys
 import traceback
+from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
@@ -38,21 +40,27 @@ def limit_process(limits: SqlLimits) -> None:
     """Cap this process: address space (memory), written file size (the result file), no core dumps."""
     memory = _address_space_now() + (limits.memory_mb + HEADROOM_MB) * MB
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    written = 2 * limits.max_bytes + 64 * MB
+    written = 2 * limits.max_bytes + 64 * MB  # the result file is the only file it may write
     resource.setrlimit(resource.RLIMIT_FSIZE, (written, written))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     pa.set_cpu_count(limits.threads)
     pa.set_io_thread_count(limits.threads)
 
 
-def serve(request: dict) -> dict:
+def serve(request: dict, out: BinaryIO) -> dict:
     limits = SqlLimits(**request["limits"])
     try:
-        con = open_catalog(request["catalog"], memory_mb=limits.memory_mb, threads=limits.threads)
+        catalog = Path(request["catalog"]).resolve()
+        try:
+            os.chdir(catalog.parent)
+        except OSError:
+            raise LayerScopeError(f"the catalog {catalog.name} cannot be opened") from None
+        con = open_catalog(catalog, memory_mb=limits.memory_mb, threads=limits.threads, relative=True)
         limit_process(limits)
-        result = run_capped(con, request["sql"], limits)
-        with pa.OSFile(request["out"], "wb") as sink, pa.ipc.new_stream(sink, result.table.schema) as writer:
+        result = run_capped(con, request["sql"], limits, public=bool(request.get("public")))
+        with pa.ipc.new_stream(out, result.table.schema) as writer:
             writer.write_table(result.table)
+        out.flush()
         return {"cut": result.cut}
     except (LayerScopeError, duckdb.Error, MemoryError) as exc:  # the query's own fault: a message, no traceback
         return {"error": str(explain(exc, limits))}
@@ -65,9 +73,9 @@ def main() -> int:
     protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything a library prints (e.g. a progress bar) goes to the log, not into the protocol
     print("ready", file=protocol, flush=True)
-    with open(sys.argv[1]) as file:
-        request = json.load(file)
-    print(json.dumps(serve(request)), file=protocol, flush=True)
+    request = json.load(sys.stdin)
+    with os.fdopen(int(sys.argv[1]), "wb") as out:
+        print(json.dumps(serve(request, out)), file=protocol, flush=True)
     return 0
 
 

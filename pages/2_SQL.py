@@ -99,7 +99,9 @@ st.markdown(
     "separability, trajectories, settling, layer_similarity, faithfulness, thumbnails, clusters, cluster_members, skipped** (see the README for their columns). The catalog is read-only: writing, "
     "`ATTACH`, `INSTALL`/`LOAD`, `COPY`, changing settings and reading any file outside the catalog are "
     f"refused. A query may use {LIMITS.describe()}; a longer result is cut. "
-    "The same rules apply to `python -m catalog.sql`.")
+    + ("On this public deployment DuckDB's settings cannot be read, and table functions are those that "
+       "read the catalog's files or describe its views." if settings.public_mode() else
+       "The same rules apply to `python -m catalog.sql`."))
 
 
 def _use_example() -> None:

@@ -26,3 +26,26 @@ def test_a_query_runs_and_a_write_is_refused_by_mouse(streamlit_server, browser_
     assert "Traceback" not in page.inner_text("body")
     assert "Traceback" not in streamlit_server.log(), streamlit_server.log()[-3000:]
     assert not page_errors, page_errors
+
+
+def test_a_public_visitor_reading_the_settings_is_refused_and_sees_no_folder(small_catalog, tmp_path, browser_page,
+                                                                            page_errors, screenshot):
+    from catalog.publish import publish
+    from harness.server import streamlit_server as serve
+    from tests.paths import ARTIFACTS
+    root = tmp_path / "srv-secret-x9" / "published"
+    publish(small_catalog[0], "demo", root)
+    env = {"LAYERSCOPE_PUBLIC": "1", "LAYERSCOPE_PUBLISHED_DIR": str(root), "PYTHONUNBUFFERED": "1"}
+    with serve(ARTIFACTS / "public-sql-server.log", env) as (url, _):
+        page = browser_page
+        page.goto(f"{url}/SQL")
+        query = page.locator(".st-key-sql_query textarea")
+        query.wait_for(timeout=60000)
+        query.fill("SELECT replace(current_setting('allowed_directories')::VARCHAR, '/', '|') AS d")
+        page.locator(".st-key-sql_run button").click()
+        page.wait_for_selector("[data-testid='stAlertContentError']", timeout=60000)
+        assert "not available on a public deployment" in page.inner_text("[data-testid='stAlertContentError']")
+        screenshot("15-sql-public-settings-refused", full_page=True)
+        shown = page.inner_text("body")
+        assert "srv-secret-x9" not in shown and str(tmp_path) not in shown
+    assert not page_errors, page_errors

@@ -129,3 +129,33 @@ def test_no_element_reaches_a_visitor_as_a_reference_to_its_message_cache(browse
     assert len(messages) > 50  # the page, three layers and six pins came over this socket
     assert sum(m.WhichOneof("type") == "delta" for m in messages) > 20
     assert [m.ref_hash for m in messages if m.WhichOneof("type") == "ref_hash"] == []
+
+
+def test_ordinary_visitors_see_no_error_beside_heavy_sql_and_a_crafted_selection(streamlit_server):
+    """The hostile mix's protocol visitors (benchmarks/hostile_protocol.py) really attack: a SQL tab
+    runs the heaviest queries, a crafted select event sends 2,000,000 ids; two ordinary visitors beside
+    them see every result they ask for, and the server logs no traceback."""
+    from benchmarks import protocol_load
+    from benchmarks.hostile import HEAVY_SQL
+    from benchmarks.hostile_protocol import CraftedSelection, ProtocolHostile, SqlTab
+    url = streamlit_server.url
+
+    async def scenario():
+        attack = ProtocolHostile(None, url, None)
+        hostile = asyncio.gather(SqlTab("heavy sql", url, attack, HEAVY_SQL).run(),
+                                 CraftedSelection(url, attack).run(), return_exceptions=True)
+        timings, errors = await protocol_load.drive(url, sessions=2, seconds=6)
+        for _ in range(240):  # the first crafted selection answered (it takes seconds on a busy machine)
+            if attack.timings.get("crafted selection"):
+                break
+            await asyncio.sleep(0.5)
+        attack.stop.set()
+        hostile.cancel()
+        await asyncio.gather(hostile, return_exceptions=True)
+        return timings, errors, attack.summary()
+
+    timings, errors, hostile = asyncio.run(scenario())
+    assert errors == []
+    assert {"layer switch", "hover", "pin"} <= set(timings)
+    assert hostile["outcomes"].get("crafted selection: answered", 0) >= 1, hostile
+    assert "Traceback" not in streamlit_server.log()

@@ -169,7 +169,7 @@ def test_results_kept_by_all_sessions_share_one_byte_budget(tiny_catalog):
 
 def test_one_session_cannot_hold_every_worker(tiny_catalog, monkeypatch):
     """Two slow queries from one session (a second click) hold one worker: the newer stops the older."""
-    monkeypatch.setattr(sql_process, "_workers", threading.BoundedSemaphore(2))
+    monkeypatch.setattr(sql_process, "_workers", sql_process.WorkerPool(2))
     limits = SqlLimits(time_limit_s=60, memory_mb=64)
     outcomes = {}
 
@@ -193,6 +193,32 @@ def test_one_session_cannot_hold_every_worker(tiny_catalog, monkeypatch):
         run("last", "visitor", "SELECT 1 AS n")  # stops the second slow query
         second.join(timeout=30)
     assert "replaced" in str(outcomes["second"]) and outcomes["last"].table.num_rows == 1
+
+
+def test_a_free_worker_goes_to_the_visitor_who_has_run_nothing():
+    """Tabs that keep every worker busy go behind a newcomer: it gets the next worker that frees."""
+    pool = sql_process.WorkerPool(1)
+    assert pool.acquire("tab 1", timeout=1)
+    pool.release()
+    assert pool.acquire("tab 2", timeout=1)  # both tabs have been served; tab 2 holds the only worker
+    order = []
+
+    def wait(owner):
+        if pool.acquire(owner, timeout=30):
+            order.append(owner)
+            pool.release()
+
+    hostile = threading.Thread(target=wait, args=("tab 1",))
+    hostile.start()
+    time.sleep(0.3)  # tab 1 is in line first
+    newcomer = threading.Thread(target=wait, args=("newcomer",))
+    newcomer.start()
+    time.sleep(0.3)
+    pool.release()
+    hostile.join(timeout=10)
+    newcomer.join(timeout=10)
+    assert order == ["newcomer", "tab 1"]
+    assert pool.busy == 0  # every worker handed back
 
 
 def test_the_default_limits_fit_beside_vgg16_in_community_clouds_memory():

@@ -192,7 +192,7 @@ def test_sql_page_stops_a_hostile_query_with_a_short_message(bounded_sql_page, q
 def test_sql_page_explains_an_unexpected_failure_without_a_traceback(bounded_sql_page, monkeypatch, caplog):
     from catalog import sql_process
 
-    def broken(*_):
+    def broken(*_, **__):
         raise RuntimeError("something inside broke")
 
     monkeypatch.setattr(sql_process, "run_isolated", broken)
