@@ -93,8 +93,11 @@ def published(small_catalog, tmp_path_factory) -> Path:
 
 def _secrets(root: Path) -> list[str]:
     """Every piece of the server's folders a visitor must not read, in every disguise searched for."""
+    # the checkout's folder with its parent's name, never alone: a clone in a folder named "c" or "main"
+    # would match any text
     pieces = {str(root.resolve()), str(root), SECRET_FOLDER, root.resolve().parent.parent.name,
-              str(REPO_ROOT), REPO_ROOT.name, str(Path.home()) + "/", tempfile.gettempdir() + "/"}
+              str(REPO_ROOT), f"{REPO_ROOT.parent.name}/{REPO_ROOT.name}", str(Path.home()) + "/",
+              tempfile.gettempdir() + "/"}
     forms = set()
     for piece in pieces:
         forms |= {piece, piece.replace("/", "|"), piece[::-1], piece.encode().hex(), piece.encode().hex().upper(),
