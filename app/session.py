@@ -1,6 +1,7 @@
 """The Explorer's session state: set up per catalog, and read or written as a View.
 
-Widgets own most keys (layer_select, method, perplexity::<catalog>, colour_by, map_filter, channel);
+Widgets own most keys (layer_select, method, perplexity::<catalog>, colour_by, map_filter, channel,
+map_pictures);
 layer_id, pinned and hovered are the page's own. A View goes into the state before the widgets are
 drawn (Streamlit refuses to change a widget's key after it is drawn in a run).
 
@@ -19,7 +20,8 @@ from app.view import View
 
 
 KEPT = "_explorer_widgets"
-VIEW_WIDGETS = ("catalog", "method", "colour_by", "map_filter", "layer_select", "channel", "explorer_tab")
+VIEW_WIDGETS = ("catalog", "method", "colour_by", "map_filter", "layer_select", "channel", "explorer_tab",
+                "map_pictures")
 
 
 def _holds_view(key) -> bool:
@@ -73,12 +75,13 @@ def session_view(path: str) -> View:
     requested = state.get(perplexity_key(path)) if method == "tsne" else None
     return View(catalog=path, layer_id=int(state.layer_id), method=method, perplexity_requested=requested,
                 pinned=state.get("pinned"), channel=state.get("channel"),
-                colour_by=state.get("colour_by") or default_colour(path), show=state.get("map_filter") or "all")
+                colour_by=state.get("colour_by") or default_colour(path), show=state.get("map_filter") or "all",
+                pictures=state.get("map_pictures") is not False)
 
 
 def apply_view(view: View) -> None:
-    """Put a view's layer, method, perplexity, pinned sample, channel, colour and filter where the widgets
-    read them."""
+    """Put a view's layer, method, perplexity, pinned sample, channel, colour, filter and pictures switch
+    where the widgets read them."""
     state = st.session_state
     state.layer_id = state.layer_select = int(view.layer_id)
     state.method = view.method
@@ -89,3 +92,4 @@ def apply_view(view: View) -> None:
     if view.channel is not None:
         state.channel = int(view.channel)
     state.colour_by, state.map_filter = view.colour_by, view.show
+    state.map_pictures = bool(view.pictures)

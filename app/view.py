@@ -23,6 +23,7 @@ class View:
     channel: int | None = None
     colour_by: str = "class"
     show: str = "all"  # 'all' | 'correct' | 'incorrect'
+    pictures: bool = True  # visible points drawn as their thumbnails where few enough (app/map_pictures.py)
 
     def __post_init__(self) -> None:
         if self.method not in METHOD_LABELS:

@@ -16,6 +16,7 @@ from app import (
     gallery,
     inspector,
     layer_map,
+    map_pictures,
     palette,
     plot_bridge,
     separability_chart,
@@ -112,13 +113,18 @@ with st.sidebar:
                    "own hue, so the map is coloured by **coarse group** by default.")
     st.selectbox("Layer", layer_ids, format_func=lambda i: f"{i}: {names[i]}", key="layer_select",
                  on_change=_on_layer_select)
+    if not isinstance(st.session_state.get(map_pictures.SWITCH), bool):
+        st.session_state[map_pictures.SWITCH] = True
+    pictures = st.toggle("Pictures on the map", key=map_pictures.SWITCH,
+                         help=f"Where the map's view holds at most {map_pictures.PICTURES_UP_TO} points, each is "
+                              "drawn as its image, framed in its colour: zoom in to see them.")
     st.divider()
     st.caption(f"Dataset: **{manifest['dataset']['name']}**, N={manifest['n_samples']}  \n"
                f"Model: **{catalogs.model_label(manifest)}**  \nWeights: {manifest['model']['weights']}  \n"
                f"Top-1 accuracy: {manifest['top1_accuracy']:.1%} on {manifest['n_samples']} images")
 
 view = View(catalog=path, layer_id=int(st.session_state.layer_id), method=method, perplexity_requested=requested,
-            perplexity_used=used, pinned=st.session_state.pinned, colour_by=colour_by)
+            perplexity_used=used, pinned=st.session_state.pinned, colour_by=colour_by, pictures=pictures)
 layer = table[table.layer_id == view.layer_id].iloc[0]
 layer_name = str(layer["name"])
 st.markdown(f"<div class='ls-header'><b>{catalogs.model_label(manifest)}</b> · {manifest['dataset']['name']} · "
@@ -163,7 +169,8 @@ with left:
                                dragmode=dragmode)
     with st.container(key="datamap"):
         # hover, click and box/lasso selections reach the app through the bridge (in the inspector)
-        datamap.draw(spec)
+        datamap.draw(spec, map_id=map_pictures.map_id(view))
+    map_pictures.overlay(view, spec)  # the visible points as pictures, where few enough
     if spec.get("html_legend"):
         st.html(palette.legend_html(spec["html_legend"], colour_by))
     st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")

@@ -1,4 +1,4 @@
-"""Export: the current map's coordinates and labels, as CSV or Parquet."""
+"""Export: the current map's coordinates and labels, as CSV or Parquet, and the link to the view."""
 from __future__ import annotations
 
 import io
@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from app import cached
+from app import cached, urlstate
 from app.markup import escape
 from app.view import View
 
@@ -50,3 +50,5 @@ def render(view: View, layer_name: str) -> None:
     right.download_button("Download Parquet", buffer.getvalue(), file_name=f"{stem}.parquet",
                           mime="application/octet-stream", key="export_parquet")
     st.dataframe(frame.head(20), hide_index=True, key="export_preview")
+    st.caption("Link to this view (map, colours, filter, pinned sample, pictures on or off):")
+    st.code(urlstate.link(view), language=None)
