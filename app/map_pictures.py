@@ -32,7 +32,7 @@ from core.pictures import swatch_png
 
 PICTURES_UP_TO = 400  # visible points up to which each is drawn as its picture (more overlap into a blur)
 PICTURE_PX = (28, 64)  # a picture's side on the screen, smallest and largest, when it is drawn
-FRAME_PX = 2  # the frame's width on the screen when the picture is drawn
+FRAME_PX = 2  # the frame's width on the screen, at least (a twentieth of the picture's side beyond 40 px)
 PLOT_PX = (640, 420)  # the plot area's width and height assumed until the browser has reported its own
 STATE = "_map_view"  # what the browser last reported of the map's view: a key no widget owns
 SWITCH = "map_pictures"  # the "Pictures on the map" toggle's key
@@ -185,7 +185,7 @@ def picture_layout(path: str, spec: dict, seen: MapView, pinned: int | None = No
         x, y = round(float(points.x[i]), 4), round(float(points.y[i]), 4)
         # the frame: a square of the point's colour (white and wider for a selected point) under the picture
         ring = sample_id in points.highlighted
-        frame = (px + 2 * FRAME_PX * (2 if ring else 1)) / px
+        frame = (px + 2 * max(FRAME_PX, px / 20) * (2 if ring else 1)) / px
         images.append(_image(swatch_url("#ffffff" if ring else points.colours[i]), x, y, size_x * frame,
                              size_y * frame, f"frame {sample_id}"))
         images.append(_image(THUMB_URL + thumbs[sample_id], x, y, size_x, size_y, str(sample_id)))
