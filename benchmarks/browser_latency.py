@@ -13,7 +13,8 @@ Debian Chromium (/usr/bin/chromium) with Playwright, and prints medians and 90th
   the map ringing every one of them.
 - pictures (`--pictures`): with the map's pictures on (app/map_pictures.py), from a zoom ending (plotly's
   relayout to new ranges, as a wheel or a drag ends) to the map picturing exactly the points in view,
-  each at its point, and from a click on a layer to the new map drawn with its pictures.
+  each at its point, and from a click on a layer to the new map drawn with its pictures (then the same
+  switches with the pictures off).
 `--build N` first builds a catalog of N images of ../shared/data/imagenet-sample into DIR (if absent).
 """
 from __future__ import annotations
@@ -133,9 +134,13 @@ def measure_pictures(url: str, rounds: int, viewport=(1600, 1000)) -> dict:
                     pictured.append(shown["pictured"])
             assert page.evaluate(PICTURES_SHOWN_JS, 400), "the map does not picture the points in view"
             print(f"pictures per zoomed view: median {statistics.median(pictured):.0f}, max {max(pictured)}")
+            # the same switches with the pictures off, under the same load: what the pictures add
+            page.locator(".st-key-map_pictures label").click()
+            page.wait_for_url("**pics=0**", timeout=60000)
+            plain = [switch_layer(page, ids[(3 + 5 * i) % len(ids)])[1] for i in range(rounds)]
         finally:
             browser.close()
-    return {"zoom_to_pictures": zooms, "layer_switch_with_pictures": switches}
+    return {"zoom_to_pictures": zooms, "layer_switch_with_pictures": switches, "layer_switch_pictures_off": plain}
 
 
 def build(n: int, out_root: Path) -> Path:

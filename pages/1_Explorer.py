@@ -168,9 +168,11 @@ with left:
     spec = datamap.figure_spec(view, layer_name, str(layer.kind), highlight=highlight or None, marker=star,
                                dragmode=dragmode)
     with st.container(key="datamap"):
+        # the visible points as pictures, where few enough: sent before the figure, so that the browser
+        # draws a new map with its pictures at once
+        map_pictures.overlay(view, spec)
         # hover, click and box/lasso selections reach the app through the bridge (in the inspector)
         datamap.draw(spec, map_id=map_pictures.map_id(view))
-    map_pictures.overlay(view, spec)  # the visible points as pictures, where few enough
     if spec.get("html_legend"):
         st.html(palette.legend_html(spec["html_legend"], colour_by))
     st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")
