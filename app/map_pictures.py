@@ -1,7 +1,7 @@
 """Pictures on the data map: where the visible part of the map holds few enough points to tell apart,
 each is drawn as its thumbnail, a small square framed in the point's colour (a one-pixel swatch of that
 colour drawn a little larger under it: a browser draws hundreds of those at once far quicker than
-framed SVGs).
+framed SVGs). The browser keeps the thumbnails it was sent, so each crosses once per session.
 
 The browser reports the visible ranges of the map when a zoom or pan ends (`map_pictures.js`, a
 components-v2 element in a fragment of its own, so a zoom reruns only that fragment); the server counts
@@ -13,7 +13,6 @@ distance as wide as a picture. On a map that has not been zoomed the visible ran
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import math
 import zlib
@@ -24,11 +23,10 @@ import numpy as np
 import streamlit as st
 from plotly.colors import sample_colorscale
 
-from app import browser_values, cached, markup
+from app import browser_values, cached
 from app.bounded import BoundedStore
 from app.view import View
 from catalog import pictures
-from core.pictures import swatch_png
 
 PICTURES_UP_TO = 400  # visible points up to which each is drawn as its picture (more overlap into a blur)
 PICTURE_PX = (28, 64)  # a picture's side on the screen, smallest and largest, when it is drawn
@@ -37,7 +35,8 @@ PLOT_PX = (640, 420)  # the plot area's width and height assumed until the brows
 STATE = "_map_view"  # what the browser last reported of the map's view: a key no widget owns
 SWITCH = "map_pictures"  # the "Pictures on the map" toggle's key
 ELEMENT = "map_pictures_view"  # the element's key: its trigger `view` is the browser's report
-THUMB_URL = "data:image/webp;base64,"  # the catalog's thumbnails are WebP
+SENT = "_map_pictures_sent"  # the thumbnails this session's browser holds: {catalog, ids, generation}
+SENT_UP_TO = 5000  # thumbnails a browser keeps (about 7 MB); beyond, it is sent them again as needed
 STORE_SIZE = 10000  # thumbnails kept (base64 WebP, about 1.4 KB each), shared by every session
 
 _JS = Path(__file__).with_name("map_pictures.js").read_text(encoding="utf-8")
@@ -152,44 +151,42 @@ def thumbnails_b64(path: str, ids) -> dict[int, str]:
     return found
 
 
-@functools.lru_cache(maxsize=256)
-def swatch_url(colour: str) -> str:
-    """A frame's colour as a one-pixel PNG data URL (a map has at most a few dozen colours)."""
-    return markup.data_url(swatch_png(colour))
-
-
-def _image(source: str, x: float, y: float, size_x: float, size_y: float, name: str) -> dict:
-    return {"source": source, "name": name, "xref": "x", "yref": "y", "x": x, "y": y, "sizex": size_x,
-            "sizey": size_y, "xanchor": "center", "yanchor": "middle", "sizing": "contain", "layer": "above"}
-
-
-def picture_layout(path: str, spec: dict, seen: MapView, pinned: int | None = None) -> dict:
-    """The layout additions that draw the visible points as pictures: `images` (empty beyond
-    PICTURES_UP_TO visible points) and the hover distance that lets a picture's whole square hover and
-    click its point; `count` says how many points were in view."""
+def picture_layout(spec: dict, seen: MapView, pinned: int | None = None) -> dict:
+    """What draws the visible points as pictures, compactly (the browser makes the plotly layout images):
+    `pictures` [sample id, x, y, colour index, selected] (none beyond PICTURES_UP_TO visible points),
+    `colours`, each picture's `size` in data units, its frame's width as a share of that `size`
+    (doubled, in white, for a selected point), the hover distance that lets a picture's whole square
+    hover and click its point, and the `count` of points in view."""
     points = shown_points(spec)
     inside = in_view(points, seen)
     if not 0 < len(inside) <= PICTURES_UP_TO:
-        return {"images": [], "hoverdistance": 20, "count": int(len(inside))}
+        return {"pictures": [], "colours": [], "size": [0, 0], "frame": 0, "hoverdistance": 20,
+                "count": int(len(inside))}
     px = picture_px(len(inside), seen)
-    size_x = px * (seen.x[1] - seen.x[0]) / seen.width
-    size_y = px * (seen.y[1] - seen.y[0]) / seen.height
-    thumbs = thumbnails_b64(path, points.ids[inside])
     # the pinned and the selected pictures last, so that they lie on top of their neighbours
     order = sorted(inside, key=lambda i: (int(points.ids[i]) == pinned, int(points.ids[i]) in points.highlighted))
-    images = []
-    for i in order:
-        sample_id = int(points.ids[i])
-        if sample_id not in thumbs:
-            continue
-        x, y = round(float(points.x[i]), 4), round(float(points.y[i]), 4)
-        # the frame: a square of the point's colour (white and wider for a selected point) under the picture
-        ring = sample_id in points.highlighted
-        frame = (px + 2 * max(FRAME_PX, px / 20) * (2 if ring else 1)) / px
-        images.append(_image(swatch_url("#ffffff" if ring else points.colours[i]), x, y, size_x * frame,
-                             size_y * frame, f"frame {sample_id}"))
-        images.append(_image(THUMB_URL + thumbs[sample_id], x, y, size_x, size_y, str(sample_id)))
-    return {"images": images, "hoverdistance": int(px * 0.6) + 1, "count": int(len(inside))}
+    colours: dict[str, int] = {}
+    pictures = [[int(points.ids[i]), round(float(points.x[i]), 4), round(float(points.y[i]), 4),
+                 colours.setdefault(points.colours[i], len(colours)), int(int(points.ids[i]) in points.highlighted)]
+                for i in order]
+    return {"pictures": pictures, "colours": list(colours),
+            "size": [px * (seen.x[1] - seen.x[0]) / seen.width, px * (seen.y[1] - seen.y[0]) / seen.height],
+            "frame": round(max(FRAME_PX, px / 20) / px, 4), "hoverdistance": int(px * 0.6) + 1,
+            "count": int(len(inside))}
+
+
+def thumbnails_to_send(path: str, ids: list[int]) -> dict[str, str]:
+    """The thumbnails (base64 WebP) of `ids` this session's browser has not been sent yet: it keeps those
+    it was sent (app/map_pictures.js), so a layer switch or a zoom sends only the newcomers. SENT_UP_TO
+    at most are counted as kept; beyond, both sides start again."""
+    sent = st.session_state.get(SENT)
+    if not isinstance(sent, dict) or sent.get("catalog") != path or len(sent.get("ids", ())) > SENT_UP_TO:
+        sent = {"catalog": path, "ids": set(), "generation": (sent or {}).get("generation", 0) + 1}
+        st.session_state[SENT] = sent
+    new = [i for i in ids if i not in sent["ids"]]
+    found = thumbnails_b64(path, new)
+    sent["ids"].update(found)
+    return {str(i): b64 for i, b64 in found.items()}
 
 
 def current_view(spec: dict, current_map: str) -> MapView:
@@ -202,11 +199,22 @@ def current_view(spec: dict, current_map: str) -> MapView:
 
 
 def _on_view(current_map: str) -> None:
-    value = st.session_state.get(ELEMENT)
-    reported = getattr(value, "view", None) if not isinstance(value, dict) else value.get("view")
-    seen = reported_view(reported, current_map)
+    seen = reported_view(_trigger("view"), current_map)
     if seen is not None:
         st.session_state[STATE] = {"map": current_map, "view": seen}
+
+
+def _trigger(name: str):
+    value = st.session_state.get(ELEMENT)
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
+def _on_missing(path: str) -> None:
+    """The browser lacks these thumbnails: no longer counted as sent, so this run sends them."""
+    asked = browser_values.known_ids(_trigger("missing"), cached.sample_ids(path))
+    sent = st.session_state.get(SENT)
+    if asked and isinstance(sent, dict) and sent.get("catalog") == path:
+        sent["ids"].difference_update(asked)
 
 
 @st.fragment
@@ -215,18 +223,21 @@ def overlay(view: View, spec: dict, selector: str = ".st-key-datamap .js-plotly-
     zoom or pan reruns only this fragment, which sends the pictures of the points then in view."""
     current_map = map_id(view)
     seen = current_view(spec, current_map)
-    layout = {"images": [], "hoverdistance": 20}
-    if view.pictures:
-        layout = picture_layout(view.catalog, spec, seen, view.pinned)
-        layout.pop("count")
-    element(selector, current_map, layout, (seen.width, seen.height) if layout["images"] else None,
-            on_view=lambda: _on_view(current_map))
+    layout = picture_layout(spec, seen, view.pinned) if view.pictures else picture_layout({"data": []}, seen)
+    layout.pop("count")
+    thumbs = thumbnails_to_send(view.catalog, [p[0] for p in layout["pictures"]])
+    element(selector, current_map, layout, thumbs, st.session_state[SENT]["generation"],
+            (seen.width, seen.height) if layout["pictures"] else None, on_view=lambda: _on_view(current_map),
+            on_missing=lambda: _on_missing(view.catalog))
 
 
-def element(selector: str, current_map: str, layout: dict, size: tuple[int, int] | None, on_view) -> None:
-    """The components-v2 element (no visible UI) that draws `layout` on the map `current_map` in
-    `selector`, sized for a plot area of `size` pixels (the browser reports its own where it differs),
-    and calls `on_view` when the browser reports what it shows (the trigger `view`)."""
+def element(selector: str, current_map: str, layout: dict, thumbs: dict[str, str], generation: int,
+            size: tuple[int, int] | None, on_view, on_missing) -> None:
+    """The components-v2 element (no visible UI) that draws `layout` (`picture_layout`) on the map
+    `current_map` in `selector`, with `thumbs` it has not had yet (a new `generation`: it drops those it
+    kept), sized for a plot area of `size` pixels (the browser reports its own where it differs); calls
+    `on_view` when the browser reports what it shows (the trigger `view`), `on_missing` when it asks for
+    thumbnails it lacks (the trigger `missing`)."""
     _component(data={"selector": selector, "map": current_map, "layout": json.dumps(layout, separators=(",", ":")),
-                     "size": list(size) if size else None},
-               key=ELEMENT, height=0, on_view_change=on_view)
+                     "thumbs": thumbs, "generation": generation, "size": list(size) if size else None},
+               key=ELEMENT, height=0, on_view_change=on_view, on_missing_change=on_missing)

@@ -69,8 +69,8 @@ export default function(component) {
     // the map's pictures (app/map_pictures.js) go with every redraw of the map they were made for
     const pictures = window.__lsMapPictures;
     const withPictures = !!pictures && !!layout.meta && pictures.map === layout.meta.map;
-    if (withPictures) Object.assign(layout, JSON.parse(pictures.layout));
-    gd.__lsPicturesShown = withPictures ? pictures.layout : null;
+    if (withPictures) Object.assign(layout, pictures.layout());
+    gd.__lsPicturesShown = withPictures ? pictures.key : null;
     return Plotly.react(gd, traces, layout, data.config).then(() => keepRangesAsInitial(gd, layout));
   }).catch((error) => {
     gd.textContent = String(error && error.message || error);

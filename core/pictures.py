@@ -1,5 +1,4 @@
-"""The pictures the app shows, encoded once here: JPEG of a view, a heatmap over an image as JPEG, and
-a swatch of one colour (the frame of a picture on the map).
+"""The pictures the app shows, encoded once here: JPEG of a view, and a heatmap over an image as JPEG.
 
 Inspector, upload, channel view and the builder all show the same kind of picture; one encoder keeps
 their look (colour map, blend, quality) the same everywhere.
@@ -9,7 +8,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from PIL import Image, ImageColor
+from PIL import Image
 
 from core.heatmaps import overlay
 
@@ -35,11 +34,3 @@ def overlay_jpeg(rgb: np.ndarray | bytes, cam: np.ndarray, quality: int = JPEG_Q
     uint8, any size: resized to the image), as JPEG."""
     base = rgb_of(rgb) if isinstance(rgb, bytes) else rgb
     return jpeg(overlay(base, cam), quality)
-
-
-def swatch_png(colour: str) -> bytes:
-    """One pixel of `colour` ('#rrggbb', 'rgb(r, g, b)' or a CSS name) as PNG: a frame behind a map's
-    picture, stretched to any size by the browser."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (1, 1), ImageColor.getrgb(colour)[:3]).save(buffer, format="PNG")
-    return buffer.getvalue()

@@ -13,14 +13,14 @@ EXPLORER = "pages/1_Explorer.py"
 
 
 def _sent(at) -> dict:
-    """What the pictures element sent the browser: the map's name and the layout additions."""
+    """What the pictures element sent the browser: the map's name, the pictures, the new thumbnails."""
     element = next(e for e in at.get("bidi_component") if e.proto.id.endswith(map_pictures.ELEMENT))
     data = json.loads(element.proto.json)
     return {**data, "layout": json.loads(data["layout"])}
 
 
 def _pictured(at) -> list[int]:
-    return sorted(int(i["name"]) for i in _sent(at)["layout"]["images"] if not i["name"].startswith("frame"))
+    return sorted(p[0] for p in _sent(at)["layout"]["pictures"])
 
 
 def _map_points(at) -> dict[int, tuple[float, float]]:
@@ -35,6 +35,7 @@ def test_the_small_map_is_pictured_whole_and_a_zoom_pictures_what_is_in_view(app
     sent = _sent(at)
     assert sent["map"] == chart_json(at)["layout"]["meta"]["map"]  # the pictures name the map they are for
     assert _pictured(at) == sorted(points) and len(points) == app_env.manifest["n_samples"]
+    assert sorted(int(i) for i in sent["thumbs"]) == sorted(points)  # each thumbnail, once
     # the browser reports a zoom onto the left third of the map: only those points are pictured
     xs = sorted(x for x, _ in points.values())
     x_range = [xs[0] - 0.01, xs[len(xs) // 3]]
@@ -44,6 +45,12 @@ def test_the_small_map_is_pictured_whole_and_a_zoom_pictures_what_is_in_view(app
     inside = sorted(i for i, (x, _) in points.items() if x_range[0] <= x <= x_range[1])
     assert _pictured(at) == inside and 0 < len(inside) < len(points)
     assert _sent(at)["size"] == [500, 400]  # sized for the plot the browser reported
+    assert _sent(at)["thumbs"] == {}  # the browser has them all
+    # a page that lacks some (an update it never drew) asks for them again; junk asks for nothing
+    send_component(at, map_pictures.ELEMENT, event="missing", value=[inside[0], 10**9, "x", None])
+    assert list(_sent(at)["thumbs"]) == [str(inside[0])]
+    send_component(at, map_pictures.ELEMENT, event="missing", value="all")
+    assert _sent(at)["thumbs"] == {}
     # beyond the cap, no pictures; a zoom with fewer points in view than the cap brings them back
     monkeypatch.setattr(map_pictures, "PICTURES_UP_TO", len(inside) - 1)
     send_component(at, map_pictures.ELEMENT, event="view", value={**view, "x": [xs[0] - 1, xs[-1] + 1]})

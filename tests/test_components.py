@@ -32,7 +32,8 @@ def _mount_every_component():
     layer_map.layer_map(table, selected=0, key="layer_map", on_change=lambda: None)
     plot_bridge.bridge("datamap", key="plot_bridge")
     plotly_view.chart({"data": [{"x": [0.0, 1.0], "y": [1.0, 0.0]}], "layout": {}}, key="chart", height=200)
-    map_pictures.element(".st-key-chart .js-plotly-plot", "map", {"images": []}, None, on_view=lambda: None)
+    map_pictures.element(".st-key-chart .js-plotly-plot", "map", {"pictures": []}, {}, 1, None,
+                         on_view=lambda: None, on_missing=lambda: None)
     items = {"lo": 0.0, "hi": 1.0, "scores": [0.5, 0.25], "urls": ["data:image/png;base64,", "data:image/png;base64,"]}
     gallery.grid(items, order=[0, 1], key="gallery")
     style.load_css()

@@ -1,6 +1,7 @@
 """Pictures on the data map, on the server's side: which points are in the view the browser reports, a
 picture (framed in its point's colour) for each of them up to the cap and none beyond, and only checked
-values from the browser used."""
+values from the browser used. (The thumbnails themselves, and what crosses to the browser: the AppTest
+and browser tests.)"""
 from __future__ import annotations
 
 import math
@@ -23,18 +24,9 @@ def _points(n: int = 30) -> pd.DataFrame:
                          "pred_name": "class 0", "confidence": np.linspace(0, 1, n), "correct": ids % 3 != 0})
 
 
-@pytest.fixture
-def fake_thumbnails(monkeypatch):
-    """Thumbnails without a catalog: each sample's is its id, so a test can tell whose picture it sees."""
-    monkeypatch.setattr(map_pictures, "thumbnails_b64", lambda path, ids: {int(i): f"thumb{int(i)}" for i in ids})
-
-
 def _pictured(layout: dict) -> list[int]:
-    """The sample ids drawn as pictures (each has a frame under it, named after it)."""
-    pictures = [int(image["name"]) for image in layout["images"] if not image["name"].startswith("frame")]
-    frames = [int(image["name"].split()[1]) for image in layout["images"] if image["name"].startswith("frame")]
-    assert frames == pictures
-    return sorted(pictures)
+    """The sample ids drawn as pictures."""
+    return sorted(p[0] for p in layout["pictures"])
 
 
 def test_the_browsers_ranges_are_checked():
@@ -66,33 +58,34 @@ def test_the_points_in_view_keep_their_ids_and_colours():
     assert all(c == by_trace[group_of[i]] for i, c in zip(points.ids, points.colours))
 
 
-def test_the_show_filter_and_the_selection_rings_are_not_pictured_twice(fake_thumbnails):
+def test_the_show_filter_and_the_selection_rings_are_not_pictured_twice():
     spec = figure_dict(_points(), "class", "layer · t-SNE", pinned=None, highlight=(101, 104), show="correct")
-    layout = picture_layout("catalog", spec, MapView((-1, 6), (15, 22)))
+    layout = picture_layout(spec, MapView((-1, 6), (15, 22)), pinned=110)
     wrong = {i for i in range(100, 130) if i % 3 == 0}
     assert _pictured(layout) == sorted(set(range(100, 130)) - wrong)
-    frames = {image["name"]: image for image in layout["images"]}
-    # a selected point's frame is white and wider; it lies above the others
-    assert frames["frame 101"]["source"] == map_pictures.swatch_url("#ffffff")
-    assert frames["frame 101"]["sizex"] > frames["frame 103"]["sizex"]
-    assert [image["name"] for image in layout["images"]][-4:] == ["frame 101", "101", "frame 104", "104"]
+    # each picture is framed in its dot's colour; a selected one is marked (a white frame, wider); the
+    # selected and the pinned pictures lie above the others
+    colour_of = {t["name"]: t["marker"]["color"] for t in spec["data"] if t["name"] != "highlighted"}
+    label_of = dict(zip(_points().sample_id, _points().label_name))
+    assert all(layout["colours"][colour] == colour_of[label_of[i]] for i, _, _, colour, _ in layout["pictures"])
+    assert [(p[0], p[4]) for p in layout["pictures"]][-3:] == [(101, 1), (104, 1), (110, 0)]
+    assert sum(p[4] for p in layout["pictures"]) == 2
 
 
-def test_a_zoom_pictures_the_points_in_view_up_to_the_cap(fake_thumbnails, monkeypatch):
+def test_a_zoom_pictures_the_points_in_view_up_to_the_cap(monkeypatch):
     spec = figure_dict(_points(), "confidence", "layer · t-SNE", pinned=None)
     whole = MapView(*[tuple(spec["layout"][axis]["range"]) for axis in ("xaxis", "yaxis")])
-    assert _pictured(picture_layout("catalog", spec, whole)) == list(range(100, 130))
+    assert _pictured(picture_layout(spec, whole)) == list(range(100, 130))
     monkeypatch.setattr(map_pictures, "PICTURES_UP_TO", 10)
-    beyond = picture_layout("catalog", spec, whole)
-    assert beyond["images"] == [] and beyond["count"] == 30
-    zoomed = picture_layout("catalog", spec, MapView((-0.5, 5.5), (16.5, 17.5)))  # one row of six
+    beyond = picture_layout(spec, whole)
+    assert beyond["pictures"] == [] and beyond["count"] == 30
+    zoomed = picture_layout(spec, MapView((-0.5, 5.5), (16.5, 17.5)))  # one row of six
     assert _pictured(zoomed) == list(range(102, 108)) and zoomed["count"] == 6
     # pictures are squares in data units for the reported plot size, and the hover reaches across one
-    image = zoomed["images"][1]
-    px_x = image["sizex"] / 6.0 * map_pictures.PLOT_PX[0]
-    px_y = image["sizey"] / 1.0 * map_pictures.PLOT_PX[1]
+    px_x = zoomed["size"][0] / 6.0 * map_pictures.PLOT_PX[0]
+    px_y = zoomed["size"][1] / 1.0 * map_pictures.PLOT_PX[1]
     assert px_x == pytest.approx(px_y) and map_pictures.PICTURE_PX[0] <= px_x <= map_pictures.PICTURE_PX[1]
     assert zoomed["hoverdistance"] >= px_x / 2
-    # a colour scale's frame: the scale's colour of the point's value
-    assert all(image["source"].startswith("data:image/png;base64,") for image in zoomed["images"][::2])
-    assert picture_layout("catalog", spec, MapView((50, 60), (50, 60)))["images"] == []  # nothing in view
+    # a colour scale's frames: the scale's colour of each point's value (six values, six colours)
+    assert len(zoomed["colours"]) == 6 and all(c.startswith("rgb(") for c in zoomed["colours"])
+    assert picture_layout(spec, MapView((50, 60), (50, 60)))["pictures"] == []  # nothing in view
