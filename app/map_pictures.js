@@ -51,19 +51,21 @@ export default function(component) {
   const kept = window.__lsThumbs && window.__lsThumbs.generation === data.generation ? window.__lsThumbs
     : (window.__lsThumbs = {generation: data.generation, thumbs: new Map()});
   Object.entries(data.thumbs || {}).forEach(([id, b64]) => kept.thumbs.set(Number(id), b64));
-  window.__lsMapPictures = {map: data.map, key: data.layout, layout: () => pictureLayout(JSON.parse(data.layout))};
   // thumbnails the server counts as sent that this page lacks (an update it never drew): asked for again
   const missing = JSON.parse(data.layout).pictures.map((p) => p[0]).filter((id) => !kept.thumbs.has(id));
   if (missing.length && JSON.stringify(missing) !== mine.lastMissing) {
     mine.lastMissing = JSON.stringify(missing);
     setTriggerValue('missing', missing);
   }
+  // what is drawn: these pictures, with as many thumbnails as the page holds
+  const key = data.layout + '|' + missing.length;
+  window.__lsMapPictures = {map: data.map, key, layout: () => pictureLayout(JSON.parse(data.layout))};
 
   const apply = () => {
     const gd = document.querySelector(data.selector);
     if (!gd || !window.Plotly || !gd._fullLayout || mapOf(gd) !== data.map) return;  // plotly_view adds it
-    if (gd.__lsPicturesShown === data.layout) return;
-    gd.__lsPicturesShown = data.layout;
+    if (gd.__lsPicturesShown === key) return;
+    gd.__lsPicturesShown = key;
     window.Plotly.relayout(gd, window.__lsMapPictures.layout()).catch(() => { gd.__lsPicturesShown = null; });
   };
 
@@ -73,9 +75,9 @@ export default function(component) {
     if (!fl || !fl.xaxis || !fl.yaxis || !map) return;
     const view = {map, x: fl.xaxis.range.map(Number), y: fl.yaxis.range.map(Number),
                   width: Math.round(fl.xaxis._length), height: Math.round(fl.yaxis._length)};
-    const key = JSON.stringify(view);
-    if (key === mine.lastSent) return;
-    mine.lastSent = key;
+    const reported = JSON.stringify(view);
+    if (reported === mine.lastSent) return;
+    mine.lastSent = reported;
     mine.send('view', view);
   };
   // the plot's handler, bound once, calls the newest run's
@@ -86,7 +88,7 @@ export default function(component) {
   // window): the plot reports its own, and the pictures come back sized for it
   const checkSize = () => {
     const gd = document.querySelector(data.selector), fl = gd && gd._fullLayout;
-    if (!data.size || !fl || !fl.xaxis || mapOf(gd) !== data.map || gd.__lsPicturesShown !== data.layout) return;
+    if (!data.size || !fl || !fl.xaxis || mapOf(gd) !== data.map || gd.__lsPicturesShown !== key) return;
     const off = (drawn, meant) => Math.abs(drawn - meant) > 0.1 * meant;
     if (off(fl.xaxis._length, data.size[0]) || off(fl.yaxis._length, data.size[1])) report();
   };

@@ -5,8 +5,9 @@ framed SVGs). The browser keeps the thumbnails it was sent, so each crosses once
 
 The browser reports the visible ranges of the map when a zoom or pan ends (`map_pictures.js`, a
 components-v2 element in a fragment of its own, so a zoom reruns only that fragment); the server counts
-the shown points in range and, up to PICTURES_UP_TO, sends the thumbnails of those points only, as
-plotly layout images in data coordinates (so they grow and shrink with the zoom until the next report).
+the shown points in range and, up to PICTURES_UP_TO, sends those points (id, place, colour) and the
+thumbnails among them the page lacks; the browser draws them as plotly layout images in data
+coordinates (so they grow and shrink with the zoom until the next report).
 The scatter points stay under the pictures: plotly's hover and click still find them, within a hover
 distance as wide as a picture. On a map that has not been zoomed the visible ranges are its own.
 """
