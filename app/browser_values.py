@@ -1,14 +1,16 @@
 """Values that arrive from the browser, checked before the app keeps or uses them.
 
-Hover, click and select events, the layer map's layer, a chart's clicked point and the URL all come from
+Hover, click and select events, the data map's visible ranges, the layer map's layer, a chart's clicked point and the URL all come from
 a visitor's browser, which can send any JSON. An id the catalog lacks, a value of the wrong type or a
 selection of millions of ids is ignored here (None, or only the known ids), so it can neither raise in
 every later run of that session nor be stored and cost the server on each of them.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 
+_MAX_COORDINATE = 1e12  # a map coordinate beyond this is no view of a map (t-SNE and PCA stay far below)
 _MAX_DIGITS = 18  # an id written as text: longer is not an id (and int() of thousands of digits is slow)
 
 
@@ -49,3 +51,22 @@ def channel_in(value, channels: int) -> int | None:
     """`value` as a channel index of a layer with `channels` channels, else None."""
     number = as_int(value)
     return number if number is not None and 0 <= number < channels else None
+
+
+def int_between(value, low: int, high: int) -> int | None:
+    """`value` as an int from `low` to `high` (a size in pixels), else None."""
+    number = as_int(value)
+    return number if number is not None and low <= number <= high else None
+
+
+def finite_range(value) -> tuple[float, float] | None:
+    """`value` as an axis range (low, high): two finite numbers (not bools) of positive span, within
+    +-1e12, in either order; None for anything else."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return None
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+        return None
+    low, high = sorted(float(v) for v in value)
+    if not all(math.isfinite(v) and abs(v) <= _MAX_COORDINATE for v in (low, high)) or high <= low:
+        return None
+    return low, high

@@ -84,10 +84,10 @@ def figure_spec(view: View, layer_name: str, layer_kind: str | None = None,
                 marker: tuple[float, float, str] | None = None, dragmode: str = "pan", height: int = 500) -> dict:
     """The data map's figure dict for a view: `highlight` rings samples, `marker` is a starred point
     (the user's image), `dragmode` is plotly's ('pan', 'select', 'lasso')."""
-    # the channel does not change the map: left out of the cache key, so picking one costs nothing here;
-    # nor do the cluster names (layout annotations added to the cached spec)
-    spec = _cached_spec(replace(view, channel=None, cluster_names=True), layer_name, layer_kind, highlight, marker,
-                        dragmode, height)
+    # the channel, the pictures (app/map_pictures.py) and the cluster names (layout annotations added to
+    # the cached spec) do not change the figure's points: left out of the cache key
+    spec = _cached_spec(replace(view, channel=None, cluster_names=True, pictures=True), layer_name, layer_kind,
+                        highlight, marker, dragmode, height)
     if not view.cluster_names:
         return spec
     return cluster_names.with_names(spec, cached.clusters(view.catalog, view.layer_id, view.method,
@@ -326,10 +326,11 @@ MOUNTED_LAYOUT = {"font": {"color": "#e6e6e6", "family": '"Source Sans Pro", "So
                   "modebar": {"bgcolor": "rgba(0,0,0,0)", "color": "#9aa4b5", "activecolor": "#e6e6e6"}}
 
 
-def draw(spec: dict, key: str = "datamap_chart") -> None:
+def draw(spec: dict, key: str = "datamap_chart", map_id: str | None = None) -> None:
     """The data map, in a chart that stays mounted (app/plotly_view.py): a layer switch, a pin or a
-    selection updates the plot where it is; Streamlit's own chart where plotly.js cannot be served."""
-    layout = {**spec["layout"], **MOUNTED_LAYOUT}
+    selection updates the plot where it is; Streamlit's own chart where plotly.js cannot be served.
+    `map_id` names the map in its layout's meta (the map's pictures are made for one map)."""
+    layout = {**spec["layout"], **MOUNTED_LAYOUT, **({"meta": {"map": map_id}} if map_id else {})}
     if not plotly_view.chart({"data": spec["data"], "layout": layout}, key=key, height=layout["height"],
                              config=CONFIG):
         st.plotly_chart(figure(spec), width="stretch", key=key, config=CONFIG)

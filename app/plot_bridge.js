@@ -78,15 +78,19 @@ export default function(component) {
   // A click reports the point plotly last hovered. Right after the plot is redrawn (a pin, a new layer),
   // or when the pointer jumps and clicks at once, plotly may not have hovered the point under the pointer
   // yet (its hover is throttled) and reports the previous one. So the click goes to the point under the
-  // pointer: plotly's when it lies there, else the nearest drawn point within NEAR_PX, else none.
+  // pointer: plotly's when it lies there, else the nearest drawn point within NEAR_PX, else none. Where the
+  // points are drawn as pictures (app/map_pictures.py), the layout's hover distance covers a picture: a click
+  // anywhere on one reaches its point.
   const NEAR_PX = 12;
+  const reach = (gd) => ((gd._fullLayout.images || []).length ?
+                         Math.max(NEAR_PX, Number(gd._fullLayout.hoverdistance) || 0) : NEAR_PX);
   const screenOf = (gd) => {
     const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
     return [(x) => box.left + xa._offset + xa.l2p(x), (y) => box.top + ya._offset + ya.l2p(y)];
   };
   const pointUnder = (gd, cx, cy) => {
     const [sx, sy] = screenOf(gd);
-    let best = null, bestD = NEAR_PX;
+    let best = null, bestD = reach(gd);
     gd._fullData.forEach((t) => {
       if (t.visible !== true || !t.customdata || !t.x || !t.y) return;
       for (let i = 0; i < t.x.length; i++) {
@@ -104,7 +108,7 @@ export default function(component) {
       return;
     }
     const [sx, sy] = screenOf(gd), cx = ev.event.clientX, cy = ev.event.clientY;
-    const chosen = Math.hypot(sx(p.x) - cx, sy(p.y) - cy) < NEAR_PX ? id : pointUnder(gd, cx, cy);
+    const chosen = Math.hypot(sx(p.x) - cx, sy(p.y) - cy) < reach(gd) ? id : pointUnder(gd, cx, cy);
     if (chosen !== null) setTriggerValue('click', chosen);
   };
   // A box or lasso selection: only the selected sample ids cross to the server (Streamlit's own on_select

@@ -1,7 +1,7 @@
 """The Explorer's session state: set up per catalog, and read or written as a View.
 
 Widgets own most keys (layer_select, method, perplexity::<catalog>, colour_by, map_filter, channel,
-cluster_names);
+cluster_names, map_pictures);
 layer_id, pinned and hovered are the page's own. A View goes into the state before the widgets are
 drawn (Streamlit refuses to change a widget's key after it is drawn in a run).
 
@@ -21,7 +21,7 @@ from app.view import View
 
 KEPT = "_explorer_widgets"
 VIEW_WIDGETS = ("catalog", "method", "colour_by", "map_filter", "layer_select", "channel", "explorer_tab",
-                "cluster_names")
+                "cluster_names", "map_pictures")
 
 
 def _holds_view(key) -> bool:
@@ -76,11 +76,13 @@ def session_view(path: str) -> View:
     return View(catalog=path, layer_id=int(state.layer_id), method=method, perplexity_requested=requested,
                 pinned=state.get("pinned"), channel=state.get("channel"),
                 colour_by=state.get("colour_by") or default_colour(path), show=state.get("map_filter") or "all",
-                cluster_names=bool(state.get("cluster_names", True)))
+                cluster_names=bool(state.get("cluster_names", True)),
+                pictures=state.get("map_pictures") is not False)
 
 
 def apply_view(view: View) -> None:
-    """Put a view's layer, method, perplexity, pinned sample, channel, colour, filter and cluster names
+    """Put a view's layer, method, perplexity, pinned sample, channel, colour, filter, cluster names and
+    pictures switch
     where the widgets read them."""
     state = st.session_state
     state.layer_id = state.layer_select = int(view.layer_id)
@@ -93,3 +95,4 @@ def apply_view(view: View) -> None:
         state.channel = int(view.channel)
     state.colour_by, state.map_filter = view.colour_by, view.show
     state.cluster_names = view.cluster_names
+    state.map_pictures = bool(view.pictures)

@@ -2,7 +2,7 @@
 
 Parameters: catalog (folder name), layer (layer_id), method (tsne|pca), perplexity (requested, t-SNE
 only), pinned (sample_id), channel, colour (what the map is coloured by), show (all|correct|incorrect),
-labels (0: the cluster names are off; absent: on).
+labels (0: the cluster names are off; absent: on), pics (0: the map's pictures switched off; absent when on).
 Restored on the session's first run and when the browser goes Back or Forward to another address
 (Streamlit reruns the page with that address, marked as history navigation); written on every full run
 (Streamlit pushes a history entry for each change). `to_params` and `from_params` are plain functions
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import replace
+from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -33,6 +34,8 @@ def to_params(view: View) -> dict[str, str]:
         params["channel"] = str(int(view.channel))
     if not view.cluster_names:
         params["labels"] = "0"
+    if not view.pictures:
+        params["pics"] = "0"
     return params
 
 
@@ -72,7 +75,12 @@ def from_params(params: Mapping[str, str], fallback: View, layer_ids: Collection
                    channel=channel if channel is not None and channel >= 0 else fallback.channel,
                    colour_by=colour if colour in COLOUR_BY else fallback.colour_by,
                    show=show if show in SHOW_FILTERS else fallback.show,
-                   cluster_names=params.get("labels") != "0")
+                   cluster_names=params.get("labels") != "0",
+                   pictures=PICTURES.get(params.get("pics"), fallback.pictures))
+
+
+# the pics parameter -> the pictures switch: absent is on (to_params writes it only when off)
+PICTURES = {None: True, "": True, "1": True, "0": False}
 
 
 def _current_params() -> dict[str, str]:
@@ -125,3 +133,10 @@ def write(view: View) -> None:
     if _current_params() != wanted:
         st.query_params.from_dict(wanted)
     st.session_state[SHOWN] = wanted
+
+
+def link(view: View) -> str:
+    """The address that opens this view (the page's own address where the browser told it, else only
+    the query)."""
+    base = (getattr(st.context, "url", None) or "").split("?")[0]
+    return f"{base}?{urlencode(to_params(view))}"

@@ -24,6 +24,7 @@ class View:
     colour_by: str = "class"
     show: str = "all"  # 'all' | 'correct' | 'incorrect'
     cluster_names: bool = True  # each cluster's name drawn on the map (app/cluster_names.py)
+    pictures: bool = True  # visible points drawn as their thumbnails where few enough (app/map_pictures.py)
 
     def __post_init__(self) -> None:
         if self.method not in METHOD_LABELS:

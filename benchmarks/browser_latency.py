@@ -1,6 +1,7 @@
 """Browser benchmark of the Explorer: hover-to-inspector and layer-switch-to-redrawn-map latencies.
 
     python -m benchmarks.browser_latency [--catalog-dir DIR] [--build N] [--rounds 15] [--select 10000]
+    python -m benchmarks.browser_latency --catalog-dir published --pictures [--rounds 10]
 
 Starts `streamlit run Home.py` on a free port with LAYERSCOPE_CATALOG_DIR=DIR, drives headless
 Debian Chromium (/usr/bin/chromium) with Playwright, and prints medians and 90th percentiles:
@@ -10,15 +11,22 @@ Debian Chromium (/usr/bin/chromium) with Playwright, and prints medians and 90th
 - box selection (`--select N`, N > 0): with "Drag to: box" and the Selection tab open, from releasing
   the mouse after dragging a box over about N points to the Selection tab's summary counting them and
   the map ringing every one of them.
+- pictures (`--pictures`): with the map's pictures on (app/map_pictures.py), from a zoom ending (plotly's
+  relayout to new ranges, as a wheel or a drag ends) to the map picturing exactly the points in view,
+  each at its point, and from a click on a layer to the new map drawn with its pictures (then the same
+  switches with the pictures off).
 `--build N` first builds a catalog of N images of ../shared/data/imagenet-sample into DIR (if absent).
 """
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
+import time
 from pathlib import Path
 
 from harness.browser import (
+    PICTURES_SHOWN_JS,
     clear_selection,
     hover_point,
     inspector_id,
@@ -29,6 +37,7 @@ from harness.browser import (
     point_positions,
     select_box,
     switch_layer,
+    wait_pictures,
 )
 from harness.server import REPO, streamlit_server
 
@@ -74,6 +83,66 @@ def measure(url: str, rounds: int, viewport=(1600, 1000), select: int = 0) -> di
     return result
 
 
+MAP_POINTS_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot'), pts = [];
+    gd._fullData.forEach(t => { if (!t.customdata || t.name === 'highlighted') return;
+      for (let i = 0; i < t.x.length; i++) if (t.x[i] != null && t.customdata[i]) pts.push([t.x[i], t.y[i]]); });
+    return {points: pts, x: gd.layout.xaxis.range, y: gd.layout.yaxis.range}; }"""
+ZOOM_JS = """([x, y]) => Plotly.relayout(document.querySelector('.st-key-datamap .js-plotly-plot'),
+                                  {'xaxis.range': x, 'yaxis.range': y})"""
+
+
+def zoom_windows(page, rng: random.Random, count: int) -> list[tuple[list[float], list[float]]]:
+    """`count` zoom windows of the current map (a third to two thirds of its span, around one of its
+    points), each holding a different set of points from the one before (so each brings new pictures)."""
+    drawn = page.evaluate(MAP_POINTS_JS)
+    points, (x0, x1), (y0, y1) = drawn["points"], drawn["x"], drawn["y"]
+    windows, last = [], None
+    while len(windows) < count:
+        cx, cy = rng.choice(points)
+        share = rng.uniform(0.33, 0.66)
+        x = [cx - share * (x1 - x0) / 2, cx + share * (x1 - x0) / 2]
+        y = [cy - share * (y1 - y0) / 2, cy + share * (y1 - y0) / 2]
+        inside = frozenset(i for i, (px, py) in enumerate(points) if x[0] <= px <= x[1] and y[0] <= py <= y[1])
+        if inside and inside != last:
+            windows.append((x, y))
+            last = inside
+    return windows
+
+
+def measure_pictures(url: str, rounds: int, viewport=(1600, 1000)) -> dict:
+    """Zoom ends -> pictures of the view drawn, and layer click -> the new map drawn with its pictures."""
+    from playwright.sync_api import sync_playwright
+    rng = random.Random(0)
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+            open_explorer(page, url)
+            wait_pictures(page, timeout=60000)
+            ids = layer_ids(page)
+            zooms, switches, pictured = [], [], []
+            for i in range(rounds):
+                start = time.perf_counter()
+                switch_layer(page, ids[(3 + 5 * i) % len(ids)])
+                shown = wait_pictures(page, timeout=60000)
+                switches.append(time.perf_counter() - start)
+                for x, y in zoom_windows(page, rng, 2):
+                    start = time.perf_counter()
+                    page.evaluate(ZOOM_JS, [x, y])
+                    shown = wait_pictures(page, timeout=60000)
+                    zooms.append(time.perf_counter() - start)
+                    pictured.append(shown["pictured"])
+            assert page.evaluate(PICTURES_SHOWN_JS, 400), "the map does not picture the points in view"
+            print(f"pictures per zoomed view: median {statistics.median(pictured):.0f}, max {max(pictured)}")
+            # the same switches with the pictures off, under the same load: what the pictures add
+            page.locator(".st-key-map_pictures label").click()
+            page.wait_for_url("**pics=0**", timeout=60000)
+            plain = [switch_layer(page, ids[(3 + 5 * i) % len(ids)])[1] for i in range(rounds)]
+        finally:
+            browser.close()
+    return {"zoom_to_pictures": zooms, "layer_switch_with_pictures": switches, "layer_switch_pictures_off": plain}
+
+
 def build(n: int, out_root: Path) -> Path:
     from builder import BuildConfig, build_catalog
     shared = REPO.parent / "shared" / "data" / "imagenet-sample"
@@ -93,6 +162,8 @@ def main() -> None:
     parser.add_argument("--build", type=int, default=None, help="first build a catalog of N images")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--select", type=int, default=0, help="also time box selections of about N points")
+    parser.add_argument("--pictures", action="store_true",
+                        help="time only the map's pictures: zoom to pictures drawn, layer switch with pictures")
     args = parser.parse_args()
     catalog_dir = args.catalog_dir
     if args.build:
@@ -100,7 +171,8 @@ def main() -> None:
         build(args.build, catalog_dir)
     env = {"LAYERSCOPE_CATALOG_DIR": str(catalog_dir)}
     with streamlit_server(REPO / "test-artifacts" / "bench-server.log", env) as (url, _):
-        result = measure(url, args.rounds, select=args.select)
+        result = (measure_pictures(url, args.rounds) if args.pictures else
+                  measure(url, args.rounds, select=args.select))
     for name, values in result.items():
         ms = [v * 1000 for v in values]
         print(f"{name}: n={len(ms)} median {statistics.median(ms):.0f} ms, p90 {percentile(ms, 0.9):.0f} ms, "

@@ -181,3 +181,44 @@ PINNED_JS = """id => { const e = document.querySelector('.ls-inspector-head');
       for (let i = 0; i < t.x.length; i++) if (t.customdata[i] && Number(t.customdata[i][0]) === id)
         return Math.abs(t.x[i] - at[0]) < 1e-3 && Math.abs(t.y[i] - at[1]) < 1e-3; }
     return false; }"""
+
+
+# The data map's pictures (app/map_pictures.py) show the points in view, each at its point: true (with
+# how many) once the pictured sample ids are exactly those of the points in the plot's current ranges,
+# each at its point's place, and the browser holds an <image> for each (a picture and its frame); with
+# more points in view than `cap`, once there are none.
+PICTURES_SHOWN_JS = """cap => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+    if (!gd || !gd._fullLayout || !gd._fullData) return false;
+    const [x0, x1] = gd._fullLayout.xaxis.range, [y0, y1] = gd._fullLayout.yaxis.range, inView = new Map();
+    gd._fullData.forEach(t => { if (!t.customdata || t.name === 'highlighted') return;
+      for (let i = 0; i < t.x.length; i++) { const x = t.x[i], y = t.y[i];
+        if (x != null && t.customdata[i] && x >= x0 && x <= x1 && y >= y0 && y <= y1)
+          inView.set(Number(t.customdata[i][0]), [x, y]); } });
+    const images = gd._fullLayout.images || [];
+    const pictures = images.filter(i => !String(i.name).startsWith('frame'));
+    if (pictures.length !== (inView.size <= cap ? inView.size : 0)) return false;
+    if (document.querySelectorAll('.st-key-datamap .layer-above .imagelayer image').length !== images.length) return false;
+    const placed = pictures.every(p => { const at = inView.get(Number(p.name));
+      return at && Math.abs(at[0] - p.x) < 1e-3 && Math.abs(at[1] - p.y) < 1e-3; });
+    return placed && {pictured: pictures.length, inView: inView.size}; }"""
+
+
+def wait_pictures(page, cap: int = 400, timeout: float = 30000) -> dict:
+    """Wait until the data map pictures the points in view (PICTURES_SHOWN_JS); {pictured, inView}."""
+    return page.wait_for_function(PICTURES_SHOWN_JS, arg=cap, timeout=timeout, polling="raf").json_value()
+
+
+def picture_boxes(page) -> list[dict]:
+    """The data map's pictures on the page: sample id and the picture's box (left, top, width, height)."""
+    return page.evaluate("""() => [...document.querySelectorAll('.st-key-datamap .layer-above .imagelayer image')]
+        .map(e => ({name: e.__data__ && e.__data__.name, box: e.getBoundingClientRect().toJSON()}))
+        .filter(p => p.name && !String(p.name).startsWith('frame'))
+        .map(p => ({id: Number(p.name), left: p.box.left, top: p.box.top, width: p.box.width, height: p.box.height}))""")
+
+
+def wheel_zoom(page, x: float, y: float, steps: int = 10) -> None:
+    """Zoom in on page point (x, y) with `steps` turns of the mouse wheel."""
+    page.mouse.move(x, y)
+    for _ in range(steps):
+        page.mouse.wheel(0, -100)
+        page.wait_for_timeout(30)

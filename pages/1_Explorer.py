@@ -16,6 +16,7 @@ from app import (
     gallery,
     inspector,
     layer_map,
+    map_pictures,
     palette,
     plot_bridge,
     separability_chart,
@@ -122,13 +123,19 @@ with st.sidebar:
                             help="Each cluster (HDBSCAN) named on the map by its majority label and purity")
     st.selectbox("Layer", layer_ids, format_func=lambda i: f"{i}: {names[i]}", key="layer_select",
                  on_change=_on_layer_select)
+    if not isinstance(st.session_state.get(map_pictures.SWITCH), bool):
+        st.session_state[map_pictures.SWITCH] = True
+    pictures = st.toggle("Pictures on the map", key=map_pictures.SWITCH,
+                         help=f"Where the map's view holds at most {map_pictures.PICTURES_UP_TO} points, each is "
+                              "drawn as its image, framed in its colour: zoom in to see them.")
     st.divider()
     st.caption(f"Dataset: **{manifest['dataset']['name']}**, N={manifest['n_samples']}  \n"
                f"Model: **{catalogs.model_label(manifest)}**  \nWeights: {manifest['model']['weights']}  \n"
                f"Top-1 accuracy: {manifest['top1_accuracy']:.1%} on {manifest['n_samples']} images")
 
 view = View(catalog=path, layer_id=int(st.session_state.layer_id), method=method, perplexity_requested=requested,
-            perplexity_used=used, pinned=st.session_state.pinned, colour_by=colour_by, cluster_names=names_shown)
+            perplexity_used=used, pinned=st.session_state.pinned, colour_by=colour_by, cluster_names=names_shown,
+            pictures=pictures)
 layer = table[table.layer_id == view.layer_id].iloc[0]
 layer_name = str(layer["name"])
 st.markdown(f"<div class='ls-header'><b>{catalogs.model_label(manifest)}</b> · {manifest['dataset']['name']} · "
@@ -172,8 +179,11 @@ with left:
     spec = datamap.figure_spec(view, layer_name, str(layer.kind), highlight=highlight or None, marker=star,
                                dragmode=dragmode)
     with st.container(key="datamap"):
+        # the visible points as pictures, where few enough: sent before the figure, so that the browser
+        # draws a new map with its pictures at once
+        map_pictures.overlay(view, spec)
         # hover, click and box/lasso selections reach the app through the bridge (in the inspector)
-        datamap.draw(spec)
+        datamap.draw(spec, map_id=map_pictures.map_id(view))
     if spec.get("html_legend"):
         st.html(palette.legend_html(spec["html_legend"], colour_by))
     st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")

@@ -28,6 +28,7 @@ def _read(params: dict[str, str], fallback: View = FALLBACK) -> View:
     replace(FALLBACK, layer_id=11, channel=0),
     replace(FALLBACK, colour_by="coarse group", show="all"),
     replace(FALLBACK, colour_by="correct or not", show="correct"),
+    replace(FALLBACK, pictures=False),
 ])
 def test_a_view_survives_the_url(view):
     params = to_params(view)
@@ -38,6 +39,14 @@ def test_a_view_survives_the_url(view):
     # from a fresh session (other layer, sample, colour and filter, no channel) too
     fresh = replace(FALLBACK, layer_id=2, pinned=9, channel=None, colour_by="class", show="incorrect")
     assert _read(params, fresh) == view
+
+
+def test_the_pictures_switch_travels_only_when_off():
+    assert "pics" not in to_params(FALLBACK) and to_params(replace(FALLBACK, pictures=False))["pics"] == "0"
+    off = replace(FALLBACK, pictures=False)
+    params = to_params(FALLBACK)
+    assert _read(params, off).pictures is True  # a link without pics: pictures on, whatever the session had
+    assert _read({**params, "pics": "yes please"}, off).pictures is False  # malformed: as the session has it
 
 
 def test_what_the_catalog_lacks_falls_back():

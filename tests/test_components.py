@@ -15,6 +15,7 @@ FILES = {
     "layerscope.layer_map": ("layer_map.js", "layer_map.css"),
     "layerscope.plot_bridge": ("plot_bridge.js", None),
     "layerscope.plotly_view": ("plotly_view.js", None),
+    "layerscope.map_pictures": ("map_pictures.js", None),
     "layerscope.gallery": ("gallery.js", "gallery.css"),
     "layerscope.fold_sidebar": ("style.js", None),
     "layerscope.sample_grid": ("sample_grid.js", "sample_grid.css"),
@@ -25,7 +26,7 @@ def _mount_every_component():
     """A page that mounts each component once, on made-up data."""
     import pandas as pd
 
-    from app import gallery, layer_map, plot_bridge, plotly_view, style
+    from app import gallery, layer_map, map_pictures, plot_bridge, plotly_view, style
     from app.sample_grid import pickable_thumbs
 
     table = pd.DataFrame({"layer_id": [0, 1], "name": ["input", "features.0"], "kind": ["input", "conv"],
@@ -33,6 +34,8 @@ def _mount_every_component():
     layer_map.layer_map(table, selected=0, key="layer_map", on_change=lambda: None)
     plot_bridge.bridge("datamap", key="plot_bridge")
     plotly_view.chart({"data": [{"x": [0.0, 1.0], "y": [1.0, 0.0]}], "layout": {}}, key="chart", height=200)
+    map_pictures.element(".st-key-chart .js-plotly-plot", "map", {"pictures": []}, {}, 1, None,
+                         on_view=lambda: None, on_missing=lambda: None)
     items = {"lo": 0.0, "hi": 1.0, "scores": [0.5, 0.25], "urls": ["data:image/png;base64,", "data:image/png;base64,"]}
     gallery.grid(items, order=[0, 1], key="gallery")
     style.load_css()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import replace
-from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -40,11 +39,6 @@ def with_clusters(frame: pd.DataFrame, view: View) -> pd.DataFrame:
     return frame.assign(cluster=cluster.to_numpy(), cluster_name=[names.get(int(c), "") for c in cluster])
 
 
-def view_link(view: View, page_url: str | None) -> str:
-    """The address that opens this view as it is shown: the page's address with the view's parameters."""
-    return f"{(page_url or '').split('?')[0]}?{urlencode(urlstate.to_params(view))}"
-
-
 def file_stem(view: View, layer_name: str) -> str:
     """`<catalog>-<layer>-<method>[-p<perplexity used>]`, so that files from several catalogs, layers and
     maps do not overwrite each other in a downloads folder; other than letters, digits and ".-_" is "_"."""
@@ -70,6 +64,5 @@ def render(view: View, layer_name: str) -> None:
     right.download_button("Download Parquet", buffer.getvalue(), file_name=f"{stem}.parquet",
                           mime="application/octet-stream", key="export_parquet")
     st.dataframe(frame.head(20), hide_index=True, key="export_preview")
-    st.caption("The link to this view (layer, map, pinned sample, colours, filter, cluster names):")
-    st.code(view_link(replace(view, channel=st.session_state.get("channel")), st.context.url), language=None,
-            wrap_lines=True)
+    st.caption("The link to this view (layer, map, pinned sample, colours, filter, cluster names, pictures):")
+    st.code(urlstate.link(replace(view, channel=st.session_state.get("channel"))), language=None, wrap_lines=True)

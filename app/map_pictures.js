@@ -1,0 +1,109 @@
+// Pictures on the data map, mounted by app/map_pictures.py (components v2; data: selector, map, layout,
+// thumbs, generation, size).
+// Server to browser: `layout` (as JSON: pictures [id, x, y, colour index, selected], colours, size, frame,
+// hoverdistance) says how the map named `map` (its layout's meta.map) draws its visible points, sized for
+// a plot area of `size` pixels; `thumbs` are the thumbnails (base64 WebP by sample id) this page has not
+// had yet: it keeps them (window.__lsThumbs, dropped when `generation` changes). Each picture becomes two
+// plotly layout images, a one-pixel swatch of its colour a little larger, then its thumbnail; applied with
+// Plotly.relayout, and kept in window.__lsMapPictures so that app/plotly_view.js adds them to every later
+// Plotly.react of that map.
+// Browser to server: when a zoom or pan ends (plotly_relayout changing an axis), the trigger `view`
+// carries the map, its visible x and y ranges and the plot area's size in pixels; `missing`, the ids of
+// pictures whose thumbnails this page lacks.
+const RANGE_CHANGE = /^[xy]axis\d*(\.(range|autorange)(\[\d\])?)?$/;
+
+// a colour as a one-pixel PNG, made once per colour
+const swatches = new Map();
+const swatch = (colour) => {
+  if (!swatches.has(colour)) {
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 1;
+    const context = canvas.getContext('2d');
+    context.fillStyle = colour;
+    context.fillRect(0, 0, 1, 1);
+    swatches.set(colour, canvas.toDataURL('image/png'));
+  }
+  return swatches.get(colour);
+};
+
+const pictureLayout = (sent) => {
+  const thumbs = window.__lsThumbs ? window.__lsThumbs.thumbs : new Map(), images = [];
+  const [sx, sy] = sent.size;
+  const image = (source, x, y, grow, name) => ({source, name, x, y, sizex: sx * grow, sizey: sy * grow,
+    xref: 'x', yref: 'y', xanchor: 'center', yanchor: 'middle', sizing: 'contain', layer: 'above'});
+  sent.pictures.forEach(([id, x, y, colour, selected]) => {
+    const thumb = thumbs.get(id);
+    if (!thumb) return;
+    const grow = 1 + 2 * sent.frame * (selected ? 2 : 1);
+    images.push(image(swatch(selected ? '#ffffff' : sent.colours[colour]), x, y, grow, 'frame ' + id));
+    images.push(image('data:image/webp;base64,' + thumb, x, y, 1, String(id)));
+  });
+  return {images, hoverdistance: sent.hoverdistance};
+};
+
+const mapOf = (gd) => (gd && gd.layout && gd.layout.meta && gd.layout.meta.map) || null;
+
+export default function(component) {
+  const { data, setTriggerValue, parentElement } = component;
+  // This script runs again on every rerun of its fragment; what outlives a run lives on the element.
+  const mine = parentElement.__lsPictures = parentElement.__lsPictures || {lastSent: null, timer: null};
+  mine.send = setTriggerValue;
+  const kept = window.__lsThumbs && window.__lsThumbs.generation === data.generation ? window.__lsThumbs
+    : (window.__lsThumbs = {generation: data.generation, thumbs: new Map()});
+  Object.entries(data.thumbs || {}).forEach(([id, b64]) => kept.thumbs.set(Number(id), b64));
+  // thumbnails the server counts as sent that this page lacks (an update it never drew): asked for again
+  const missing = JSON.parse(data.layout).pictures.map((p) => p[0]).filter((id) => !kept.thumbs.has(id));
+  if (missing.length && JSON.stringify(missing) !== mine.lastMissing) {
+    mine.lastMissing = JSON.stringify(missing);
+    setTriggerValue('missing', missing);
+  }
+  // what is drawn: these pictures, with as many thumbnails as the page holds
+  const key = data.layout + '|' + missing.length;
+  window.__lsMapPictures = {map: data.map, key, layout: () => pictureLayout(JSON.parse(data.layout))};
+
+  const apply = () => {
+    const gd = document.querySelector(data.selector);
+    if (!gd || !window.Plotly || !gd._fullLayout || mapOf(gd) !== data.map) return;  // plotly_view adds it
+    if (gd.__lsPicturesShown === key) return;
+    gd.__lsPicturesShown = key;
+    window.Plotly.relayout(gd, window.__lsMapPictures.layout()).catch(() => { gd.__lsPicturesShown = null; });
+  };
+
+  const report = () => {
+    const gd = document.querySelector(data.selector);
+    const fl = gd && gd._fullLayout, map = mapOf(gd);
+    if (!fl || !fl.xaxis || !fl.yaxis || !map) return;
+    const view = {map, x: fl.xaxis.range.map(Number), y: fl.yaxis.range.map(Number),
+                  width: Math.round(fl.xaxis._length), height: Math.round(fl.yaxis._length)};
+    const reported = JSON.stringify(view);
+    if (reported === mine.lastSent) return;
+    mine.lastSent = reported;
+    mine.send('view', view);
+  };
+  // the plot's handler, bound once, calls the newest run's
+  mine.onRelayout = (changed) => {
+    if (changed && Object.keys(changed).some((k) => RANGE_CHANGE.test(k))) report();  // not pictures, shapes
+  };
+  // pictures sized for another plot size (the server's guess before the first report, a resized
+  // window): the plot reports its own, and the pictures come back sized for it
+  const checkSize = () => {
+    const gd = document.querySelector(data.selector), fl = gd && gd._fullLayout;
+    if (!data.size || !fl || !fl.xaxis || mapOf(gd) !== data.map || gd.__lsPicturesShown !== key) return;
+    const off = (drawn, meant) => Math.abs(drawn - meant) > 0.1 * meant;
+    if (off(fl.xaxis._length, data.size[0]) || off(fl.yaxis._length, data.size[1])) report();
+  };
+
+  // bound once to the plot's event emitter of the day (a full redraw gives the plot a new one)
+  const bind = () => {
+    const gd = document.querySelector(data.selector);
+    if (!gd || !gd._ev || typeof gd.on !== 'function' || gd.__lsPicturesEmitter === gd._ev) return;
+    gd.__lsPicturesEmitter = gd._ev;
+    gd.on('plotly_relayout', (changed) => mine.onRelayout(changed));
+  };
+  clearInterval(mine.timer);
+  const tick = () => { bind(); apply(); checkSize(); };
+  tick();
+  mine.timer = setInterval(tick, 250);
+  const timer = mine.timer;
+  return () => { if (mine.timer === timer) clearInterval(timer); };
+}
