@@ -66,9 +66,11 @@ export default function(component) {
   loadPlotly(data.src).then((Plotly) => {
     if (gd.__lsDrawn.parsed !== traces || gd.__lsDrawn.layout !== data.layout) return;  // a newer one came
     const layout = JSON.parse(data.layout);
-    // the map's pictures (app/map_pictures.js) go with every redraw of the map they were made for
-    const pictures = window.__lsMapPictures;
-    const withPictures = !!pictures && !!layout.meta && pictures.map === layout.meta.map;
+    // the map's pictures (app/map_pictures.js) go with every redraw of the map they were made for, but
+    // not with its first draw: the points show first, and the pictures' own tick lays them over the
+    // drawn plot a moment later (hundreds of images would hold back a page's first look by seconds)
+    const pictures = window.__lsMapPictures, firstDraw = !gd._fullLayout;
+    const withPictures = !firstDraw && !!pictures && !!layout.meta && pictures.map === layout.meta.map;
     if (withPictures) Object.assign(layout, pictures.layout());
     gd.__lsPicturesShown = withPictures ? pictures.key : null;
     return Plotly.react(gd, traces, layout, data.config).then(() => keepRangesAsInitial(gd, layout));

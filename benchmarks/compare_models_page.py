@@ -11,13 +11,12 @@ the page compares every layer of one with every layer of the other on all their 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.runs import repeat
 from harness.browser import launch
 from harness.server import streamlit_server
 
@@ -60,30 +59,17 @@ def one_run(catalog_dir: Path, log_path: Path) -> dict[str, float]:
     return {"open_to_heatmap": heatmap, "cell_click_to_both_maps": maps, "reload_heatmap": again}
 
 
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", required=True, help="a catalog folder; it is compared with a copy of itself")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
-    runs = []
     with tempfile.TemporaryDirectory() as folder:
         for name in ("model-a", "model-b"):
             shutil.copytree(args.catalog, Path(folder) / name)
-        for i in range(args.runs):
-            runs.append(one_run(Path(folder), Path(tempfile.gettempdir()) / f"compare_models_page-{i}.log"))
-            print(i, {k: round(v, 2) for k, v in runs[-1].items()}, flush=True)
-    summary = {key: {"median": statistics.median(r[key] for r in runs), "p95": p95([r[key] for r in runs])}
-               for key in runs[0]}
-    for key, figures in summary.items():
-        print(f"{key}: median {figures['median']:.2f} s, p95 {figures['p95']:.2f} s")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"runs": runs, "summary": summary}, indent=2))
+        repeat(lambda i: one_run(Path(folder), Path(tempfile.gettempdir()) / f"compare_models_page-{i}.log"),
+               args.runs, args.json)
 
 
 if __name__ == "__main__":

@@ -1,30 +1,40 @@
 """First looks in headless Chromium (owner mode): a cold Explorer load until its map is drawn, the first
-gallery after a pin, the Channel tab's first open. Each cold load is a fresh server (so a fresh model
-cache) and a fresh browser; figures in seconds.
+gallery after a pin, the Channel tab's first open. Each run is a fresh server (so a fresh model cache)
+and a fresh browser; figures in seconds.
 
-    python -m benchmarks.first_looks --catalog-dir catalogs --runs 5 [--json OUT]
+    python -m benchmarks.first_looks --catalog-dir catalogs --runs 5 [--visitor] [--json OUT]
+
+`--visitor` times a new visitor of a running server instead: another visitor has opened the Explorer
+first (the server's imports, its shared caches and the model preload done, `--settle` seconds given to
+it), then a fresh browser is timed as above.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.runs import repeat
 from harness.browser import inspector_id, launch, point_positions
 from harness.server import streamlit_server
 
 MAP_DRAWN = ".st-key-datamap .js-plotly-plot .gtitle"
 
 
-def one_run(catalog_dir: str, log_path: Path) -> dict[str, float]:
+def one_run(catalog_dir: str, log_path: Path, visitor: bool = False, settle: float = 20) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
     with tempfile.TemporaryDirectory() as cache, \
             streamlit_server(log_path, {"LAYERSCOPE_CATALOG_DIR": catalog_dir,
                                         "LAYERSCOPE_ACTIVATION_CACHE": cache}) as (url, _), \
             sync_playwright() as p:
+        if visitor:
+            earlier = launch(p)
+            first = earlier.new_page(viewport={"width": 1600, "height": 1000})
+            first.goto(f"{url}/Explorer")
+            first.wait_for_selector(MAP_DRAWN, timeout=120000)
+            first.wait_for_timeout(settle * 1000)
+            earlier.close()
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         start = time.perf_counter()
@@ -57,27 +67,17 @@ def one_run(catalog_dir: str, log_path: Path) -> dict[str, float]:
     return {"explorer_map_drawn": explorer, "first_gallery_after_pin": gallery, "channel_first_open": channel}
 
 
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog-dir", required=True, help="the folder holding the catalog to browse")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--visitor", action="store_true",
+                        help="time a new visitor of a running server (another visitor opened the Explorer first)")
+    parser.add_argument("--settle", type=float, default=20, help="seconds given to the server after that visit")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
-    runs = []
-    for i in range(args.runs):
-        runs.append(one_run(args.catalog_dir, Path(tempfile.gettempdir()) / f"first_looks-{i}.log"))
-        print(i, {k: round(v, 2) for k, v in runs[-1].items()}, flush=True)
-    summary = {key: {"median": statistics.median(r[key] for r in runs), "p95": p95([r[key] for r in runs]),
-                     "max": max(r[key] for r in runs)} for key in runs[0]}
-    for key, figures in summary.items():
-        print(f"{key}: median {figures['median']:.2f} s, p95 {figures['p95']:.2f} s, max {figures['max']:.2f} s")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"runs": runs, "summary": summary}, indent=2))
+    repeat(lambda i: one_run(args.catalog_dir, Path(tempfile.gettempdir()) / f"first_looks-{i}.log",
+                             args.visitor, args.settle), args.runs, args.json)
 
 
 if __name__ == "__main__":
