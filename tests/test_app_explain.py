@@ -88,8 +88,8 @@ def test_faithfulness_rows_every_fast_method_and_the_random_baseline(app_test):
 
 def test_a_layer_without_a_spatial_map_says_so(app_test):
     at = app_test(EXPLORER, tab="Explain")
-    layers = at.selectbox(key="layer_select").options
-    at.session_state.layer_id = int(layers[-1])  # the output: class probabilities
+    last = at.selectbox(key="layer_select").options[-1]  # "23: output", the class probabilities
+    at.session_state.layer_id = at.session_state.layer_select = int(last.split(":")[0])
     rerun(at)
     assert "has no spatial map" in _texts(at)
     assert not any(b.key == "explain_explain" for b in at.button)
