@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app import cached, layer_explain, settings
+from app.layer_map import kind_and_shape
 from app.layer_explain import FAST, METHOD_LABELS, METRIC_LABELS, RANDOM, Busy, Subject
 from app.markup import data_url, escape
 from core.pictures import overlay_jpeg
@@ -41,9 +42,9 @@ def render(path: str, layer: pd.Series, subject: Subject | None, prefix: str = "
     st.markdown(f"**Explain {escape(subject.title)} at {escape(layer_name)}**: where the layer finds the evidence "
                 "for a class, by the grad-cam package's methods.", unsafe_allow_html=True)
     if not layer_explain.spatial(layer):
-        st.info(f"**{layer_name}** has no spatial map (it is a vector of {int(layer['channels'])} values), so "
-                "there is nothing to draw over the image. Pick a convolutional layer: a box with a face on "
-                "the layer map.", icon=":material/info:")
+        what = "is the image itself" if layer_name == "input" else f"has no spatial map ({kind_and_shape(layer)})"
+        st.info(f"**{layer_name}** {what}, so there is no class activation map to draw at it. Pick a layer "
+                "with a spatial map: any convolutional layer or block before the pooling.", icon=":material/info:")
         return
     missing = layer_explain.model_missing()
     if missing:
@@ -87,12 +88,12 @@ def _map(path: str, subject: Subject, layer_id: int, layer_name: str, class_idx:
     cam = layer_explain.stored_map(path, subject, layer_id, class_idx, method)
     if cam is None:
         if method in FAST:
-            asked = st.session_state.get(_requested_key(prefix)) == subject.key
-            if not asked:
+            # once asked for this image, every switch of method, class or layer computes at once
+            if st.session_state.get(_requested_key(prefix)) != subject.key:
                 st.caption("Maps are computed on request (about a second each, kept on disk for catalog samples).")
-                asked = st.button("Explain at this layer", key=f"{prefix}_explain", type="primary")
-            if asked:  # once asked for this image, every switch of method or class computes at once
-                st.session_state[_requested_key(prefix)] = subject.key
+                st.button("Explain at this layer", key=f"{prefix}_explain", type="primary",
+                          on_click=lambda: st.session_state.__setitem__(_requested_key(prefix), subject.key))
+            else:
                 with st.spinner(f"{label} at {layer_name}…"):
                     cam = _guarded(label, lambda: layer_explain.compute_map(path, subject, layer_name, layer_id,
                                                                             class_idx, method))
