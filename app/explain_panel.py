@@ -118,7 +118,8 @@ def _slow_map(path: str, subject: Subject, layer_id: int, layer_name: str, class
     if not st.button(f"Run {label}", key=f"{prefix}_run_slow", type="primary"):
         return None
     bar = st.progress(0.0, text=f"{label}: starting…")
-    st.button("Stop", key=f"{prefix}_stop", on_click=lambda: st.session_state.__setitem__(stopped_key, True))
+    stop = st.empty()  # a click reruns the page, which interrupts the run at its next progress report
+    stop.button("Stop", key=f"{prefix}_stop", on_click=lambda: st.session_state.__setitem__(stopped_key, True))
 
     def progress(done: int, total: int) -> None:
         bar.progress(min(done / max(total, 1), 1.0), text=f"{label}: {done} of {total} model passes")
@@ -126,6 +127,7 @@ def _slow_map(path: str, subject: Subject, layer_id: int, layer_name: str, class
     cam = _guarded(label, lambda: layer_explain.compute_map(path, subject, layer_name, layer_id, class_idx, method,
                                                             progress=progress))
     bar.empty()
+    stop.empty()
     return cam
 
 

@@ -86,6 +86,22 @@ def test_faithfulness_rows_every_fast_method_and_the_random_baseline(app_test):
     assert "not to be trusted" in _texts(at)
 
 
+def test_score_cam_runs_on_its_own_button_and_concepts_name_their_classes(app_test):
+    at = app_test(EXPLORER, tab="Explain")
+    first = at.selectbox(key="layer_select").options[1]  # "1: conv_stem", 32 channels: one masked batch
+    at.session_state.layer_id = at.session_state.layer_select = int(first.split(":")[0])
+    at.session_state["explain_method"] = "scorecam"
+    rerun(at)
+    assert _shown_map(at) is None and "slow" in _texts(at)  # never started by a switch
+    rerun(at.button(key="explain_run_slow").click())
+    assert _shown_map(at)[0] == "scorecam"
+    assert not any(b.key == "explain_stop" for b in at.button)  # the Stop button goes with the run
+    rerun(at.button(key="explain_find_concepts").click())
+    concepts = re.findall(r'data-kind="concept-\d+".*?<figcaption>Concept \d+: ([^<]+)</figcaption>', _html(at), re.S)
+    assert len(concepts) == layer_explain.CONCEPTS
+    assert all(re.search(r"\d+%", caption) for caption in concepts)  # each with the classes it supports
+
+
 def test_a_layer_without_a_spatial_map_says_so(app_test):
     at = app_test(EXPLORER, tab="Explain")
     last = at.selectbox(key="layer_select").options[-1]  # "23: output", the class probabilities
