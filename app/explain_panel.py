@@ -82,6 +82,17 @@ def _requested_key(prefix: str) -> str:
     return f"{prefix}_asked"
 
 
+def _asked(key: str, token: tuple, label: str, **button) -> bool:
+    """True once in the run after the button was clicked for `token` (what it asks for); the button
+    is drawn only while not asked, so it never stays beside its result (a click sets the state, the
+    rerun computes)."""
+    if st.session_state.get(key) == token:
+        del st.session_state[key]  # one attempt per click: a stopped or refused run does not repeat
+        return True
+    st.button(label, key=f"{key}_button", on_click=lambda: st.session_state.__setitem__(key, token), **button)
+    return False
+
+
 def _map(path: str, subject: Subject, layer_id: int, layer_name: str, class_idx: int, method: str,
          prefix: str) -> None:
     label = METHOD_LABELS[method]
@@ -115,7 +126,7 @@ def _slow_map(path: str, subject: Subject, layer_id: int, layer_name: str, class
     bound = f" This server stops it after {limit:g} s." if settings.public_mode() else ""
     st.caption(f"{label} masks the image by each channel of the layer and runs the model on each masked image: "
                f"slow (seconds to minutes).{bound}")
-    if not st.button(f"Run {label}", key=f"{prefix}_run_slow", type="primary"):
+    if not _asked(f"{prefix}_run_slow", (subject.key, layer_id, class_idx), f"Run {label}", type="primary"):
         return None
     bar = st.progress(0.0, text=f"{label}: starting…")
     stop = st.empty()  # a click reruns the page, which interrupts the run at its next progress report
@@ -137,7 +148,7 @@ def _scores(path: str, subject: Subject, layer_id: int, layer_name: str, class_i
     if scores is None:
         st.caption("Every fast method's map is scored by the grad-cam package's metrics, beside a random map "
                    "(10 to 60 s).")
-        if not st.button("Measure faithfulness", key=f"{prefix}_measure"):
+        if not _asked(f"{prefix}_measure", (subject.key, layer_id, class_idx), "Measure faithfulness"):
             return
         status = st.empty()
         passes = [0]
@@ -152,8 +163,24 @@ def _scores(path: str, subject: Subject, layer_id: int, layer_name: str, class_i
         status.empty()
         if scores is None:
             return
-    st.dataframe(score_table(scores), key=f"{prefix}_score_table", width="stretch")
+    st.dataframe(score_table(scores), key=f"{prefix}_score_table", width="stretch", column_config=COLUMNS)
     st.caption(HOW_TO_READ)
+
+
+COLUMNS = {
+    "beats random": st.column_config.CheckboxColumn(
+        "beats random", help="Its ROAD combined is above the random map's: the map is better than chance here."),
+    "ROAD combined": st.column_config.NumberColumn(
+        format="%.3f", help="Half of (least relevant first) minus (most relevant first): the summary score."),
+    "confidence change": st.column_config.NumberColumn(
+        format="%.3f", help="The class probability's change when the image is multiplied by the map."),
+    "ROAD most relevant first": st.column_config.NumberColumn(
+        format="%.3f", help="The probability's drop when the map's most relevant pixels are blurred away "
+                            "(stored negated: a larger drop is higher)."),
+    "ROAD least relevant first": st.column_config.NumberColumn(
+        format="%.3f", help="The probability's change when the least relevant pixels are blurred away "
+                            "(near zero is best)."),
+}
 
 
 def score_table(scores: dict[str, dict[str, float]]) -> pd.DataFrame:
@@ -166,8 +193,8 @@ def score_table(scores: dict[str, dict[str, float]]) -> pd.DataFrame:
     table.index.name = "method"
     if RANDOM in scores:
         baseline = scores[RANDOM].get("road_combined", np.nan)
-        table["beats random"] = [None if m == RANDOM else bool(scores[m].get("road_combined", np.nan) > baseline)
-                                 for m in rows]
+        table.insert(0, "beats random", [None if m == RANDOM else bool(scores[m].get("road_combined", np.nan) > baseline)
+                                         for m in rows])
     return table
 
 
@@ -177,7 +204,7 @@ def _concepts(path: str, subject: Subject, layer_id: int, layer_name: str, prefi
                 unsafe_allow_html=True)
     found = layer_explain.stored_concepts(path, subject, layer_id)
     if found is None:
-        if not st.button("Find concepts", key=f"{prefix}_find_concepts"):
+        if not _asked(f"{prefix}_find_concepts", (subject.key, layer_id), "Find concepts"):
             return
         with st.spinner(f"Factorising {layer_name}…"):
             found = _guarded("Concepts", lambda: layer_explain.compute_concepts(path, subject, layer_name, layer_id))

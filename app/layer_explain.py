@@ -38,9 +38,9 @@ METHOD_LABELS = {
 SLOW = ("scorecam",)  # `core.layer_cams.SLOW_METHODS`, named here so that drawing the picker imports no torch
 FAST = tuple(name for name in METHOD_LABELS if name not in SLOW)
 RANDOM = "random"
-METRIC_LABELS = {
-    "road_combined": "ROAD combined", "road_morf": "ROAD most relevant first",
-    "road_lerf": "ROAD least relevant first", "cam_mult_confidence_change": "confidence change",
+METRIC_LABELS = {  # the faithfulness table's columns, the summary first
+    "road_combined": "ROAD combined", "cam_mult_confidence_change": "confidence change",
+    "road_morf": "ROAD most relevant first", "road_lerf": "ROAD least relevant first",
 }
 CONCEPTS = 4
 

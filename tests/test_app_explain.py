@@ -77,8 +77,9 @@ def test_choosing_another_class_of_the_top10_explains_that_class(app_test):
 def test_faithfulness_rows_every_fast_method_and_the_random_baseline(app_test):
     at = app_test(EXPLORER, tab="Explain")
     assert not at.dataframe  # slow: only on request
-    rerun(at.button(key="explain_measure").click())
+    rerun(at.button(key="explain_measure_button").click())
     assert len(at.dataframe) == 1
+    assert not any(b.key == "explain_measure_button" for b in at.button)  # the table took its place
     table = at.dataframe[0].value
     assert list(table.index) == [layer_explain.METHOD_LABELS[m] for m in layer_explain.FAST] + ["random (baseline)"]
     assert {"ROAD combined", "confidence change", "beats random"} <= set(table.columns)
@@ -93,10 +94,11 @@ def test_score_cam_runs_on_its_own_button_and_concepts_name_their_classes(app_te
     at.session_state["explain_method"] = "scorecam"
     rerun(at)
     assert _shown_map(at) is None and "slow" in _texts(at)  # never started by a switch
-    rerun(at.button(key="explain_run_slow").click())
+    rerun(at.button(key="explain_run_slow_button").click())
     assert _shown_map(at)[0] == "scorecam"
+    assert not any(b.key == "explain_run_slow_button" for b in at.button)  # the map took its place
     assert not any(b.key == "explain_stop" for b in at.button)  # the Stop button goes with the run
-    rerun(at.button(key="explain_find_concepts").click())
+    rerun(at.button(key="explain_find_concepts_button").click())
     concepts = re.findall(r'data-kind="concept-\d+".*?<figcaption>Concept \d+: ([^<]+)</figcaption>', _html(at), re.S)
     assert len(concepts) == layer_explain.CONCEPTS
     assert all(re.search(r"\d+%", caption) for caption in concepts)  # each with the classes it supports
@@ -157,7 +159,7 @@ def test_public_mode_stops_score_cam_at_its_time_limit_with_a_message(published_
     at.session_state["explain_method"] = "scorecam"
     rerun(at)
     assert "This server stops it after 0 s" in _texts(at)
-    rerun(at.button(key="explain_run_slow").click())
+    rerun(at.button(key="explain_run_slow_button").click())
     assert "stopped: it ran past the time limit" in _texts(at)
     assert "public server limits each explanation" in _texts(at)
     assert _shown_map(at) is None
