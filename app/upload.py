@@ -209,6 +209,7 @@ def render(path: str, layer_id: int, layer_name: str, method: str, used: float |
     pics, bars = st.columns([3, 2])
     pics.html('<div class="ls-pics" data-testid="upload-pictures">' + "".join(cells) + "</div>")
     bars.html(inspector.top10_html(analysis.top))
+    _explain(path, layer_id, analysis)
     if placed is not None:
         labels = table.set_index("sample_id").label_name
         ids = [sid for sid, _ in placed["neighbours"]]
@@ -218,6 +219,17 @@ def render(path: str, layer_id: int, layer_name: str, method: str, used: float |
         hint = separability_chart.depth_hint(*cached.separability(path), layer_id)
         if hint:
             st.caption(hint, help=separability_chart.help_text(cached.separability(path)[1]))
+
+
+def _explain(path: str, layer_id: int, analysis: Analysis) -> None:
+    """The image's class activation maps, faithfulness and concepts at this layer, on request."""
+    from app import explain_panel
+    from app.layer_explain import Subject
+    layers = cached.layers(path)
+    layer = layers[layers.layer_id == layer_id].iloc[0]
+    subject = Subject(f"upload-{analysis.digest}", "your image", analysis.pictures["image"], analysis.top)
+    with st.expander(f"Explain your image at {layer['name']}", icon=":material/visibility:"):
+        explain_panel.render(path, layer, subject, prefix="upload_explain")
 
 
 def marker(path: str, layer_id: int, method: str, used: float | None) -> tuple[float, float, str] | None:

@@ -103,7 +103,8 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
 - **Inspector**: the top-10 are the softmax probabilities. Grad-CAM weighs the last convolutional
   map by the gradient of the predicted class; guided backprop is the input gradient with negative
   gradients stopped at every ReLU; guided Grad-CAM multiplies the two.
-- **Explanations at a layer** (any layer with a spatial map; computed on request by the grad-cam
+- **Explanations at a layer** (the Explorer's *Explain* tab, and *Your image* for an upload: any layer
+  with a spatial map, for the predicted class or any of the top-10; computed on request by the grad-cam
   package itself, `pytorch_grad_cam`, and kept on disk per catalog build in `.cache/layer_cams/`):
   *Grad-CAM* weighs the layer's channels by their mean gradient for the class; *Grad-CAM++* by a
   weighted mean of positive gradients (several objects of a class show better); *HiResCAM* multiplies
@@ -123,7 +124,8 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
   *ROADCombined* (`road_combined`): half their difference; *confidence change*
   (`cam_mult_confidence_change`): the probability change when the image is multiplied by the map.
   `random` is a map of uniform noise at the layer's resolution, upscaled like the CAMs: a method that
-  scores no better than it is not showing what the model uses. Guided backprop and guided Grad-CAM are
+  scores no better than it is not showing what the model uses (the Explain tab's *beats random*
+  column compares each method's ROAD combined with the random row's). Guided backprop and guided Grad-CAM are
   scored as saliency maps (largest absolute colour channel, scaled to [0, 1]).
 - **Activation gallery**: the catalog stores per-channel statistics (mean, entropy of a 10-bin
   histogram, and score = entropy × mean magnitude) but not full maps. The gallery runs the cached

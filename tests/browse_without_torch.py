@@ -43,7 +43,7 @@ def main() -> None:
     explorer.session_state.pinned = 3  # the inspector shows the pinned sample's stored pictures
     run(explorer)
     steps.append(("explorer, pinned", "torch" in sys.modules))
-    for tab in ("Neighbours", "Selection", "Compare layers", "Export", "Failures", "Layer similarity"):
+    for tab in ("Neighbours", "Explain", "Selection", "Compare layers", "Export", "Failures", "Layer similarity"):
         explorer.session_state["explorer_tab"] = tab
         if tab == "Selection":
             explorer.session_state["selection_ids"] = [0, 1, 2, 3]

@@ -18,7 +18,14 @@ import pytest
 
 from builder import BuildConfig, NoProgress, build_catalog
 from tests.apptest_tools import APP_TIMEOUT, check
-from tests.paths import ACTIVATION_CACHE_ENV, ARTIFACTS, CATALOG_DIR_ENV, DOWNLOAD_CACHE_ENV, REPO
+from tests.paths import (
+    ACTIVATION_CACHE_ENV,
+    ARTIFACTS,
+    CATALOG_DIR_ENV,
+    DOWNLOAD_CACHE_ENV,
+    LAYER_CAM_CACHE_ENV,
+    REPO,
+)
 
 
 # Fixtures that build a real catalog (tens of seconds once a run): a test that uses one is `slow`.
@@ -76,11 +83,12 @@ class AppEnv(NamedTuple):
 @pytest.fixture
 def app_env(small_catalog, monkeypatch, tmp_path) -> AppEnv:
     """The app's environment: catalogs looked for beside the small catalog, activations cached in a
-    fresh temporary folder."""
+    fresh temporary folder (and layer CAMs in another)."""
     path, manifest = small_catalog
     cache = tmp_path / "cache"
     monkeypatch.setenv(CATALOG_DIR_ENV, str(path.parent))
     monkeypatch.setenv(ACTIVATION_CACHE_ENV, str(cache))
+    monkeypatch.setenv(LAYER_CAM_CACHE_ENV, str(tmp_path / "layer-cams"))
     return AppEnv(path, manifest, cache)
 
 
@@ -143,7 +151,8 @@ def _serve(catalog_path: Path, manifest: dict | None, cache: Path, name: str) ->
     from harness.server import streamlit_server as serve
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}-server.log"
-    env = {CATALOG_DIR_ENV: str(catalog_path.parent), ACTIVATION_CACHE_ENV: str(cache), "PYTHONUNBUFFERED": "1"}
+    env = {CATALOG_DIR_ENV: str(catalog_path.parent), ACTIVATION_CACHE_ENV: str(cache),
+           LAYER_CAM_CACHE_ENV: str(cache.with_name(cache.name + "-layer-cams")), "PYTHONUNBUFFERED": "1"}
     with serve(log_path, env) as (url, process):
         yield Server(url, catalog_path, manifest, log_path, process)
 

@@ -9,3 +9,4 @@ ARTIFACTS = REPO / "test-artifacts"  # screenshots and server logs of the browse
 CATALOG_DIR_ENV = "LAYERSCOPE_CATALOG_DIR"  # where Home, the Explorer and the scripts look for catalogs
 ACTIVATION_CACHE_ENV = "LAYERSCOPE_ACTIVATION_CACHE"  # where the Explorer's gallery caches computed activations
 DOWNLOAD_CACHE_ENV = "LAYERSCOPE_CACHE"  # where datasets are downloaded and unpacked
+LAYER_CAM_CACHE_ENV = "LAYERSCOPE_LAYER_CAM_CACHE"  # where the Explain tab keeps layer CAMs and their scores

@@ -1,0 +1,165 @@
+"""The Explain tab through AppTest against the small catalog (real EfficientNet-Lite0 weights): nothing
+runs until asked, a method or class switch draws another map, faithfulness has its random row, layers
+without a map and servers without the model say so, an upload gets the same panel, and public mode
+stops a slow method at its time limit with a message."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import layer_explain
+from app.layer_explain import Busy, Gate
+from catalog.publish import publish
+from tests.apptest_tools import APP_TIMEOUT, check, rerun
+from tests.paths import REPO
+
+EXPLORER = "pages/1_Explorer.py"
+
+
+@pytest.fixture(autouse=True)
+def nothing_computed_yet(monkeypatch):
+    """Each test starts from an empty process-wide store (its disk cache is a fresh folder already)."""
+    from app.bounded import BoundedStore
+    for name in ("_maps", "_scores", "_concepts"):
+        monkeypatch.setattr(layer_explain, name, BoundedStore(8))
+
+
+def _html(at) -> str:
+    return "\n".join(h.proto.body for h in at.get("html"))
+
+
+def _shown_map(at) -> tuple[str, str] | None:
+    """(method, picture data URL) of the layer CAM on screen, or None."""
+    found = re.search(r'data-testid="layer-cam" data-method="([^"]+)".*?<img src="([^"]+)"', _html(at), re.S)
+    return (found.group(1), found.group(2)) if found else None
+
+
+def _texts(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    return "\n".join(parts + [w.value for w in at.warning] + [e.value for e in at.error])
+
+
+def _explained(at, prefix: str = "explain"):
+    return rerun(at.button(key=f"{prefix}_explain").click())
+
+
+def test_nothing_is_computed_until_asked_then_a_method_switch_draws_another_map(app_test):
+    at = app_test(EXPLORER, tab="Explain")
+    assert _shown_map(at) is None  # the first load computes nothing
+    assert at.button(key="explain_explain").label == "Explain at this layer"
+    _explained(at)
+    method, gradcam = _shown_map(at)
+    assert method == "gradcam"
+    at.session_state["explain_method"] = "eigencam"
+    rerun(at)  # once asked, a switch computes at once: no second button
+    method, eigencam = _shown_map(at)
+    assert method == "eigencam" and eigencam != gradcam
+    at.session_state["explain_method"] = "gradcam"
+    rerun(at)
+    assert _shown_map(at) == ("gradcam", gradcam)  # the same map again, from the cache
+
+
+def test_choosing_another_class_of_the_top10_explains_that_class(app_test):
+    at = app_test(EXPLORER, tab="Explain")
+    _explained(at)
+    _, predicted = _shown_map(at)
+    choice = at.selectbox(key=f"explain_class_sample-{at.session_state.pinned}")
+    assert "predicted" in choice.options[0] and len(choice.options) == 10
+    rerun(choice.select_index(1))
+    _, other = _shown_map(at)
+    assert other != predicted
+    name = re.sub(r"^2\. | \(.*$", "", choice.options[1])
+    assert name in _html(at)  # the caption names the class it explains
+
+
+def test_faithfulness_rows_every_fast_method_and_the_random_baseline(app_test):
+    at = app_test(EXPLORER, tab="Explain")
+    assert not at.dataframe  # slow: only on request
+    rerun(at.button(key="explain_measure_button").click())
+    assert len(at.dataframe) == 1
+    assert not any(b.key == "explain_measure_button" for b in at.button)  # the table took its place
+    table = at.dataframe[0].value
+    assert list(table.index) == [layer_explain.METHOD_LABELS[m] for m in layer_explain.FAST] + ["random (baseline)"]
+    assert {"ROAD combined", "confidence change", "beats random"} <= set(table.columns)
+    assert table["ROAD combined"].notna().all()
+    assert "not to be trusted" in _texts(at)
+
+
+def test_score_cam_runs_on_its_own_button_and_concepts_name_their_classes(app_test):
+    at = app_test(EXPLORER, tab="Explain")
+    first = at.selectbox(key="layer_select").options[1]  # "1: conv_stem", 32 channels: one masked batch
+    at.session_state.layer_id = at.session_state.layer_select = int(first.split(":")[0])
+    at.session_state["explain_method"] = "scorecam"
+    rerun(at)
+    assert _shown_map(at) is None and "slow" in _texts(at)  # never started by a switch
+    rerun(at.button(key="explain_run_slow_button").click())
+    assert _shown_map(at)[0] == "scorecam"
+    assert not any(b.key == "explain_run_slow_button" for b in at.button)  # the map took its place
+    assert not any(b.key == "explain_stop" for b in at.button)  # the Stop button goes with the run
+    rerun(at.button(key="explain_find_concepts_button").click())
+    concepts = re.findall(r'data-kind="concept-\d+".*?<figcaption>Concept \d+: ([^<]+)</figcaption>', _html(at), re.S)
+    assert len(concepts) == layer_explain.CONCEPTS
+    assert all(re.search(r"\d+%", caption) for caption in concepts)  # each with the classes it supports
+
+
+def test_a_layer_without_a_spatial_map_says_so(app_test):
+    at = app_test(EXPLORER, tab="Explain")
+    last = at.selectbox(key="layer_select").options[-1]  # "23: output", the class probabilities
+    at.session_state.layer_id = at.session_state.layer_select = int(last.split(":")[0])
+    rerun(at)
+    assert "has no spatial map" in _texts(at)
+    assert not any(b.key == "explain_explain" for b in at.button)
+
+
+def test_a_server_without_the_model_says_the_section_needs_it(app_test, monkeypatch):
+    monkeypatch.setattr(layer_explain, "model_missing", lambda: "torch not installed")
+    at = app_test(EXPLORER, tab="Explain")
+    assert "need the model" in _texts(at)
+    assert not any(b.key == "explain_explain" for b in at.button)
+
+
+def test_an_upload_gets_the_same_explanations(app_test):
+    at = app_test(EXPLORER, tab="Your image")
+    rerun(at.selectbox(key="upload_pick").select(at.selectbox(key="upload_pick").options[3]))
+    assert _shown_map(at) is None
+    _explained(at, "upload_explain")
+    assert _shown_map(at)[0] == "gradcam"
+
+
+def test_the_gate_runs_one_computation_per_session_and_caps_the_process():
+    gate = Gate(2)
+    gate.enter("a")
+    with pytest.raises(Busy, match="still running"):
+        gate.enter("a")
+    gate.enter("b")
+    with pytest.raises(Busy, match="other visitors"):
+        gate.enter("c")
+    gate.leave("a")
+    gate.enter("c")  # a place freed is taken again
+
+
+@pytest.fixture(scope="module")
+def published_root(small_catalog, tmp_path_factory):
+    root = tmp_path_factory.mktemp("published")
+    publish(small_catalog[0], name="lite0-demo", root=root)
+    return root
+
+
+def test_public_mode_stops_score_cam_at_its_time_limit_with_a_message(published_root, monkeypatch, tmp_path):
+    monkeypatch.setenv("LAYERSCOPE_PUBLIC", "1")
+    monkeypatch.setenv("LAYERSCOPE_PUBLISHED_DIR", str(published_root))
+    monkeypatch.setenv("LAYERSCOPE_CATALOG_DIR", str(tmp_path / "owner-catalogs"))
+    monkeypatch.setenv("LAYERSCOPE_LAYER_CAM_CACHE", str(tmp_path / "layer-cams"))
+    monkeypatch.setenv(layer_explain.LIMIT_ENV, "0")  # every computation is past its limit at once
+    at = AppTest.from_file(str(REPO / EXPLORER), default_timeout=APP_TIMEOUT)
+    check(at.run())
+    at.session_state["explorer_tab"] = "Explain"
+    at.session_state["explain_method"] = "scorecam"
+    rerun(at)
+    assert "This server stops it after 0 s" in _texts(at)
+    rerun(at.button(key="explain_run_slow_button").click())
+    assert "stopped: it ran past the time limit" in _texts(at)
+    assert "public server limits each explanation" in _texts(at)
+    assert _shown_map(at) is None

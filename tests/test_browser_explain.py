@@ -1,0 +1,40 @@
+"""The Explain tab by mouse in headless Chromium: a person asks for Grad-CAM at a middle layer of the
+real EfficientNet-Lite0, sees it over the image, switches to EigenCAM and sees another map. Screenshots
+go to test-artifacts/."""
+from __future__ import annotations
+
+import pytest
+
+import catalog
+
+pytestmark = pytest.mark.browser
+
+SHOWN = "[data-testid='layer-cam'][data-method='{}'] img"
+
+
+def test_switching_the_method_draws_another_map(streamlit_server, browser_page, page_errors, screenshot):
+    page, url, path = browser_page, streamlit_server.url, streamlit_server.path
+    layer, name = catalog.open(path).execute(
+        "SELECT layer_id, name FROM layers WHERE height = 14 ORDER BY position DESC LIMIT 1"
+    ).fetchone()
+    page.goto(f"{url}/Explorer?catalog={path.name}&layer={layer}&method=pca&pinned=4")
+    page.wait_for_selector(".ls-inspector-head", timeout=90000)
+    page.get_by_role("tab", name="Explain").click()
+    ask = page.get_by_role("button", name="Explain at this layer")
+    ask.wait_for(timeout=60000)
+    assert page.locator("[data-testid='layer-cam']").count() == 0  # nothing computed before the click
+    ask.click()
+    page.wait_for_selector(SHOWN.format("gradcam"), timeout=180000)  # the model loads first
+    assert ask.count() == 0  # asked once: the next switch needs no button
+    gradcam = page.get_attribute(SHOWN.format("gradcam"), "src")
+    assert "Grad-CAM · " in page.inner_text("[data-testid='layer-cam']") and name in page.inner_text(
+        "[data-testid='layer-cam']")
+    page.locator(SHOWN.format("gradcam")).scroll_into_view_if_needed()
+    screenshot("explain-1-gradcam")
+    page.locator(".st-key-explain_method").get_by_text("EigenCAM", exact=True).click()
+    page.wait_for_selector(SHOWN.format("eigencam"), timeout=120000)
+    eigencam = page.get_attribute(SHOWN.format("eigencam"), "src")
+    assert eigencam.startswith("data:image/jpeg") and eigencam != gradcam
+    page.locator(SHOWN.format("eigencam")).scroll_into_view_if_needed()
+    screenshot("explain-2-eigencam")
+    assert not page_errors
