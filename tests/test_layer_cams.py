@@ -178,12 +178,14 @@ def lite0_real():
 
 def test_a_trained_models_gradcam_is_more_faithful_than_its_inverse_and_random_maps(lite0_real):
     """The known answer: on a trained model, the map of what it looked at keeps more of the class when
-    the image is multiplied by it than the inverse map or a random one. Checked on the bundled
-    shark (on 7 of the first 8 bundled images Grad-CAM beats its inverse on this metric)."""
+    the image is multiplied by it than the inverse map or a random one, and ROAD at its default
+    thresholds ranks it above its inverse. Checked on the bundled shark (on 7 of the first 8 bundled
+    images Grad-CAM beats its inverse on the confidence change; against the random map ROAD is
+    image-dependent: on the shark the two tie when averaged over every tenth from 20 to 80 %)."""
     loaded, modules = lite0_real
     x = loaded.preprocess(Image.open(REPO / "data/sample/n01484850_great_white_shark.jpg").convert("RGB"))
     cam = layer_cams(loaded.model, modules["bn2"], x, None, ["gradcam"])["gradcam"]
-    scores = faithfulness(loaded.model, x, 2, {"gradcam": cam, "inverse": 1 - cam}, percentiles=(50,))
+    scores = faithfulness(loaded.model, x, 2, {"gradcam": cam, "inverse": 1 - cam})
     metric = "cam_mult_confidence_change"
     assert scores["gradcam"][metric] > scores["inverse"][metric] + 0.1
     assert scores["gradcam"][metric] > scores[RANDOM][metric]
