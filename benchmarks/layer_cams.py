@@ -3,8 +3,9 @@ with its progress, faithfulness of all fast methods (+ random) for one sample, a
 
 Beside LayerScope's calls, `--plain` times the package called directly, the way a script would (EigenCAM
 with numpy's default BLAS threads; ROADCombined's two averages and the confidence change in turn, the
-noise from torch's global generator, the garbage collector on), alternating with ours round by round,
-so the ratio holds even on a loaded host.
+noise from torch's global generator, the garbage collector on) at `--plain-percentiles` (20, 50, 80 by
+default), and ours at those thresholds too, alternating round by round, so the ratios hold even on a
+loaded host.
 
     python -m benchmarks.layer_cams                                   # EfficientNet-Lite0, real weights
     python -m benchmarks.layer_cams --plain --scorecam-batches 2     # with the direct-call baselines
@@ -66,7 +67,7 @@ def _plain_eigencam(model, target, x, klass) -> None:
         cam.activations_and_grads.release()
 
 
-def _plain_faithfulness(model, x, klass, maps, layer_size) -> None:
+def _plain_faithfulness(model, x, klass, maps, layer_size, percentiles) -> None:
     """The package's metrics called directly on the same maps (+ the same random map): ROADCombined's
     two averages one after the other, then the confidence change."""
     batch = as_batch(x)
@@ -75,22 +76,23 @@ def _plain_faithfulness(model, x, klass, maps, layer_size) -> None:
     targets = [ClassifierOutputSoftmaxTarget(klass)] * len(cams)
     with torch.no_grad():
         CamMultImageConfidenceChange()(inputs, cams, targets, model)
-        ROADCombined(percentiles=list(ROAD_PERCENTILES))(inputs, cams, targets, model)
+        ROADCombined(percentiles=list(percentiles))(inputs, cams, targets, model)
 
 
-def _alternate(ours, plain, rounds: int) -> tuple[float, float]:
-    """Best of `rounds` seconds for each, run in turn (ours, plain, ours, ...)."""
-    best = {"ours": float("inf"), "plain": float("inf")}
+def _alternate(calls: dict, rounds: int) -> dict[str, float]:
+    """Best of `rounds` seconds for each call, run in turn round by round."""
+    best = dict.fromkeys(calls, float("inf"))
     for _ in range(rounds):
-        for name, call in (("ours", ours), ("plain", plain)):
+        for name, call in calls.items():
             start = time.perf_counter()
             call()
             best[name] = min(best[name], time.perf_counter() - start)
-    return round(best["ours"], 3), round(best["plain"], 3)
+    return {name: round(seconds, 3) for name, seconds in best.items()}
 
 
 def run(model: str, weights: str, layer: str | None, image: str, rounds: int,
-        scorecam_batches: int | None = None, plain: bool = False, faithfulness_rounds: int = 1) -> dict:
+        scorecam_batches: int | None = None, plain: bool = False, faithfulness_rounds: int = 1,
+        plain_percentiles: tuple[int, ...] = (20, 50, 80)) -> dict:
     loaded = load_model(model, weights)
     layers, modules = trace_layers(loaded.model, loaded.preprocess.crop)
     if layer is None:
@@ -112,19 +114,22 @@ def run(model: str, weights: str, layer: str | None, image: str, rounds: int,
         figures["seconds"][name] = round(min(times), 3)
     if plain:
         _plain_eigencam(loaded.model, modules[layer], x, klass)  # warm-up
-        ours, direct = _alternate(lambda: layer_cams(loaded.model, modules[layer], x, klass, ["eigencam"]),
-                                  lambda: _plain_eigencam(loaded.model, modules[layer], x, klass), rounds)
-        figures["seconds"].update(eigencam_alternating=ours, eigencam_package_direct=direct)
+        figures["seconds"].update(_alternate({
+            "eigencam_ours": lambda: layer_cams(loaded.model, modules[layer], x, klass, ["eigencam"]),
+            "eigencam_package_direct": lambda: _plain_eigencam(loaded.model, modules[layer], x, klass)}, rounds))
     figures.update(_scorecam(loaded.model, modules[layer], x, klass, scorecam_batches))
     size = (info.height, info.width)
 
-    def ours_faithfulness() -> None:
-        faithfulness(loaded.model, x, klass, maps, layer_size=size)
+    def ours_faithfulness(percentiles=ROAD_PERCENTILES) -> None:
+        faithfulness(loaded.model, x, klass, maps, layer_size=size, percentiles=percentiles)
 
     if plain:
-        ours, direct = _alternate(ours_faithfulness, lambda: _plain_faithfulness(loaded.model, x, klass, maps, size),
-                                  faithfulness_rounds)
-        figures["seconds"].update(faithfulness_all_fast_plus_random=ours, faithfulness_package_direct=direct)
+        figures["road_percentiles"], figures["plain_percentiles"] = list(ROAD_PERCENTILES), list(plain_percentiles)
+        figures["seconds"].update(_alternate({
+            "faithfulness_all_fast_plus_random": ours_faithfulness,
+            "faithfulness_ours_at_plain_percentiles": lambda: ours_faithfulness(plain_percentiles),
+            "faithfulness_package_direct": lambda: _plain_faithfulness(loaded.model, x, klass, maps, size,
+                                                                       plain_percentiles)}, faithfulness_rounds))
     else:
         start = time.perf_counter()
         ours_faithfulness()
@@ -148,13 +153,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="stop Score-CAM after this many masked batches and extrapolate (default: run it all)")
     parser.add_argument("--plain", action="store_true",
                         help="also time the package called directly (EigenCAM, the metrics), alternating with ours")
+    parser.add_argument("--plain-percentiles", default="20,50,80",
+                        help="ROAD thresholds of the direct call (and of ours beside it), comma-separated")
     parser.add_argument("--faithfulness-rounds", type=int, default=1,
                         help="rounds of faithfulness (each alternation with --plain)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     figures = run(args.model, args.weights, args.layer, args.image, args.rounds, args.scorecam_batches,
-                  args.plain, args.faithfulness_rounds)
+                  args.plain, args.faithfulness_rounds, tuple(int(p) for p in args.plain_percentiles.split(",")))
     print(json.dumps(figures, indent=1))
     if args.json:
         with open(args.json, "w") as handle:
