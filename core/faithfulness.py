@@ -55,8 +55,8 @@ METRICS = ("road_morf", "road_lerf", "road_combined", "cam_mult_confidence_chang
 RANDOM = "random"
 # ROAD's thresholds (the percentage of pixels kept): each is one imputation per map for each ordering, a
 # sparse solve that grows with the pixels imputed. The package's default is every tenth. On bundled
-# images, 30 and 70 % separate the CAMs from the random map and from an inverted map as well as every
-# tenth does, while 20 % (80 % imputed, the costliest solve) barely separates them; docs/PERFORMANCE.md.
+# images, 30 and 70 % separate the CAMs from their inverted maps as well as every tenth does, while 20 %
+# (80 % imputed, the costliest solve) barely separates them; docs/PERFORMANCE.md has the figures.
 ROAD_PERCENTILES = (30, 70)
 ROAD_NOISE = NoisyLinearImputer().noise  # the package's default noise, added to each imputed pixel
 ROAD_WORKERS = 2  # the least- and most-relevant-first averagers side by side
