@@ -118,8 +118,8 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
 - **Faithfulness** (on request beside those maps, and in the `faithfulness` table for the stored
   explanations of N samples with `--faithfulness N`), by the package's metrics on the class's softmax
   probability, each oriented so that **higher means more faithful**: *ROAD most relevant first*
-  (`road_morf`): the map's most relevant pixels are replaced by noisy linear imputation at 20, 50 and
-  80 % thresholds; a larger drop in the probability is better (stored negated); *ROAD least relevant
+  (`road_morf`): the map's most relevant 70 % and 30 % of the pixels are replaced by noisy linear
+  imputation, in turn; a larger drop in the probability is better (stored negated); *ROAD least relevant
   first* (`road_lerf`): the least relevant pixels are replaced; a smaller drop is better;
   *ROADCombined* (`road_combined`): half their difference; *confidence change*
   (`cam_mult_confidence_change`): the probability change when the image is multiplied by the map.
