@@ -24,8 +24,10 @@ the ordering and the threshold, so the scores repeat whatever the threads' inter
 caller's random state is untouched. The cyclic garbage collector is paused while the metrics run:
 the package builds each system as a `lil_matrix`, one Python list per row, and with a loaded model in
 the process the collections those lists trigger cost more than the solve. The unperturbed batch, the
-baseline every metric call scores first, is forwarded once. The metric forwards carry no hooks, so
-they need no model lock; `should_stop` is checked before every one of them.
+baseline every metric call scores first, is forwarded once. Each metric forward holds the model's lock
+(`core.forward`): it adds no hooks, but another session's hooks, on the shared model while their run
+holds the lock, must never see it; the lock is taken per forward, so the imputations between forwards
+still run side by side. `should_stop` is checked before every forward.
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ from pytorch_grad_cam.metrics.road import NoisyLinearImputer
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
 from torch import nn
 
+from core.forward import model_lock
 from core.layer_cams import Cancelled, ShouldStop, as_batch
 
 METRICS = ("road_morf", "road_lerf", "road_combined", "cam_mult_confidence_change")
@@ -195,5 +198,5 @@ class _Forward:
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.should_stop is not None and self.should_stop():
             raise Cancelled("faithfulness: stopped before the next forward")
-        with torch.no_grad():
+        with model_lock(self.model), torch.no_grad():
             return self.model(x)

@@ -159,6 +159,30 @@ def test_road_noise_is_seeded_whatever_the_threads_and_leaves_the_callers_random
     assert other_seed["gradcam"]["road_lerf"] != threaded["gradcam"]["road_lerf"]  # the noise is there
 
 
+def test_no_metric_forward_runs_while_another_run_holds_the_model():
+    """Another session's hooked run holds the shared model's lock: its hooks must see only its own
+    forwards, so the metrics' forwards wait until it lets go."""
+    from core.forward import hooked
+
+    net, x = small_net(), image()
+    cam = layer_cams(net, net[3], x, 3, ["gradcam"])["gradcam"]
+    seen, holding, done = [], threading.Event(), threading.Event()
+
+    def other_session():
+        with hooked(net, [(net[0], lambda _m, _i, out: seen.append(out.shape[0]))]):
+            holding.set()
+            done.wait(1.0)  # a run that takes a while, its hook on
+            net(x[None])
+
+    thread = threading.Thread(target=other_session)
+    thread.start()
+    holding.wait()
+    faithfulness(net, x, 3, {"gradcam": cam}, percentiles=(30, 70), seed=5)
+    done.set()
+    thread.join()
+    assert seen == [1]  # the other run's own forward only
+
+
 def test_the_garbage_collector_is_back_on_after_the_metrics_even_when_stopped():
     net, x = small_net(), image()
     assert gc.isenabled()
