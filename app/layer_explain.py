@@ -194,9 +194,13 @@ class _Run:
             self.gate.leave(self.session)
             raise
 
+        owner = threading.current_thread()
+
         def should_stop() -> bool:
-            if self.tick is not None:
-                self.tick()  # a Streamlit call: where a Stop click (a rerun) interrupts the run
+            # a Streamlit call, where a Stop click (a rerun) interrupts the run: only from the script's
+            # own thread (faithfulness asks from its worker threads too, which have no session)
+            if self.tick is not None and threading.current_thread() is owner:
+                self.tick()
             return deadline()
 
         self.should_stop = should_stop
