@@ -220,6 +220,8 @@ def load_arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--think", type=float, default=0.0, metavar="S",
                         help="each visitor pauses 0.5 S to 1.5 S after every action (default 0: back to back)")
     parser.add_argument("--json", type=Path, default=None, help="also write the summary here")
+    parser.add_argument("--hostile", action="store_true",
+                        help="a public server, and hostile visitors beside the ordinary ones (benchmarks/hostile.py)")
     return parser
 
 
@@ -249,8 +251,6 @@ def main() -> None:
     parser = load_arguments(__doc__.splitlines()[0])
     parser.add_argument("--nice-browsers", type=int, default=0, metavar="N",
                         help="run the browsers (and this driver) at nice N; the server keeps normal priority")
-    parser.add_argument("--hostile", action="store_true",
-                        help="a public server, and hostile visitors beside the ordinary ones (benchmarks/hostile.py)")
     args = parser.parse_args()
     hostile = {} if args.hostile else None
     run_load(args, "load-server.log",

@@ -251,10 +251,7 @@ async def _beside_hostile_visitors(url: str, visitors: list[Visitor], hostile: d
 
 
 def main() -> None:
-    parser = load_arguments(__doc__.splitlines()[0])
-    parser.add_argument("--hostile", action="store_true",
-                        help="a public server, and hostile visitors beside the ordinary ones (benchmarks/hostile.py)")
-    args = parser.parse_args()
+    args = load_arguments(__doc__.splitlines()[0]).parse_args()
     hostile = {} if args.hostile else None
     run_load(args, "protocol-load-server.log",
              lambda url: drive(url, args.sessions, args.seconds, think=args.think, hostile=hostile),
