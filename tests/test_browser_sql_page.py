@@ -8,6 +8,17 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
+ERROR_BOX = "[data-testid='stAlertContentError']"
+
+
+def _refused(page, query) -> str:
+    """Run `query` on the SQL page (the query box already shown); the error box's text."""
+    query_box = page.locator(".st-key-sql_query textarea")
+    query_box.fill(query)
+    page.locator(".st-key-sql_run button").click()
+    page.wait_for_selector(ERROR_BOX, timeout=60000)
+    return page.inner_text(ERROR_BOX)
+
 
 def test_a_query_runs_and_a_write_is_refused_by_mouse(streamlit_server, browser_page, page_errors, screenshot):
     page, url = browser_page, streamlit_server.url
@@ -17,10 +28,7 @@ def test_a_query_runs_and_a_write_is_refused_by_mouse(streamlit_server, browser_
     query.fill("SELECT label_name, count(*) AS n FROM samples GROUP BY 1 ORDER BY 2 DESC")
     page.locator(".st-key-sql_run button").click()
     page.wait_for_selector(".st-key-sql_download button", timeout=60000)
-    query.fill("COPY samples TO '/tmp/layerscope-stolen.csv'")
-    page.locator(".st-key-sql_run button").click()
-    page.wait_for_selector("[data-testid='stAlertContentError']", timeout=60000)
-    assert "only SELECT" in page.inner_text("[data-testid='stAlertContentError']")
+    assert "only SELECT" in _refused(page, "COPY samples TO '/tmp/layerscope-stolen.csv'")
     assert not Path("/tmp/layerscope-stolen.csv").exists()
     screenshot("15-sql-refused", full_page=True)
     assert "Traceback" not in page.inner_text("body")
@@ -39,12 +47,9 @@ def test_a_public_visitor_reading_the_settings_is_refused_and_sees_no_folder(sma
     with serve(ARTIFACTS / "public-sql-server.log", env) as (url, _):
         page = browser_page
         page.goto(f"{url}/SQL")
-        query = page.locator(".st-key-sql_query textarea")
-        query.wait_for(timeout=60000)
-        query.fill("SELECT replace(current_setting('allowed_directories')::VARCHAR, '/', '|') AS d")
-        page.locator(".st-key-sql_run button").click()
-        page.wait_for_selector("[data-testid='stAlertContentError']", timeout=60000)
-        assert "not available on a public deployment" in page.inner_text("[data-testid='stAlertContentError']")
+        page.locator(".st-key-sql_query textarea").wait_for(timeout=60000)
+        shown = _refused(page, "SELECT replace(current_setting('allowed_directories')::VARCHAR, '/', '|') AS d")
+        assert "not available on a public deployment" in shown
         screenshot("15-sql-public-settings-refused", full_page=True)
         shown = page.inner_text("body")
         assert "srv-secret-x9" not in shown and str(tmp_path) not in shown
