@@ -180,8 +180,8 @@ with left:
     spec = datamap.figure_spec(view, layer_name, str(layer.kind), highlight=highlight or None, marker=star,
                                dragmode=dragmode)
     with st.container(key="datamap"):
-        # the visible points as pictures, where few enough: sent before the figure, so that the browser
-        # draws a new map with its pictures at once
+        # the visible points as pictures, where few enough: sent before the figure, so that a switch to
+        # another map draws it with its pictures at once (a page's first map shows its points first)
         map_pictures.overlay(view, spec)
         # hover, click and box/lasso selections reach the app through the bridge (in the inspector)
         datamap.draw(spec, map_id=map_pictures.map_id(view))
