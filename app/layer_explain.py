@@ -1,8 +1,9 @@
 """Explanations at a layer for the Explorer: what is already computed, and computing the rest on request.
 
-The maps and scores come from `catalog.layer_explanations` (the grad-cam package on the shared model,
-a catalog sample's results kept on disk per build by `catalog.layer_cam_cache`); an upload's are kept
-only in a small process-wide store. Reading what is stored needs no torch, so a page can show a
+The maps and scores come from `catalog.layer_explanations` (the grad-cam package on a twin of the
+shared model, `core.twins`, so no run holds the lock other sessions' forwards wait on; a catalog
+sample's results kept on disk per build by `catalog.layer_cam_cache`); an upload's are kept only in a
+small process-wide store. Reading what is stored needs no torch, so a page can show a
 computed map without importing it; everything that runs the model imports torch here, lazily.
 
 Public mode bounds what a visitor can spend: every computation runs under a time limit
