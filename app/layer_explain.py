@@ -1,8 +1,9 @@
 """Explanations at a layer for the Explorer: what is already computed, and computing the rest on request.
 
-The maps and scores come from `catalog.layer_explanations` (the grad-cam package on the shared model,
-a catalog sample's results kept on disk per build by `catalog.layer_cam_cache`); an upload's are kept
-only in a small process-wide store. Reading what is stored needs no torch, so a page can show a
+The maps and scores come from `catalog.layer_explanations` (the grad-cam package on a twin of the
+shared model, `core.twins`, so no run holds the lock other sessions' forwards wait on; a catalog
+sample's results kept on disk per build by `catalog.layer_cam_cache`); an upload's are kept only in a
+small process-wide store. Reading what is stored needs no torch, so a page can show a
 computed map without importing it; everything that runs the model imports torch here, lazily.
 
 Public mode bounds what a visitor can spend: every computation runs under a time limit
@@ -16,6 +17,7 @@ import io
 import os
 import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,7 +175,9 @@ def _session_id() -> str:
 
 class _Run:
     """The model, the target layer and the image of one computation, with its stop rule; entered, it
-    holds a place at the gate."""
+    holds a place at the gate and a twin of the shared model (`core.twins`: the same weights, hooks and
+    a lock of its own), so that its forwards, up to the time limit's worth, keep no other session's
+    gallery, Channel tab or upload waiting, and no other session's hooks see them."""
 
     def __init__(self, path: str, subject: Subject, layer_name: str, tick: Callable[[], None] | None = None):
         self.path, self.subject, self.layer_name, self.tick = path, subject, layer_name, tick
@@ -183,16 +187,17 @@ class _Run:
 
     def __enter__(self) -> _Run:
         self.gate.enter(self.session)
-        try:
+        with ExitStack() as held:  # given back in reverse order when the run ends, or if this fails
+            held.callback(self.gate.leave, self.session)
+            from core import twins
             from core.layer_cams import deadline_after
             traced = state.model_for(self.path)
-            self.model = traced.loaded.model
-            self.layer = traced.modules[self.layer_name]
+            shared = traced.loaded.model
+            self.model = held.enter_context(twins.borrowed(shared))
+            self.layer = twins.counterpart(shared, self.model, traced.modules[self.layer_name])
             self.image = _tensor(traced, self.subject.view)
             deadline = deadline_after(self.limit_s)
-        except BaseException:
-            self.gate.leave(self.session)
-            raise
+            self._held = held.pop_all()
 
         owner = threading.current_thread()
 
@@ -207,7 +212,7 @@ class _Run:
         return self
 
     def __exit__(self, *_exc) -> None:
-        self.gate.leave(self.session)
+        self._held.close()
 
     @property
     def cache(self) -> LayerCamCache | None:

@@ -1,12 +1,14 @@
 """The SQL page's queries: one at a time per session, results counted in the process-wide budget.
 
 A session's newer query stops its older one (catalog.sql_process), and what a session keeps holds bytes
-of the budget every session shares (catalog.sql_budget) until the session drops it or expires.
+of the budget every session shares (catalog.sql_budget) until the session drops it or expires: its own,
+and what showing its head on every rerun costs (the page shows only that head, `shown`).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -14,7 +16,7 @@ from app import settings
 from catalog import sql_process
 from catalog.sql_budget import KeptResult, shared_budget
 from catalog.sql_limits import SqlLimits
-from catalog.sql_result import mask_table
+from catalog.sql_result import mask_table, rows_within
 
 
 def run_for_this_session(path: str | Path, query: str, limits: SqlLimits,
@@ -39,3 +41,10 @@ def forget(key: str) -> None:
     kept = st.session_state.pop(key, None)
     if isinstance(kept, dict) and isinstance(kept.get("result"), KeptResult):
         kept["result"].give_back()
+
+
+def shown(table: pa.Table) -> pa.Table:
+    """The head of a kept result that the page's table shows: what fits in the bytes the budget counts
+    for showing it (`ResultBudget.shown_max_bytes`); a slice, not a copy."""
+    limit = shared_budget().shown_max_bytes
+    return table if table.nbytes <= limit else rows_within(table, limit)

@@ -27,7 +27,7 @@ HEAVY_SQL = (
     "SELECT count(DISTINCT a.range * 1000003 + b.range) AS n FROM range(2000000) a, range(1000) b",
 )
 BIG_RESULT_SQL = "SELECT s.*, repeat('x', 4000) AS ballast FROM samples s, range(100)"  # cut at the byte limit
-KEEPER_TABS = 4  # 4 x 16 MB: the results budget (64 MB) full
+KEEPER_TABS = 4  # each holds 16 MB + 6 x its 1 MB shown head: two fill the results budget (64 MB)
 NAVIGATION_TIMEOUT_MS = 180000  # a page's first load, with 17 Chromium pages on a small machine
 SELECTED_IDS = 2_000_000
 CRAFTED_SELECTION_JS = """n => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');

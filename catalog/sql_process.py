@@ -169,16 +169,15 @@ def _run_on_a_worker(request: dict, limits: SqlLimits, run: _Run, budget: Result
             if "error" in answer:
                 raise LayerScopeError(answer["error"])
             size = os.fstat(out.fileno()).st_size
-            if budget is not None:
-                budget.reserve(size)
+            held = budget.reserve(size) if budget is not None else 0
             try:
                 out.seek(0)
                 table = pa.ipc.open_stream(out).read_all()
                 result = CappedResult(table, answer.get("cut"))
-                return result if budget is None else budget.keep(result, size)
+                return result if budget is None else budget.keep(result, held)
             except BaseException:
                 if budget is not None:
-                    budget.release(size)
+                    budget.release(held)
                 raise
     finally:
         _workers.release()

@@ -94,7 +94,7 @@ def fetch_capped(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int, max_by
         if rows + batch.num_rows > max_rows:
             batch, cut = batch.slice(0, max_rows - rows), f"stopped at the {max_rows:,}-row limit"
         if size + batch.nbytes > max_bytes:
-            batch = _rows_within(batch, max_bytes - size)
+            batch = rows_within(batch, max_bytes - size)
             cut = f"stopped at the {max_bytes / 1e6:g} MB result limit"
         batches.append(batch)
         rows, size = rows + batch.num_rows, size + batch.nbytes
@@ -103,16 +103,17 @@ def fetch_capped(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int, max_by
     return CappedResult(pa.Table.from_batches(batches, schema=reader.schema), cut)
 
 
-def _rows_within(batch: pa.RecordBatch, budget: int) -> pa.RecordBatch:
-    """The longest head of batch whose bytes fit the budget (a slice counts only its own bytes)."""
-    low, high = 0, batch.num_rows
+def rows_within(data: pa.RecordBatch | pa.Table, budget: int) -> pa.RecordBatch | pa.Table:
+    """The longest head of a batch or table whose bytes fit the budget (a slice counts only its own
+    bytes; no copy is made)."""
+    low, high = 0, data.num_rows
     while low < high:
         middle = (low + high + 1) // 2
-        if batch.slice(0, middle).nbytes <= budget:
+        if data.slice(0, middle).nbytes <= budget:
             low = middle
         else:
             high = middle - 1
-    return batch.slice(0, low)
+    return data.slice(0, low)
 
 
 def path_masks(catalog: str | Path, root: str | Path) -> list[tuple[str, str]]:

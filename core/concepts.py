@@ -11,7 +11,8 @@ Which classes a concept supports is read in one of two ways:
   the concept alone supports.
 
 The package hooks the target layer itself, so the run holds the model's lock (`core.forward`) and its
-hooks are released in `finally`.
+hooks are released in `finally`; the masked images' forward holds it too, so that no other run's hooks
+see it. The app runs it on a twin of the shared model (`core.twins`).
 """
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def _masked_probabilities(model: nn.Module, batch: torch.Tensor, heatmaps: np.nd
     if should_stop is not None and should_stop():
         raise Cancelled("concepts: stopped before classifying the concepts")
     masked = batch * torch.from_numpy(heatmaps)[:, None]
-    with torch.no_grad():
+    with model_lock(model), torch.no_grad():
         return torch.softmax(model(masked), dim=-1).numpy()
 
 

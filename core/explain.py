@@ -16,11 +16,9 @@ Only `nn.ReLU` and `nn.ReLU6` modules get the guided rule; a functional `F.relu`
 """
 from __future__ import annotations
 
-import copy
 import io
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +29,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from core.forward import Hook, hooked, model_lock
+from core.forward import Hook, hooked
+from core.twins import aliased_copy, storage_key
 from core.heatmaps import decode, overlay  # noqa: F401  (re-exported for callers that compute maps)
 
 RGB_FORMAT = "WEBP"
@@ -105,17 +104,6 @@ class _GuidedActivation(nn.Module):
         return _SwitchableReLU.apply(x, self.upper, self.mode)
 
 
-_HOOK_DICTS = ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
-               "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_backward_hooks",
-               "_backward_pre_hooks")
-
-
-def _storage_key(model: nn.Module) -> list[tuple]:
-    """What the twin aliases; if any of it changed (`.to()`, assigned parameters), rebuild the twin."""
-    tensors = [*model.named_parameters(), *model.named_buffers()]
-    return [(name, t.data_ptr(), t.dtype, tuple(t.shape)) for name, t in tensors]
-
-
 @dataclass
 class _Twin:
     model: nn.Module
@@ -124,22 +112,17 @@ class _Twin:
 
 
 def _make_twin(model: nn.Module) -> _Twin:
-    # Parameters become non-grad aliases (so no weight gradients are ever computed or stored) and
-    # buffers are shared as they are (eval mode only reads them); everything else is copied.
-    memo: dict = {id(p): nn.Parameter(p.detach(), requires_grad=False) for p in model.parameters()}
-    memo.update({id(b): b for b in model.buffers()})
-    twin = copy.deepcopy(model, memo).eval()
+    # Parameters are frozen aliases (so no weight gradients are ever computed or stored) and buffers
+    # are shared (`core.twins.aliased_copy`); the ReLUs are swapped for the switchable ones.
+    twin = aliased_copy(model)
     mode = _Mode()
     for module in twin.modules():
-        for attr in _HOOK_DICTS:  # hooks another session put on the shared model must not fire here
-            if hasattr(module, attr):
-                setattr(module, attr, OrderedDict())
         for name, child in module.named_children():
             if type(child) is nn.ReLU:
                 setattr(module, name, _GuidedActivation(None, mode))
             elif type(child) is nn.ReLU6:
                 setattr(module, name, _GuidedActivation(6.0, mode))
-    return _Twin(twin, mode, _storage_key(model))
+    return _Twin(twin, mode, storage_key(model))
 
 
 _twins: weakref.WeakKeyDictionary[nn.Module, _Twin] = weakref.WeakKeyDictionary()
@@ -150,9 +133,8 @@ def _twin_of(model: nn.Module) -> _Twin:
     """The cached twin, rebuilt when the model's tensors moved; keyed weakly so models can be freed."""
     with _twins_lock:
         twin = _twins.get(model)
-        if twin is None or twin.key != _storage_key(model):
-            with model_lock(model):  # copied while no one else's hooks are being put on or taken off
-                twin = _twins[model] = _make_twin(model)
+        if twin is None or twin.key != storage_key(model):
+            twin = _twins[model] = _make_twin(model)
         return twin
 
 

@@ -25,9 +25,10 @@ caller's random state is untouched. The cyclic garbage collector is paused while
 the package builds each system as a `lil_matrix`, one Python list per row, and with a loaded model in
 the process the collections those lists trigger cost more than the solve. The unperturbed batch, the
 baseline every metric call scores first, is forwarded once. Each metric forward holds the model's lock
-(`core.forward`): it adds no hooks, but another session's hooks, on the shared model while their run
-holds the lock, must never see it; the lock is taken per forward, so the imputations between forwards
-still run side by side. `should_stop` is checked before every forward.
+(`core.forward`): it adds no hooks, but another run's hooks, on the model while that run holds the
+lock, must never see it; the lock is taken per forward, so the imputations between forwards still run
+side by side. The app scores on a twin of the shared model (`core.twins`), whose lock no other session
+takes. `should_stop` is checked before every forward.
 """
 from __future__ import annotations
 

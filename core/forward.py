@@ -4,7 +4,10 @@ A forward hook is registered on the module, not on a call: while one caller's ho
 model, every other caller's forward fires them too, and each would record the other's activations.
 So hooks are only ever registered here, under a process-wide lock per model object (kept in a
 weakref-keyed dict, so a model can still be freed), and removed in `finally` before the lock is
-released. A forward without hooks needs no lock.
+released. A forward without hooks of its own holds the lock too: another run's hooks would see it.
+
+A run that takes long (an explanation) runs on a twin of the model instead (`core.twins`): the same
+weights, its own hooks and its own lock, so that it keeps no other session's forward waiting.
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Class activation maps at any spatial layer, by the grad-cam package's own methods.
 
-Each method runs through `pytorch_grad_cam` itself on the shared model (no re-implementation). The
-package registers its own hooks on the target layer, so the whole run holds the model's lock from
-`core.forward` and the package's hooks are released in `finally`; the gradients a backward leaves on
-the shared parameters are dropped there too. A counting hook on the model (through `core.forward`)
+Each method runs through `pytorch_grad_cam` itself on the model it is given (no re-implementation):
+the app gives a twin of the shared model (`core.twins`), so that a run of up to a minute keeps no other
+session's forward waiting. The package registers its own hooks on the target layer, so the whole run
+holds that model's lock from `core.forward` and the package's hooks are released in `finally`; the
+gradients a backward leaves on the parameters (a model that is no twin) are dropped there too. A counting hook on the model (through `core.forward`)
 reports Score-CAM's masked forwards as progress and stops any method between forwards when the
 caller's `should_stop` says so (a deadline or a cancel button); the stop is raised as `Cancelled`.
 
@@ -70,8 +71,8 @@ def as_batch(image: torch.Tensor) -> torch.Tensor:
 
 
 def predicted_class(model: nn.Module, image: torch.Tensor) -> int:
-    """The top-1 class of `image` (a forward without hooks needs no lock)."""
-    with torch.no_grad():
+    """The top-1 class of `image` (under the model's lock: another run's hooks must not see it)."""
+    with model_lock(model), torch.no_grad():
         return int(model(as_batch(image)).argmax(dim=1)[0])
 
 
@@ -95,8 +96,11 @@ def layer_cams(model: nn.Module, target_layer: nn.Module, image: torch.Tensor, c
             counter.start(name, _forwards(name, target_layer, batch, scorecam_batch, model), progress)
             if name == "scorecam":
                 cam.batch_size = scorecam_batch
+            # the input asks for its gradient, so the target layer's map has one on a twin too, whose
+            # parameters are frozen (`core.twins`); the package then records it
+            given = batch.detach().clone().requires_grad_(True) if cam.uses_gradients else batch
             try:
-                maps[name] = np.asarray(cam(input_tensor=batch, targets=targets)[0], dtype=np.float32)
+                maps[name] = np.asarray(cam(input_tensor=given, targets=targets)[0], dtype=np.float32)
             finally:
                 cam.activations_and_grads.release()
                 model.zero_grad(set_to_none=True)

@@ -1,6 +1,7 @@
 """SQL: read-only queries over one catalog's views, run in a bounded worker process (same rules as the CLI).
 
-Only the capped result is kept in session state; every failure is shown as a short message, and the full
+Only the capped result is kept in session state, and its table shows the head that the results budget counts
+for showing it (the CSV download has every row); every failure is shown as a short message, and the full
 error goes to the server log.
 """
 from __future__ import annotations
@@ -145,7 +146,10 @@ if result is not None:
         st.error(result["error"], icon=":material/block:")
     else:
         table, cut = result["result"].table, result["result"].cut
-        st.caption(counted(table.num_rows, "row") + (f" ({cut})" if cut else ""))
-        st.dataframe(table, hide_index=True, width="stretch", key="sql_table")
+        head = sql_results.shown(table)
+        st.caption(counted(table.num_rows, "row") + (f" ({cut})" if cut else "")
+                   + (f"; the table shows the first {head.num_rows:,} ({head.nbytes / 1e6:.1f} MB), "
+                      "Download CSV has every row" if head.num_rows < table.num_rows else ""))
+        st.dataframe(head, hide_index=True, width="stretch", key="sql_table")
         st.download_button("Download CSV", lambda: table.to_pandas().to_csv(index=False).encode(),
                            file_name="layerscope-query.csv", mime="text/csv", key="sql_download")

@@ -54,3 +54,22 @@ def test_a_public_visitor_reading_the_settings_is_refused_and_sees_no_folder(sma
         shown = page.inner_text("body")
         assert "srv-secret-x9" not in shown and str(tmp_path) not in shown
     assert not page_errors, page_errors
+
+
+def test_a_result_over_what_the_table_shows_says_so_above_it(streamlit_server, browser_page, page_errors,
+                                                                      screenshot):
+    """About 2 MB of rows: the table shows the first 1 MB of them, and the line above it says where the
+    rest is."""
+    page, url = browser_page, streamlit_server.url
+    page.goto(f"{url}/SQL")
+    query = page.locator(".st-key-sql_query textarea")
+    query.wait_for(timeout=60000)
+    query.fill("SELECT range AS i, repeat('x', 1000) AS s FROM range(2000)")
+    page.locator(".st-key-sql_run button").click()
+    page.wait_for_selector(".st-key-sql_download button", timeout=60000)
+    caption = page.get_by_text("the table shows the first")
+    caption.wait_for(timeout=60000)
+    assert caption.inner_text().startswith("2,000 rows; the table shows the first 9")  # 1 kB rows: 980-something
+    assert "Download CSV has every row" in caption.inner_text()
+    screenshot("15-sql-head-shown", full_page=True)
+    assert not page_errors, page_errors

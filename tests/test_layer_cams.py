@@ -160,8 +160,9 @@ def test_road_noise_is_seeded_whatever_the_threads_and_leaves_the_callers_random
 
 
 def test_no_metric_forward_runs_while_another_run_holds_the_model():
-    """Another session's hooked run holds the shared model's lock: its hooks must see only its own
-    forwards, so the metrics' forwards wait until it lets go."""
+    """Another run's hooked forward holds the model's lock: its hooks must see only its own forwards, so
+    metrics scored on that same model (a caller without a twin, such as the builder) wait until it lets
+    go. The app scores on a twin instead (tests/test_explain_twins.py)."""
     from core.forward import hooked
 
     net, x = small_net(), image()

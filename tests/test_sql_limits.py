@@ -167,6 +167,24 @@ def test_results_kept_by_all_sessions_share_one_byte_budget(tiny_catalog):
     assert third.table.num_rows == 100 and budget.used <= 250_000
 
 
+def test_the_budget_counts_each_result_with_what_showing_its_head_costs(tiny_catalog):
+    """The page shows a result's head up to `shown_max_bytes` on every rerun, and each rerun makes
+    SHOWN_COPIES copies of it: the budget holds them with the result, and gives them back with it."""
+    from catalog.sql_budget import SHOWN_COPIES
+    budget = ResultBudget(400_000, shown_max_bytes=20_000)
+    first = sql_process.run_isolated(tiny_catalog, RESULT_OF_ABOUT_100_KB, SqlLimits(), "a", budget)
+    showing = SHOWN_COPIES * 20_000  # the head shown is the 20 kB the page may show
+    assert first.table.nbytes + showing <= budget.used <= first.table.nbytes + 20_000 + showing
+    # two such results would fit if only their bytes counted (about 2 x 100 kB), not with their showing
+    with pytest.raises(LayerScopeError, match=r"this one needs 0\.2 MB, 0\.1 MB of it to show it"):
+        sql_process.run_isolated(tiny_catalog, RESULT_OF_ABOUT_100_KB, SqlLimits(), "b", budget)
+    small = sql_process.run_isolated(tiny_catalog, "SELECT 42 AS n", SqlLimits(), "b", budget)
+    assert small.table.num_rows == 1  # a small result is shown whole: it holds (1 + SHOWN_COPIES) x its bytes
+    del first, small
+    gc.collect()
+    assert budget.used == 0
+
+
 def test_one_session_cannot_hold_every_worker(tiny_catalog, monkeypatch):
     """Two slow queries from one session (a second click) hold one worker: the newer stops the older."""
     monkeypatch.setattr(sql_process, "_workers", sql_process.WorkerPool(2))

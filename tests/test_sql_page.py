@@ -206,7 +206,8 @@ def test_sessions_share_the_servers_result_budget(app_test, monkeypatch):
     """Results kept by every session add up to at most LAYERSCOPE_SQL_RESULTS_MB; a result that does not
     fit gets one line, and a session that moves on gives its bytes back."""
     from catalog import sql_budget
-    monkeypatch.setattr(sql_budget, "_shared", sql_budget.ResultBudget(250_000))
+    # each result holds about 100 kB and 6 x the 5 kB shown of it: two fit, not three
+    monkeypatch.setattr(sql_budget, "_shared", sql_budget.ResultBudget(300_000, shown_max_bytes=5_000))
     big = "SELECT repeat('x', 1000) AS s FROM range(100)"  # about 100 kB
     first, second, third = (app_test("pages/2_SQL.py") for _ in range(3))
     for at in (first, second):
@@ -214,5 +215,21 @@ def test_sessions_share_the_servers_result_budget(app_test, monkeypatch):
     _run(third, big)
     assert third.error and "as many query results" in third.error[0].value and not third.dataframe
     assert third.error[0].value.count("\n") == 0
-    _run(first, "SELECT 1 AS n")  # the first session moves on: its 100 kB go back to the budget
-    assert not _run(third, big).error and len(third.dataframe[0].value) == 100
+    _run(first, "SELECT 1 AS n")  # the first session moves on: what it held goes back to the budget
+    assert not _run(third, big).error and third.session_state["sql_result"]["result"].table.num_rows == 100
+
+
+def test_the_page_shows_the_head_its_budget_counts_and_says_so(app_test, monkeypatch):
+    """Each rerun sends what the table shows to the browser again, so the page shows a result's head up
+    to what the budget counts for showing it, and says where the rest is."""
+    from catalog import sql_budget
+    monkeypatch.setattr(sql_budget, "_shared", sql_budget.ResultBudget(1_000_000, shown_max_bytes=20_000))
+    at = _run(app_test("pages/2_SQL.py"), "SELECT repeat('x', 1000) AS s FROM range(100)")  # about 100 kB
+    assert not at.error, [e.value for e in at.error]
+    shown = len(at.dataframe[0].value)
+    assert 10 <= shown < 20  # about 1 kB a row
+    assert at.session_state["sql_result"]["result"].table.num_rows == 100  # kept whole, for the CSV
+    caption = " ".join(c.value for c in at.caption)
+    assert f"100 rows; the table shows the first {shown}" in caption and "Download CSV has every row" in caption
+    at = _run(at, "SELECT 42 AS n")
+    assert len(at.dataframe[0].value) == 1 and "the table shows the first" not in " ".join(c.value for c in at.caption)
