@@ -14,7 +14,7 @@ keeps, and the manifest says which (`published.compact`):
   levels of the stored picture, found by least squares; a PNG of a few dozen bytes for one of 6 kB;
 - each layer's PCA basis, mean and every sample's PCA features stored as float16: half the reference
   files, an upload's place on the maps moved by about a thousandth of the spread, 99.98 % of the
-  demo's 10 nearest neighbours the same (the rest ties at the tenth place). t-SNE maps stay float32.
+  demo's 10 nearest neighbours the same (the others near ties). t-SNE maps stay float32.
 
 Types and columns do not change: a compact catalog is read as any other.
 """
