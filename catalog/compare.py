@@ -81,5 +81,6 @@ def _features(path: Path, layers: pd.DataFrame, sample_ids: list[int]) -> list[n
     for layer_id in layers["layer_id"]:
         stored = load_reference_arrays(path, int(layer_id), names=("features", "sample_id"))
         row_of = {int(s): i for i, s in enumerate(stored["sample_id"])}
-        found.append(np.asarray(stored["features"])[[row_of[s] for s in sample_ids]])
+        # float32 as a build stores them (a compact publish keeps them as float16)
+        found.append(np.asarray(stored["features"], np.float32)[[row_of[s] for s in sample_ids]])
     return found

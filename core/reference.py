@@ -63,6 +63,8 @@ class LayerReference:
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> LayerReference:
         tsne = {float(key[len(TSNE_PREFIX):]): arrays[key] for key in arrays if key.startswith(TSNE_PREFIX)}
-        # a compact published catalog stores the basis as float16 (catalog/compact.py): used as float32
+        # a compact published catalog stores the basis and features as float16 (catalog/compact.py):
+        # used as float32, as a build stores them
         return cls(np.asarray(arrays["pca_mean"], np.float32), np.asarray(arrays["pca_components"], np.float32),
-                   arrays["explained_variance_ratio"], arrays["features"], arrays["sample_id"], tsne)
+                   arrays["explained_variance_ratio"], np.asarray(arrays["features"], np.float32),
+                   arrays["sample_id"], tsne)

@@ -87,6 +87,26 @@ def test_a_published_copy_is_smaller_than_its_catalog_and_holds_the_same_values(
             assert after_arrays[key].dtype == before_arrays[key].dtype
 
 
+def test_a_compact_copy_split_under_a_tiny_cap_holds_what_an_unsplit_one_holds(small_catalog, tmp_path):
+    """Compacting is the same whatever the cap (WebP and the Grad-CAM grids are deterministic), and the
+    float16 reference arrays survive being cut into parts with their type."""
+    whole = publish(small_catalog[0], name="whole", root=tmp_path, compact=True)
+    split = publish(small_catalog[0], name="split", root=tmp_path, max_file_bytes=TINY_CAP, compact=True)
+    assert all(size <= TINY_CAP for size in split.files.values()), split.files
+    assert any(name.startswith("images/part-") for name in split.files)
+    assert any(".part-" in name for name in split.files if name.startswith("reference/"))
+    a, b = catalog.open(whole.path), catalog.open(split.path)
+    for table in ("images", "explanations", "channels", "thumbnails"):
+        query = f"SELECT * FROM {table} ORDER BY ALL"
+        assert b.execute(query).fetchall() == a.execute(query).fetchall(), table
+    for layer_id in reference_layer_ids(small_catalog[0]):
+        first, second = load_reference_arrays(whole.path, layer_id), load_reference_arrays(split.path, layer_id)
+        assert first.keys() == second.keys() and first["features"].dtype == np.float16
+        for key in first:
+            np.testing.assert_array_equal(second[key], first[key])
+            assert second[key].dtype == first[key].dtype
+
+
 def test_no_absolute_path_of_the_build_machine_is_published(small_catalog, published_tiny):
     source_paths = [p for (p,) in catalog.open(small_catalog[0]).execute("SELECT path FROM samples").fetchall()]
     assert source_paths[0].startswith("/")
