@@ -37,6 +37,7 @@ STATE = "_map_view"  # what the browser last reported of the map's view: a key n
 SWITCH = "map_pictures"  # the "Pictures on the map" toggle's key
 ELEMENT = "map_pictures_view"  # the element's key: its trigger `view` is the browser's report
 SENT = "_map_pictures_sent"  # the thumbnails this session's browser holds: {catalog, ids, generation}
+HIDDEN_UP_TO = 100  # trace names a report may say are hidden (a map has at most 40 legend entries)
 SENT_UP_TO = 5000  # thumbnails a browser keeps (about 7 MB); beyond, it is sent them again as needed
 STORE_SIZE = 10000  # thumbnails kept (base64 WebP, about 1.4 KB each), shared by every session
 
@@ -47,11 +48,13 @@ _thumbs: BoundedStore[str] = BoundedStore(STORE_SIZE)
 
 @dataclass(frozen=True)
 class MapView:
-    """The visible part of a map: data ranges and the plot area's size in pixels."""
+    """The visible part of a map: data ranges, the plot area's size in pixels, and the names of the traces
+    hidden by a click on the legend (their points are not pictured, nor counted against the cap)."""
     x: tuple[float, float]
     y: tuple[float, float]
     width: int = PLOT_PX[0]
     height: int = PLOT_PX[1]
+    hidden: frozenset[str] = frozenset()
 
 
 def map_id(view: View) -> str:
@@ -71,7 +74,8 @@ def reported_view(value, current_map: str) -> MapView | None:
     height = browser_values.int_between(value.get("height"), 1, 20000)
     if x is None or y is None:
         return None
-    return MapView(x, y, width or PLOT_PX[0], height or PLOT_PX[1])
+    hidden = browser_values.short_texts(value.get("hidden"), HIDDEN_UP_TO, 200)
+    return MapView(x, y, width or PLOT_PX[0], height or PLOT_PX[1], hidden)
 
 
 def own_view(spec: dict, last: MapView | None = None) -> MapView:
@@ -91,13 +95,13 @@ class Points:
     highlighted: frozenset[int]
 
 
-def shown_points(spec: dict) -> Points:
-    """Every point the figure draws with a sample id (the ringed copies and the "your image" star left
-    out), with the colour of its dot."""
+def shown_points(spec: dict, hidden: frozenset[str] = frozenset()) -> Points:
+    """Every point the figure draws with a sample id (the ringed copies, the "your image" star and the
+    traces named in `hidden` left out), with the colour of its dot."""
     ids, xs, ys, colours, highlighted = [], [], [], [], set()
     for trace in spec["data"]:
         custom = trace.get("customdata")
-        if custom is None or not len(custom):
+        if custom is None or not len(custom) or trace.get("name") in hidden:
             continue
         sample_ids = np.asarray(custom).reshape(len(custom), -1)[:, 0].astype(np.int64)
         if trace.get("name") == "highlighted":
@@ -158,7 +162,7 @@ def picture_layout(spec: dict, seen: MapView, pinned: int | None = None) -> dict
     `colours`, each picture's `size` in data units, its frame's width as a share of that `size`
     (doubled, in white, for a selected point), the hover distance that lets a picture's whole square
     hover and click its point, and the `count` of points in view."""
-    points = shown_points(spec)
+    points = shown_points(spec, seen.hidden)
     inside = in_view(points, seen)
     if not 0 < len(inside) <= PICTURES_UP_TO:
         return {"pictures": [], "colours": [], "size": [0, 0], "frame": 0, "hoverdistance": 20,

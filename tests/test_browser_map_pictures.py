@@ -84,3 +84,34 @@ def test_a_zoom_into_a_big_map_brings_the_pictures_in_view(generated_catalog_ser
     page.mouse.dblclick(left + 3, top + 3)
     assert wait_pictures(page) == {"pictured": 0, "inView": 3000}
     assert not page_errors, page_errors
+
+
+LEGEND_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+    return gd._fullData.filter(t => t.showlegend !== false && t.customdata && t.customdata.length)
+      .map(t => ({name: t.name, visible: t.visible, ids: Array.from(t.customdata, r => Number(r[0]))})); }"""
+
+
+def test_a_category_hidden_by_the_legend_shows_no_pictures(shared_streamlit_server, browser_page, page_errors,
+                                                           screenshot):
+    page = browser_page
+    open_explorer(page, shared_streamlit_server.url)
+    everyone = wait_pictures(page)["pictured"]
+    traces = page.evaluate(LEGEND_JS)
+    hidden = max(traces, key=lambda t: len(t["ids"]))  # the category with the most points
+    position = [t["name"] for t in traces].index(hidden["name"])
+    page.locator(".st-key-datamap .legend .traces").nth(position).click()
+    page.wait_for_function("name => document.querySelector('.st-key-datamap .js-plotly-plot')._fullData"
+                           ".some(t => t.name === name && t.visible === 'legendonly')", arg=hidden["name"])
+    shown = wait_pictures(page)  # the points in view are those of the traces still shown
+    assert shown["pictured"] == everyone - len(hidden["ids"])
+    assert not {b["id"] for b in picture_boxes(page)} & set(hidden["ids"])
+    page.locator(".st-key-datamap").scroll_into_view_if_needed()
+    screenshot("pictures-5-category-hidden")
+    # shown again, its pictures come back
+    page.locator(".st-key-datamap .legend .traces").nth(position).click()
+    page.wait_for_function("""([n, name]) => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+        return gd._fullData.some(t => t.name === name && t.visible === true) &&
+               gd._fullLayout.images.filter(i => !String(i.name).startsWith('frame')).length === n; }""",
+                           arg=[everyone, hidden["name"]], timeout=30000)
+    assert set(hidden["ids"]) <= {b["id"] for b in picture_boxes(page)}
+    assert not page_errors, page_errors
