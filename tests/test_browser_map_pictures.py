@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+import catalog
+
 from harness.browser import PICTURES_SHOWN_JS, PINNED_JS, open_explorer, picture_boxes, wait_pictures, wheel_zoom
 
 pytestmark = pytest.mark.browser
@@ -114,4 +116,64 @@ def test_a_category_hidden_by_the_legend_shows_no_pictures(shared_streamlit_serv
                gd._fullLayout.images.filter(i => !String(i.name).startsWith('frame')).length === n; }""",
                            arg=[everyone, hidden["name"]], timeout=30000)
     assert set(hidden["ids"]) <= {b["id"] for b in picture_boxes(page)}
+    assert not page_errors, page_errors
+
+
+# The page's pixel place of a data point of the map (x, y), and of the uploaded image's star and the pinned
+# ring (their layout shapes' anchors).
+SHAPE_PLACES_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+    const fl = gd._fullLayout, box = gd.getBoundingClientRect(), places = {};
+    (fl.shapes || []).forEach(s => { places[s.name] = [box.left + fl.xaxis._offset + fl.xaxis.l2p(s.xanchor),
+                                                       box.top + fl.yaxis._offset + fl.yaxis.l2p(s.yanchor)]; });
+    return places; }"""
+
+
+def _pixels(page, centre: tuple[float, float], half: int):
+    """The screen's pixels (RGB) in the square of side 2 * half around `centre`."""
+    import io
+
+    from PIL import Image
+    png = page.screenshot(clip={"x": centre[0] - half, "y": centre[1] - half, "width": 2 * half, "height": 2 * half})
+    return Image.open(io.BytesIO(png)).convert("RGB")
+
+
+def _near(rgb, target, tolerance=40) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(rgb, target))
+
+
+def test_the_uploaded_images_star_and_the_pinned_ring_lie_above_the_pictures(shared_streamlit_server, browser_page,
+                                                                             page_errors, screenshot):
+    page = browser_page
+    open_explorer(page, shared_streamlit_server.url)
+    page.locator(".st-key-method label", has_text="PCA").click()  # a copy of a sample lies on its point
+    page.wait_for_function("() => [...document.querySelectorAll('.st-key-datamap .gtitle')]"
+                           ".some(e => e.textContent.endsWith('· PCA'))", timeout=30000)
+    page.get_by_role("tab", name="Your image").click()
+    key = catalog.open(shared_streamlit_server.path).execute(
+        "SELECT key FROM samples WHERE sample_id = 5").fetchone()[0]  # (the map has sample 0 pinned)
+    page.locator(".st-key-upload_pick").get_by_role("combobox").click()
+    page.keyboard.type(key)
+    page.get_by_role("option", name=key).click()
+    page.wait_for_selector("[data-testid='upload-result']", timeout=120000)
+    page.wait_for_function("() => (document.querySelector('.st-key-datamap .js-plotly-plot')._fullLayout.shapes"
+                           " || []).some(s => s.name === 'your image')", timeout=60000)
+    wait_pictures(page)
+    page.locator(".st-key-datamap").scroll_into_view_if_needed()
+    page.mouse.move(5, 5)  # no hover label over the map
+    page.wait_for_timeout(500)
+    places = page.evaluate(SHAPE_PLACES_JS)
+    star, ring = places["your image"], places["pinned"]
+    boxes = picture_boxes(page)
+
+    def covered(at):
+        return any(b["left"] < at[0] < b["left"] + b["width"] and b["top"] < at[1] < b["top"] + b["height"]
+                   for b in boxes)
+    assert covered(star) and covered(ring)  # each lies where a picture is drawn
+    screenshot("pictures-6-star-and-ring-above")
+    # the star's yellow at its centre, the ring's red around its own centre: drawn over the pictures
+    assert _near(_pixels(page, star, 2).getpixel((2, 2)), (0xff, 0xd1, 0x66))
+    around = _pixels(page, ring, 12)
+    red = sum(_near(around.getpixel((i, j)), (0xff, 0x4b, 0x4b), 50) for i in range(24) for j in range(24))
+    assert red >= 20, red
+    assert "your image" in page.inner_text(".st-key-datamap")  # its label too
     assert not page_errors, page_errors
