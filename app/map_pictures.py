@@ -87,18 +87,41 @@ def own_view(spec: dict, last: MapView | None = None) -> MapView:
 
 @dataclass(frozen=True)
 class Points:
-    """The map's shown points: sample ids, coordinates, frame colours, and which are ringed as selected."""
+    """The map's shown points: sample ids, coordinates, and which are ringed as selected; `parts` say the
+    colour of each trace's run of points (a colour, or a marker's colour scale and values), turned into
+    frame colours only for the points pictured (`colours_at`): a colour scale's colour of each of 50,000
+    points costs seconds."""
     ids: np.ndarray
     x: np.ndarray
     y: np.ndarray
-    colours: list[str]
+    parts: list[tuple[int, str | dict]]
     highlighted: frozenset[int]
+
+    def colours_at(self, positions) -> list[str]:
+        """The frame colour of the points at `positions` (into `ids`)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        starts = np.array([start for start, _ in self.parts], dtype=np.int64)
+        part_of = np.searchsorted(starts, positions, side="right") - 1
+        colours: list[str] = [""] * len(positions)
+        for k in np.unique(part_of):
+            start, colour = self.parts[int(k)]
+            mine = np.flatnonzero(part_of == k)
+            if isinstance(colour, str):
+                for j in mine:
+                    colours[j] = colour
+                continue
+            values = np.asarray(colour["color"], dtype=float)[positions[mine] - start]
+            low, high = float(colour.get("cmin", 0.0)), float(colour.get("cmax", 1.0))
+            share = np.clip((values - low) / ((high - low) or 1.0), 0.0, 1.0)
+            for j, c in zip(mine, sample_colorscale(colour.get("colorscale", "Viridis"), share.tolist())):
+                colours[j] = c
+        return colours
 
 
 def shown_points(spec: dict, hidden: frozenset[str] = frozenset()) -> Points:
     """Every point the figure draws with a sample id (the ringed copies, the "your image" star and the
     traces named in `hidden` left out), with the colour of its dot."""
-    ids, xs, ys, colours, highlighted = [], [], [], [], set()
+    ids, xs, ys, parts, highlighted, count = [], [], [], [], set(), 0
     for trace in spec["data"]:
         custom = trace.get("customdata")
         if custom is None or not len(custom) or trace.get("name") in hidden:
@@ -112,17 +135,13 @@ def shown_points(spec: dict, hidden: frozenset[str] = frozenset()) -> Points:
         ids.append(sample_ids)
         xs.append(np.asarray(trace["x"], dtype=float))
         ys.append(np.asarray(trace["y"], dtype=float))
-        colour = trace.get("marker", {}).get("color", "#9aa4b5")
-        if isinstance(colour, str):
-            colours.extend([colour] * len(sample_ids))
-        else:  # a colour scale's values (confidence): the scale's colour of each
-            marker = trace["marker"]
-            low, high = float(marker.get("cmin", 0.0)), float(marker.get("cmax", 1.0))
-            share = np.clip((np.asarray(colour, dtype=float) - low) / ((high - low) or 1.0), 0.0, 1.0)
-            colours.extend(sample_colorscale(marker.get("colorscale", "Viridis"), share.tolist()))
+        marker = trace.get("marker", {})
+        colour = marker.get("color", "#9aa4b5")
+        parts.append((count, colour if isinstance(colour, str) else marker))  # else a colour scale's values
+        count += len(sample_ids)
     if not ids:
         return Points(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), [], frozenset(highlighted))
-    return Points(np.concatenate(ids), np.concatenate(xs), np.concatenate(ys), colours, frozenset(highlighted))
+    return Points(np.concatenate(ids), np.concatenate(xs), np.concatenate(ys), parts, frozenset(highlighted))
 
 
 def in_view(points: Points, seen: MapView) -> np.ndarray:
@@ -172,8 +191,8 @@ def picture_layout(spec: dict, seen: MapView, pinned: int | None = None) -> dict
     order = sorted(inside, key=lambda i: (int(points.ids[i]) == pinned, int(points.ids[i]) in points.highlighted))
     colours: dict[str, int] = {}
     pictures = [[int(points.ids[i]), round(float(points.x[i]), 4), round(float(points.y[i]), 4),
-                 colours.setdefault(points.colours[i], len(colours)), int(int(points.ids[i]) in points.highlighted)]
-                for i in order]
+                 colours.setdefault(colour, len(colours)), int(int(points.ids[i]) in points.highlighted)]
+                for i, colour in zip(order, points.colours_at(order))]
     return {"pictures": pictures, "colours": list(colours),
             "size": [px * (seen.x[1] - seen.x[0]) / seen.width, px * (seen.y[1] - seen.y[0]) / seen.height],
             "frame": round(max(FRAME_PX, px / 20) / px, 4), "hoverdistance": int(px * 0.6) + 1,

@@ -55,7 +55,7 @@ def test_the_points_in_view_keep_their_ids_and_colours():
     # each point's frame has its dot's colour
     by_trace = {t["name"]: t["marker"]["color"] for t in spec["data"]}
     group_of = dict(zip(_points().sample_id, _points().group_name))
-    assert all(c == by_trace[group_of[i]] for i, c in zip(points.ids, points.colours))
+    assert all(c == by_trace[group_of[i]] for i, c in zip(points.ids, points.colours_at(range(len(points.ids)))))
 
 
 def test_the_show_filter_and_the_selection_rings_are_not_pictured_twice():
