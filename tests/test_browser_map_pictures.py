@@ -17,6 +17,22 @@ PLOT_AREA_JS = """() => { const gd = document.querySelector('.st-key-datamap .js
     return [box.left + fl.xaxis._offset, box.top + fl.yaxis._offset, fl.xaxis._length, fl.yaxis._length]; }"""
 
 
+# How far the data map's plot lies below the top of its container, and how much taller the container is
+# than the plot: the pictures' element draws nothing, so it must take no room (a zero-height block plus the
+# column's gap once pushed the map 16 px down).
+MAP_OFFSET_JS = """() => { const box = document.querySelector('.st-key-datamap').getBoundingClientRect();
+    const plot = document.querySelector('.st-key-datamap .js-plotly-plot').getBoundingClientRect();
+    return [plot.top - box.top, box.height - plot.height]; }"""
+
+
+def _map_at_its_containers_top(page) -> None:
+    """Wait (the page's styles settling) until the map lies at its container's top, taking all of it."""
+    try:
+        page.wait_for_function(f"() => ({MAP_OFFSET_JS})().every(v => Math.abs(v) < 1)", timeout=10000)
+    except Exception:
+        raise AssertionError(f"the map lies off its container's top: {page.evaluate(MAP_OFFSET_JS)}") from None
+
+
 def _apart(boxes: list[dict]) -> list[dict]:
     """The pictures that no other picture overlaps (so a click on one lands on it alone)."""
     def overlap(a, b):
@@ -31,6 +47,7 @@ def test_the_small_map_shows_pictures_and_a_click_on_one_pins_it(shared_streamli
     open_explorer(page, shared_streamlit_server.url)
     shown = wait_pictures(page)
     assert shown["pictured"] == shown["inView"] == shared_streamlit_server.manifest["n_samples"]
+    _map_at_its_containers_top(page)
     page.locator(".st-key-datamap").scroll_into_view_if_needed()
     screenshot("pictures-1-small-map")
     boxes = picture_boxes(page)
@@ -52,6 +69,7 @@ def test_the_small_map_shows_pictures_and_a_click_on_one_pins_it(shared_streamli
     page.wait_for_function("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
         return gd && gd._fullLayout && !(gd._fullLayout.images || []).length; }""", timeout=30000)
     page.wait_for_url("**pics=0**", timeout=30000)  # the link to this view says so
+    _map_at_its_containers_top(page)
     assert f"pinned={target['id']}" in page.url
     screenshot("pictures-3-switched-off")
     assert not page_errors, page_errors
