@@ -215,11 +215,15 @@ def thumbnails_to_send(path: str, ids: list[int]) -> dict[str, str]:
 
 def current_view(spec: dict, current_map: str) -> MapView:
     """The part of this map the browser shows: the last report when it was of this map, else the map's
-    own ranges."""
+    own ranges, kept as this map's (a map drawn again after another starts unzoomed, so a report from
+    before must not count for it)."""
     last = st.session_state.get(STATE)
     if isinstance(last, dict) and last.get("map") == current_map and isinstance(last.get("view"), MapView):
         return last["view"]
-    return own_view(spec, last.get("view") if isinstance(last, dict) else None)
+    seen = own_view(spec, last.get("view") if isinstance(last, dict) and isinstance(last.get("view"), MapView)
+                    else None)
+    st.session_state[STATE] = {"map": current_map, "view": seen}
+    return seen
 
 
 def _on_view(current_map: str) -> None:
