@@ -15,7 +15,8 @@ Debian Chromium (/usr/bin/chromium) with Playwright, and prints medians and 90th
 - pictures (`--pictures`): with the map's pictures on (app/map_pictures.py), from a zoom ending (plotly's
   relayout to new ranges, as a wheel or a drag ends) to the map picturing exactly the points in view,
   each at its point, and from a click on a layer to the new map drawn with its pictures (then the same
-  switches with the pictures off).
+  switches with the pictures off); `_map_drawn`: the same switches until the map's title names the layer.
+  `zoom_pictures_off`: as many zooms with the pictures off, until the check sees the new ranges.
   On a map of more points than the cap, each zoom window is made small enough to hold at most the cap.
 `--build N` first builds a catalog of N images of ../shared/data/imagenet-sample into DIR (if absent).
 `--points N` instead serves a generated catalog of N samples (benchmarks/big_catalog.py, in
@@ -133,10 +134,10 @@ def measure_pictures(url: str, rounds: int, viewport=(1600, 1000)) -> dict:
             open_explorer(page, url)
             wait_pictures(page, timeout=60000)
             ids = layer_ids(page)
-            zooms, switches, pictured = [], [], []
+            zooms, switches, drawn, pictured = [], [], [], []
             for i in range(rounds):
                 start = time.perf_counter()
-                switch_layer(page, ids[(3 + 5 * i) % len(ids)])
+                drawn.append(switch_layer(page, ids[(3 + 5 * i) % len(ids)])[1])
                 shown = wait_pictures(page, timeout=60000)
                 switches.append(time.perf_counter() - start)
                 for x, y in zoom_windows(page, rng, 2):
@@ -149,13 +150,27 @@ def measure_pictures(url: str, rounds: int, viewport=(1600, 1000)) -> dict:
             print(f"pictures per zoomed view: median {statistics.median(pictured):.0f}, max {max(pictured)}; "
                   f"thumbnails the page was sent: {page.evaluate(THUMBS_HELD_JS)} "
                   f"(pictured over all views: {sum(pictured)})")
-            # the same switches with the pictures off, under the same load: what the pictures add
+            # as many switches (to layers not seen yet, so that none finds its map cached) and zooms with
+            # the pictures off, under the same load and checked the same way (the check itself reads every
+            # point of the map: about 0.5 s of a switch at 50,000 points): what the pictures add
             page.locator(".st-key-map_pictures label").click()
             page.wait_for_url("**pics=0**", timeout=60000)
-            plain = [switch_layer(page, ids[(3 + 5 * i) % len(ids)])[1] for i in range(rounds)]
+            plain, plain_drawn, plain_zooms = [], [], []
+            for i in range(rounds):
+                start = time.perf_counter()
+                plain_drawn.append(switch_layer(page, ids[(1 + 5 * i) % len(ids)])[1])  # layers not yet seen
+                wait_pictures(page, timeout=60000)
+                plain.append(time.perf_counter() - start)
+                for x, y in zoom_windows(page, rng, 2):
+                    start = time.perf_counter()
+                    page.evaluate(ZOOM_JS, [x, y])
+                    wait_pictures(page, cap=0, timeout=60000)  # no pictures: the zoom's redraw and the check
+                    plain_zooms.append(time.perf_counter() - start)
         finally:
             browser.close()
-    return {"zoom_to_pictures": zooms, "layer_switch_with_pictures": switches, "layer_switch_pictures_off": plain}
+    return {"zoom_to_pictures": zooms, "zoom_pictures_off": plain_zooms, "layer_switch_with_pictures": switches,
+            "layer_switch_pictures_off": plain, "layer_switch_with_pictures_map_drawn": drawn,
+            "layer_switch_pictures_off_map_drawn": plain_drawn}
 
 
 def build(n: int, out_root: Path) -> Path:
