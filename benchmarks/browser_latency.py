@@ -14,8 +14,9 @@ Debian Chromium (/usr/bin/chromium) with Playwright, and prints medians and 90th
   the map ringing every one of them.
 - pictures (`--pictures`): with the map's pictures on (app/map_pictures.py), from a zoom ending (plotly's
   relayout to new ranges, as a wheel or a drag ends) to the map picturing exactly the points in view,
-  each at its point, and from a click on a layer to the new map drawn with its pictures (then the same
-  switches with the pictures off); `_map_drawn`: the same switches until the map's title names the layer.
+  each at its point, and from a click on a layer to the new map drawn with its pictures (then as many
+  switches, to other layers, with the pictures off); `_map_drawn`: those switches until the map's title
+  names the layer.
   `zoom_pictures_off`: as many zooms with the pictures off, until the check sees the new ranges.
   On a map of more points than the cap, each zoom window is made small enough to hold at most the cap.
 `--build N` first builds a catalog of N images of ../shared/data/imagenet-sample into DIR (if absent).
