@@ -70,3 +70,11 @@ def finite_range(value) -> tuple[float, float] | None:
     if not all(math.isfinite(v) and abs(v) <= _MAX_COORDINATE for v in (low, high)) or high <= low:
         return None
     return low, high
+
+
+def short_texts(value, most: int, longest: int) -> frozenset[str]:
+    """The strings of `value` (a list) of at most `longest` characters, the first `most` entries looked
+    at (trace names hidden by a legend click); empty for anything else."""
+    if not isinstance(value, (list, tuple)):
+        return frozenset()
+    return frozenset(v for v in value[:most] if isinstance(v, str) and len(v) <= longest)

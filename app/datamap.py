@@ -5,6 +5,7 @@ Its colours are in app/palette.py; hover and click reach the inspector through a
 """
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import replace
 from html import escape
@@ -198,21 +199,27 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
                            "marker": {"size": size + 5, "color": "rgba(0,0,0,0)",
                                       "line": {"width": 2 if mask.sum() < RING_THIN_FROM else 1, "color": "#ffffff"}}})
             correct_of_trace.append(correct[mask])
+    annotations = []
     if marker is not None:
         mx, my, label = marker
+        # the trace hovers; the star and its label are drawn by a layout shape and annotation, which lie
+        # above the map's pictures (layout images, app/map_pictures.py) where a trace lies under them
         traces.append({"type": "scatter", "x": [round(float(mx), 3)], "y": [round(float(my), 3)],
-                       "mode": "markers+text", "name": "your image", "text": [label], "textposition": "top center",
-                       "textfont": {"color": "#ffd166", "size": 12}, "showlegend": False,
-                       "hovertemplate": f"{label}<extra></extra>",
-                       "marker": {"size": 20, "symbol": "star", "color": "#ffd166",
-                                  "line": {"width": 1.5, "color": "#000000"}}})
+                       "mode": "markers", "name": "your image", "showlegend": False,
+                       "hovertemplate": f"{escape(label)}<extra></extra>",
+                       "marker": {"size": 20, "symbol": "star", "color": "rgba(0,0,0,0)"}})
         correct_of_trace.append(None)
+        shapes.append(star(float(mx), float(my)))
+        annotations.append({"x": round(float(mx), 3), "y": round(float(my), 3), "xref": "x", "yref": "y",
+                            "text": escape(label), "showarrow": False, "yanchor": "bottom", "yshift": 11,
+                            "font": {"color": "#ffd166", "size": 12}, "bgcolor": "rgba(14,17,23,0.7)",
+                            "name": "your image"})
     x_range, y_range = axis_ranges([x] + ([[marker[0]]] if marker else []), [y] + ([[marker[1]]] if marker else []))
     layout = {
         "title": {"text": title, "x": 0.01, "font": {"size": 15}}, "height": height,
         "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#11151d",
         "margin": {"l": 10, "r": 10, "t": 58 if "<br>" in title else 40, "b": 10},
-        "hovermode": "closest", "dragmode": dragmode, "shapes": shapes,
+        "hovermode": "closest", "dragmode": dragmode, "shapes": shapes, "annotations": annotations,
         "uirevision": title.split(" · ")[0], "font": {"color": "#e6e6e6"},
         # a new highlight drops plotly's own selection state (its dimming, its box) kept across updates
         # of the mounted plot: the rings are the selection shown
@@ -238,6 +245,20 @@ def pinned_ring(x: float, y: float) -> dict:
     return {"type": "circle", "xref": "x", "yref": "y", "xsizemode": "pixel", "ysizemode": "pixel",
             "xanchor": round(x, 4), "yanchor": round(y, 4), "x0": -r, "x1": r, "y0": -r, "y1": r,
             "line": {"color": "#ff4b4b", "width": 2.5}, "layer": "above", "name": "pinned"}
+
+
+def star(x: float, y: float, outer: float = 11.0) -> dict:
+    """The uploaded image's five-pointed star at (x, y): a layout shape `outer` px in radius whatever the
+    zoom, drawn above the map's pictures."""
+    corners = []
+    for k in range(10):
+        radius = outer if k % 2 == 0 else outer * 0.42
+        angle = math.pi / 2 + k * math.pi / 5
+        corners.append(f"{radius * math.cos(angle):.2f},{radius * math.sin(angle):.2f}")
+    return {"type": "path", "xref": "x", "yref": "y", "xsizemode": "pixel", "ysizemode": "pixel",
+            "xanchor": round(x, 4), "yanchor": round(y, 4), "path": "M" + "L".join(corners) + "Z",
+            "fillcolor": "#ffd166", "line": {"color": "#000000", "width": 1.5}, "layer": "above",
+            "name": "your image"}
 
 
 HOVER_NAMED = "#%{customdata[0]} · %{fullData.name}<extra></extra>"  # the trace's name is the category

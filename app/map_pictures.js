@@ -7,9 +7,12 @@
 // plotly layout images, a one-pixel swatch of its colour a little larger, then its thumbnail; applied with
 // Plotly.relayout, and kept in window.__lsMapPictures so that app/plotly_view.js adds them to every later
 // Plotly.react of that map.
-// Browser to server: when a zoom or pan ends (plotly_relayout changing an axis), the trigger `view`
-// carries the map, its visible x and y ranges and the plot area's size in pixels; `missing`, the ids of
-// pictures whose thumbnails this page lacks.
+// The points of a trace hidden by a click on the legend are not pictured: left out here at once, and the
+// server told (so that they do not count against its cap).
+// Browser to server: when a zoom or pan ends (plotly_relayout changing an axis) or the legend hides or
+// shows a trace, the trigger `view` carries the map, its visible x and y ranges, the plot area's size in
+// pixels and the names of the hidden traces; `missing`, the ids of pictures whose thumbnails this page
+// lacks.
 const RANGE_CHANGE = /^[xy]axis\d*(\.(range|autorange)(\[\d\])?)?$/;
 
 // a colour as a one-pixel PNG, made once per colour
@@ -26,14 +29,29 @@ const swatch = (colour) => {
   return swatches.get(colour);
 };
 
-const pictureLayout = (sent) => {
+// the traces of the plot that a legend click hid (those with points: sample ids in customdata)
+const hiddenTraces = (gd) => ((gd && gd._fullData) || []).filter((t) => t.visible !== true && t.customdata);
+const hiddenNames = (gd) => hiddenTraces(gd).map((t) => String(t.name)).sort();
+
+// the sample ids of the hidden traces' points
+const hiddenIds = (gd) => {
+  const ids = new Set();
+  hiddenTraces(gd).forEach((t) => { for (let i = 0; i < t.customdata.length; i++) {
+    const row = t.customdata[i];
+    if (row != null) ids.add(Number(row[0] !== undefined ? row[0] : row));
+  } });
+  return ids;
+};
+
+const pictureLayout = (sent, gd) => {
   const thumbs = window.__lsThumbs ? window.__lsThumbs.thumbs : new Map(), images = [];
+  const hidden = hiddenIds(gd);
   const [sx, sy] = sent.size;
   const image = (source, x, y, grow, name) => ({source, name, x, y, sizex: sx * grow, sizey: sy * grow,
     xref: 'x', yref: 'y', xanchor: 'center', yanchor: 'middle', sizing: 'contain', layer: 'above'});
   sent.pictures.forEach(([id, x, y, colour, selected]) => {
     const thumb = thumbs.get(id);
-    if (!thumb) return;
+    if (!thumb || hidden.has(id)) return;
     const grow = 1 + 2 * sent.frame * (selected ? 2 : 1);
     images.push(image(swatch(selected ? '#ffffff' : sent.colours[colour]), x, y, grow, 'frame ' + id));
     images.push(image('data:image/webp;base64,' + thumb, x, y, 1, String(id)));
@@ -57,16 +75,18 @@ export default function(component) {
     mine.lastMissing = JSON.stringify(missing);
     setTriggerValue('missing', missing);
   }
-  // what is drawn: these pictures, with as many thumbnails as the page holds
-  const key = data.layout + '|' + missing.length;
-  window.__lsMapPictures = {map: data.map, key, layout: () => pictureLayout(JSON.parse(data.layout))};
+  // what is drawn: these pictures, with as many thumbnails as the page holds, less the hidden traces'
+  const base = data.layout + '|' + missing.length;
+  const keyOf = (gd) => base + '|' + hiddenNames(gd).join('\u0000');
+  window.__lsMapPictures = {map: data.map, key: keyOf, layout: (gd) => pictureLayout(JSON.parse(data.layout), gd)};
 
   const apply = () => {
     const gd = document.querySelector(data.selector);
     if (!gd || !window.Plotly || !gd._fullLayout || mapOf(gd) !== data.map) return;  // plotly_view adds it
+    const key = keyOf(gd);
     if (gd.__lsPicturesShown === key) return;
     gd.__lsPicturesShown = key;
-    window.Plotly.relayout(gd, window.__lsMapPictures.layout()).catch(() => { gd.__lsPicturesShown = null; });
+    window.Plotly.relayout(gd, window.__lsMapPictures.layout(gd)).catch(() => { gd.__lsPicturesShown = null; });
   };
 
   const report = () => {
@@ -74,7 +94,8 @@ export default function(component) {
     const fl = gd && gd._fullLayout, map = mapOf(gd);
     if (!fl || !fl.xaxis || !fl.yaxis || !map) return;
     const view = {map, x: fl.xaxis.range.map(Number), y: fl.yaxis.range.map(Number),
-                  width: Math.round(fl.xaxis._length), height: Math.round(fl.yaxis._length)};
+                  width: Math.round(fl.xaxis._length), height: Math.round(fl.yaxis._length),
+                  hidden: hiddenNames(gd)};
     const reported = JSON.stringify(view);
     if (reported === mine.lastSent) return;
     mine.lastSent = reported;
@@ -84,11 +105,12 @@ export default function(component) {
   mine.onRelayout = (changed) => {
     if (changed && Object.keys(changed).some((k) => RANGE_CHANGE.test(k))) report();  // not pictures, shapes
   };
+  mine.onRestyle = () => { apply(); report(); };  // a legend click: the pictures of what it hid go at once
   // pictures sized for another plot size (the server's guess before the first report, a resized
   // window): the plot reports its own, and the pictures come back sized for it
   const checkSize = () => {
     const gd = document.querySelector(data.selector), fl = gd && gd._fullLayout;
-    if (!data.size || !fl || !fl.xaxis || mapOf(gd) !== data.map || gd.__lsPicturesShown !== key) return;
+    if (!data.size || !fl || !fl.xaxis || mapOf(gd) !== data.map || gd.__lsPicturesShown !== keyOf(gd)) return;
     const off = (drawn, meant) => Math.abs(drawn - meant) > 0.1 * meant;
     if (off(fl.xaxis._length, data.size[0]) || off(fl.yaxis._length, data.size[1])) report();
   };
@@ -99,9 +121,18 @@ export default function(component) {
     if (!gd || !gd._ev || typeof gd.on !== 'function' || gd.__lsPicturesEmitter === gd._ev) return;
     gd.__lsPicturesEmitter = gd._ev;
     gd.on('plotly_relayout', (changed) => mine.onRelayout(changed));
+    gd.on('plotly_restyle', () => mine.onRestyle());
+  };
+  // traces hidden otherwise than by a click (plotly keeping a legend's choice across a redraw): reported
+  const checkHidden = () => {
+    const gd = document.querySelector(data.selector);
+    if (!gd || !gd._fullData || mapOf(gd) !== data.map) return;
+    const names = JSON.stringify(hiddenNames(gd));
+    if (mine.lastHidden !== undefined && names !== mine.lastHidden) report();
+    mine.lastHidden = names;
   };
   clearInterval(mine.timer);
-  const tick = () => { bind(); apply(); checkSize(); };
+  const tick = () => { bind(); apply(); checkSize(); checkHidden(); };
   tick();
   mine.timer = setInterval(tick, 250);
   const timer = mine.timer;

@@ -37,6 +37,7 @@ STATE = "_map_view"  # what the browser last reported of the map's view: a key n
 SWITCH = "map_pictures"  # the "Pictures on the map" toggle's key
 ELEMENT = "map_pictures_view"  # the element's key: its trigger `view` is the browser's report
 SENT = "_map_pictures_sent"  # the thumbnails this session's browser holds: {catalog, ids, generation}
+HIDDEN_UP_TO = 100  # trace names a report may say are hidden (a map has at most 40 legend entries)
 SENT_UP_TO = 5000  # thumbnails a browser keeps (about 7 MB); beyond, it is sent them again as needed
 STORE_SIZE = 10000  # thumbnails kept (base64 WebP, about 1.4 KB each), shared by every session
 
@@ -47,11 +48,13 @@ _thumbs: BoundedStore[str] = BoundedStore(STORE_SIZE)
 
 @dataclass(frozen=True)
 class MapView:
-    """The visible part of a map: data ranges and the plot area's size in pixels."""
+    """The visible part of a map: data ranges, the plot area's size in pixels, and the names of the traces
+    hidden by a click on the legend (their points are not pictured, nor counted against the cap)."""
     x: tuple[float, float]
     y: tuple[float, float]
     width: int = PLOT_PX[0]
     height: int = PLOT_PX[1]
+    hidden: frozenset[str] = frozenset()
 
 
 def map_id(view: View) -> str:
@@ -71,7 +74,8 @@ def reported_view(value, current_map: str) -> MapView | None:
     height = browser_values.int_between(value.get("height"), 1, 20000)
     if x is None or y is None:
         return None
-    return MapView(x, y, width or PLOT_PX[0], height or PLOT_PX[1])
+    hidden = browser_values.short_texts(value.get("hidden"), HIDDEN_UP_TO, 200)
+    return MapView(x, y, width or PLOT_PX[0], height or PLOT_PX[1], hidden)
 
 
 def own_view(spec: dict, last: MapView | None = None) -> MapView:
@@ -83,21 +87,44 @@ def own_view(spec: dict, last: MapView | None = None) -> MapView:
 
 @dataclass(frozen=True)
 class Points:
-    """The map's shown points: sample ids, coordinates, frame colours, and which are ringed as selected."""
+    """The map's shown points: sample ids, coordinates, and which are ringed as selected; `parts` say the
+    colour of each trace's run of points (a colour, or a marker's colour scale and values), turned into
+    frame colours only for the points pictured (`colours_at`): a colour scale's colour of each of 50,000
+    points costs seconds."""
     ids: np.ndarray
     x: np.ndarray
     y: np.ndarray
-    colours: list[str]
+    parts: list[tuple[int, str | dict]]
     highlighted: frozenset[int]
 
+    def colours_at(self, positions) -> list[str]:
+        """The frame colour of the points at `positions` (into `ids`)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        starts = np.array([start for start, _ in self.parts], dtype=np.int64)
+        part_of = np.searchsorted(starts, positions, side="right") - 1
+        colours: list[str] = [""] * len(positions)
+        for k in np.unique(part_of):
+            start, colour = self.parts[int(k)]
+            mine = np.flatnonzero(part_of == k)
+            if isinstance(colour, str):
+                for j in mine:
+                    colours[j] = colour
+                continue
+            values = np.asarray(colour["color"], dtype=float)[positions[mine] - start]
+            low, high = float(colour.get("cmin", 0.0)), float(colour.get("cmax", 1.0))
+            share = np.clip((values - low) / ((high - low) or 1.0), 0.0, 1.0)
+            for j, c in zip(mine, sample_colorscale(colour.get("colorscale", "Viridis"), share.tolist())):
+                colours[j] = c
+        return colours
 
-def shown_points(spec: dict) -> Points:
-    """Every point the figure draws with a sample id (the ringed copies and the "your image" star left
-    out), with the colour of its dot."""
-    ids, xs, ys, colours, highlighted = [], [], [], [], set()
+
+def shown_points(spec: dict, hidden: frozenset[str] = frozenset()) -> Points:
+    """Every point the figure draws with a sample id (the ringed copies, the "your image" star and the
+    traces named in `hidden` left out), with the colour of its dot."""
+    ids, xs, ys, parts, highlighted, count = [], [], [], [], set(), 0
     for trace in spec["data"]:
         custom = trace.get("customdata")
-        if custom is None or not len(custom):
+        if custom is None or not len(custom) or trace.get("name") in hidden:
             continue
         sample_ids = np.asarray(custom).reshape(len(custom), -1)[:, 0].astype(np.int64)
         if trace.get("name") == "highlighted":
@@ -108,17 +135,13 @@ def shown_points(spec: dict) -> Points:
         ids.append(sample_ids)
         xs.append(np.asarray(trace["x"], dtype=float))
         ys.append(np.asarray(trace["y"], dtype=float))
-        colour = trace.get("marker", {}).get("color", "#9aa4b5")
-        if isinstance(colour, str):
-            colours.extend([colour] * len(sample_ids))
-        else:  # a colour scale's values (confidence): the scale's colour of each
-            marker = trace["marker"]
-            low, high = float(marker.get("cmin", 0.0)), float(marker.get("cmax", 1.0))
-            share = np.clip((np.asarray(colour, dtype=float) - low) / ((high - low) or 1.0), 0.0, 1.0)
-            colours.extend(sample_colorscale(marker.get("colorscale", "Viridis"), share.tolist()))
+        marker = trace.get("marker", {})
+        colour = marker.get("color", "#9aa4b5")
+        parts.append((count, colour if isinstance(colour, str) else marker))  # else a colour scale's values
+        count += len(sample_ids)
     if not ids:
         return Points(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), [], frozenset(highlighted))
-    return Points(np.concatenate(ids), np.concatenate(xs), np.concatenate(ys), colours, frozenset(highlighted))
+    return Points(np.concatenate(ids), np.concatenate(xs), np.concatenate(ys), parts, frozenset(highlighted))
 
 
 def in_view(points: Points, seen: MapView) -> np.ndarray:
@@ -158,7 +181,7 @@ def picture_layout(spec: dict, seen: MapView, pinned: int | None = None) -> dict
     `colours`, each picture's `size` in data units, its frame's width as a share of that `size`
     (doubled, in white, for a selected point), the hover distance that lets a picture's whole square
     hover and click its point, and the `count` of points in view."""
-    points = shown_points(spec)
+    points = shown_points(spec, seen.hidden)
     inside = in_view(points, seen)
     if not 0 < len(inside) <= PICTURES_UP_TO:
         return {"pictures": [], "colours": [], "size": [0, 0], "frame": 0, "hoverdistance": 20,
@@ -168,8 +191,8 @@ def picture_layout(spec: dict, seen: MapView, pinned: int | None = None) -> dict
     order = sorted(inside, key=lambda i: (int(points.ids[i]) == pinned, int(points.ids[i]) in points.highlighted))
     colours: dict[str, int] = {}
     pictures = [[int(points.ids[i]), round(float(points.x[i]), 4), round(float(points.y[i]), 4),
-                 colours.setdefault(points.colours[i], len(colours)), int(int(points.ids[i]) in points.highlighted)]
-                for i in order]
+                 colours.setdefault(colour, len(colours)), int(int(points.ids[i]) in points.highlighted)]
+                for i, colour in zip(order, points.colours_at(order))]
     return {"pictures": pictures, "colours": list(colours),
             "size": [px * (seen.x[1] - seen.x[0]) / seen.width, px * (seen.y[1] - seen.y[0]) / seen.height],
             "frame": round(max(FRAME_PX, px / 20) / px, 4), "hoverdistance": int(px * 0.6) + 1,
@@ -192,11 +215,15 @@ def thumbnails_to_send(path: str, ids: list[int]) -> dict[str, str]:
 
 def current_view(spec: dict, current_map: str) -> MapView:
     """The part of this map the browser shows: the last report when it was of this map, else the map's
-    own ranges."""
+    own ranges, kept as this map's (a map drawn again after another starts unzoomed, so a report from
+    before must not count for it)."""
     last = st.session_state.get(STATE)
     if isinstance(last, dict) and last.get("map") == current_map and isinstance(last.get("view"), MapView):
         return last["view"]
-    return own_view(spec, last.get("view") if isinstance(last, dict) else None)
+    seen = own_view(spec, last.get("view") if isinstance(last, dict) and isinstance(last.get("view"), MapView)
+                    else None)
+    st.session_state[STATE] = {"map": current_map, "view": seen}
+    return seen
 
 
 def _on_view(current_map: str) -> None:

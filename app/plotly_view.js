@@ -71,8 +71,8 @@ export default function(component) {
     // drawn plot a moment later (hundreds of images would hold back a page's first look by seconds)
     const pictures = window.__lsMapPictures, firstDraw = !gd._fullLayout;
     const withPictures = !firstDraw && !!pictures && !!layout.meta && pictures.map === layout.meta.map;
-    if (withPictures) Object.assign(layout, pictures.layout());
-    gd.__lsPicturesShown = withPictures ? pictures.key : null;
+    if (withPictures) Object.assign(layout, pictures.layout(gd));
+    gd.__lsPicturesShown = withPictures ? pictures.key(gd) : null;
     return Plotly.react(gd, traces, layout, data.config).then(() => keepRangesAsInitial(gd, layout));
   }).catch((error) => {
     gd.textContent = String(error && error.message || error);

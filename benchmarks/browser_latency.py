@@ -2,6 +2,7 @@
 
     python -m benchmarks.browser_latency [--catalog-dir DIR] [--build N] [--rounds 15] [--select 10000]
     python -m benchmarks.browser_latency --catalog-dir published --pictures [--rounds 10]
+    python -m benchmarks.browser_latency --points 50000 --pictures [--rounds 10]
 
 Starts `streamlit run Home.py` on a free port with LAYERSCOPE_CATALOG_DIR=DIR, drives headless
 Debian Chromium (/usr/bin/chromium) with Playwright, and prints medians and 90th percentiles:
@@ -13,9 +14,14 @@ Debian Chromium (/usr/bin/chromium) with Playwright, and prints medians and 90th
   the map ringing every one of them.
 - pictures (`--pictures`): with the map's pictures on (app/map_pictures.py), from a zoom ending (plotly's
   relayout to new ranges, as a wheel or a drag ends) to the map picturing exactly the points in view,
-  each at its point, and from a click on a layer to the new map drawn with its pictures (then the same
-  switches with the pictures off).
+  each at its point, and from a click on a layer to the new map drawn with its pictures (then as many
+  switches, to other layers, with the pictures off); `_map_drawn`: those switches until the map's title
+  names the layer.
+  `zoom_pictures_off`: as many zooms with the pictures off, until the check sees the new ranges.
+  On a map of more points than the cap, each zoom window is made small enough to hold at most the cap.
 `--build N` first builds a catalog of N images of ../shared/data/imagenet-sample into DIR (if absent).
+`--points N` instead serves a generated catalog of N samples (benchmarks/big_catalog.py, in
+.cache/big-catalogs-N, generated first if absent: about 4 minutes for 50,000 on 2 cores).
 """
 from __future__ import annotations
 
@@ -87,24 +93,33 @@ MAP_POINTS_JS = """() => { const gd = document.querySelector('.st-key-datamap .j
     gd._fullData.forEach(t => { if (!t.customdata || t.name === 'highlighted') return;
       for (let i = 0; i < t.x.length; i++) if (t.x[i] != null && t.customdata[i]) pts.push([t.x[i], t.y[i]]); });
     return {points: pts, x: gd.layout.xaxis.range, y: gd.layout.yaxis.range}; }"""
+THUMBS_HELD_JS = "() => window.__lsThumbs ? window.__lsThumbs.thumbs.size : 0"
 ZOOM_JS = """([x, y]) => Plotly.relayout(document.querySelector('.st-key-datamap .js-plotly-plot'),
                                   {'xaxis.range': x, 'yaxis.range': y})"""
 
 
-def zoom_windows(page, rng: random.Random, count: int) -> list[tuple[list[float], list[float]]]:
+def zoom_windows(page, rng: random.Random, count: int, cap: int = 400) -> list[tuple[list[float], list[float]]]:
     """`count` zoom windows of the current map (a third to two thirds of its span, around one of its
-    points), each holding a different set of points from the one before (so each brings new pictures)."""
+    points, halved until it holds at most `cap` points), each holding a different set of points from the
+    one before (so each brings new pictures)."""
+    import numpy as np
     drawn = page.evaluate(MAP_POINTS_JS)
-    points, (x0, x1), (y0, y1) = drawn["points"], drawn["x"], drawn["y"]
+    points, (x0, x1), (y0, y1) = np.asarray(drawn["points"], dtype=float), drawn["x"], drawn["y"]
     windows, last = [], None
     while len(windows) < count:
-        cx, cy = rng.choice(points)
+        cx, cy = points[rng.randrange(len(points))]
         share = rng.uniform(0.33, 0.66)
-        x = [cx - share * (x1 - x0) / 2, cx + share * (x1 - x0) / 2]
-        y = [cy - share * (y1 - y0) / 2, cy + share * (y1 - y0) / 2]
-        inside = frozenset(i for i, (px, py) in enumerate(points) if x[0] <= px <= x[1] and y[0] <= py <= y[1])
+        while True:
+            x = [cx - share * (x1 - x0) / 2, cx + share * (x1 - x0) / 2]
+            y = [cy - share * (y1 - y0) / 2, cy + share * (y1 - y0) / 2]
+            inside = np.flatnonzero((points[:, 0] >= x[0]) & (points[:, 0] <= x[1]) &
+                                    (points[:, 1] >= y[0]) & (points[:, 1] <= y[1]))
+            if len(inside) <= cap:
+                break
+            share /= 2
+        inside = frozenset(inside.tolist())
         if inside and inside != last:
-            windows.append((x, y))
+            windows.append(([float(v) for v in x], [float(v) for v in y]))
             last = inside
     return windows
 
@@ -120,10 +135,10 @@ def measure_pictures(url: str, rounds: int, viewport=(1600, 1000)) -> dict:
             open_explorer(page, url)
             wait_pictures(page, timeout=60000)
             ids = layer_ids(page)
-            zooms, switches, pictured = [], [], []
+            zooms, switches, drawn, pictured = [], [], [], []
             for i in range(rounds):
                 start = time.perf_counter()
-                switch_layer(page, ids[(3 + 5 * i) % len(ids)])
+                drawn.append(switch_layer(page, ids[(3 + 5 * i) % len(ids)])[1])
                 shown = wait_pictures(page, timeout=60000)
                 switches.append(time.perf_counter() - start)
                 for x, y in zoom_windows(page, rng, 2):
@@ -133,14 +148,30 @@ def measure_pictures(url: str, rounds: int, viewport=(1600, 1000)) -> dict:
                     zooms.append(time.perf_counter() - start)
                     pictured.append(shown["pictured"])
             assert page.evaluate(PICTURES_SHOWN_JS, 400), "the map does not picture the points in view"
-            print(f"pictures per zoomed view: median {statistics.median(pictured):.0f}, max {max(pictured)}")
-            # the same switches with the pictures off, under the same load: what the pictures add
+            print(f"pictures per zoomed view: median {statistics.median(pictured):.0f}, max {max(pictured)}; "
+                  f"thumbnails the page was sent: {page.evaluate(THUMBS_HELD_JS)} "
+                  f"(pictured over all views: {sum(pictured)})")
+            # as many switches (to layers not seen yet, so that none finds its map cached) and zooms with
+            # the pictures off, under the same load and checked the same way (the check itself reads every
+            # point of the map: about 0.5 s of a switch at 50,000 points): what the pictures add
             page.locator(".st-key-map_pictures label").click()
             page.wait_for_url("**pics=0**", timeout=60000)
-            plain = [switch_layer(page, ids[(3 + 5 * i) % len(ids)])[1] for i in range(rounds)]
+            plain, plain_drawn, plain_zooms = [], [], []
+            for i in range(rounds):
+                start = time.perf_counter()
+                plain_drawn.append(switch_layer(page, ids[(1 + 5 * i) % len(ids)])[1])  # layers not yet seen
+                wait_pictures(page, timeout=60000)
+                plain.append(time.perf_counter() - start)
+                for x, y in zoom_windows(page, rng, 2):
+                    start = time.perf_counter()
+                    page.evaluate(ZOOM_JS, [x, y])
+                    wait_pictures(page, cap=0, timeout=60000)  # no pictures: the zoom's redraw and the check
+                    plain_zooms.append(time.perf_counter() - start)
         finally:
             browser.close()
-    return {"zoom_to_pictures": zooms, "layer_switch_with_pictures": switches, "layer_switch_pictures_off": plain}
+    return {"zoom_to_pictures": zooms, "zoom_pictures_off": plain_zooms, "layer_switch_with_pictures": switches,
+            "layer_switch_pictures_off": plain, "layer_switch_with_pictures_map_drawn": drawn,
+            "layer_switch_pictures_off_map_drawn": plain_drawn}
 
 
 def build(n: int, out_root: Path) -> Path:
@@ -156,10 +187,23 @@ def build(n: int, out_root: Path) -> Path:
     return out
 
 
+def generated(n: int) -> Path:
+    """The folder holding a generated catalog of n samples, generated first if absent."""
+    from benchmarks.big_catalog import generate
+    folder = REPO / ".cache" / f"big-catalogs-{n}"
+    out = folder / f"generated-{n}"
+    if not (out / "manifest.json").is_file():
+        print(f"generating a catalog of {n} samples into {out}", flush=True)
+        generate(n, out)
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog-dir", type=Path, default=REPO / "catalogs")
     parser.add_argument("--build", type=int, default=None, help="first build a catalog of N images")
+    parser.add_argument("--points", type=int, default=None,
+                        help="serve a generated catalog of N samples (generated first if absent)")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--select", type=int, default=0, help="also time box selections of about N points")
     parser.add_argument("--pictures", action="store_true",
@@ -169,6 +213,8 @@ def main() -> None:
     if args.build:
         catalog_dir = REPO / ".cache" / "bench-catalogs"
         build(args.build, catalog_dir)
+    elif args.points:
+        catalog_dir = generated(args.points)
     env = {"LAYERSCOPE_CATALOG_DIR": str(catalog_dir)}
     with streamlit_server(REPO / "test-artifacts" / "bench-server.log", env) as (url, _):
         result = (measure_pictures(url, args.rounds) if args.pictures else

@@ -186,11 +186,12 @@ PINNED_JS = """id => { const e = document.querySelector('.ls-inspector-head');
 # The data map's pictures (app/map_pictures.py) show the points in view, each at its point: true (with
 # how many) once the pictured sample ids are exactly those of the points in the plot's current ranges,
 # each at its point's place, and the browser holds an <image> for each (a picture and its frame); with
-# more points in view than `cap`, once there are none.
+# more points in view than `cap`, once there are none. The points of traces a legend click hid are not in
+# view.
 PICTURES_SHOWN_JS = """cap => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
     if (!gd || !gd._fullLayout || !gd._fullData) return false;
     const [x0, x1] = gd._fullLayout.xaxis.range, [y0, y1] = gd._fullLayout.yaxis.range, inView = new Map();
-    gd._fullData.forEach(t => { if (!t.customdata || t.name === 'highlighted') return;
+    gd._fullData.forEach(t => { if (!t.customdata || t.name === 'highlighted' || t.visible !== true) return;
       for (let i = 0; i < t.x.length; i++) { const x = t.x[i], y = t.y[i];
         if (x != null && t.customdata[i] && x >= x0 && x <= x1 && y >= y0 && y <= y1)
           inView.set(Number(t.customdata[i][0]), [x, y]); } });

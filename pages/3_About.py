@@ -44,8 +44,8 @@ Images are resized and centre-cropped as the weights expect; the inspector shows
 - **Pictures on the map**: where the map's view holds at most 400 points (the bundled sample's whole map;
   zoom into a bigger one), each point is drawn as its 64 px thumbnail, framed in its colour (a selected
   one in white). Hover or click anywhere on a picture to inspect or pin its sample; after each zoom or pan
-  the pictures follow the points in view. *Pictures on the map* in the sidebar turns them off (a link
-  then says `pics=0`).
+  the pictures follow the points in view, less the categories hidden by a click on the legend. *Pictures
+  on the map* in the sidebar turns them off (a link then says `pics=0`).
 - **Neighbours, separability and your image**: "near" means one thing everywhere: cosine distance
   between two samples' PCA coordinates at the layer (the direction of their activation patterns, not
   their size). The separability curve is the leave-one-out 10-nearest-neighbour accuracy by that

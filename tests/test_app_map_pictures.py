@@ -60,6 +60,14 @@ def test_the_small_map_is_pictured_whole_and_a_zoom_pictures_what_is_in_view(app
     # a pin keeps the zoom, and the pictures of the points in it
     send_component(at, "plot_bridge", event="click", value=max(points))
     assert _pictured(at) == sorted(i for i, (x, _) in points.items() if x <= xs[2])
+    # another layer's map, then this one again: drawn whole (a new map starts unzoomed), all pictured
+    monkeypatch.setattr(map_pictures, "PICTURES_UP_TO", len(points))
+    layers = at.selectbox(key="layer_select")
+    zoomed_on = layers.value
+    rerun(layers.select(next(o for o in layers.options if o != zoomed_on)))
+    assert _sent(at)["map"] != sent["map"] and len(_pictured(at)) == len(points)
+    rerun(at.selectbox(key="layer_select").select(zoomed_on))
+    assert _sent(at)["map"] == sent["map"] and _pictured(at) == sorted(points)
 
 
 def test_a_report_that_is_no_view_changes_nothing(app_test):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+import catalog
+
 from harness.browser import PICTURES_SHOWN_JS, PINNED_JS, open_explorer, picture_boxes, wait_pictures, wheel_zoom
 
 pytestmark = pytest.mark.browser
@@ -13,6 +15,22 @@ pytestmark = pytest.mark.browser
 PLOT_AREA_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
     const fl = gd._fullLayout, box = gd.getBoundingClientRect();
     return [box.left + fl.xaxis._offset, box.top + fl.yaxis._offset, fl.xaxis._length, fl.yaxis._length]; }"""
+
+
+# How far the data map's plot lies below the top of its container, and how much taller the container is
+# than the plot: the pictures' element draws nothing, so it must take no room (a zero-height block plus the
+# column's gap once pushed the map 16 px down).
+MAP_OFFSET_JS = """() => { const box = document.querySelector('.st-key-datamap').getBoundingClientRect();
+    const plot = document.querySelector('.st-key-datamap .js-plotly-plot').getBoundingClientRect();
+    return [plot.top - box.top, box.height - plot.height]; }"""
+
+
+def _map_at_its_containers_top(page) -> None:
+    """Wait (the page's styles settling) until the map lies at its container's top, taking all of it."""
+    try:
+        page.wait_for_function(f"() => ({MAP_OFFSET_JS})().every(v => Math.abs(v) < 1)", timeout=10000)
+    except Exception:
+        raise AssertionError(f"the map lies off its container's top: {page.evaluate(MAP_OFFSET_JS)}") from None
 
 
 def _apart(boxes: list[dict]) -> list[dict]:
@@ -29,6 +47,7 @@ def test_the_small_map_shows_pictures_and_a_click_on_one_pins_it(shared_streamli
     open_explorer(page, shared_streamlit_server.url)
     shown = wait_pictures(page)
     assert shown["pictured"] == shown["inView"] == shared_streamlit_server.manifest["n_samples"]
+    _map_at_its_containers_top(page)
     page.locator(".st-key-datamap").scroll_into_view_if_needed()
     screenshot("pictures-1-small-map")
     boxes = picture_boxes(page)
@@ -50,6 +69,7 @@ def test_the_small_map_shows_pictures_and_a_click_on_one_pins_it(shared_streamli
     page.wait_for_function("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
         return gd && gd._fullLayout && !(gd._fullLayout.images || []).length; }""", timeout=30000)
     page.wait_for_url("**pics=0**", timeout=30000)  # the link to this view says so
+    _map_at_its_containers_top(page)
     assert f"pinned={target['id']}" in page.url
     screenshot("pictures-3-switched-off")
     assert not page_errors, page_errors
@@ -83,4 +103,95 @@ def test_a_zoom_into_a_big_map_brings_the_pictures_in_view(generated_catalog_ser
     # a double click returns to the whole map: dots again
     page.mouse.dblclick(left + 3, top + 3)
     assert wait_pictures(page) == {"pictured": 0, "inView": 3000}
+    assert not page_errors, page_errors
+
+
+LEGEND_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+    return gd._fullData.filter(t => t.showlegend !== false && t.customdata && t.customdata.length)
+      .map(t => ({name: t.name, visible: t.visible, ids: Array.from(t.customdata, r => Number(r[0]))})); }"""
+
+
+def test_a_category_hidden_by_the_legend_shows_no_pictures(shared_streamlit_server, browser_page, page_errors,
+                                                           screenshot):
+    page = browser_page
+    open_explorer(page, shared_streamlit_server.url)
+    everyone = wait_pictures(page)["pictured"]
+    traces = page.evaluate(LEGEND_JS)
+    hidden = max(traces, key=lambda t: len(t["ids"]))  # the category with the most points
+    position = [t["name"] for t in traces].index(hidden["name"])
+    page.locator(".st-key-datamap .legend .traces").nth(position).click()
+    page.wait_for_function("name => document.querySelector('.st-key-datamap .js-plotly-plot')._fullData"
+                           ".some(t => t.name === name && t.visible === 'legendonly')", arg=hidden["name"])
+    shown = wait_pictures(page)  # the points in view are those of the traces still shown
+    assert shown["pictured"] == everyone - len(hidden["ids"])
+    assert not {b["id"] for b in picture_boxes(page)} & set(hidden["ids"])
+    page.locator(".st-key-datamap").scroll_into_view_if_needed()
+    screenshot("pictures-5-category-hidden")
+    # shown again, its pictures come back
+    page.locator(".st-key-datamap .legend .traces").nth(position).click()
+    page.wait_for_function("""([n, name]) => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+        return gd._fullData.some(t => t.name === name && t.visible === true) &&
+               gd._fullLayout.images.filter(i => !String(i.name).startsWith('frame')).length === n; }""",
+                           arg=[everyone, hidden["name"]], timeout=30000)
+    assert set(hidden["ids"]) <= {b["id"] for b in picture_boxes(page)}
+    assert not page_errors, page_errors
+
+
+# The page's pixel place of a data point of the map (x, y), and of the uploaded image's star and the pinned
+# ring (their layout shapes' anchors).
+SHAPE_PLACES_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
+    const fl = gd._fullLayout, box = gd.getBoundingClientRect(), places = {};
+    (fl.shapes || []).forEach(s => { places[s.name] = [box.left + fl.xaxis._offset + fl.xaxis.l2p(s.xanchor),
+                                                       box.top + fl.yaxis._offset + fl.yaxis.l2p(s.yanchor)]; });
+    return places; }"""
+
+
+def _pixels(page, centre: tuple[float, float], half: int):
+    """The screen's pixels (RGB) in the square of side 2 * half around `centre`."""
+    import io
+
+    from PIL import Image
+    png = page.screenshot(clip={"x": centre[0] - half, "y": centre[1] - half, "width": 2 * half, "height": 2 * half})
+    return Image.open(io.BytesIO(png)).convert("RGB")
+
+
+def _near(rgb, target, tolerance=40) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(rgb, target))
+
+
+def test_the_uploaded_images_star_and_the_pinned_ring_lie_above_the_pictures(shared_streamlit_server, browser_page,
+                                                                             page_errors, screenshot):
+    page = browser_page
+    open_explorer(page, shared_streamlit_server.url)
+    page.locator(".st-key-method label", has_text="PCA").click()  # a copy of a sample lies on its point
+    page.wait_for_function("() => [...document.querySelectorAll('.st-key-datamap .gtitle')]"
+                           ".some(e => e.textContent.endsWith('· PCA'))", timeout=30000)
+    page.get_by_role("tab", name="Your image").click()
+    key = catalog.open(shared_streamlit_server.path).execute(
+        "SELECT key FROM samples WHERE sample_id = 5").fetchone()[0]  # (the map has sample 0 pinned)
+    page.locator(".st-key-upload_pick").get_by_role("combobox").click()
+    page.keyboard.type(key)
+    page.get_by_role("option", name=key).click()
+    page.wait_for_selector("[data-testid='upload-result']", timeout=120000)
+    page.wait_for_function("() => (document.querySelector('.st-key-datamap .js-plotly-plot')._fullLayout.shapes"
+                           " || []).some(s => s.name === 'your image')", timeout=60000)
+    wait_pictures(page)
+    page.locator(".st-key-datamap").scroll_into_view_if_needed()
+    page.mouse.move(5, 5)  # no hover label over the map
+    page.wait_for_timeout(500)
+    places = page.evaluate(SHAPE_PLACES_JS)
+    star, ring = places["your image"], places["pinned"]
+    boxes = picture_boxes(page)
+
+    def covered(at):
+        return any(b["left"] < at[0] < b["left"] + b["width"] and b["top"] < at[1] < b["top"] + b["height"]
+                   for b in boxes)
+    assert covered(star) and covered(ring)  # each lies where a picture is drawn
+    screenshot("pictures-6-star-and-ring-above")
+    # the star's yellow at its centre, the ring's red around its own centre: drawn over the pictures
+    assert _near(_pixels(page, star, 2).getpixel((2, 2)), (0xff, 0xd1, 0x66))
+    around = _pixels(page, ring, 12)
+    red = sum(_near(around.getpixel((i, j)), (0xff, 0x4b, 0x4b), 50) for i in range(24) for j in range(24))
+    assert red >= 20, red
+    assert "your image" in page.inner_text(".st-key-datamap")  # its label too
     assert not page_errors, page_errors

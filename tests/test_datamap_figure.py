@@ -171,3 +171,16 @@ def test_a_hovered_point_names_its_class_group_and_prediction(colour_by):
         assert seen == (len(points) if show == "all" else int((~points.correct).sum()))
     big = _points(datamap.HOVER_TEXT_UP_TO + 1)
     assert all("text" not in t for t in datamap.figure_dict(big, colour_by, "t", pinned=None)["data"])
+
+
+def test_the_uploaded_images_star_is_a_shape_above_the_maps_pictures():
+    spec = datamap.figure_dict(_points(), "class", "t", pinned=None, marker=(900.0, -900.0, "your image"))
+    (star,) = [s for s in spec["layout"]["shapes"] if s["name"] == "your image"]
+    assert star["layer"] == "above" and star["xsizemode"] == star["ysizemode"] == "pixel"
+    assert (star["xanchor"], star["yanchor"]) == (900.0, -900.0)
+    (label,) = [a for a in spec["layout"]["annotations"] if a["name"] == "your image"]
+    assert label["text"] == "your image" and (label["x"], label["y"]) == (900.0, -900.0)
+    (hover,) = [t for t in spec["data"] if t["name"] == "your image"]  # its hover, where the star is
+    assert (hover["x"], hover["y"]) == ([900.0], [-900.0])
+    x_range, y_range = _ranges(spec)
+    assert x_range[0] < 900 < x_range[1] and y_range[0] < -900 < y_range[1]  # the map makes room for it

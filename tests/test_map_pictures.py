@@ -55,7 +55,7 @@ def test_the_points_in_view_keep_their_ids_and_colours():
     # each point's frame has its dot's colour
     by_trace = {t["name"]: t["marker"]["color"] for t in spec["data"]}
     group_of = dict(zip(_points().sample_id, _points().group_name))
-    assert all(c == by_trace[group_of[i]] for i, c in zip(points.ids, points.colours))
+    assert all(c == by_trace[group_of[i]] for i, c in zip(points.ids, points.colours_at(range(len(points.ids)))))
 
 
 def test_the_show_filter_and_the_selection_rings_are_not_pictured_twice():
@@ -89,3 +89,20 @@ def test_a_zoom_pictures_the_points_in_view_up_to_the_cap(monkeypatch):
     # a colour scale's frames: the scale's colour of each point's value (six values, six colours)
     assert len(zoomed["colours"]) == 6 and all(c.startswith("rgb(") for c in zoomed["colours"])
     assert picture_layout(spec, MapView((50, 60), (50, 60)))["pictures"] == []  # nothing in view
+
+
+def test_the_traces_the_legend_hid_are_neither_pictured_nor_counted(monkeypatch):
+    spec = figure_dict(_points(), "coarse group", "layer · t-SNE", pinned=None)
+    whole = [tuple(spec["layout"][axis]["range"]) for axis in ("xaxis", "yaxis")]
+    sent = {"map": "m1", "x": list(whole[0]), "y": list(whole[1]), "width": 500, "height": 400, "hidden": ["fish"]}
+    seen = reported_view(sent, "m1")
+    assert seen.hidden == {"fish"}
+    layout = picture_layout(spec, seen)
+    fish = {i for i in range(100, 130) if i % 2 == 0}
+    assert _pictured(layout) == sorted(set(range(100, 130)) - fish) and layout["count"] == 15
+    monkeypatch.setattr(map_pictures, "PICTURES_UP_TO", 20)  # 30 points in view, 15 of them shown
+    assert len(picture_layout(spec, seen)["pictures"]) == 15
+    assert picture_layout(spec, reported_view({**sent, "hidden": []}, "m1"))["pictures"] == []
+    # anything but a list of short names hides nothing
+    for junk in ("fish", [["fish"]], [7], ["x" * 201], None):
+        assert reported_view({**sent, "hidden": junk}, "m1").hidden == frozenset(), junk
