@@ -3,14 +3,20 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.plotly_view import clicked_points
+
 DARK = {"paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#11151d", "font": {"color": "#e6e6e6"}}
 
 
 def selected_points(key: str) -> list[dict]:
-    """The points selected on the chart with this widget key ([] before any selection).
+    """The points selected on the chart with this widget key ([] before any selection): clicked on the
+    mounted chart (app/plotly_view.py, checked there), or selected on Streamlit's own.
 
     Streamlit hands the selection back as a dict or as an attribute object depending on the path
     (callback or return value), so both are read."""
+    clicked = clicked_points(key)
+    if clicked is not None:
+        return clicked
     value = st.session_state.get(key)
     if value is None:
         return []
