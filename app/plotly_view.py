@@ -154,7 +154,7 @@ def draw(figure: go.Figure | dict, key: str, config: dict | None = None,
 # What Streamlit's chart theme gave these charts, said here since the mounted chart draws a figure as is;
 # a figure's own layout goes over it.
 FONT = '"Source Sans Pro", "Source Sans", sans-serif'
-_AXIS = {"gridcolor": "#252c3b", "zerolinecolor": "#3a4252", "linecolor": "#3a4252"}
+_AXIS = {"gridcolor": "#252c3b", "zerolinecolor": "#3a4252", "linecolor": "#3a4252", "automargin": True}
 LOOK = {"font": {"color": "#e6e6e6", "family": FONT}, "hoverlabel": {"font": {"family": FONT}},
         "xaxis": _AXIS, "yaxis": _AXIS,
         "modebar": {"bgcolor": "rgba(0,0,0,0)", "color": "#9aa4b5", "activecolor": "#e6e6e6"}}

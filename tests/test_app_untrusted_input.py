@@ -123,11 +123,16 @@ def test_a_crafted_gallery_channel_opens_nothing(app_test):
     rerun(at.button(key="compute_activations").click())
     for value in (10**6, -1, "first", [0]):  # no tile of this grid
         send_component(at, "gallery_grid", event="channel", value=value)
-        assert not at.get("plotly_chart") or not any(c.proto.id.endswith("channel_heatmap")
-                                                     for c in at.get("plotly_chart"))
+        assert not _channel_dialog_shown(at)
     send_component(at, "gallery_grid", event="channel", value=2)  # a real tile opens its channel
     assert at.session_state.channel == 2
-    assert any(c.proto.id.endswith("channel_heatmap") for c in at.get("plotly_chart"))
+    assert _channel_dialog_shown(at)
+
+
+def _channel_dialog_shown(at) -> bool:
+    """Whether the gallery's channel dialog draws its heatmap (key channel_heatmap, either chart)."""
+    return any(e.proto.id.endswith("-channel_heatmap") for kind in ("plotly_chart", "bidi_component")
+               for e in at.get(kind))
 
 
 def test_a_crafted_layer_picker_option_is_ignored(app_test):
