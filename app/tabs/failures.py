@@ -66,7 +66,7 @@ def pair_figure(curve: pd.DataFrame, selected: int) -> go.Figure:
                        "showlegend": False, "name": "selected layer",
                        "marker": {"size": 14, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": "#ffffff"}}})
     layout = {**DARK, "height": 200, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "showlegend": False,
-              "xaxis": {"showticklabels": False, "showgrid": False, "title": {"text": "depth →"}},
+              "xaxis": {"showticklabels": False, "showgrid": False, "zeroline": False, "title": {"text": "depth →"}},
               "yaxis": {"tickformat": ".0%", "gridcolor": "#252c3b", "rangemode": "tozero"},
               "dragmode": False, "clickmode": "event+select", "hovermode": "closest"}
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
