@@ -82,6 +82,11 @@ def test_a_first_look_loads_no_streamlit_plotly_and_the_layer_charts_select_laye
     assert page.get_attribute(".lm-wrap .layer.selected", "data-name") == name
     screenshot("charts-2-depth-strip-click")
 
+    # three reruns later, each chart still sends a click once: one handler on its plot
+    for part in ("separability", "depth_strip"):
+        assert page.evaluate(f"() => document.querySelector('.st-key-{part} .js-plotly-plot')"
+                             "._ev.listeners('plotly_click').length") == 1
+
     # the watch sees Streamlit's chunk where a chart is Streamlit's own (Compare layers' maps)
     page.get_by_role("tab", name="Compare layers").click()
     page.wait_for_selector(".st-key-compare_left_box .js-plotly-plot", timeout=60000)
