@@ -51,8 +51,9 @@ OVERLAY_FROM_GL = 2000  # overlay points from which the overlay is drawn with We
 
 
 def cell_overlay(x: list, y: list, customdata: list, hovertemplate: str) -> dict:
-    """Invisible markers, one per heatmap cell, drawn on top of a heatmap so that a click on a cell can
-    be selected: plotly's heatmaps emit no selection events, Streamlit's on_select only reports them."""
+    """Invisible markers, one per heatmap cell, drawn on top of a heatmap so that a click on a cell is
+    reported: plotly's heatmaps emit no selection events (all Streamlit's on_select reports), and the
+    heatmaps here skip hover (the markers carry the hover text), so they report no click either."""
     return {"type": "scattergl" if len(x) >= OVERLAY_FROM_GL else "scatter", "x": x, "y": y, "mode": "markers",
             "customdata": customdata, "hovertemplate": hovertemplate, "showlegend": False, "name": "cells",
             "marker": {"size": 12, "color": "rgba(0,0,0,0)", "line": {"width": 0}},
