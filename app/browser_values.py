@@ -78,3 +78,44 @@ def short_texts(value, most: int, longest: int) -> frozenset[str]:
     if not isinstance(value, (list, tuple)):
         return frozenset()
     return frozenset(v for v in value[:most] if isinstance(v, str) and len(v) <= longest)
+
+
+_MAX_POINTS = 8  # a click reports the points under the pointer: a handful at most
+_MAX_TEXT = 200  # a label (a class, a layer's name) is short
+_MAX_CUSTOM = 8  # a point's customdata row: an id, a name, a value or two
+
+
+def plot_points(value) -> list[dict]:
+    """A chart's clicked points as the browser reported them (a list of {curveNumber, pointNumber,
+    customdata, x, y}), as Streamlit's chart reports a selection's points: curve_number, point_number,
+    point_index (an int; a heatmap cell's [row, column] gives its column), customdata (a short text, a
+    finite number, or a short list of those), x and y (a short text or a finite number). A point without
+    an integer curveNumber is dropped, a value of another kind becomes None; no list gives []."""
+    if not isinstance(value, list):
+        return []
+    points = []
+    for point in value[:_MAX_POINTS]:
+        if not isinstance(point, dict) or (curve := as_int(point.get("curveNumber"))) is None:
+            continue
+        number = point.get("pointNumber")
+        cell = number if isinstance(number, list) and len(number) == 2 else None
+        index = as_int(cell[1] if cell else number)
+        custom = point.get("customdata")
+        if isinstance(custom, list):
+            custom = [_scalar(v) for v in custom[:_MAX_CUSTOM]] if len(custom) <= _MAX_CUSTOM else None
+        else:
+            custom = _scalar(custom)
+        points.append({"curve_number": curve, "point_number": index, "point_index": index, "customdata": custom,
+                       "x": _scalar(point.get("x")), "y": _scalar(point.get("y"))})
+    return points
+
+
+def _scalar(value):
+    """`value` when it is a short text or a finite number (not a bool), else None."""
+    if isinstance(value, str):
+        return value if len(value) <= _MAX_TEXT else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, int):
+        return value if abs(value) <= 10**_MAX_DIGITS else None
+    return value if math.isfinite(value) else None

@@ -3,14 +3,20 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.plotly_view import clicked_points
+
 DARK = {"paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#11151d", "font": {"color": "#e6e6e6"}}
 
 
 def selected_points(key: str) -> list[dict]:
-    """The points selected on the chart with this widget key ([] before any selection).
+    """The points selected on the chart with this widget key ([] before any selection): clicked on the
+    mounted chart (app/plotly_view.py, checked there), or selected on Streamlit's own.
 
     Streamlit hands the selection back as a dict or as an attribute object depending on the path
     (callback or return value), so both are read."""
+    clicked = clicked_points(key)
+    if clicked is not None:
+        return clicked
     value = st.session_state.get(key)
     if value is None:
         return []
@@ -45,8 +51,9 @@ OVERLAY_FROM_GL = 2000  # overlay points from which the overlay is drawn with We
 
 
 def cell_overlay(x: list, y: list, customdata: list, hovertemplate: str) -> dict:
-    """Invisible markers, one per heatmap cell, drawn on top of a heatmap so that a click on a cell can
-    be selected: plotly's heatmaps emit no selection events, Streamlit's on_select only reports them."""
+    """Invisible markers, one per heatmap cell, drawn on top of a heatmap so that a click on a cell is
+    reported: plotly's heatmaps emit no selection events (all Streamlit's on_select reports), and the
+    heatmaps here skip hover (the markers carry the hover text), so they report no click either."""
     return {"type": "scattergl" if len(x) >= OVERLAY_FROM_GL else "scatter", "x": x, "y": y, "mode": "markers",
             "customdata": customdata, "hovertemplate": hovertemplate, "showlegend": False, "name": "cells",
             "marker": {"size": 12, "color": "rgba(0,0,0,0)", "line": {"width": 0}},

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, layer_map, settings, state
+from app import cached, layer_map, plotly_view, settings, state
 from app.browser_values import channel_in
 
 THUMB_MAX = 96
@@ -137,8 +137,8 @@ def channel_dialog(path: str, sample_id: int, layer_name: str, layer_id: int, ch
         st.warning("The activations of this sample are not computed yet.")
         return
     lo, hi = value_range(maps)
-    st.plotly_chart(channel_figure(maps[channel], f"#{sample_id} · {layer_name} · channel {channel}", lo, hi),
-                    width="stretch", key="channel_heatmap")
+    plotly_view.draw(channel_figure(maps[channel], f"#{sample_id} · {layer_name} · channel {channel}", lo, hi),
+                     key="channel_heatmap")
     st.caption("Colour: **activation**, the layer's raw output at each position of this channel, on the "
                "gallery's scale for the whole layer (its 0.5th to 99.5th percentile) (the tile's "
                "score is entropy × mean |activation| over these positions; the Channel tab's numbers are the "
@@ -177,8 +177,8 @@ def render(path: str, sample_id: int, layer: pd.Series) -> None:
             st.error("The activations could not be computed.")
             return
     if items["kind"] == "vector":
-        st.plotly_chart(vector_figure(items["values"], f"{name}: {len(items['values'])} neurons"),
-                        width="stretch", key="vector_heatmap")
+        plotly_view.draw(vector_figure(items["values"], f"{name}: {len(items['values'])} neurons"),
+                         key="vector_heatmap")
         return
     sort = st.segmented_control("Sort channels by", ["score", "index"], default="score", key="gallery_sort",
                                 help="score = entropy × mean |activation| of the channel over this image: "

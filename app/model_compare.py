@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import cached, datamap, similarity
+from app import cached, datamap, plotly_view, similarity
 from app.browser_values import known_ids
 from app.charts import selected_sample_ids
 from app.view import View
@@ -49,10 +49,9 @@ def render_heatmap(result: Comparison, name_a: str, name_b: str) -> None:
             st.session_state.models_pair = pair
 
     with st.container(key="models_box"):
-        st.plotly_chart(similarity.heatmap(result.cka, rows, columns, f"A: {name_a}", f"B: {name_b}",
-                                           st.session_state.get("models_pair")),
-                        width="stretch", key=HEATMAP_KEY, on_select=clicked, selection_mode="points",
-                        config={"displayModeBar": False})
+        plotly_view.draw(similarity.heatmap(result.cka, rows, columns, f"A: {name_a}", f"B: {name_b}",
+                                            st.session_state.get("models_pair")),
+                         key=HEATMAP_KEY, on_click=clicked, config={"displayModeBar": False})
 
 
 def _keys_of(path: str, ids: list[int]) -> set[str]:

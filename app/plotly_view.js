@@ -1,4 +1,5 @@
-// The mounted plotly chart, drawn by app/plotly_view.py (components v2; data: traces, layout, src, height, config).
+// The mounted plotly chart, drawn by app/plotly_view.py (components v2; data: traces, layout, src, height, config,
+// clicks: whether a click on a point is sent to the server, as the trigger 'click').
 // plotly.js is loaded once per page (a script tag, window.Plotly) and shared by every such chart.
 const loadPlotly = (src) => {
   if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -31,8 +32,29 @@ const keepRangesAsInitial = (gd, layout) => {
   });
 };
 
+// What a click sends: the clicked points' curve and point numbers, customdata and x / y, as plain JSON (a
+// typed-array row becomes a list), a few points at most.
+const MAX_POINTS = 8;
+const plain = (v) => (ArrayBuffer.isView(v) ? Array.from(v) : v);
+const clickedPoints = (ev) => Array.from((ev && ev.points) || []).slice(0, MAX_POINTS).map((p) => ({
+  curveNumber: p.curveNumber, pointNumber: plain(p.pointNumber),
+  customdata: p.customdata === undefined ? null : plain(p.customdata),
+  x: p.x === undefined ? null : p.x, y: p.y === undefined ? null : p.y}));
+
+// The click handler is bound once per plot (once per event emitter: a full redraw by plotly gives the plot
+// a new one); it sends through the newest run's setTriggerValue, kept on the plot, since this script runs
+// again on every rerun while the plot survives (one handler per run would send one click many times).
+const bindClicks = (gd) => {
+  if (!gd.__lsSend || !gd._ev || typeof gd.on !== 'function' || gd.__lsClickEmitter === gd._ev) return;
+  gd.__lsClickEmitter = gd._ev;
+  gd.on('plotly_click', (ev) => {
+    const points = clickedPoints(ev);
+    if (points.length && gd.__lsSend) gd.__lsSend('click', points);
+  });
+};
+
 export default function(component) {
-  const { data, parentElement } = component;
+  const { data, parentElement, setTriggerValue } = component;
   // This script runs on every rerun of the page; the div, and with it the plot, outlive the runs.
   let gd = parentElement.querySelector(':scope > .ls-plotly');
   if (!gd) {
@@ -57,6 +79,7 @@ export default function(component) {
     });
     gd.__lsResize.observe(gd);
   }
+  gd.__lsSend = data.clicks ? setTriggerValue : null;
   const drawn = gd.__lsDrawn || {};
   if (drawn.traces === data.traces && drawn.layout === data.layout) return;  // as drawn: nothing to do
   // Traces as drawn are handed back as the same objects: plotly then sees only the layout change (a
@@ -73,7 +96,10 @@ export default function(component) {
     const withPictures = !firstDraw && !!pictures && !!layout.meta && pictures.map === layout.meta.map;
     if (withPictures) Object.assign(layout, pictures.layout(gd));
     gd.__lsPicturesShown = withPictures ? pictures.key(gd) : null;
-    return Plotly.react(gd, traces, layout, data.config).then(() => keepRangesAsInitial(gd, layout));
+    return Plotly.react(gd, traces, layout, data.config).then(() => {
+      keepRangesAsInitial(gd, layout);
+      bindClicks(gd);
+    });
   }).catch((error) => {
     gd.textContent = String(error && error.message || error);
     gd.__lsDrawn = null;

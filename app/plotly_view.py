@@ -10,7 +10,11 @@ redraws only what changed.
 plotly.js itself is served once per visitor from the app's static folder (`server.enableStaticServing`),
 copied there from the installed plotly package, whose version names the file (so a browser never runs
 a stale copy). Where it cannot be served (static serving off, a read-only app folder), `chart` says so
-and the caller falls back to st.plotly_chart.
+and the caller falls back to st.plotly_chart (`draw` does both).
+
+The charts beside the map (separability, depth strip, the tabs' heatmaps) are drawn here too: Streamlit's
+own chart would make a visitor's browser load Streamlit's plotly bundle (megabytes) on top of ours at
+the first look. A chart drawn with `on_click` reports a click on a point (`clicked_points`).
 """
 from __future__ import annotations
 
@@ -22,10 +26,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from collections.abc import Callable
+
 import numpy as np
 import plotly
+import plotly.graph_objects as go
+import plotly.io as pio
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from app.browser_values import plot_points
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +44,8 @@ SOURCE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 _JS = Path(__file__).with_name("plotly_view.js").read_text(encoding="utf-8")
 
 _component = st.components.v2.component("layerscope.plotly_view", js=_JS, isolate_styles=False)
+
+_DEFAULT_TEMPLATE = go.Figure().to_plotly_json()["layout"].get("template") if pio.templates.default else None
 
 _DTYPES = {np.dtype(t): code for t, code in (
     (np.float32, "f4"), (np.float64, "f8"), (np.int8, "i1"), (np.uint8, "u1"), (np.int16, "i2"),
@@ -94,14 +106,64 @@ def asset_url() -> str | None:
     return f"app/static/{name}"
 
 
-def chart(figure: dict, key: str, height: int, config: dict | None = None) -> bool:
+def chart(figure: dict, key: str, height: int, config: dict | None = None,
+          on_click: Callable[[], None] | None = None) -> bool:
     """Draw `figure` ({"data", "layout"}) in the mounted chart `key`; False (nothing drawn) when plotly.js
-    cannot be served, so the caller can draw it another way."""
+    cannot be served, so the caller can draw it another way. With `on_click`, a click on a point runs it
+    (a rerun), and `clicked_points(key)` tells which points."""
     src = asset_url()
     if src is None:
         return False
+    callbacks = {"on_click_change": on_click} if on_click is not None else {}
     _component(data={"traces": to_json(figure["data"]), "layout": to_json(figure["layout"]), "src": src,
                      # responsive: plotly.js follows the plot's own width (the column, the sidebar folding)
-                     "height": height, "config": {"responsive": True, **(config or {})}},
-               key=key, height=height)
+                     "height": height, "config": {"responsive": True, **(config or {})},
+                     "clicks": on_click is not None},
+               key=key, height=height, **callbacks)
     return True
+
+
+def clicked_points(key: str) -> list[dict] | None:
+    """The points of the click that the mounted chart `key` reported in this run, as Streamlit's chart
+    reports a selection's (curve_number, point_number, point_index, customdata, x, y), checked
+    (`browser_values.plot_points`); None when it reported none."""
+    value = st.session_state.get(key)
+    click = value.get("click") if isinstance(value, dict) else None
+    return None if click is None else plot_points(click)
+
+
+def draw(figure: go.Figure | dict, key: str, config: dict | None = None,
+         on_click: Callable[[], None] | None = None) -> None:
+    """A chart beside the map: mounted (`chart`) with the app's look (`LOOK`), or Streamlit's own chart
+    where plotly.js cannot be served. `on_click` runs on a click on a point; the chart's clicked points
+    are then `app.charts.selected_points(key)` either way."""
+    spec = figure if isinstance(figure, dict) else figure.to_plotly_json()
+    layout = dict(spec.get("layout") or {})
+    if layout.get("template") == _DEFAULT_TEMPLATE:  # plotly.py's white default: Streamlit's chart replaces it
+        del layout["template"]
+    # a click is an event only: plotly's click-to-select would dim every other point until the next figure
+    mounted = {**_merge(LOOK, layout), "clickmode": "event"}
+    if chart({"data": spec["data"], "layout": mounted}, key=key, height=int(layout.get("height") or 450),
+             config=config, on_click=on_click):
+        return
+    figure = figure if isinstance(figure, go.Figure) else go.Figure(figure, _validate=False)
+    clicks = {"on_select": on_click, "selection_mode": "points"} if on_click is not None else {}
+    st.plotly_chart(figure, width="stretch", key=key, config=config, **clicks)
+
+
+# What Streamlit's chart theme gave these charts, said here since the mounted chart draws a figure as is;
+# a figure's own layout goes over it.
+FONT = '"Source Sans Pro", "Source Sans", sans-serif'
+_AXIS = {"gridcolor": "#252c3b", "zerolinecolor": "#3a4252", "linecolor": "#3a4252", "automargin": True}
+LOOK = {"font": {"color": "#e6e6e6", "family": FONT}, "hoverlabel": {"font": {"family": FONT}},
+        "xaxis": _AXIS, "yaxis": _AXIS,
+        "modebar": {"bgcolor": "rgba(0,0,0,0)", "color": "#9aa4b5", "activecolor": "#e6e6e6"}}
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """`over` laid over `base`, dicts merged key by key."""
+    merged = dict(base)
+    for name, value in over.items():
+        merged[name] = _merge(merged[name], value) if isinstance(value, dict) and isinstance(
+            merged.get(name), dict) else value
+    return merged

@@ -34,7 +34,7 @@ def figure(frame: pd.DataFrame, by: str, selected: int, settled: pd.DataFrame | 
                        "marker": {"size": 14, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": "#ff4b4b"}}})
     layout = {**DARK, "height": 170, "margin": {"l": 10, "r": 10, "t": 28, "b": 12}, "showlegend": False,
               "title": {"text": f"Separability: {by} labels", "font": {"size": 12}, "x": 0.01},
-              "xaxis": {"showticklabels": False, "showgrid": False},
+              "xaxis": {"showticklabels": False, "showgrid": False, "zeroline": False},
               "yaxis": {"tickformat": ".0%", "gridcolor": "#252c3b", "rangemode": "tozero"},
               "dragmode": False, "clickmode": "event+select", "hovermode": "closest"}
     return go.Figure({"data": traces, "layout": layout}, _validate=False)

@@ -20,6 +20,7 @@ from app import (
     map_pictures,
     palette,
     plot_bridge,
+    plotly_view,
     separability_chart,
     session,
     state,
@@ -157,9 +158,8 @@ with map_col, st.container(key="layer_map_box"):
     layer_map.layer_map(table, view.layer_id, key="layer_map", on_change=_on_layer_map)
 with sep_col, st.container(key="separability"):
     settled = cached.settled_curve(path)
-    st.plotly_chart(separability_chart.figure(separability, separability_by, view.layer_id, settled), width="stretch",
-                    key="separability_chart", on_select=_on_separability, selection_mode="points",
-                    config={"displayModeBar": False})
+    plotly_view.draw(separability_chart.figure(separability, separability_by, view.layer_id, settled),
+                     key="separability_chart", on_click=_on_separability, config={"displayModeBar": False})
     st.caption(separability_chart.caption(separability_by, bool(settled.settled.notna().any())),
                help=separability_chart.help_text(separability_by))
 

@@ -21,10 +21,16 @@ def rerun(at):
     """Run the AppTest again (after changing a widget or the session state); assert nothing raised."""
     return check(at.run())
 def click_plotly_points(at, key: str, points: list[dict]):
-    """What the browser sends when a user clicks (selects) `points` of the plotly chart with `key`:
-    the chart's selection state, so its on_select callback runs; then the rerun's AppTest."""
+    """What the browser sends when a user clicks (selects) `points` (as Streamlit's chart reports them:
+    curve_number, point_number, point_index, customdata, x, y) of the plotly chart with `key`: the
+    mounted chart's click trigger (app/plotly_view.js), or Streamlit's chart's selection state, so the
+    chart's callback runs; then the rerun's AppTest."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+    if any(e.proto.id.endswith(key) for e in at.get("bidi_component")):
+        sent = [{"curveNumber": p.get("curve_number", 0), "pointNumber": p.get("point_number", p.get("point_index", 0)),
+                 **{name: p[name] for name in ("customdata", "x", "y") if name in p}} for p in points]
+        return send_component(at, key, event="click", value=sent)
     chart = next((c for c in at.get("plotly_chart") if c.proto.id.endswith(key)), None)
     assert chart is not None, f"no plotly chart {key}"
     selection = {"selection": {"points": points, "point_indices": [p.get("point_index", 0) for p in points],

@@ -214,7 +214,7 @@ def test_every_channel_column_and_confusion_cell_can_be_clicked(app_env, app_tes
     at = app_test(EXPLORER, tab="Channel")
     heatmap = chart_spec(at, "class_channel_heatmap")
     columns = set(heatmap["data"][0]["x"])
-    assert set(_clickable(heatmap)["x"]) == columns and heatmap["layout"]["clickmode"] == "event+select"
+    assert set(_clickable(heatmap)["x"]) == columns and heatmap["layout"]["clickmode"] == "event"
     at.session_state["explorer_tab"] = "Selection"
     rerun(at)
     confusion = chart_spec(at, "confusion_chart")

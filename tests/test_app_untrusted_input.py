@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from app.browser_values import as_int, channel_in, known_ids, known_int
-from tests.apptest_tools import check, click_plotly_points, rerun, send_component
+from app.browser_values import as_int, channel_in, known_ids, known_int, plot_points
+from tests.apptest_tools import chart_spec, check, click_plotly_points, rerun, send_component
 
 EXPLORER = "pages/1_Explorer.py"
 JUNK = ["seven", None, {"id": 3}, [4], 2.5, True, "9" * 5000, float("nan")]
@@ -28,6 +28,35 @@ def test_a_selection_keeps_the_known_ids_and_looks_at_no_more_than_the_catalog_h
     start = time.perf_counter()
     assert known_ids(huge, allowed) == []  # its first 24 entries name no sample of this catalog
     assert time.perf_counter() - start < 0.05
+
+
+def test_a_clicked_point_keeps_only_short_json_values():
+    sent = [{"curveNumber": 0, "pointNumber": 3, "customdata": [5, "conv", 0.5], "x": 3, "y": 0.25},
+            {"curveNumber": 1, "pointNumber": [2, 7], "customdata": {"0": 5}, "x": "x" * 5000, "y": [1]},
+            {"curveNumber": "zero", "pointNumber": 1}, "a point", None]
+    assert plot_points(sent) == [
+        {"curve_number": 0, "point_number": 3, "point_index": 3, "customdata": [5, "conv", 0.5], "x": 3, "y": 0.25},
+        {"curve_number": 1, "point_number": 7, "point_index": 7, "customdata": None, "x": None, "y": None}]
+    assert plot_points({"curveNumber": 0}) == [] and plot_points("click") == []
+    assert len(plot_points([{"curveNumber": 0}] * 100_000)) == 8  # a click names a few points, not thousands
+    custom = plot_points([{"curveNumber": 0, "customdata": [float("nan"), True, 10**40, "y" * 201]}])
+    assert custom[0]["customdata"] == [None, None, None, None]
+    assert plot_points([{"curveNumber": 0, "customdata": list(range(9))}])[0]["customdata"] is None
+
+
+@pytest.mark.parametrize("key", ["separability_chart", "depth_strip_chart"])
+def test_a_crafted_click_on_a_layer_chart_is_ignored(app_test, key):
+    at = app_test(EXPLORER)
+    layer_id = at.session_state.layer_id
+    other = next(row[0] for row in chart_spec(at, "separability_chart")["data"][0]["customdata"] if row[0] != layer_id)
+    crafted = [None, "all", {"curveNumber": 0}, [{"curveNumber": 0, "customdata": [10**9, "x"]}],
+               [{"curveNumber": 0, "customdata": [v, "x"]} for v in JUNK], [{"customdata": [other]}],
+               [{"curveNumber": 0, "customdata": {"0": other}}], [{"curveNumber": 0, "customdata": [[other]]}]]
+    for value in crafted:
+        send_component(at, key, event="click", value=value)
+        assert at.session_state.layer_id == layer_id
+    send_component(at, key, event="click", value=[{"curveNumber": 0, "pointNumber": 1, "customdata": [other, "x"]}])
+    assert at.session_state.layer_id == other  # a real click still selects that layer
 
 
 def test_a_crafted_selection_of_two_million_ids_stores_only_the_catalogs(app_env, app_test):
@@ -94,11 +123,16 @@ def test_a_crafted_gallery_channel_opens_nothing(app_test):
     rerun(at.button(key="compute_activations").click())
     for value in (10**6, -1, "first", [0]):  # no tile of this grid
         send_component(at, "gallery_grid", event="channel", value=value)
-        assert not at.get("plotly_chart") or not any(c.proto.id.endswith("channel_heatmap")
-                                                     for c in at.get("plotly_chart"))
+        assert not _channel_dialog_shown(at)
     send_component(at, "gallery_grid", event="channel", value=2)  # a real tile opens its channel
     assert at.session_state.channel == 2
-    assert any(c.proto.id.endswith("channel_heatmap") for c in at.get("plotly_chart"))
+    assert _channel_dialog_shown(at)
+
+
+def _channel_dialog_shown(at) -> bool:
+    """Whether the gallery's channel dialog draws its heatmap (key channel_heatmap, either chart)."""
+    return any(e.proto.id.endswith("-channel_heatmap") for kind in ("plotly_chart", "bidi_component")
+               for e in at.get(kind))
 
 
 def test_a_crafted_layer_picker_option_is_ignored(app_test):

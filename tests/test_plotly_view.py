@@ -1,6 +1,6 @@
 """The mounted chart (app/plotly_view.py): figures travel as plotly.js reads them, plotly.js is served from
-the app's static folder under its version's name, and where it cannot be served the data map still
-draws (Streamlit's own chart)."""
+the app's static folder under its version's name, and where it cannot be served the data map and the
+charts beside it still draw (Streamlit's own chart), a click on a point selecting its layer either way."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import plotly
 import pytest
 
 from app import plotly_view
-from tests.apptest_tools import chart_json, decode_typed_arrays
+from tests.apptest_tools import chart_json, chart_spec, click_plotly_points, decode_typed_arrays
 
 
 def test_numeric_arrays_travel_as_typed_arrays_and_decode_to_the_same_values():
@@ -69,3 +69,38 @@ def test_the_explorer_draws_its_map_whether_or_not_plotly_js_can_be_served(app_e
     figure = chart_json(at, "datamap_chart")
     assert sum(len(decode_typed_arrays(t["x"])) for t in figure["data"] if t.get("customdata")) == \
         app_env.manifest["n_samples"]
+
+
+@pytest.mark.parametrize("served", [True, False])
+def test_the_layer_charts_draw_and_select_layers_whether_or_not_plotly_js_can_be_served(app_test, monkeypatch,
+                                                                                         served):
+    if not served:
+        monkeypatch.setattr(plotly_view, "asset_url", lambda: None)
+    at = app_test("pages/1_Explorer.py")
+    for key in ("separability_chart", "depth_strip_chart"):
+        mounted = [e for e in at.get("bidi_component") if e.proto.id.endswith(key)]
+        streamlit_charts = [c for c in at.get("plotly_chart") if c.proto.id.endswith(key)]
+        assert (len(mounted), len(streamlit_charts)) == ((1, 0) if served else (0, 1))
+    line = chart_spec(at, "separability_chart")["data"][0]
+    index = next(i for i, row in enumerate(line["customdata"]) if row[0] != at.session_state.layer_id)
+    click_plotly_points(at, "separability_chart", [{"curve_number": 0, "point_number": index, "point_index": index,
+                                                    "customdata": line["customdata"][index]}])
+    assert at.session_state.layer_id == line["customdata"][index][0]
+    ring = next(t for t in chart_spec(at, "separability_chart")["data"] if t["name"] == "selected layer")
+    assert ring["x"] == [line["x"][index]]
+
+
+def test_a_mounted_chart_has_the_apps_look_and_no_white_default_template(monkeypatch):
+    """plotly.py's default template (white grid) is Streamlit's chart's to replace; the mounted chart
+    draws a figure as it is sent, so it goes without it, with the app's font and dark axes."""
+    import plotly.graph_objects as go
+    sent = []
+    monkeypatch.setattr(plotly_view, "chart", lambda figure, **kw: sent.append(figure) or True)
+    plotly_view.draw(go.Figure(go.Heatmap(z=[[1, 2]]), layout={"height": 300, "xaxis": {"title": "channel"}}),
+                     key="k", on_click=lambda: None)
+    layout = sent[0]["layout"]
+    assert "template" not in layout and layout["font"]["family"] == plotly_view.FONT
+    assert layout["xaxis"]["gridcolor"] == plotly_view.LOOK["xaxis"]["gridcolor"]
+    assert layout["xaxis"]["title"]["text"] == "channel" and layout["clickmode"] == "event"
+    plotly_view.draw(go.Figure(layout={"template": "plotly_dark", "height": 300}), key="k")
+    assert sent[1]["layout"]["template"]["layout"]["paper_bgcolor"] != "white"  # a chosen template stays

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, state
+from app import cached, plotly_view, state
 from app.browser_values import as_int
 from app.charts import DARK, cell_overlay, selected_points
 from app.markup import thumbs_html
@@ -107,7 +107,6 @@ def render(path: str, layer: pd.Series, group_only: bool) -> None:
         items = channel_overlays(path, layer_id, int(channel))
     st.html(thumbs_html(items, "channel-top"))
     with st.container(key="class_channel_box"):
-        st.plotly_chart(heatmap_figure(means, int(channel), means_by), width="stretch", key=HEATMAP_KEY,
-                        on_select=_on_heatmap_select, selection_mode="points")
+        plotly_view.draw(heatmap_figure(means, int(channel), means_by), key=HEATMAP_KEY, on_click=_on_heatmap_select)
     if group_only:
         st.caption("Rows are coarse groups: every class has a single sample in this catalog.")

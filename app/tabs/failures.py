@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached
+from app import cached, plotly_view
 from app.browser_values import known_int
 from app.charts import DARK
 from app.sample_grid import pickable_thumbs
@@ -66,7 +66,7 @@ def pair_figure(curve: pd.DataFrame, selected: int) -> go.Figure:
                        "showlegend": False, "name": "selected layer",
                        "marker": {"size": 14, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": "#ffffff"}}})
     layout = {**DARK, "height": 200, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "showlegend": False,
-              "xaxis": {"showticklabels": False, "showgrid": False, "title": {"text": "depth →"}},
+              "xaxis": {"showticklabels": False, "showgrid": False, "zeroline": False, "title": {"text": "depth →"}},
               "yaxis": {"tickformat": ".0%", "gridcolor": "#252c3b", "rangemode": "tozero"},
               "dragmode": False, "clickmode": "event+select", "hovermode": "closest"}
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
@@ -115,8 +115,8 @@ def render(view: View, on_layer: Callable[[int], None], on_pin: Callable[[int], 
             on_layer(layer_id)
 
     with st.container(key="failures_pair_box"):
-        st.plotly_chart(pair_figure(curve, view.layer_id), width="stretch", key=PAIR_KEY, on_select=clicked,
-                        selection_mode="points", config={"displayModeBar": False})
+        plotly_view.draw(pair_figure(curve, view.layer_id), key=PAIR_KEY, on_click=clicked,
+                         config={"displayModeBar": False})
     st.caption(f"10-NN confusion of *{true}* and *{predicted}* per layer (input left): the share of their "
                "samples whose 10 nearest others vote for the other label. The green diamond: from here on it "
                "stays at most half its peak. Click a point to open that layer.")

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, datamap
+from app import cached, datamap, plotly_view
 from app.charts import DARK, DARK_BLUES, cell_overlay, selected_points
 from app.markup import counted, escape, sample_thumbs
 from app.view import View
@@ -36,8 +36,7 @@ def render(view: View, group_only: bool) -> None:
         st.caption("Nothing to count.")
         return
     with st.container(key="confusion_box"):
-        st.plotly_chart(confusion_figure(matrix), width="stretch", key=CONFUSION_KEY,
-                        on_select=_on_confusion_select, selection_mode="points")
+        plotly_view.draw(confusion_figure(matrix), key=CONFUSION_KEY, on_click=_on_confusion_select)
     st.session_state["_confusion_scope"] = (by, scope)
     if st.session_state.get("highlight_ids"):
         st.caption(f"Highlighted on the map: {counted(len(st.session_state.highlight_ids), 'sample')} "
@@ -127,7 +126,7 @@ def _clear_highlight() -> None:
 def _on_confusion_select() -> None:
     """A cell clicked: highlight its samples (true label of the row, predicted of the column) on the map."""
     points = selected_points(CONFUSION_KEY)
-    if not points:
+    if not points or not isinstance(points[0], dict) or points[0].get("x") is None or points[0].get("y") is None:
         return
     by, scope = st.session_state.get("_confusion_scope", ("group", None))
     frame = cached.truth(st.session_state.catalog_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import cached, similarity
+from app import cached, plotly_view, similarity
 from app.view import View
 
 KEY = "similarity_chart"
@@ -31,6 +31,5 @@ def render(view: View, table: pd.DataFrame) -> None:
                "uniform scale). A bright block on the diagonal is a stage of layers that changes little; "
                "click a cell to open *Compare layers* with those two.")
     with st.container(key="similarity_box"):
-        st.plotly_chart(similarity.heatmap(matrix.to_numpy(float), layers, layers, "layer", "layer"),
-                        width="stretch", key=KEY, on_select=clicked, selection_mode="points",
-                        config={"displayModeBar": False})
+        plotly_view.draw(similarity.heatmap(matrix.to_numpy(float), layers, layers, "layer", "layer"), key=KEY,
+                         on_click=clicked, config={"displayModeBar": False})
