@@ -74,6 +74,51 @@ def test_choosing_another_class_of_the_top10_explains_that_class(app_test):
     assert name in _html(at)  # the caption names the class it explains
 
 
+def _choices(at, class_key: str) -> tuple:
+    """What the Explain tab shows: the method, the class, the map, the faithfulness table, the concepts."""
+    table = at.dataframe[0].value.to_dict() if at.dataframe else None
+    return (at.segmented_control(key="explain_method").value, at.selectbox(key=class_key).value, _shown_map(at),
+            table, re.findall(r'data-kind="(concept-\d+)"', _html(at)))
+
+
+def test_method_class_and_results_survive_a_tab_switch_and_a_trip_to_another_page(app_env, monkeypatch):
+    """Streamlit drops the keys of widgets a run does not draw (another tab, another page): the person's
+    method and class come back, and what was computed shows again without computing it again."""
+    at = rerun(AppTest.from_file(str(REPO / "Home.py"), default_timeout=APP_TIMEOUT))
+    at.switch_page(EXPLORER)
+    rerun(at)
+    at.session_state["explorer_tab"] = "Explain"
+    rerun(at)
+    _explained(at)
+    rerun(at.segmented_control(key="explain_method").set_value("eigencam"))
+    class_key = f"explain_class_sample-{at.session_state.pinned}"
+    predicted = at.selectbox(key=class_key).value
+    rerun(at.selectbox(key=class_key).select_index(2))
+    rerun(at.button(key="explain_measure_button").click())
+    rerun(at.button(key="explain_find_concepts_button").click())
+    before = _choices(at, class_key)
+    assert before[0] == "eigencam" and before[1] != predicted
+    assert before[2][0] == "eigencam" and before[3] and len(before[4]) == layer_explain.CONCEPTS
+
+    def no_computing(*_args, **_kwargs):
+        raise AssertionError("computed again")
+    for name in ("compute_map", "compute_scores", "compute_concepts"):
+        monkeypatch.setattr(layer_explain, name, no_computing)
+    at.session_state["explorer_tab"] = "Neighbours"
+    rerun(at)
+    assert not at.get("segmented_control") or not any(
+        w.key == "explain_method" for w in at.get("segmented_control"))  # the Explain tab did not run
+    at.session_state["explorer_tab"] = "Explain"
+    rerun(at)
+    assert _choices(at, class_key) == before
+    at.switch_page("pages/3_About.py")
+    rerun(at)
+    at.switch_page(EXPLORER)
+    rerun(at)
+    assert at.session_state.explorer_tab == "Explain"
+    assert _choices(at, class_key) == before
+
+
 def test_faithfulness_rows_every_fast_method_and_the_random_baseline(app_test):
     at = app_test(EXPLORER, tab="Explain")
     assert not at.dataframe  # slow: only on request
