@@ -22,7 +22,9 @@ from core.pictures import overlay_jpeg
 log = logging.getLogger(__name__)
 
 HOW_TO_READ = ("Higher is more faithful in every column: the map points at pixels the model really uses for "
-               "this class. A method that does not beat the **random** map's ROAD combined is not to be "
+               "this class. **ROAD**: ROAD combined, the summary; **conf. Δ**: the confidence change when the "
+               "image is multiplied by the map; **MoRF**, **LeRF**: ROAD with the most, the least relevant "
+               "pixels removed first. A method that does not beat the **random** map's ROAD is not to be "
                "trusted for this image at this layer.")
 
 
@@ -59,11 +61,12 @@ def render(path: str, layer: pd.Series, subject: Subject | None, prefix: str = "
                                       key=method_key) or "gradcam"
     _keep(method_key, method)
     class_idx = _class_choice(chooser, subject, prefix)
-    maps_col, scores_col = st.columns([1, 1], gap="medium")
-    with maps_col, st.container(key=f"{prefix}_map"):
-        _map(path, subject, layer_id, layer_name, class_idx, method, prefix)
-    with scores_col, st.container(key=f"{prefix}_scores"):
-        _scores(path, subject, layer_id, layer_name, class_idx, prefix)
+    with st.container(key=f"{prefix}_results"):  # side by side where wide enough, else stacked (style.css)
+        maps_col, scores_col = st.columns([1, 1], gap="medium")
+        with maps_col, st.container(key=f"{prefix}_map"):
+            _map(path, subject, layer_id, layer_name, class_idx, method, prefix)
+        with scores_col, st.container(key=f"{prefix}_scores"):
+            _scores(path, subject, layer_id, layer_name, class_idx, prefix)
     with st.container(key=f"{prefix}_concepts"):
         _concepts(path, subject, layer_id, layer_name, prefix)
 
@@ -193,19 +196,25 @@ def _scores(path: str, subject: Subject, layer_id: int, layer_name: str, class_i
     st.caption(HOW_TO_READ)
 
 
+# The table's columns keep the metrics' full names (a download has them); on screen, short labels
+# with the full name in their help, so that the table fits the tab's half column without scrolling.
 COLUMNS = {
     "beats random": st.column_config.CheckboxColumn(
         "beats random", help="Its ROAD combined is above the random map's: the map is better than chance here."),
     "ROAD combined": st.column_config.NumberColumn(
-        format="%.3f", help="Half of (least relevant first) minus (most relevant first): the summary score."),
+        "ROAD", format="%.3f",
+        help="ROAD combined: half of (least relevant first) minus (most relevant first). The summary score."),
     "confidence change": st.column_config.NumberColumn(
-        format="%.3f", help="The class probability's change when the image is multiplied by the map."),
+        "conf. Δ", format="%.3f",
+        help="Confidence change: the class probability's change when the image is multiplied by the map."),
     "ROAD most relevant first": st.column_config.NumberColumn(
-        format="%.3f", help="The probability's drop when the map's most relevant pixels are blurred away "
-                            "(stored negated: a larger drop is higher)."),
+        "MoRF", format="%.3f",
+        help="ROAD, most relevant first: the probability's drop when the map's most relevant pixels are "
+             "blurred away (stored negated: a larger drop is higher)."),
     "ROAD least relevant first": st.column_config.NumberColumn(
-        format="%.3f", help="The probability's change when the least relevant pixels are blurred away "
-                            "(near zero is best)."),
+        "LeRF", format="%.3f",
+        help="ROAD, least relevant first: the probability's change when the least relevant pixels are "
+             "blurred away (near zero is best)."),
 }
 
 

@@ -38,3 +38,34 @@ def test_switching_the_method_draws_another_map(streamlit_server, browser_page, 
     page.locator(SHOWN.format("eigencam")).scroll_into_view_if_needed()
     screenshot("explain-2-eigencam")
     assert not page_errors
+
+
+TABLE = ".st-key-explain_scores [data-testid='stDataFrame']"
+
+
+def _table_overflow(page) -> list[int]:
+    """[scrollWidth, clientWidth] of the faithfulness table's scrolling area (the data grid's)."""
+    return page.locator(TABLE).evaluate(
+        "t => { const s = t.querySelector('.dvn-scroller') || t; return [s.scrollWidth, s.clientWidth]; }")
+
+
+@pytest.mark.parametrize("width", [1600, 800])
+def test_the_faithfulness_table_fits_its_column(streamlit_server, browser_page, page_errors, screenshot, width):
+    """Every column of the table is seen without scrolling it sideways, on a laptop screen and a narrow
+    window: the Explain tab's half column is narrow."""
+    page, url, path = browser_page, streamlit_server.url, streamlit_server.path
+    page.set_viewport_size({"width": width, "height": 1000})
+    layer = catalog.open(path).execute(
+        "SELECT layer_id FROM layers WHERE height = 14 ORDER BY position DESC LIMIT 1").fetchone()[0]
+    page.goto(f"{url}/Explorer?catalog={path.name}&layer={layer}&method=pca&pinned=4")
+    page.wait_for_selector(".ls-inspector-head", timeout=90000)
+    page.get_by_role("tab", name="Explain").click()
+    page.get_by_role("button", name="Measure faithfulness").click()
+    page.wait_for_selector(TABLE, timeout=240000)  # the model loads, then every fast method is scored
+    page.wait_for_timeout(1000)
+    page.locator(TABLE).scroll_into_view_if_needed()
+    screenshot(f"explain-3-faithfulness-{width}")
+    scroll_width, client_width = _table_overflow(page)
+    assert scroll_width <= client_width + 1, f"the table scrolls sideways: {scroll_width} > {client_width}"
+    assert page.locator(TABLE).bounding_box()["width"] <= width
+    assert not page_errors
