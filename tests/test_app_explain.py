@@ -149,6 +149,67 @@ def test_score_cam_runs_on_its_own_button_and_concepts_name_their_classes(app_te
     assert all(re.search(r"\d+%", caption) for caption in concepts)  # each with the classes it supports
 
 
+def test_stop_ends_a_score_cam_run_with_a_message_and_the_tab_stays_usable(app_test, monkeypatch):
+    """A real Score-CAM run at the default layer (dozens of masked batches) shows its progress and a Stop
+    button; a Stop click arrives as a browser's does, a rerun request to the running script, which
+    interrupts the run at its next progress report: a message says nothing was kept, the Run button is
+    back, and the next computation finds no run holding the session's place."""
+    from streamlit.runtime.scriptrunner import RerunData
+    from streamlit.testing.v1 import app_test as app_test_module
+    from streamlit.testing.v1.element_tree import parse_tree_from_messages
+    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
+    runners = []
+
+    class Watched(LocalScriptRunner):
+        """The script runner of each AppTest run, kept so that a click can reach it mid-run."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            runners.append(self)
+
+    monkeypatch.setattr(app_test_module, "LocalScriptRunner", Watched)
+    seen = []  # (passes done, passes in all, the page as the browser has it then)
+    computing = layer_explain.compute_map
+
+    def watched(*args, progress, **kwargs):
+        def report(done: int, total: int) -> None:
+            progress(done, total)
+            if done and not seen:  # the first masked batch is done: the person clicks Stop
+                page = parse_tree_from_messages(list(runners[-1].forward_msgs()))
+                page._runner = at  # its widgets read the session's state as the AppTest's tree does
+                seen.append((done, total, page))
+                runners[-1].request_rerun(RerunData(widget_states=page.button(key="explain_stop").click()
+                                                    .root.get_widget_states()))
+        return computing(*args, progress=report, **kwargs)
+
+    monkeypatch.setattr(layer_explain, "compute_map", watched)
+    at = app_test(EXPLORER, tab="Explain")
+    at.session_state["explain_method"] = "scorecam"
+    rerun(at)
+    rerun(at.button(key="explain_run_slow_button").click())
+
+    done, total, page = seen[0]
+    assert 0 < done < total
+    bars = [e.proto.text for e in page.get("progress")]
+    assert bars == [f"Score-CAM: {done} of {total} model passes"]
+    assert page.button(key="explain_stop").label == "Stop"
+    assert "Score-CAM stopped: nothing was kept" in _texts(at)
+    assert _shown_map(at) is None and not at.get("progress")
+    assert not any(b.key == "explain_stop" for b in at.button)
+    assert at.button(key="explain_run_slow_button").label == "Run Score-CAM"  # it can be run again
+    assert layer_explain.stored_map(str(at.session_state.catalog), layer_explain.Subject(
+        f"sample-{at.session_state.pinned}", "", b"", None, None), at.session_state.layer_id,
+        at.selectbox(key=f"explain_class_sample-{at.session_state.pinned}").value, "scorecam") is None
+
+    monkeypatch.setattr(layer_explain, "compute_map", computing)
+    at.session_state["explain_method"] = "gradcam"
+    rerun(at)
+    _explained(at)  # the stopped run gave its place back: no "still running"
+    assert _shown_map(at)[0] == "gradcam"
+    assert "still running" not in _texts(at)
+
+
 def test_a_layer_without_a_spatial_map_says_so(app_test):
     at = app_test(EXPLORER, tab="Explain")
     last = at.selectbox(key="layer_select").options[-1]  # "23: output", the class probabilities
