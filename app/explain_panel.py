@@ -55,11 +55,10 @@ def render(path: str, layer: pd.Series, subject: Subject | None, prefix: str = "
                 "explain any layer.", icon=":material/info:")
         return
     picker, chooser = st.columns([3, 2], gap="small")
-    method_key = f"{prefix}_method"
-    _restore(method_key, "gradcam")
+    # persist_state: Streamlit keeps the choice while another tab or page runs (it drops it otherwise)
     method = picker.segmented_control("Method", list(METHOD_LABELS), format_func=METHOD_LABELS.get,
-                                      key=method_key) or "gradcam"
-    _keep(method_key, method)
+                                      default="gradcam", key=f"{prefix}_method", persist_state="session"
+                                      ) or "gradcam"
     class_idx = _class_choice(chooser, subject, prefix)
     with st.container(key=f"{prefix}_results"):  # side by side where wide enough, else stacked (style.css)
         maps_col, scores_col = st.columns([1, 1], gap="medium")
@@ -77,34 +76,12 @@ def _class_choice(column, subject: Subject, prefix: str) -> int:
     names = {int(r.class_idx): f"{int(r.rank)}. {r.class_name} ({float(r.prob):.0%})"
              + (" · predicted" if int(r.rank) == 1 else "") for r in top.itertuples()}
     key = f"{prefix}_class_{subject.key}"
-    _restore(key)
     if st.session_state.get(key) not in names:
         st.session_state.pop(key, None)
     chosen = column.selectbox("Class", list(names), format_func=lambda c: names.get(c, str(c)), key=key,
+                              persist_state="session",
                               help="The class whose evidence the maps show: the prediction, or any of its top-10.")
-    _keep(key, int(chosen))
     return int(chosen)
-
-
-KEPT = "_explain_widgets"  # the Explain widgets' values, under a key no widget owns
-KEPT_MAX = 64  # class choices kept, the most recent (one per image explained)
-
-
-def _restore(key: str, default=None) -> None:
-    """Before a widget is drawn: its value from the last run that drew it. Streamlit drops a widget's
-    key in a run that does not draw it (another tab, another page), which would reset the choice."""
-    if key not in st.session_state:
-        value = st.session_state.get(KEPT, {}).get(key, default)
-        if value is not None:
-            st.session_state[key] = value
-
-
-def _keep(key: str, value) -> None:
-    """The widget's value as drawn, kept for `_restore` (the most recent KEPT_MAX)."""
-    kept = dict(st.session_state.get(KEPT, {}))
-    kept.pop(key, None)
-    kept[key] = value
-    st.session_state[KEPT] = dict(list(kept.items())[-KEPT_MAX:])
 
 
 def _requested_key(prefix: str) -> str:

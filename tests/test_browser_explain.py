@@ -69,3 +69,31 @@ def test_the_faithfulness_table_fits_its_column(streamlit_server, browser_page, 
     assert scroll_width <= client_width + 1, f"the table scrolls sideways: {scroll_width} > {client_width}"
     assert page.locator(TABLE).bounding_box()["width"] <= width
     assert not page_errors
+
+
+def test_a_trip_to_about_and_back_keeps_the_method_and_its_map(streamlit_server, browser_page, page_errors,
+                                                               screenshot):
+    page, url, path = browser_page, streamlit_server.url, streamlit_server.path
+    layer = catalog.open(path).execute(
+        "SELECT layer_id FROM layers WHERE height = 14 ORDER BY position DESC LIMIT 1").fetchone()[0]
+    page.goto(f"{url}/Explorer?catalog={path.name}&layer={layer}&method=pca&pinned=4")
+    page.wait_for_selector(".ls-inspector-head", timeout=90000)
+    page.get_by_role("tab", name="Explain").click()
+    page.get_by_role("button", name="Explain at this layer").click()
+    page.wait_for_selector(SHOWN.format("gradcam"), timeout=180000)
+    page.locator(".st-key-explain_method").get_by_text("EigenCAM", exact=True).click()
+    page.wait_for_selector(SHOWN.format("eigencam"), timeout=120000)
+    eigencam = page.get_attribute(SHOWN.format("eigencam"), "src")
+
+    page.get_by_role("link", name="About").first.click()
+    page.wait_for_function("() => location.pathname.endsWith('/About')", timeout=30000)
+    page.wait_for_timeout(2500)  # the About page's run ends (Streamlit drops the Explain widgets' keys)
+    page.get_by_role("link", name="Explorer").first.click()
+    page.wait_for_selector(SHOWN.format("eigencam"), timeout=60000)  # the Explain tab, as it was left
+    page.locator(SHOWN.format("eigencam")).scroll_into_view_if_needed()
+    screenshot("explain-4-back-from-about")
+    assert page.get_attribute(SHOWN.format("eigencam"), "src") == eigencam
+    pressed = page.locator(".st-key-explain_method button[aria-checked='true'], "
+                           ".st-key-explain_method button[kind*='Active']")
+    assert pressed.count() == 1 and pressed.inner_text().strip() == "EigenCAM"
+    assert not page_errors
