@@ -57,8 +57,8 @@ def render(path: str, layer: pd.Series, subject: Subject | None, prefix: str = "
     picker, chooser = st.columns([3, 2], gap="small")
     # persist_state: Streamlit keeps the choice while another tab or page runs (it drops it otherwise)
     method = picker.segmented_control("Method", list(METHOD_LABELS), format_func=METHOD_LABELS.get,
-                                      default="gradcam", key=f"{prefix}_method", persist_state="session"
-                                      ) or "gradcam"
+                                      default="gradcam", key=f"{prefix}_method", persist_state="session",
+                                      wrap=True) or "gradcam"
     class_idx = _class_choice(chooser, subject, prefix)
     with st.container(key=f"{prefix}_results"):  # side by side where wide enough, else stacked (style.css)
         maps_col, scores_col = st.columns([1, 1], gap="medium")

@@ -68,6 +68,13 @@ def test_the_faithfulness_table_fits_its_column(streamlit_server, browser_page, 
     scroll_width, client_width = _table_overflow(page)
     assert scroll_width <= client_width + 1, f"the table scrolls sideways: {scroll_width} > {client_width}"
     assert page.locator(TABLE).bounding_box()["width"] <= width
+    # every method can be picked: none hidden past the picker's edge
+    picker = page.locator(".st-key-explain_method").bounding_box()
+    methods = page.locator(".st-key-explain_method button")
+    assert methods.count() == 7
+    for i in range(methods.count()):
+        box = methods.nth(i).bounding_box()
+        assert box["x"] + box["width"] <= picker["x"] + picker["width"] + 1, methods.nth(i).inner_text()
     assert not page_errors
 
 
