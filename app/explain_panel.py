@@ -102,6 +102,9 @@ def _asked(key: str, token: tuple, label: str, **button) -> bool:
 def _map(path: str, subject: Subject, layer_id: int, layer_name: str, class_idx: int, method: str,
          prefix: str) -> None:
     label = METHOD_LABELS[method]
+    # a Stop click says so once, in the run right after it; one that came after the run ended finds
+    # the map kept, and says nothing
+    stopped = st.session_state.pop(f"{prefix}_stopped", False)
     cam = layer_explain.stored_map(path, subject, layer_id, class_idx, method)
     if cam is None:
         if method in FAST:
@@ -115,18 +118,18 @@ def _map(path: str, subject: Subject, layer_id: int, layer_name: str, class_idx:
                     cam = _guarded(label, lambda: layer_explain.compute_map(path, subject, layer_name, layer_id,
                                                                             class_idx, method))
         else:
-            cam = _slow_map(path, subject, layer_id, layer_name, class_idx, method, prefix)
+            cam = _slow_map(path, subject, layer_id, layer_name, class_idx, method, prefix, stopped)
     if cam is not None:
         st.html(_figure(overlay_jpeg(subject.view, np.clip(cam, 0, 1)), method,
                         f"{label} · {_class_name(subject, class_idx)} · {layer_name}"))
 
 
 def _slow_map(path: str, subject: Subject, layer_id: int, layer_name: str, class_idx: int, method: str,
-              prefix: str) -> np.ndarray | None:
+              prefix: str, stopped: bool) -> np.ndarray | None:
     """Score-CAM: on its own button, with a progress bar and a Stop button, under the time limit."""
     label = METHOD_LABELS[method]
     stopped_key = f"{prefix}_stopped"
-    if st.session_state.pop(stopped_key, False):
+    if stopped:
         st.info(f"{label} stopped: nothing was kept. Run it again when you like.", icon=":material/stop_circle:")
     limit = layer_explain.time_limit_s()
     bound = f" This server stops it after {limit:g} s." if settings.public_mode() else ""

@@ -210,6 +210,25 @@ def test_stop_ends_a_score_cam_run_with_a_message_and_the_tab_stays_usable(app_t
     assert "still running" not in _texts(at)
 
 
+def test_a_stop_click_that_arrives_after_the_run_finished_leaves_no_stale_message(app_test):
+    """The Stop button goes when the run ends; a click already on its way finds the map kept: no later
+    Score-CAM (another layer) may say that it was stopped."""
+    at = app_test(EXPLORER, tab="Explain")
+    layers = at.selectbox(key="layer_select").options
+    at.session_state.layer_id = at.session_state.layer_select = int(layers[1].split(":")[0])  # conv_stem
+    at.session_state["explain_method"] = "scorecam"
+    rerun(at)
+    rerun(at.button(key="explain_run_slow_button").click())
+    assert _shown_map(at)[0] == "scorecam"
+    at.session_state["explain_stopped"] = True  # what the Stop click's callback does, in the next run
+    rerun(at)
+    assert _shown_map(at)[0] == "scorecam" and "stopped" not in _texts(at)
+    at.session_state.layer_id = at.session_state.layer_select = int(layers[2].split(":")[0])
+    rerun(at)
+    assert at.button(key="explain_run_slow_button").label == "Run Score-CAM"
+    assert "stopped" not in _texts(at)
+
+
 def test_a_layer_without_a_spatial_map_says_so(app_test):
     at = app_test(EXPLORER, tab="Explain")
     last = at.selectbox(key="layer_select").options[-1]  # "23: output", the class probabilities
