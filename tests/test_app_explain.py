@@ -1,7 +1,8 @@
 """The Explain tab through AppTest against the small catalog (real EfficientNet-Lite0 weights): nothing
 runs until asked, a method or class switch draws another map, faithfulness has its random row, layers
-without a map and servers without the model say so, an upload gets the same panel, and public mode
-stops a slow method at its time limit with a message."""
+without a map and servers without the model say so, an upload gets the same panel, the method and
+class survive another tab or page, a Stop click ends Score-CAM's run, and public mode stops a slow method
+at its time limit with a message."""
 from __future__ import annotations
 
 import re

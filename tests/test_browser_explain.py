@@ -1,6 +1,7 @@
 """The Explain tab by mouse in headless Chromium: a person asks for Grad-CAM at a middle layer of the
-real EfficientNet-Lite0, sees it over the image, switches to EigenCAM and sees another map. Screenshots
-go to test-artifacts/."""
+real EfficientNet-Lite0, sees it over the image, switches to EigenCAM and sees another map; the
+faithfulness table and the method picker fit a laptop screen and a narrow window; a trip to About and back
+keeps the method and its map. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import pytest
