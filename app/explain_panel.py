@@ -22,7 +22,9 @@ from core.pictures import overlay_jpeg
 log = logging.getLogger(__name__)
 
 HOW_TO_READ = ("Higher is more faithful in every column: the map points at pixels the model really uses for "
-               "this class. A method that does not beat the **random** map's ROAD combined is not to be "
+               "this class. **ROAD**: ROAD combined, the summary; **conf. Δ**: the confidence change when the "
+               "image is multiplied by the map; **MoRF**, **LeRF**: ROAD with the most, the least relevant "
+               "pixels removed first. A method that does not beat the **random** map's ROAD is not to be "
                "trusted for this image at this layer.")
 
 
@@ -53,14 +55,17 @@ def render(path: str, layer: pd.Series, subject: Subject | None, prefix: str = "
                 "explain any layer.", icon=":material/info:")
         return
     picker, chooser = st.columns([3, 2], gap="small")
+    # persist_state: Streamlit keeps the choice while another tab or page runs (it drops it otherwise)
     method = picker.segmented_control("Method", list(METHOD_LABELS), format_func=METHOD_LABELS.get,
-                                      default="gradcam", key=f"{prefix}_method") or "gradcam"
+                                      default="gradcam", key=f"{prefix}_method", persist_state="session",
+                                      wrap=True) or "gradcam"
     class_idx = _class_choice(chooser, subject, prefix)
-    maps_col, scores_col = st.columns([1, 1], gap="medium")
-    with maps_col, st.container(key=f"{prefix}_map"):
-        _map(path, subject, layer_id, layer_name, class_idx, method, prefix)
-    with scores_col, st.container(key=f"{prefix}_scores"):
-        _scores(path, subject, layer_id, layer_name, class_idx, prefix)
+    with st.container(key=f"{prefix}_results"):  # side by side where wide enough, else stacked (style.css)
+        maps_col, scores_col = st.columns([1, 1], gap="medium")
+        with maps_col, st.container(key=f"{prefix}_map"):
+            _map(path, subject, layer_id, layer_name, class_idx, method, prefix)
+        with scores_col, st.container(key=f"{prefix}_scores"):
+            _scores(path, subject, layer_id, layer_name, class_idx, prefix)
     with st.container(key=f"{prefix}_concepts"):
         _concepts(path, subject, layer_id, layer_name, prefix)
 
@@ -74,6 +79,7 @@ def _class_choice(column, subject: Subject, prefix: str) -> int:
     if st.session_state.get(key) not in names:
         st.session_state.pop(key, None)
     chosen = column.selectbox("Class", list(names), format_func=lambda c: names.get(c, str(c)), key=key,
+                              persist_state="session",
                               help="The class whose evidence the maps show: the prediction, or any of its top-10.")
     return int(chosen)
 
@@ -96,6 +102,9 @@ def _asked(key: str, token: tuple, label: str, **button) -> bool:
 def _map(path: str, subject: Subject, layer_id: int, layer_name: str, class_idx: int, method: str,
          prefix: str) -> None:
     label = METHOD_LABELS[method]
+    # a Stop click says so once, in the run right after it; one that came after the run ended finds
+    # the map kept, and says nothing
+    stopped = st.session_state.pop(f"{prefix}_stopped", False)
     cam = layer_explain.stored_map(path, subject, layer_id, class_idx, method)
     if cam is None:
         if method in FAST:
@@ -109,18 +118,18 @@ def _map(path: str, subject: Subject, layer_id: int, layer_name: str, class_idx:
                     cam = _guarded(label, lambda: layer_explain.compute_map(path, subject, layer_name, layer_id,
                                                                             class_idx, method))
         else:
-            cam = _slow_map(path, subject, layer_id, layer_name, class_idx, method, prefix)
+            cam = _slow_map(path, subject, layer_id, layer_name, class_idx, method, prefix, stopped)
     if cam is not None:
         st.html(_figure(overlay_jpeg(subject.view, np.clip(cam, 0, 1)), method,
                         f"{label} · {_class_name(subject, class_idx)} · {layer_name}"))
 
 
 def _slow_map(path: str, subject: Subject, layer_id: int, layer_name: str, class_idx: int, method: str,
-              prefix: str) -> np.ndarray | None:
+              prefix: str, stopped: bool) -> np.ndarray | None:
     """Score-CAM: on its own button, with a progress bar and a Stop button, under the time limit."""
     label = METHOD_LABELS[method]
     stopped_key = f"{prefix}_stopped"
-    if st.session_state.pop(stopped_key, False):
+    if stopped:
         st.info(f"{label} stopped: nothing was kept. Run it again when you like.", icon=":material/stop_circle:")
     limit = layer_explain.time_limit_s()
     bound = f" This server stops it after {limit:g} s." if settings.public_mode() else ""
@@ -167,19 +176,25 @@ def _scores(path: str, subject: Subject, layer_id: int, layer_name: str, class_i
     st.caption(HOW_TO_READ)
 
 
+# The table's columns keep the metrics' full names (a download has them); on screen, short labels
+# with the full name in their help, so that the table fits the tab's half column without scrolling.
 COLUMNS = {
     "beats random": st.column_config.CheckboxColumn(
         "beats random", help="Its ROAD combined is above the random map's: the map is better than chance here."),
     "ROAD combined": st.column_config.NumberColumn(
-        format="%.3f", help="Half of (least relevant first) minus (most relevant first): the summary score."),
+        "ROAD", format="%.3f",
+        help="ROAD combined: half of (least relevant first) minus (most relevant first). The summary score."),
     "confidence change": st.column_config.NumberColumn(
-        format="%.3f", help="The class probability's change when the image is multiplied by the map."),
+        "conf. Δ", format="%.3f",
+        help="Confidence change: the class probability's change when the image is multiplied by the map."),
     "ROAD most relevant first": st.column_config.NumberColumn(
-        format="%.3f", help="The probability's drop when the map's most relevant pixels are blurred away "
-                            "(stored negated: a larger drop is higher)."),
+        "MoRF", format="%.3f",
+        help="ROAD, most relevant first: the probability's drop when the map's most relevant pixels are "
+             "blurred away (stored negated: a larger drop is higher)."),
     "ROAD least relevant first": st.column_config.NumberColumn(
-        format="%.3f", help="The probability's change when the least relevant pixels are blurred away "
-                            "(near zero is best)."),
+        "LeRF", format="%.3f",
+        help="ROAD, least relevant first: the probability's change when the least relevant pixels are "
+             "blurred away (near zero is best)."),
 }
 
 

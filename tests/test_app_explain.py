@@ -1,7 +1,8 @@
 """The Explain tab through AppTest against the small catalog (real EfficientNet-Lite0 weights): nothing
 runs until asked, a method or class switch draws another map, faithfulness has its random row, layers
-without a map and servers without the model say so, an upload gets the same panel, and public mode
-stops a slow method at its time limit with a message."""
+without a map and servers without the model say so, an upload gets the same panel, the method and
+class survive another tab or page, a Stop click ends Score-CAM's run, and public mode stops a slow method
+at its time limit with a message."""
 from __future__ import annotations
 
 import re
@@ -74,6 +75,51 @@ def test_choosing_another_class_of_the_top10_explains_that_class(app_test):
     assert name in _html(at)  # the caption names the class it explains
 
 
+def _choices(at, class_key: str) -> tuple:
+    """What the Explain tab shows: the method, the class, the map, the faithfulness table, the concepts."""
+    table = at.dataframe[0].value.to_dict() if at.dataframe else None
+    return (at.segmented_control(key="explain_method").value, at.selectbox(key=class_key).value, _shown_map(at),
+            table, re.findall(r'data-kind="(concept-\d+)"', _html(at)))
+
+
+def test_method_class_and_results_survive_a_tab_switch_and_a_trip_to_another_page(app_env, monkeypatch):
+    """Streamlit drops the keys of widgets a run does not draw (another tab, another page): the person's
+    method and class come back, and what was computed shows again without computing it again."""
+    at = rerun(AppTest.from_file(str(REPO / "Home.py"), default_timeout=APP_TIMEOUT))
+    at.switch_page(EXPLORER)
+    rerun(at)
+    at.session_state["explorer_tab"] = "Explain"
+    rerun(at)
+    _explained(at)
+    rerun(at.segmented_control(key="explain_method").set_value("eigencam"))
+    class_key = f"explain_class_sample-{at.session_state.pinned}"
+    predicted = at.selectbox(key=class_key).value
+    rerun(at.selectbox(key=class_key).select_index(2))
+    rerun(at.button(key="explain_measure_button").click())
+    rerun(at.button(key="explain_find_concepts_button").click())
+    before = _choices(at, class_key)
+    assert before[0] == "eigencam" and before[1] != predicted
+    assert before[2][0] == "eigencam" and before[3] and len(before[4]) == layer_explain.CONCEPTS
+
+    def no_computing(*_args, **_kwargs):
+        raise AssertionError("computed again")
+    for name in ("compute_map", "compute_scores", "compute_concepts"):
+        monkeypatch.setattr(layer_explain, name, no_computing)
+    at.session_state["explorer_tab"] = "Neighbours"
+    rerun(at)
+    assert not at.get("segmented_control") or not any(
+        w.key == "explain_method" for w in at.get("segmented_control"))  # the Explain tab did not run
+    at.session_state["explorer_tab"] = "Explain"
+    rerun(at)
+    assert _choices(at, class_key) == before
+    at.switch_page("pages/3_About.py")
+    rerun(at)
+    at.switch_page(EXPLORER)
+    rerun(at)
+    assert at.session_state.explorer_tab == "Explain"
+    assert _choices(at, class_key) == before
+
+
 def test_faithfulness_rows_every_fast_method_and_the_random_baseline(app_test):
     at = app_test(EXPLORER, tab="Explain")
     assert not at.dataframe  # slow: only on request
@@ -102,6 +148,86 @@ def test_score_cam_runs_on_its_own_button_and_concepts_name_their_classes(app_te
     concepts = re.findall(r'data-kind="concept-\d+".*?<figcaption>Concept \d+: ([^<]+)</figcaption>', _html(at), re.S)
     assert len(concepts) == layer_explain.CONCEPTS
     assert all(re.search(r"\d+%", caption) for caption in concepts)  # each with the classes it supports
+
+
+def test_stop_ends_a_score_cam_run_with_a_message_and_the_tab_stays_usable(app_test, monkeypatch):
+    """A real Score-CAM run at the default layer (dozens of masked batches) shows its progress and a Stop
+    button; a Stop click arrives as a browser's does, a rerun request to the running script, which
+    interrupts the run at its next progress report: a message says nothing was kept, the Run button is
+    back, and the next computation finds no run holding the session's place."""
+    from streamlit.runtime.scriptrunner import RerunData
+    from streamlit.testing.v1 import app_test as app_test_module
+    from streamlit.testing.v1.element_tree import parse_tree_from_messages
+    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
+    runners = []
+
+    class Watched(LocalScriptRunner):
+        """The script runner of each AppTest run, kept so that a click can reach it mid-run."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            runners.append(self)
+
+    monkeypatch.setattr(app_test_module, "LocalScriptRunner", Watched)
+    seen = []  # (passes done, passes in all, the page as the browser has it then)
+    computing = layer_explain.compute_map
+
+    def watched(*args, progress, **kwargs):
+        def report(done: int, total: int) -> None:
+            progress(done, total)
+            if done and not seen:  # the first masked batch is done: the person clicks Stop
+                page = parse_tree_from_messages(list(runners[-1].forward_msgs()))
+                page._runner = at  # its widgets read the session's state as the AppTest's tree does
+                seen.append((done, total, page))
+                runners[-1].request_rerun(RerunData(widget_states=page.button(key="explain_stop").click()
+                                                    .root.get_widget_states()))
+        return computing(*args, progress=report, **kwargs)
+
+    monkeypatch.setattr(layer_explain, "compute_map", watched)
+    at = app_test(EXPLORER, tab="Explain")
+    at.session_state["explain_method"] = "scorecam"
+    rerun(at)
+    rerun(at.button(key="explain_run_slow_button").click())
+
+    done, total, page = seen[0]
+    assert 0 < done < total
+    bars = [e.proto.text for e in page.get("progress")]
+    assert bars == [f"Score-CAM: {done} of {total} model passes"]
+    assert page.button(key="explain_stop").label == "Stop"
+    assert "Score-CAM stopped: nothing was kept" in _texts(at)
+    assert _shown_map(at) is None and not at.get("progress")
+    assert not any(b.key == "explain_stop" for b in at.button)
+    assert at.button(key="explain_run_slow_button").label == "Run Score-CAM"  # it can be run again
+    assert layer_explain.stored_map(str(at.session_state.catalog), layer_explain.Subject(
+        f"sample-{at.session_state.pinned}", "", b"", None, None), at.session_state.layer_id,
+        at.selectbox(key=f"explain_class_sample-{at.session_state.pinned}").value, "scorecam") is None
+
+    monkeypatch.setattr(layer_explain, "compute_map", computing)
+    at.session_state["explain_method"] = "gradcam"
+    rerun(at)
+    _explained(at)  # the stopped run gave its place back: no "still running"
+    assert _shown_map(at)[0] == "gradcam"
+    assert "still running" not in _texts(at)
+
+
+def test_a_stop_click_that_arrives_after_the_run_finished_leaves_no_stale_message(app_test):
+    """The Stop button goes when the run ends; a click already on its way finds the map kept: no later
+    Score-CAM (another layer) may say that it was stopped."""
+    at = app_test(EXPLORER, tab="Explain")
+    layers = at.selectbox(key="layer_select").options
+    at.session_state.layer_id = at.session_state.layer_select = int(layers[1].split(":")[0])  # conv_stem
+    at.session_state["explain_method"] = "scorecam"
+    rerun(at)
+    rerun(at.button(key="explain_run_slow_button").click())
+    assert _shown_map(at)[0] == "scorecam"
+    at.session_state["explain_stopped"] = True  # what the Stop click's callback does, in the next run
+    rerun(at)
+    assert _shown_map(at)[0] == "scorecam" and "stopped" not in _texts(at)
+    at.session_state.layer_id = at.session_state.layer_select = int(layers[2].split(":")[0])
+    rerun(at)
+    assert at.button(key="explain_run_slow_button").label == "Run Score-CAM"
+    assert "stopped" not in _texts(at)
 
 
 def test_a_layer_without_a_spatial_map_says_so(app_test):
