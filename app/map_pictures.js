@@ -13,7 +13,11 @@
 // shows a trace, the trigger `view` carries the map, its visible x and y ranges, the plot area's size in
 // pixels and the names of the hidden traces; `missing`, the ids of pictures whose thumbnails this page
 // lacks.
+// Performance marks (benchmarks/browser_latency.py reads them): `ls-pictures:zoomed` a zoom or pan ends,
+// `:reported` the view is sent, `:received` the server's answer runs this script, `:relayout` the
+// pictures go to plotly, `:drawn` plotly has drawn them.
 const RANGE_CHANGE = /^[xy]axis\d*(\.(range|autorange)(\[\d\])?)?$/;
+const mark = (name) => { if (window.performance && performance.mark) performance.mark('ls-pictures:' + name); };
 
 // a colour as a one-pixel PNG, made once per colour
 const swatches = new Map();
@@ -64,6 +68,7 @@ const mapOf = (gd) => (gd && gd.layout && gd.layout.meta && gd.layout.meta.map) 
 export default function(component) {
   const { data, setTriggerValue, parentElement } = component;
   // This script runs again on every rerun of its fragment; what outlives a run lives on the element.
+  mark('received');
   const mine = parentElement.__lsPictures = parentElement.__lsPictures || {lastSent: null, timer: null};
   mine.send = setTriggerValue;
   const kept = window.__lsThumbs && window.__lsThumbs.generation === data.generation ? window.__lsThumbs
@@ -86,7 +91,9 @@ export default function(component) {
     const key = keyOf(gd);
     if (gd.__lsPicturesShown === key) return;
     gd.__lsPicturesShown = key;
-    window.Plotly.relayout(gd, window.__lsMapPictures.layout(gd)).catch(() => { gd.__lsPicturesShown = null; });
+    mark('relayout');
+    window.Plotly.relayout(gd, window.__lsMapPictures.layout(gd)).then(() => mark('drawn'))
+      .catch(() => { gd.__lsPicturesShown = null; });
   };
 
   const report = () => {
@@ -99,11 +106,15 @@ export default function(component) {
     const reported = JSON.stringify(view);
     if (reported === mine.lastSent) return;
     mine.lastSent = reported;
+    mark('reported');
     mine.send('view', view);
   };
   // the plot's handler, bound once, calls the newest run's
   mine.onRelayout = (changed) => {
-    if (changed && Object.keys(changed).some((k) => RANGE_CHANGE.test(k))) report();  // not pictures, shapes
+    if (changed && Object.keys(changed).some((k) => RANGE_CHANGE.test(k))) {  // not pictures, shapes
+      mark('zoomed');
+      report();
+    }
   };
   mine.onRestyle = () => { apply(); report(); };  // a legend click: the pictures of what it hid go at once
   // pictures sized for another plot size (the server's guess before the first report, a resized
