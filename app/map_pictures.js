@@ -3,8 +3,8 @@
 // Server to browser: `layout` (as JSON: pictures [id, x, y, colour index, selected], colours, size, frame,
 // hoverdistance) says how the map named `map` (its layout's meta.map) draws its visible points, sized for
 // a plot area of `size` pixels; `thumbs` are the thumbnails (base64 WebP by sample id) this page has not
-// had yet: it keeps them (window.__lsThumbs, dropped when `generation` changes). Each picture becomes two
-// plotly layout images, a one-pixel swatch of its colour a little larger, then its thumbnail; applied with
+// had yet: it keeps them (window.__lsThumbs, dropped when `generation` changes). Each picture becomes a
+// plotly layout image, its thumbnail, over a square of its colour a little larger (drawFrames); applied with
 // Plotly.relayout, and kept in window.__lsMapPictures so that app/plotly_view.js adds them to every later
 // Plotly.react of that map.
 // The points of a trace hidden by a click on the legend are not pictured: left out here at once, and the
@@ -19,18 +19,45 @@
 const RANGE_CHANGE = /^[xy]axis\d*(\.(range|autorange)(\[\d\])?)?$/;
 const mark = (name) => { if (window.performance && performance.mark) performance.mark('ls-pictures:' + name); };
 
-// a colour as a one-pixel PNG, made once per colour
-const swatches = new Map();
-const swatch = (colour) => {
-  if (!swatches.has(colour)) {
-    const canvas = document.createElement('canvas');
-    canvas.width = canvas.height = 1;
-    const context = canvas.getContext('2d');
-    context.fillStyle = colour;
-    context.fillRect(0, 0, 1, 1);
-    swatches.set(colour, canvas.toDataURL('image/png'));
+// The frames: one SVG path per colour (a square per picture, a little larger than it, in the plot's
+// pixels) in plotly's upper image layer, under the thumbnails and clipped like them. Plotly redraws its
+// layout images at every zoom, pan step and redraw, each clipped on its own: frames as layout images
+// doubled that work. The frames follow the images plotly shows: each image's frame is looked up by
+// sample id in gd.__lsFrames (set with the images by pictureLayout).
+const SVG = 'http://www.w3.org/2000/svg', SELECTED = '#ffffff';  // a selected point's frame: over the others
+const drawFrames = (gd) => {
+  const fl = gd && gd._fullLayout, layer = fl && fl._imageUpperLayer && fl._imageUpperLayer.node();
+  if (!layer || !fl.xaxis || !fl.yaxis) return;
+  let group = layer.querySelector(':scope > g.ls-frames');
+  const xa = fl.xaxis, ya = fl.yaxis, frames = gd.__lsFrames || new Map(), paths = new Map();
+  (fl.images || []).forEach((image) => {
+    const frame = image.visible !== false && frames.get(Number(image.name));
+    if (!frame) return;
+    const [x, y, sx, sy, outer, colour] = frame;
+    const cx = xa._offset + xa.l2p(x), cy = ya._offset + ya.l2p(y);
+    const w = Math.abs(xa.l2p(sx) - xa.l2p(0)), h = Math.abs(ya.l2p(sy) - ya.l2p(0));
+    const ow = w * outer, oh = h * outer;
+    const square = `M${(cx - ow / 2).toFixed(1)} ${(cy - oh / 2).toFixed(1)}h${ow.toFixed(1)}v${oh.toFixed(1)}` +
+      `h${(-ow).toFixed(1)}Z`;
+    paths.set(colour, (paths.get(colour) || '') + square);
+  });
+  if (!paths.size) { if (group) group.remove(); return; }
+  if (paths.has(SELECTED)) { const d = paths.get(SELECTED); paths.delete(SELECTED); paths.set(SELECTED, d); }
+  if (!group) {
+    group = document.createElementNS(SVG, 'g');
+    group.setAttribute('class', 'ls-frames');
+    group.setAttribute('pointer-events', 'none');
   }
-  return swatches.get(colour);
+  if (layer.firstChild !== group) layer.insertBefore(group, layer.firstChild);  // under the thumbnails
+  const clip = `url(#clip${fl._uid}xy)`;
+  if (group.getAttribute('clip-path') !== clip) group.setAttribute('clip-path', clip);
+  while (group.childNodes.length > paths.size) group.lastChild.remove();
+  let i = 0;
+  paths.forEach((d, colour) => {
+    const path = group.childNodes[i++] || group.appendChild(document.createElementNS(SVG, 'path'));
+    if (path.getAttribute('fill') !== colour) path.setAttribute('fill', colour);
+    if (path.getAttribute('d') !== d) path.setAttribute('d', d);  // unchanged: nothing to paint again
+  });
 };
 
 // the traces of the plot that a legend click hid (those with points: sample ids in customdata)
@@ -51,15 +78,16 @@ const pictureLayout = (sent, gd) => {
   const thumbs = window.__lsThumbs ? window.__lsThumbs.thumbs : new Map(), images = [];
   const hidden = hiddenIds(gd);
   const [sx, sy] = sent.size;
-  const image = (source, x, y, grow, name) => ({source, name, x, y, sizex: sx * grow, sizey: sy * grow,
-    xref: 'x', yref: 'y', xanchor: 'center', yanchor: 'middle', sizing: 'contain', layer: 'above'});
+  const frames = new Map();
   sent.pictures.forEach(([id, x, y, colour, selected]) => {
     const thumb = thumbs.get(id);
     if (!thumb || hidden.has(id)) return;
     const grow = 1 + 2 * sent.frame * (selected ? 2 : 1);
-    images.push(image(swatch(selected ? '#ffffff' : sent.colours[colour]), x, y, grow, 'frame ' + id));
-    images.push(image('data:image/webp;base64,' + thumb, x, y, 1, String(id)));
+    frames.set(id, [x, y, sx, sy, grow, selected ? SELECTED : sent.colours[colour]]);
+    images.push({source: 'data:image/webp;base64,' + thumb, name: String(id), x, y, sizex: sx, sizey: sy,
+                 xref: 'x', yref: 'y', xanchor: 'center', yanchor: 'middle', sizing: 'contain', layer: 'above'});
   });
+  gd.__lsFrames = frames;  // drawn by drawFrames once plotly has drawn the images
   return {images, hoverdistance: sent.hoverdistance};
 };
 
@@ -92,8 +120,8 @@ export default function(component) {
     if (gd.__lsPicturesShown === key) return;
     gd.__lsPicturesShown = key;
     mark('relayout');
-    window.Plotly.relayout(gd, window.__lsMapPictures.layout(gd)).then(() => mark('drawn'))
-      .catch(() => { gd.__lsPicturesShown = null; });
+    window.Plotly.relayout(gd, window.__lsMapPictures.layout(gd))
+      .then(() => { drawFrames(gd); mark('drawn'); }).catch(() => { gd.__lsPicturesShown = null; });
   };
 
   const report = () => {
@@ -131,8 +159,11 @@ export default function(component) {
     const gd = document.querySelector(data.selector);
     if (!gd || !gd._ev || typeof gd.on !== 'function' || gd.__lsPicturesEmitter === gd._ev) return;
     gd.__lsPicturesEmitter = gd._ev;
-    gd.on('plotly_relayout', (changed) => mine.onRelayout(changed));
+    gd.on('plotly_relayout', (changed) => { drawFrames(gd); mine.onRelayout(changed); });
     gd.on('plotly_restyle', () => mine.onRestyle());
+    // the frames follow the images through a drag (plotly redraws them at each step) and any redraw
+    gd.on('plotly_relayouting', () => drawFrames(gd));
+    gd.on('plotly_afterplot', () => drawFrames(gd));
   };
   // traces hidden otherwise than by a click (plotly keeping a legend's choice across a redraw): reported
   const checkHidden = () => {
@@ -143,7 +174,10 @@ export default function(component) {
     mine.lastHidden = names;
   };
   clearInterval(mine.timer);
-  const tick = () => { bind(); apply(); checkSize(); checkHidden(); };
+  const tick = () => {
+    bind(); apply(); checkSize(); checkHidden();
+    drawFrames(document.querySelector(data.selector));
+  };
   tick();
   mine.timer = setInterval(tick, 250);
   const timer = mine.timer;

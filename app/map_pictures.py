@@ -1,7 +1,8 @@
 """Pictures on the data map: where the visible part of the map holds few enough points to tell apart,
-each is drawn as its thumbnail, a small square framed in the point's colour (a one-pixel swatch of that
-colour drawn a little larger under it: a browser draws hundreds of those at once far quicker than
-framed SVGs). The browser keeps the thumbnails it was sent, so each crosses once per session.
+each is drawn as its thumbnail, a small square framed in the point's colour (a square of that colour a
+little larger under it: the browser draws the squares as one SVG path per colour, far quicker than a
+layout image or a framed SVG each). The browser keeps the thumbnails it was sent, so each crosses once
+per session.
 
 The browser reports the visible ranges of the map when a zoom or pan ends (`map_pictures.js`, a
 components-v2 element in a fragment of its own, so a zoom reruns only that fragment); the server counts

@@ -217,6 +217,25 @@ def picture_boxes(page) -> list[dict]:
         .map(p => ({id: Number(p.name), left: p.box.left, top: p.box.top, width: p.box.width, height: p.box.height}))""")
 
 
+def picture_frames(page) -> list[dict]:
+    """The frames under the data map's pictures (app/map_pictures.js draws a square per picture, one SVG path
+    per colour): each square's colour and box on the page."""
+    return page.evaluate(r"""() => { const group = document.querySelector('.st-key-datamap .ls-frames');
+        if (!group) return [];
+        const svg = group.ownerSVGElement.getBoundingClientRect(), out = [];
+        group.querySelectorAll('path').forEach(p => {
+          for (const m of p.getAttribute('d').matchAll(/M([-\d.]+) ([-\d.]+)h([-\d.]+)v([-\d.]+)/g))
+            out.push({colour: p.getAttribute('fill'), left: svg.left + Number(m[1]), top: svg.top + Number(m[2]),
+                      width: Number(m[3]), height: Number(m[4])}); });
+        return out; }""")
+
+
+POINT_COLOURS_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot'), out = {};
+    gd._fullData.forEach(t => { if (!t.customdata || t.name === 'highlighted' || typeof t.marker.color !== 'string') return;
+      for (let i = 0; i < t.customdata.length; i++) if (t.customdata[i]) out[Number(t.customdata[i][0])] = t.marker.color; });
+    return out; }"""
+
+
 def wheel_zoom(page, x: float, y: float, steps: int = 10) -> None:
     """Zoom in on page point (x, y) with `steps` turns of the mouse wheel."""
     page.mouse.move(x, y)
