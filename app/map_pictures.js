@@ -3,10 +3,10 @@
 // Server to browser: `layout` (as JSON: pictures [id, x, y, colour index, selected], colours, size, frame,
 // hoverdistance) says how the map named `map` (its layout's meta.map) draws its visible points, sized for
 // a plot area of `size` pixels; `thumbs` are the thumbnails (base64 WebP by sample id) this page has not
-// had yet: it keeps them (window.__lsThumbs, dropped when `generation` changes). Each picture becomes a
-// plotly layout image, its thumbnail, over a square of its colour a little larger (drawFrames); applied with
-// Plotly.relayout, and kept in window.__lsMapPictures so that app/plotly_view.js adds them to every later
-// Plotly.react of that map.
+// had yet: it keeps them (window.__lsThumbs, dropped when `generation` changes). Each picture is its
+// thumbnail over a square of its colour a little larger, drawn over the plot by drawPictures; what to draw
+// is kept in window.__lsMapPictures so that app/plotly_view.js sets it (and the hover distance) with every
+// later Plotly.react of that map.
 // The points of a trace hidden by a click on the legend are not pictured: left out here at once, and the
 // server told (so that they do not count against its cap).
 // Browser to server: when a zoom or pan ends (plotly_relayout changing an axis) or the legend hides or
@@ -14,49 +14,76 @@
 // pixels and the names of the hidden traces; `missing`, the ids of pictures whose thumbnails this page
 // lacks.
 // Performance marks (benchmarks/browser_latency.py reads them): `ls-pictures:zoomed` a zoom or pan ends,
-// `:reported` the view is sent, `:received` the server's answer runs this script, `:relayout` the
-// pictures go to plotly, `:drawn` plotly has drawn them.
+// `:reported` the view is sent, `:received` the server's answer runs this script, `:layout` the
+// pictures are laid out, `:drawn` they are in the page.
 const RANGE_CHANGE = /^[xy]axis\d*(\.(range|autorange)(\[\d\])?)?$/;
 const mark = (name) => { if (window.performance && performance.mark) performance.mark('ls-pictures:' + name); };
 
-// The frames: one SVG path per colour (a square per picture, a little larger than it, in the plot's
-// pixels) in plotly's upper image layer, under the thumbnails and clipped like them. Plotly redraws its
-// layout images at every zoom, pan step and redraw, each clipped on its own: frames as layout images
-// doubled that work. The frames follow the images plotly shows: each image's frame is looked up by
-// sample id in gd.__lsFrames (set with the images by pictureLayout).
+// The pictures are drawn here, not as plotly layout images: plotly runs its defaults over the whole figure
+// and redraws every layout image, each clipped on its own, at each relayout (a zoom, each step of a pan,
+// the pictures themselves): about half of a zoom's time once the server answered. Here they are a group
+// of our own in the plot's upper layer, above the points and under the shapes (the pinned ring, the
+// uploaded image's star), clipped to the plot once: an SVG image per thumbnail, kept by sample id (its
+// picture is decoded once while it stays in view) and only moved at a zoom, and under them one SVG path
+// per colour holding a square a little larger per picture: the frames.
+// gd.__lsPictureList ({key, pictures: [{id, x, y, href, outer, colour}], size}) says what to draw, set by
+// pictureLayout with its key (gd.__lsPicturesShown): the pictures of another map or an older answer are
+// never drawn.
 const SVG = 'http://www.w3.org/2000/svg', SELECTED = '#ffffff';  // a selected point's frame: over the others
-const drawFrames = (gd) => {
-  const fl = gd && gd._fullLayout, layer = fl && fl._imageUpperLayer && fl._imageUpperLayer.node();
-  if (!layer || !fl.xaxis || !fl.yaxis) return;
-  let group = layer.querySelector(':scope > g.ls-frames');
-  const xa = fl.xaxis, ya = fl.yaxis, frames = gd.__lsFrames || new Map(), paths = new Map();
-  (fl.images || []).forEach((image) => {
-    const frame = image.visible !== false && frames.get(Number(image.name));
-    if (!frame) return;
-    const [x, y, sx, sy, outer, colour] = frame;
-    const cx = xa._offset + xa.l2p(x), cy = ya._offset + ya.l2p(y);
-    const w = Math.abs(xa.l2p(sx) - xa.l2p(0)), h = Math.abs(ya.l2p(sy) - ya.l2p(0));
-    const ow = w * outer, oh = h * outer;
-    const square = `M${(cx - ow / 2).toFixed(1)} ${(cy - oh / 2).toFixed(1)}h${ow.toFixed(1)}v${oh.toFixed(1)}` +
-      `h${(-ow).toFixed(1)}Z`;
-    paths.set(colour, (paths.get(colour) || '') + square);
-  });
-  if (!paths.size) { if (group) group.remove(); return; }
-  if (paths.has(SELECTED)) { const d = paths.get(SELECTED); paths.delete(SELECTED); paths.set(SELECTED, d); }
+const drawPictures = (gd) => {
+  const fl = gd && gd._fullLayout, above = fl && fl._imageUpperLayer && fl._imageUpperLayer.node();
+  if (!above || !above.parentNode || !fl.xaxis || !fl.yaxis) return;
+  const list = gd.__lsPictureList, pictures = list && list.key === gd.__lsPicturesShown ? list.pictures : [];
+  let group = above.parentNode.querySelector(':scope > g.ls-pictures');
+  if (!pictures.length) { if (group) group.remove(); return; }
   if (!group) {
     group = document.createElementNS(SVG, 'g');
-    group.setAttribute('class', 'ls-frames');
-    group.setAttribute('pointer-events', 'none');
+    group.setAttribute('class', 'ls-pictures');
+    group.setAttribute('pointer-events', 'none');  // plotly's hover and click find the points beneath
+    group.appendChild(document.createElementNS(SVG, 'g')).setAttribute('class', 'ls-frames');
   }
-  if (layer.firstChild !== group) layer.insertBefore(group, layer.firstChild);  // under the thumbnails
+  if (above.nextSibling !== group) above.parentNode.insertBefore(group, above.nextSibling);
   const clip = `url(#clip${fl._uid}xy)`;
   if (group.getAttribute('clip-path') !== clip) group.setAttribute('clip-path', clip);
-  while (group.childNodes.length > paths.size) group.lastChild.remove();
+  const xa = fl.xaxis, ya = fl.yaxis, [sx, sy] = list.size;
+  const w = Math.abs(xa.l2p(sx) - xa.l2p(0)), h = Math.abs(ya.l2p(sy) - ya.l2p(0));
+  const framesGroup = group.firstChild, paths = new Map(), kept = new Map();
+  for (let node = framesGroup.nextSibling; node; node = node.nextSibling) kept.set(node.__lsId, node);
+  const order = pictures.map((p) => p.id).join(',');
+  pictures.forEach((p) => {
+    const cx = xa._offset + xa.l2p(p.x), cy = ya._offset + ya.l2p(p.y), ow = w * p.outer, oh = h * p.outer;
+    paths.set(p.colour, (paths.get(p.colour) || '') + `M${(cx - ow / 2).toFixed(1)} ${(cy - oh / 2).toFixed(1)}` +
+      `h${ow.toFixed(1)}v${oh.toFixed(1)}h${(-ow).toFixed(1)}Z`);
+    let image = kept.get(p.id);
+    if (!image) {
+      image = document.createElementNS(SVG, 'image');
+      image.__lsId = p.id;
+      image.setAttribute('data-id', String(p.id));
+      image.setAttribute('preserveAspectRatio', 'xMidYMid meet');
+    }
+    kept.delete(p.id);
+    if (image.__lsHref !== p.href) { image.setAttribute('href', p.href); image.__lsHref = p.href; }
+    const box = [(cx - w / 2).toFixed(1), (cy - h / 2).toFixed(1), w.toFixed(1), h.toFixed(1)];
+    if (image.__lsBox !== box.join()) {  // unmoved (the plot's tick redraws): nothing to paint again
+      image.__lsBox = box.join();
+      ['x', 'y', 'width', 'height'].forEach((name, k) => image.setAttribute(name, box[k]));
+    }
+    if (!image.parentNode) group.appendChild(image);
+  });
+  kept.forEach((image) => image.remove());
+  if (group.__lsOrder !== order) {  // the pinned and the selected last, on top of their neighbours
+    group.__lsOrder = order;
+    const byId = new Map();
+    for (let node = framesGroup.nextSibling; node; node = node.nextSibling) byId.set(node.__lsId, node);
+    pictures.forEach((p) => group.appendChild(byId.get(p.id)));
+  }
+  if (paths.has(SELECTED)) { const d = paths.get(SELECTED); paths.delete(SELECTED); paths.set(SELECTED, d); }
+  while (framesGroup.childNodes.length > paths.size) framesGroup.lastChild.remove();
   let i = 0;
   paths.forEach((d, colour) => {
-    const path = group.childNodes[i++] || group.appendChild(document.createElementNS(SVG, 'path'));
+    const path = framesGroup.childNodes[i++] || framesGroup.appendChild(document.createElementNS(SVG, 'path'));
     if (path.getAttribute('fill') !== colour) path.setAttribute('fill', colour);
-    if (path.getAttribute('d') !== d) path.setAttribute('d', d);  // unchanged: nothing to paint again
+    if (path.getAttribute('d') !== d) path.setAttribute('d', d);
   });
 };
 
@@ -74,21 +101,19 @@ const hiddenIds = (gd) => {
   return ids;
 };
 
-const pictureLayout = (sent, gd) => {
-  const thumbs = window.__lsThumbs ? window.__lsThumbs.thumbs : new Map(), images = [];
+// What draws `sent` (the server's layout) on gd: the list drawPictures draws, and the hover distance that
+// lets a picture's whole square hover and click its point (set on the plot as it stands, no relayout).
+const pictureLayout = (sent, gd, key) => {
+  const thumbs = window.__lsThumbs ? window.__lsThumbs.thumbs : new Map(), pictures = [];
   const hidden = hiddenIds(gd);
-  const [sx, sy] = sent.size;
-  const frames = new Map();
   sent.pictures.forEach(([id, x, y, colour, selected]) => {
     const thumb = thumbs.get(id);
     if (!thumb || hidden.has(id)) return;
-    const grow = 1 + 2 * sent.frame * (selected ? 2 : 1);
-    frames.set(id, [x, y, sx, sy, grow, selected ? SELECTED : sent.colours[colour]]);
-    images.push({source: 'data:image/webp;base64,' + thumb, name: String(id), x, y, sizex: sx, sizey: sy,
-                 xref: 'x', yref: 'y', xanchor: 'center', yanchor: 'middle', sizing: 'contain', layer: 'above'});
+    pictures.push({id, x, y, href: 'data:image/webp;base64,' + thumb, outer: 1 + 2 * sent.frame * (selected ? 2 : 1),
+                   colour: selected ? SELECTED : sent.colours[colour]});
   });
-  gd.__lsFrames = frames;  // drawn by drawFrames once plotly has drawn the images
-  return {images, hoverdistance: sent.hoverdistance};
+  gd.__lsPictureList = {key, pictures, size: sent.size};
+  return {hoverdistance: sent.hoverdistance};
 };
 
 const mapOf = (gd) => (gd && gd.layout && gd.layout.meta && gd.layout.meta.map) || null;
@@ -111,7 +136,8 @@ export default function(component) {
   // what is drawn: these pictures, with as many thumbnails as the page holds, less the hidden traces'
   const base = data.layout + '|' + missing.length;
   const keyOf = (gd) => base + '|' + hiddenNames(gd).join('\u0000');
-  window.__lsMapPictures = {map: data.map, key: keyOf, layout: (gd) => pictureLayout(JSON.parse(data.layout), gd)};
+  window.__lsMapPictures = {map: data.map, key: keyOf,
+                            layout: (gd) => pictureLayout(JSON.parse(data.layout), gd, keyOf(gd))};
 
   const apply = () => {
     const gd = document.querySelector(data.selector);
@@ -119,9 +145,11 @@ export default function(component) {
     const key = keyOf(gd);
     if (gd.__lsPicturesShown === key) return;
     gd.__lsPicturesShown = key;
-    mark('relayout');
-    window.Plotly.relayout(gd, window.__lsMapPictures.layout(gd))
-      .then(() => { drawFrames(gd); mark('drawn'); }).catch(() => { gd.__lsPicturesShown = null; });
+    mark('layout');
+    const {hoverdistance} = window.__lsMapPictures.layout(gd);
+    gd.layout.hoverdistance = gd._fullLayout.hoverdistance = hoverdistance;  // read at each hover
+    drawPictures(gd);
+    mark('drawn');
   };
 
   const report = () => {
@@ -159,11 +187,11 @@ export default function(component) {
     const gd = document.querySelector(data.selector);
     if (!gd || !gd._ev || typeof gd.on !== 'function' || gd.__lsPicturesEmitter === gd._ev) return;
     gd.__lsPicturesEmitter = gd._ev;
-    gd.on('plotly_relayout', (changed) => { drawFrames(gd); mine.onRelayout(changed); });
+    gd.on('plotly_relayout', (changed) => { drawPictures(gd); mine.onRelayout(changed); });
     gd.on('plotly_restyle', () => mine.onRestyle());
     // the frames follow the images through a drag (plotly redraws them at each step) and any redraw
-    gd.on('plotly_relayouting', () => drawFrames(gd));
-    gd.on('plotly_afterplot', () => drawFrames(gd));
+    gd.on('plotly_relayouting', () => drawPictures(gd));
+    gd.on('plotly_afterplot', () => drawPictures(gd));
   };
   // traces hidden otherwise than by a click (plotly keeping a legend's choice across a redraw): reported
   const checkHidden = () => {
@@ -176,7 +204,7 @@ export default function(component) {
   clearInterval(mine.timer);
   const tick = () => {
     bind(); apply(); checkSize(); checkHidden();
-    drawFrames(document.querySelector(data.selector));
+    drawPictures(document.querySelector(data.selector));
   };
   tick();
   mine.timer = setInterval(tick, 250);

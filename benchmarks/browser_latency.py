@@ -20,7 +20,7 @@ Debian Chromium (/usr/bin/chromium) with Playwright, and prints medians and 90th
   `zoom_pictures_off`: as many zooms with the pictures off, until the check sees the new ranges.
   `zoom -> step`: when each step of the zooms' pictures happened (app/map_pictures.js's performance
   marks): the zoom's redraw done (`zoomed`), the view sent to the server (`reported`), its answer in the
-  page (`received`), the pictures handed to plotly (`relayout`) and drawn (`drawn`), the check passed
+  page (`received`), the pictures laid out (`layout`) and in the page (`drawn`), the check passed
   (`checked`, read after the check: a little late).
   On a map of more points than the cap, each zoom window is made small enough to hold at most the cap.
 `--build N` first builds a catalog of N images of ../shared/data/imagenet-sample into DIR (if absent).
@@ -102,15 +102,15 @@ ZOOM_JS = """([x, y]) => { performance.clearMarks(); performance.mark('bench:zoo
     return Plotly.relayout(document.querySelector('.st-key-datamap .js-plotly-plot'),
                            {'xaxis.range': x, 'yaxis.range': y}); }"""
 # when each step of a zoom's pictures happened (app/map_pictures.js marks them), ms after the zoom began:
-# the first `zoomed` and `reported`, the first `received` after that, the last `relayout` and `drawn`
-PHASES = ("zoomed", "reported", "received", "relayout", "drawn")
+# the first `zoomed` and `reported`, the first `received` after that, the last `layout` and `drawn`
+PHASES = ("zoomed", "reported", "received", "layout", "drawn")
 PHASES_JS = """() => { const marks = performance.getEntriesByType('mark'), zoom = marks.find(m => m.name === 'bench:zoom');
     if (!zoom) return null;
     const at = (name) => marks.filter(m => m.name === 'ls-pictures:' + name).map(m => m.startTime - zoom.startTime);
     const reported = at('reported')[0];
     const received = at('received').filter(t => reported !== undefined && t >= reported)[0];
     const last = (list) => list.length ? list[list.length - 1] : undefined;
-    return {zoomed: at('zoomed')[0], reported, received, relayout: last(at('relayout')),
+    return {zoomed: at('zoomed')[0], reported, received, layout: last(at('layout')),
             drawn: last(at('drawn')), checked: performance.now() - zoom.startTime}; }"""
 
 

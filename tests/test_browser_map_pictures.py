@@ -88,7 +88,7 @@ def test_the_small_map_shows_pictures_and_a_click_on_one_pins_it(shared_streamli
     # the switch puts the dots back
     page.locator(".st-key-map_pictures label").click()
     page.wait_for_function("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
-        return gd && gd._fullLayout && !(gd._fullLayout.images || []).length; }""", timeout=30000)
+        return gd && gd._fullLayout && !gd.querySelector('.ls-pictures image'); }""", timeout=30000)
     page.wait_for_url("**pics=0**", timeout=30000)  # the link to this view says so
     _map_at_its_containers_top(page)
     assert f"pinned={target['id']}" in page.url
@@ -153,7 +153,7 @@ def test_a_category_hidden_by_the_legend_shows_no_pictures(shared_streamlit_serv
     page.locator(".st-key-datamap .legend .traces").nth(position).click()
     page.wait_for_function("""([n, name]) => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
         return gd._fullData.some(t => t.name === name && t.visible === true) &&
-               gd._fullLayout.images.filter(i => !String(i.name).startsWith('frame')).length === n; }""",
+               gd.querySelectorAll('.ls-pictures image').length === n; }""",
                            arg=[everyone, hidden["name"]], timeout=30000)
     assert set(hidden["ids"]) <= {b["id"] for b in picture_boxes(page)}
     assert not page_errors, page_errors
