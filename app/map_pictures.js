@@ -17,6 +17,7 @@
 // `:reported` the view is sent, `:received` the server's answer runs this script, `:layout` the
 // pictures are laid out, `:drawn` they are in the page.
 const RANGE_CHANGE = /^[xy]axis\d*(\.(range|autorange)(\[\d\])?)?$/;
+const RESEND_MS = 1500;  // a report unanswered this long is sent again
 const mark = (name) => { if (window.performance && performance.mark) performance.mark('ls-pictures:' + name); };
 
 // The pictures are drawn here, not as plotly layout images: plotly runs its defaults over the whole figure
@@ -122,7 +123,8 @@ export default function(component) {
   const { data, setTriggerValue, parentElement } = component;
   // This script runs again on every rerun of its fragment; what outlives a run lives on the element.
   mark('received');
-  const mine = parentElement.__lsPictures = parentElement.__lsPictures || {lastSent: null, timer: null};
+  const mine = parentElement.__lsPictures = parentElement.__lsPictures || {lastSent: null, timer: null, runs: 0};
+  mine.runs += 1;
   mine.send = setTriggerValue;
   const kept = window.__lsThumbs && window.__lsThumbs.generation === data.generation ? window.__lsThumbs
     : (window.__lsThumbs = {generation: data.generation, thumbs: new Map()});
@@ -152,7 +154,7 @@ export default function(component) {
     mark('drawn');
   };
 
-  const report = () => {
+  const report = (resent) => {
     const gd = document.querySelector(data.selector);
     const fl = gd && gd._fullLayout, map = mapOf(gd);
     if (!fl || !fl.xaxis || !fl.yaxis || !map) return;
@@ -162,6 +164,7 @@ export default function(component) {
     const reported = JSON.stringify(view);
     if (reported === mine.lastSent) return;
     mine.lastSent = reported;
+    mine.pending = {at: performance.now(), runs: mine.runs, again: !!resent};
     mark('reported');
     mine.send('view', view);
   };
@@ -189,7 +192,7 @@ export default function(component) {
     gd.__lsPicturesEmitter = gd._ev;
     gd.on('plotly_relayout', (changed) => { drawPictures(gd); mine.onRelayout(changed); });
     gd.on('plotly_restyle', () => mine.onRestyle());
-    // the frames follow the images through a drag (plotly redraws them at each step) and any redraw
+    // the pictures follow the plot through each step of a drag and every redraw
     gd.on('plotly_relayouting', () => drawPictures(gd));
     gd.on('plotly_afterplot', () => drawPictures(gd));
   };
@@ -201,9 +204,20 @@ export default function(component) {
     if (mine.lastHidden !== undefined && names !== mine.lastHidden) report();
     mine.lastHidden = names;
   };
+  // a report that brought no run of this fragment (Streamlit may fold its rerun into another fragment's,
+  // one of the inspector's on a hover ending as a pan starts): sent again, once (an answer the same as
+  // the last brings no run either)
+  const checkAnswered = () => {
+    const pending = mine.pending;
+    if (!pending || pending.runs !== mine.runs || performance.now() - pending.at < RESEND_MS) return;
+    mine.pending = null;
+    if (pending.again) return;
+    mine.lastSent = null;
+    report(true);
+  };
   clearInterval(mine.timer);
   const tick = () => {
-    bind(); apply(); checkSize(); checkHidden();
+    bind(); apply(); checkSize(); checkHidden(); checkAnswered();
     drawPictures(document.querySelector(data.selector));
   };
   tick();
