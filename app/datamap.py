@@ -203,7 +203,7 @@ def figure_dict(points: pd.DataFrame, colour_by: str, title: str, pinned: int | 
     if marker is not None:
         mx, my, label = marker
         # the trace hovers; the star and its label are drawn by a layout shape and annotation, which lie
-        # above the map's pictures (layout images, app/map_pictures.py) where a trace lies under them
+        # above the map's pictures (app/map_pictures.js draws them under the shapes) where a trace lies under them
         traces.append({"type": "scatter", "x": [round(float(mx), 3)], "y": [round(float(my), 3)],
                        "mode": "markers", "name": "your image", "showlegend": False,
                        "hovertemplate": f"{escape(label)}<extra></extra>",

@@ -1,13 +1,13 @@
 """Pictures on the data map: where the visible part of the map holds few enough points to tell apart,
-each is drawn as its thumbnail, a small square framed in the point's colour (a one-pixel swatch of that
-colour drawn a little larger under it: a browser draws hundreds of those at once far quicker than
-framed SVGs). The browser keeps the thumbnails it was sent, so each crosses once per session.
+each is drawn as its thumbnail, a small square framed in the point's colour (a square of that colour a
+little larger under it). The browser keeps the thumbnails it was sent, so each crosses once per session.
 
 The browser reports the visible ranges of the map when a zoom or pan ends (`map_pictures.js`, a
 components-v2 element in a fragment of its own, so a zoom reruns only that fragment); the server counts
 the shown points in range and, up to PICTURES_UP_TO, sends those points (id, place, colour) and the
-thumbnails among them the page lacks; the browser draws them as plotly layout images in data
-coordinates (so they grow and shrink with the zoom until the next report).
+thumbnails among them the page lacks; the browser draws them over the plot as SVG images of its own
+(plotly's layout images cost a zoom twice as much), placed in data coordinates (so they grow and shrink
+with the zoom until the next report), the frames as one SVG path per colour.
 The scatter points stay under the pictures: plotly's hover and click still find them, within a hover
 distance as wide as a picture. On a map that has not been zoomed the visible ranges are its own.
 """
@@ -176,7 +176,7 @@ def thumbnails_b64(path: str, ids) -> dict[int, str]:
 
 
 def picture_layout(spec: dict, seen: MapView, pinned: int | None = None) -> dict:
-    """What draws the visible points as pictures, compactly (the browser makes the plotly layout images):
+    """What draws the visible points as pictures, compactly (the browser draws them, map_pictures.js):
     `pictures` [sample id, x, y, colour index, selected] (none beyond PICTURES_UP_TO visible points),
     `colours`, each picture's `size` in data units, its frame's width as a share of that `size`
     (doubled, in white, for a selected point), the hover distance that lets a picture's whole square

@@ -82,7 +82,7 @@ export default function(component) {
   // points are drawn as pictures (app/map_pictures.py), the layout's hover distance covers a picture: a click
   // anywhere on one reaches its point.
   const NEAR_PX = 12;
-  const reach = (gd) => ((gd._fullLayout.images || []).length ?
+  const reach = (gd) => (gd.querySelector('.ls-pictures image') ?
                          Math.max(NEAR_PX, Number(gd._fullLayout.hoverdistance) || 0) : NEAR_PX);
   const screenOf = (gd) => {
     const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();

@@ -18,6 +18,10 @@ Debian Chromium (/usr/bin/chromium) with Playwright, and prints medians and 90th
   switches, to other layers, with the pictures off); `_map_drawn`: those switches until the map's title
   names the layer.
   `zoom_pictures_off`: as many zooms with the pictures off, until the check sees the new ranges.
+  `zoom -> step`: when each step of the zooms' pictures happened (app/map_pictures.js's performance
+  marks): the zoom's redraw done (`zoomed`), the view sent to the server (`reported`), its answer in the
+  page (`received`), the pictures laid out (`layout`) and in the page (`drawn`), the check passed
+  (`checked`, read after the check: a little late).
   On a map of more points than the cap, each zoom window is made small enough to hold at most the cap.
 `--build N` first builds a catalog of N images of ../shared/data/imagenet-sample into DIR (if absent).
 `--points N` instead serves a generated catalog of N samples (benchmarks/big_catalog.py, in
@@ -94,8 +98,20 @@ MAP_POINTS_JS = """() => { const gd = document.querySelector('.st-key-datamap .j
       for (let i = 0; i < t.x.length; i++) if (t.x[i] != null && t.customdata[i]) pts.push([t.x[i], t.y[i]]); });
     return {points: pts, x: gd.layout.xaxis.range, y: gd.layout.yaxis.range}; }"""
 THUMBS_HELD_JS = "() => window.__lsThumbs ? window.__lsThumbs.thumbs.size : 0"
-ZOOM_JS = """([x, y]) => Plotly.relayout(document.querySelector('.st-key-datamap .js-plotly-plot'),
-                                  {'xaxis.range': x, 'yaxis.range': y})"""
+ZOOM_JS = """([x, y]) => { performance.clearMarks(); performance.mark('bench:zoom');
+    return Plotly.relayout(document.querySelector('.st-key-datamap .js-plotly-plot'),
+                           {'xaxis.range': x, 'yaxis.range': y}); }"""
+# when each step of a zoom's pictures happened (app/map_pictures.js marks them), ms after the zoom began:
+# the first `zoomed` and `reported`, the first `received` after that, the last `layout` and `drawn`
+PHASES = ("zoomed", "reported", "received", "layout", "drawn")
+PHASES_JS = """() => { const marks = performance.getEntriesByType('mark'), zoom = marks.find(m => m.name === 'bench:zoom');
+    if (!zoom) return null;
+    const at = (name) => marks.filter(m => m.name === 'ls-pictures:' + name).map(m => m.startTime - zoom.startTime);
+    const reported = at('reported')[0];
+    const received = at('received').filter(t => reported !== undefined && t >= reported)[0];
+    const last = (list) => list.length ? list[list.length - 1] : undefined;
+    return {zoomed: at('zoomed')[0], reported, received, layout: last(at('layout')),
+            drawn: last(at('drawn')), checked: performance.now() - zoom.startTime}; }"""
 
 
 def zoom_windows(page, rng: random.Random, count: int, cap: int = 400) -> list[tuple[list[float], list[float]]]:
@@ -135,7 +151,7 @@ def measure_pictures(url: str, rounds: int, viewport=(1600, 1000)) -> dict:
             open_explorer(page, url)
             wait_pictures(page, timeout=60000)
             ids = layer_ids(page)
-            zooms, switches, drawn, pictured = [], [], [], []
+            zooms, switches, drawn, pictured, phases = [], [], [], [], []
             for i in range(rounds):
                 start = time.perf_counter()
                 drawn.append(switch_layer(page, ids[(3 + 5 * i) % len(ids)])[1])
@@ -147,10 +163,12 @@ def measure_pictures(url: str, rounds: int, viewport=(1600, 1000)) -> dict:
                     shown = wait_pictures(page, timeout=60000)
                     zooms.append(time.perf_counter() - start)
                     pictured.append(shown["pictured"])
+                    phases.append(page.evaluate(PHASES_JS))
             assert page.evaluate(PICTURES_SHOWN_JS, 400), "the map does not picture the points in view"
             print(f"pictures per zoomed view: median {statistics.median(pictured):.0f}, max {max(pictured)}; "
                   f"thumbnails the page was sent: {page.evaluate(THUMBS_HELD_JS)} "
                   f"(pictured over all views: {sum(pictured)})")
+            print_phases(phases)
             # as many switches (to layers not seen yet, so that none finds its map cached) and zooms with
             # the pictures off, under the same load and checked the same way (the check itself reads every
             # point of the map: about 0.5 s of a switch at 50,000 points): what the pictures add
@@ -172,6 +190,15 @@ def measure_pictures(url: str, rounds: int, viewport=(1600, 1000)) -> dict:
     return {"zoom_to_pictures": zooms, "zoom_pictures_off": plain_zooms, "layer_switch_with_pictures": switches,
             "layer_switch_pictures_off": plain, "layer_switch_with_pictures_map_drawn": drawn,
             "layer_switch_pictures_off_map_drawn": plain_drawn}
+
+
+def print_phases(phases: list[dict | None]) -> None:
+    """Median and p95 of when each step of the zooms' pictures happened, ms after the zoom began."""
+    for name in PHASES + ("checked",):
+        ms = [p[name] for p in phases if p and p.get(name) is not None]
+        if ms:
+            print(f"  zoom -> {name}: n={len(ms)} median {statistics.median(ms):.0f} ms, "
+                  f"p95 {percentile(ms, 0.95):.0f} ms", flush=True)
 
 
 def build(n: int, out_root: Path) -> Path:

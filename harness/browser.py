@@ -190,17 +190,19 @@ PINNED_JS = """id => { const e = document.querySelector('.ls-inspector-head');
 # view.
 PICTURES_SHOWN_JS = """cap => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
     if (!gd || !gd._fullLayout || !gd._fullData) return false;
-    const [x0, x1] = gd._fullLayout.xaxis.range, [y0, y1] = gd._fullLayout.yaxis.range, inView = new Map();
+    const fl = gd._fullLayout, [x0, x1] = fl.xaxis.range, [y0, y1] = fl.yaxis.range, inView = new Map();
     gd._fullData.forEach(t => { if (!t.customdata || t.name === 'highlighted' || t.visible !== true) return;
       for (let i = 0; i < t.x.length; i++) { const x = t.x[i], y = t.y[i];
         if (x != null && t.customdata[i] && x >= x0 && x <= x1 && y >= y0 && y <= y1)
           inView.set(Number(t.customdata[i][0]), [x, y]); } });
-    const images = gd._fullLayout.images || [];
-    const pictures = images.filter(i => !String(i.name).startsWith('frame'));
+    const pictures = [...gd.querySelectorAll('.ls-pictures image')];
     if (pictures.length !== (inView.size <= cap ? inView.size : 0)) return false;
-    if (document.querySelectorAll('.st-key-datamap .layer-above .imagelayer image').length !== images.length) return false;
-    const placed = pictures.every(p => { const at = inView.get(Number(p.name));
-      return at && Math.abs(at[0] - p.x) < 1e-3 && Math.abs(at[1] - p.y) < 1e-3; });
+    // each picture centred on its point's place in the plot, as the axes stand now
+    const placed = pictures.every(p => { const at = inView.get(Number(p.dataset.id));
+      const cx = Number(p.getAttribute('x')) + Number(p.getAttribute('width')) / 2;
+      const cy = Number(p.getAttribute('y')) + Number(p.getAttribute('height')) / 2;
+      return at && Math.abs(fl.xaxis._offset + fl.xaxis.l2p(at[0]) - cx) < 0.5 &&
+             Math.abs(fl.yaxis._offset + fl.yaxis.l2p(at[1]) - cy) < 0.5; });
     return placed && {pictured: pictures.length, inView: inView.size}; }"""
 
 
@@ -211,10 +213,28 @@ def wait_pictures(page, cap: int = 400, timeout: float = 30000) -> dict:
 
 def picture_boxes(page) -> list[dict]:
     """The data map's pictures on the page: sample id and the picture's box (left, top, width, height)."""
-    return page.evaluate("""() => [...document.querySelectorAll('.st-key-datamap .layer-above .imagelayer image')]
-        .map(e => ({name: e.__data__ && e.__data__.name, box: e.getBoundingClientRect().toJSON()}))
-        .filter(p => p.name && !String(p.name).startsWith('frame'))
-        .map(p => ({id: Number(p.name), left: p.box.left, top: p.box.top, width: p.box.width, height: p.box.height}))""")
+    return page.evaluate("""() => [...document.querySelectorAll('.st-key-datamap .ls-pictures image')]
+        .map(e => ({id: Number(e.dataset.id), box: e.getBoundingClientRect().toJSON()}))
+        .map(p => ({id: p.id, left: p.box.left, top: p.box.top, width: p.box.width, height: p.box.height}))""")
+
+
+def picture_frames(page) -> list[dict]:
+    """The frames under the data map's pictures (app/map_pictures.js draws a square per picture, one SVG path
+    per colour): each square's colour and box on the page."""
+    return page.evaluate(r"""() => { const group = document.querySelector('.st-key-datamap .ls-frames');
+        if (!group) return [];
+        const svg = group.ownerSVGElement.getBoundingClientRect(), out = [];
+        group.querySelectorAll('path').forEach(p => {
+          for (const m of p.getAttribute('d').matchAll(/M([-\d.]+) ([-\d.]+)h([-\d.]+)v([-\d.]+)/g))
+            out.push({colour: p.getAttribute('fill'), left: svg.left + Number(m[1]), top: svg.top + Number(m[2]),
+                      width: Number(m[3]), height: Number(m[4])}); });
+        return out; }""")
+
+
+POINT_COLOURS_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot'), out = {};
+    gd._fullData.forEach(t => { if (!t.customdata || t.name === 'highlighted' || typeof t.marker.color !== 'string') return;
+      for (let i = 0; i < t.customdata.length; i++) if (t.customdata[i]) out[Number(t.customdata[i][0])] = t.marker.color; });
+    return out; }"""
 
 
 def wheel_zoom(page, x: float, y: float, steps: int = 10) -> None:

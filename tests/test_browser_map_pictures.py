@@ -8,7 +8,16 @@ import pytest
 
 import catalog
 
-from harness.browser import PICTURES_SHOWN_JS, PINNED_JS, open_explorer, picture_boxes, wait_pictures, wheel_zoom
+from harness.browser import (
+    PICTURES_SHOWN_JS,
+    PINNED_JS,
+    POINT_COLOURS_JS,
+    open_explorer,
+    picture_boxes,
+    picture_frames,
+    wait_pictures,
+    wheel_zoom,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -41,6 +50,17 @@ def _apart(boxes: list[dict]) -> list[dict]:
     return [a for a in boxes if not any(a is not b and overlap(a, b) for b in boxes)]
 
 
+def _framed_in_their_points_colours(page, boxes: list[dict]) -> None:
+    """Each picture lies on a square of its point's colour, a little larger on every side: its frame."""
+    colours, frames = page.evaluate(POINT_COLOURS_JS), picture_frames(page)
+    for b in boxes:
+        cx, cy = b["left"] + b["width"] / 2, b["top"] + b["height"] / 2
+        assert any(abs(f["left"] + f["width"] / 2 - cx) < 1 and abs(f["top"] + f["height"] / 2 - cy) < 1 and
+                   f["width"] >= b["width"] + 3 and f["height"] >= b["height"] + 3 and
+                   f["colour"] == colours[str(b["id"])] for f in frames), f"picture {b['id']} has no frame"
+    assert len(frames) == len(boxes)
+
+
 def test_the_small_map_shows_pictures_and_a_click_on_one_pins_it(shared_streamlit_server, browser_page,
                                                                     page_errors, screenshot):
     page = browser_page
@@ -52,6 +72,7 @@ def test_the_small_map_shows_pictures_and_a_click_on_one_pins_it(shared_streamli
     screenshot("pictures-1-small-map")
     boxes = picture_boxes(page)
     assert all(b["width"] >= 20 and abs(b["width"] - b["height"]) < 1.5 for b in boxes)  # squares, legible
+    _framed_in_their_points_colours(page, boxes)
     pinned = page.evaluate("() => Number(document.querySelector('.ls-inspector-head').dataset.sampleId)")
     target = next(b for b in _apart(boxes) if b["id"] != pinned)
     # near a corner of the picture, well away from its dot in the middle
@@ -67,7 +88,7 @@ def test_the_small_map_shows_pictures_and_a_click_on_one_pins_it(shared_streamli
     # the switch puts the dots back
     page.locator(".st-key-map_pictures label").click()
     page.wait_for_function("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
-        return gd && gd._fullLayout && !(gd._fullLayout.images || []).length; }""", timeout=30000)
+        return gd && gd._fullLayout && !gd.querySelector('.ls-pictures image'); }""", timeout=30000)
     page.wait_for_url("**pics=0**", timeout=30000)  # the link to this view says so
     _map_at_its_containers_top(page)
     assert f"pinned={target['id']}" in page.url
@@ -100,6 +121,7 @@ def test_a_zoom_into_a_big_map_brings_the_pictures_in_view(generated_catalog_ser
         page.wait_for_timeout(200)
     assert shown and 0 < shown["pictured"] == shown["inView"] <= 400
     assert {b["id"] for b in picture_boxes(page)} - before
+    _framed_in_their_points_colours(page, picture_boxes(page))  # the frames came along
     # a double click returns to the whole map: dots again
     page.mouse.dblclick(left + 3, top + 3)
     assert wait_pictures(page) == {"pictured": 0, "inView": 3000}
@@ -131,7 +153,7 @@ def test_a_category_hidden_by_the_legend_shows_no_pictures(shared_streamlit_serv
     page.locator(".st-key-datamap .legend .traces").nth(position).click()
     page.wait_for_function("""([n, name]) => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
         return gd._fullData.some(t => t.name === name && t.visible === true) &&
-               gd._fullLayout.images.filter(i => !String(i.name).startsWith('frame')).length === n; }""",
+               gd.querySelectorAll('.ls-pictures image').length === n; }""",
                            arg=[everyone, hidden["name"]], timeout=30000)
     assert set(hidden["ids"]) <= {b["id"] for b in picture_boxes(page)}
     assert not page_errors, page_errors
