@@ -89,9 +89,9 @@ export default function(component) {
   loadPlotly(data.src).then((Plotly) => {
     if (gd.__lsDrawn.parsed !== traces || gd.__lsDrawn.layout !== data.layout) return;  // a newer one came
     const layout = JSON.parse(data.layout);
-    // the map's pictures (app/map_pictures.js) go with every redraw of the map they were made for, but
-    // not with its first draw: the points show first, and the pictures' own tick lays them over the
-    // drawn plot a moment later (hundreds of images would hold back a page's first look by seconds)
+    // the map's pictures (app/map_pictures.js, drawn by it over the plot) set the hover distance of every
+    // redraw of the map they were made for, but not of its first draw: the points show first, and the
+    // pictures' own tick draws them over the drawn plot a moment later
     const pictures = window.__lsMapPictures, firstDraw = !gd._fullLayout;
     const withPictures = !firstDraw && !!pictures && !!layout.meta && pictures.map === layout.meta.map;
     if (withPictures) Object.assign(layout, pictures.layout(gd));
