@@ -105,10 +105,22 @@ def _gallery_bar(page) -> dict:
 
 
 def _compute_the_gallery(page, channels: int) -> None:
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import expect
-    page.locator(".st-key-compute_activations button").click()
-    # no spinner is awaited: with the model preloaded in the background the forward may end before one shows
-    expect(page.locator(".st-key-gallery .gal .cell")).to_have_count(channels, timeout=180000)
+    button, cells = page.locator(".st-key-compute_activations button"), page.locator(".st-key-gallery .gal .cell")
+    button.click()
+    # a click that lands while the page reruns (the map's pictures report their view) can be lost, as a
+    # person's would be: while the button is still there after a few seconds, it is clicked again.
+    # No spinner is awaited: with the model preloaded in the background the forward may end before one shows
+    for _ in range(6):
+        page.wait_for_timeout(5000)
+        if cells.count() or not button.count():
+            break
+        try:
+            button.click(timeout=5000)
+        except PlaywrightError:  # gone between the look and the click: the forward has begun
+            break
+    expect(cells).to_have_count(channels, timeout=180000)
 
 
 def test_explorer_tabs_by_mouse(streamlit_server, browser_page, page_errors, screenshot):
