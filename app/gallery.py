@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import base64
+from concurrent import futures
 import hashlib
+import logging
 from pathlib import Path
 
 import cv2
@@ -14,7 +16,12 @@ import streamlit as st
 from app import cached, layer_map, plotly_view, settings, state
 from app.browser_values import channel_in
 
+log = logging.getLogger(__name__)
+
 THUMB_MAX = 96
+INLINE_WAIT_S = 1.0  # how long a run waits for a forward before it shows the gallery later (the map answers)
+POLL_S = 0.5
+RETRY = "retry_activations"
 PINNED_BY_HAND = "_pinned_by_hand"  # the sample a click on the map pinned last (see `pinned_by_hand`)
 
 
@@ -152,6 +159,13 @@ def order_of(items: dict, sort: str) -> list[int]:
     return list(range(n))
 
 
+@st.fragment(run_every=POLL_S)
+def await_activations(path: str, sample_id: int) -> None:
+    """Asks every POLL_S whether the sample's forward has ended; then the page runs again and shows it."""
+    if not state.activations_job_running(path, sample_id):
+        st.rerun()
+
+
 def render(path: str, sample_id: int, layer: pd.Series) -> None:
     layer_id, name = int(layer["layer_id"]), str(layer["name"])
     st.markdown(f"**Activations** of #{sample_id} at **{name}** "
@@ -161,17 +175,31 @@ def render(path: str, sample_id: int, layer: pd.Series) -> None:
         items = gallery_items(path, sample_id, layer_id)
     if items is None:
         slot = st.empty()
-        clicked = at_once = settings.builds_allowed() and st.session_state.get(PINNED_BY_HAND) == sample_id
-        if not at_once:
+        # owner mode computes a sample pinned by hand at once; a forward already asked for is waited for (or its failure shown)
+        wanted = state.has_activations_job(path, sample_id) or bool(st.session_state.get(RETRY)) or (
+            settings.builds_allowed() and st.session_state.get(PINNED_BY_HAND) == sample_id)
+        if not wanted:
             with slot.container():
                 st.caption("Full activation maps are not stored in the catalog; one forward pass computes "
                            "them (all layers of this sample, cached on disk).")
-                clicked = st.button("Compute activations", key="compute_activations", type="primary")
-        if not clicked:
+                wanted = st.button("Compute activations", key="compute_activations", type="primary")
+        if not wanted:
             return
         slot.empty()
+        job = state.activations_job(path, sample_id)
         with st.spinner("Running the model on this image…"):
-            state.compute_activations(path, sample_id)
+            finished = not futures.wait([job], timeout=INLINE_WAIT_S).not_done
+        if not finished:
+            st.caption(f"Computing the activations of #{sample_id} (one forward pass); the map answers "
+                       "meanwhile, and the gallery shows once they are in.")
+            await_activations(path, sample_id)
+            return
+        if job.exception() is not None:
+            state.forget_job((path, sample_id), job)
+            log.error("computing the activations of #%s failed", sample_id, exc_info=job.exception())
+            st.error(f"The activations could not be computed: {job.exception()}")
+            st.button("Try again", key=RETRY)
+            return
         items = gallery_items(path, sample_id, layer_id)
         if items is None:
             st.error("The activations could not be computed.")

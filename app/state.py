@@ -1,13 +1,15 @@
-"""The model cache, and thin wrappers over the disk cache of activations (computed on request by
-core.activations, kept by catalog.activation_cache outside the read-only catalog).
+"""The model cache, thin wrappers over the disk cache of activations (computed on request by
+core.activations, kept by catalog.activation_cache outside the read-only catalog), and the worker
+thread that runs the gallery's forwards.
 
-Everything else moved: cached catalog queries to app.cached, session setup to app.session, CSS to
-app.style, catalog listing and model labels to app.catalogs.
+Cached catalog queries live in app.cached, session setup in app.session, CSS in app.style, catalog
+listing and model labels in app.catalogs.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -104,11 +106,53 @@ def cached_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray | 
     return _cache(path).get(sample_id, layer_id)
 
 
-def compute_activations(path: str, sample_id: int) -> None:
+def _forward_and_keep(model_key: tuple[str, str], image, cache: ActivationCache, sample_id: int) -> None:
     """One forward for the sample's stored model-view image; every layer's map saved (float16)."""
     from core.activations import view_activations
-    maps = view_activations(model_for(path), sample_view(path, sample_id)["image"])
-    _cache(path).put_many(sample_id, maps)
+    cache.put_many(sample_id, view_activations(model(*model_key), image))
+
+
+# The gallery's forwards run on a worker thread, not in the visitor's script run: a session runs one script
+# at a time, so a forward in its run (seconds for VGG16, longer while other visitors' forwards hold the
+# model) would hold back every hover and click of that visitor until it ends.
+_jobs: dict[tuple[str, int], Future] = {}
+_jobs_lock = threading.RLock()  # a job done before its callback is added forgets itself at once
+_workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layerscope-activations")  # one model lock
+
+
+def activations_job(path: str, sample_id: int) -> Future:
+    """The forward that computes and saves the sample's activations: the one under way (any session's),
+    a failed one not yet reported (`forget_job`), or a new one. A finished one forgets itself: the cache
+    holds its result."""
+    key = (path, int(sample_id))
+    with _jobs_lock:
+        job = _jobs.get(key)
+        if job is None:
+            # what the worker needs is read here, in the script run (the catalog's caches are Streamlit's)
+            job = _workers.submit(_forward_and_keep, _model_of(path), sample_view(path, int(sample_id))["image"],
+                                  _cache(path), int(sample_id))
+            _jobs[key] = job
+            job.add_done_callback(lambda done: done.exception() is None and forget_job(key, done))
+        return job
+
+
+def has_activations_job(path: str, sample_id: int) -> bool:
+    """A forward of the sample is under way, or failed and not yet reported."""
+    with _jobs_lock:
+        return (path, int(sample_id)) in _jobs
+
+
+def activations_job_running(path: str, sample_id: int) -> bool:
+    with _jobs_lock:
+        job = _jobs.get((path, int(sample_id)))
+    return job is not None and not job.done()
+
+
+def forget_job(key: tuple[str, int], job: Future) -> None:
+    """Drop `job` (done) so that the next request for its sample starts a new one."""
+    with _jobs_lock:
+        if _jobs.get(key) is job:
+            del _jobs[key]
 
 
 def layer_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray:
