@@ -4,6 +4,9 @@
 // sent (ANSWER's data-sample-id) or after IN_FLIGHT_MS at most. So a sweep costs the server and the
 // browser one or two inspector runs, not one per point crossed (each a rerun interrupting the last).
 const IN_FLIGHT_MS = 1000;
+// A hover the inspector has not shown after RESEND_MS, with the pointer still on that point, is sent once
+// more: under load Streamlit can lose a fragment run's output when other fragments of the page run at once.
+const RESEND_MS = 1500;
 const ANSWER = '.ls-inspector-head';
 
 export default function(component) {
@@ -25,17 +28,22 @@ export default function(component) {
                         return gd && gd.layout && gd.layout.title ? String(gd.layout.title.text) : ''; };
 
   if (!('pending' in mine)) Object.assign(mine, {sentAt: 0, sentId: null, pending: null, flush: null});
-  const answered = () => {
-    const shown = document.querySelector(ANSWER);
-    return !mine.sentAt || performance.now() - mine.sentAt > IN_FLIGHT_MS ||
-           (!!shown && shown.dataset.sampleId === String(mine.sentId));
-  };
-  const send = (id) => {
+  mine.trigger = setTriggerValue;  // the timers below outlive this run: they send through the newest run's
+  const shows = (id) => { const shown = document.querySelector(ANSWER);
+                          return !!shown && shown.dataset.sampleId === String(id); };
+  const answered = () => !mine.sentAt || performance.now() - mine.sentAt > IN_FLIGHT_MS || shows(mine.sentId);
+  const send = (id, again = false) => {
     mine.sentAt = performance.now();
     mine.sentId = id;
     window.__lsHoverAt = mine.sentAt;
+    window.__lsHoverId = id;
     window.__lsHoversSent = (window.__lsHoversSent || 0) + 1;
-    setTriggerValue('hover', id);
+    mine.trigger('hover', id);
+    clearTimeout(mine.resend);
+    if (!again) mine.resend = setTimeout(() => {
+      const resting = mine.pending === null && mine.last !== null && mine.last.startsWith(id + ' @ ');
+      if (mine.sentId === id && resting && !shows(id)) send(id, true);
+    }, RESEND_MS);
   };
   const sendWhenAnswered = () => {
     clearInterval(mine.flush);
@@ -72,7 +80,7 @@ export default function(component) {
       mine.pending = null;
       if (mine.last === null) return;
       mine.last = null;
-      setTriggerValue('unhover', true);
+      mine.trigger('unhover', true);
     }, 150);
   };
   // A click reports the point plotly last hovered. Right after the plot is redrawn (a pin, a new layer),

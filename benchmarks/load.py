@@ -54,7 +54,9 @@ SHOWN_JS = """() => ({titles: [...document.querySelectorAll('.st-key-datamap .gt
     head: (document.querySelector('.ls-inspector-head') || {}).innerText,
     ring: ((document.querySelector('.st-key-datamap .js-plotly-plot') || {}).layout?.shapes || [])
       .filter(s => s.name === 'pinned').map(s => [s.xanchor, s.yanchor]),
-    dialog: (document.querySelector('[role=dialog]') || {}).innerText})"""
+    dialog: (document.querySelector('[role=dialog]') || {}).innerText,
+    hovers_sent: window.__lsHoversSent || 0, last_hover_sent: window.__lsHoverId,
+    since_last_hover_ms: window.__lsHoverAt ? Math.round(performance.now() - window.__lsHoverAt) : null})"""
 PAGE_ERRORS_JS = "() => document.querySelectorAll('[data-testid=\"stException\"]').length"
 
 

@@ -1,0 +1,44 @@
+"""A hover on the data map reaches the inspector even when its message to the server was lost, in
+headless Chromium: it is sent again while the pointer rests on the point (app/plot_bridge.js)."""
+from __future__ import annotations
+
+import pytest
+
+from harness.browser import inspector_id, open_explorer, point_positions
+
+pytestmark = pytest.mark.browser
+
+SHOWS_JS = """id => { const e = document.querySelector('.ls-inspector-head');
+                      return !!e && e.dataset.sampleId === String(id); }"""
+
+
+def _drop_first(page, marker: bytes, dropped: list) -> None:
+    """Pass the page's Streamlit websocket through, except the first message to the server holding `marker`."""
+    def route(ws):
+        server = ws.connect_to_server()
+
+        def to_server(message):
+            data = message if isinstance(message, bytes) else message.encode()
+            if marker in data and not dropped:
+                dropped.append(data)
+                return
+            server.send(message)
+        ws.on_message(to_server)
+    page.route_web_socket("**/_stcore/stream", route)
+
+
+def _a_point_not_shown(page):
+    shown = inspector_id(page)
+    return next(p for p in point_positions(page) if p[2] != shown)
+
+
+def test_a_hover_whose_message_was_lost_is_sent_again(shared_streamlit_server, browser_page, page_errors):
+    page, dropped = browser_page, []
+    _drop_first(page, b'"event":"hover"', dropped)
+    open_explorer(page, shared_streamlit_server.url)
+    page.wait_for_timeout(1000)
+    x, y, sample_id = _a_point_not_shown(page)
+    page.mouse.move(x, y)
+    page.wait_for_function(SHOWS_JS, arg=sample_id, timeout=20000)
+    assert len(dropped) == 1 and str(sample_id).encode() in dropped[0]  # the first one was lost
+    assert page_errors == []
