@@ -2,12 +2,15 @@
 against a random map, and the layer's concepts, for the pinned sample (the Explain tab) or an upload.
 
 Nothing is computed until a person asks: the first map waits for a button, and from then on a switch
-of method or class computes the new map at once (Score-CAM, slow, always waits for its own button and
-shows its progress). What was computed before is shown without asking (`app.layer_explain`).
+of method or class computes the new map at once (Score-CAM, slow, always waits for its own button).
+The slow runs, Score-CAM and the faithfulness scores, show their progress and a Stop button
+(`_progress_with_stop`). What was computed before is shown without asking (`app.layer_explain`).
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -99,12 +102,37 @@ def _asked(key: str, token: tuple, label: str, **button) -> bool:
     return False
 
 
+@contextmanager
+def _progress_with_stop(key: str, label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar and a Stop button while the body runs; yields the progress report (done, total).
+    A Stop click reruns the page, which interrupts the run at its next report (Streamlit stops a script
+    at its next call once a rerun is asked for); the next run learns of it from `_stop_clicked(key)`."""
+    bar = st.progress(0.0, text=f"{label}: starting…")
+    stop = st.empty()
+    stop.button("Stop", key=f"{key}_stop", on_click=lambda: st.session_state.__setitem__(f"{key}_stopped", True))
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"{label}: {done} of {total} {unit}")
+
+    yield progress
+    bar.empty()
+    stop.empty()
+
+
+def _stop_clicked(key: str) -> bool:
+    """Whether Stop was clicked on `_progress_with_stop(key, ...)` since the last run: true once, in the
+    run right after the click (one that came after the run ended finds its result kept, and says nothing)."""
+    return st.session_state.pop(f"{key}_stopped", False)
+
+
+def _say_stopped(message: str) -> None:
+    st.info(message, icon=":material/stop_circle:")
+
+
 def _map(path: str, subject: Subject, layer_id: int, layer_name: str, class_idx: int, method: str,
          prefix: str) -> None:
     label = METHOD_LABELS[method]
-    # a Stop click says so once, in the run right after it; one that came after the run ended finds
-    # the map kept, and says nothing
-    stopped = st.session_state.pop(f"{prefix}_stopped", False)
+    stopped = _stop_clicked(prefix)
     cam = layer_explain.stored_map(path, subject, layer_id, class_idx, method)
     if cam is None:
         if method in FAST:
@@ -128,48 +156,35 @@ def _slow_map(path: str, subject: Subject, layer_id: int, layer_name: str, class
               prefix: str, stopped: bool) -> np.ndarray | None:
     """Score-CAM: on its own button, with a progress bar and a Stop button, under the time limit."""
     label = METHOD_LABELS[method]
-    stopped_key = f"{prefix}_stopped"
     if stopped:
-        st.info(f"{label} stopped: nothing was kept. Run it again when you like.", icon=":material/stop_circle:")
+        _say_stopped(f"{label} stopped: nothing was kept. Run it again when you like.")
     limit = layer_explain.time_limit_s()
     bound = f" This server stops it after {limit:g} s." if settings.public_mode() else ""
     st.caption(f"{label} masks the image by each channel of the layer and runs the model on each masked image: "
                f"slow (seconds to minutes).{bound}")
     if not _asked(f"{prefix}_run_slow", (subject.key, layer_id, class_idx), f"Run {label}", type="primary"):
         return None
-    bar = st.progress(0.0, text=f"{label}: starting…")
-    stop = st.empty()  # a click reruns the page, which interrupts the run at its next progress report
-    stop.button("Stop", key=f"{prefix}_stop", on_click=lambda: st.session_state.__setitem__(stopped_key, True))
-
-    def progress(done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"{label}: {done} of {total} model passes")
-
-    cam = _guarded(label, lambda: layer_explain.compute_map(path, subject, layer_name, layer_id, class_idx, method,
-                                                            progress=progress))
-    bar.empty()
-    stop.empty()
-    return cam
+    with _progress_with_stop(prefix, label, "model passes") as progress:
+        return _guarded(label, lambda: layer_explain.compute_map(path, subject, layer_name, layer_id, class_idx,
+                                                                 method, progress=progress))
 
 
 def _scores(path: str, subject: Subject, layer_id: int, layer_name: str, class_idx: int, prefix: str) -> None:
     st.markdown("**Faithfulness** of each method for this image and class")
+    key = f"{prefix}_measure"
     scores = layer_explain.stored_scores(path, subject, layer_id, class_idx)
+    stopped = _stop_clicked(key)
     if scores is None:
+        if stopped:  # a stopped run kept no score: only a whole measurement, every method's, is stored
+            _say_stopped("Faithfulness stopped before every method was scored: no score was kept. "
+                         "Measure it again when you like.")
         st.caption("Every fast method's map is scored by the grad-cam package's metrics, beside a random map "
                    "(10 to 60 s).")
-        if not _asked(f"{prefix}_measure", (subject.key, layer_id, class_idx), "Measure faithfulness"):
+        if not _asked(key, (subject.key, layer_id, class_idx), "Measure faithfulness"):
             return
-        status = st.empty()
-        passes = [0]
-
-        def tick() -> None:
-            passes[0] += 1
-            status.caption(f"Scoring… {passes[0]} model passes")
-
-        with st.spinner("Scoring each method against a random map…"):
+        with _progress_with_stop(key, "Faithfulness", "steps") as progress:
             scores = _guarded("Faithfulness", lambda: layer_explain.compute_scores(
-                path, subject, layer_name, layer_id, class_idx, tick=tick))
-        status.empty()
+                path, subject, layer_name, layer_id, class_idx, progress=progress))
         if scores is None:
             return
     st.dataframe(score_table(scores), key=f"{prefix}_score_table", width="stretch", column_config=COLUMNS)

@@ -179,8 +179,8 @@ class _Run:
     a lock of its own), so that its forwards, up to the time limit's worth, keep no other session's
     gallery, Channel tab or upload waiting, and no other session's hooks see them."""
 
-    def __init__(self, path: str, subject: Subject, layer_name: str, tick: Callable[[], None] | None = None):
-        self.path, self.subject, self.layer_name, self.tick = path, subject, layer_name, tick
+    def __init__(self, path: str, subject: Subject, layer_name: str):
+        self.path, self.subject, self.layer_name = path, subject, layer_name
         self.gate = _public_gate if settings.public_mode() else _owner_gate
         self.session = _session_id()
         self.limit_s = time_limit_s()
@@ -196,19 +196,9 @@ class _Run:
             self.model = held.enter_context(twins.borrowed(shared))
             self.layer = twins.counterpart(shared, self.model, traced.modules[self.layer_name])
             self.image = _tensor(traced, self.subject.view)
-            deadline = deadline_after(self.limit_s)
+            # the time limit; a Stop click interrupts the run at its next progress report instead
+            self.should_stop = deadline_after(self.limit_s)
             self._held = held.pop_all()
-
-        owner = threading.current_thread()
-
-        def should_stop() -> bool:
-            # a Streamlit call, where a Stop click (a rerun) interrupts the run: only from the script's
-            # own thread (faithfulness asks from its worker threads too, which have no session)
-            if self.tick is not None and threading.current_thread() is owner:
-                self.tick()
-            return deadline()
-
-        self.should_stop = should_stop
         return self
 
     def __exit__(self, *_exc) -> None:
@@ -227,12 +217,11 @@ def _tensor(traced, view: bytes):
 
 
 def compute_map(path: str, subject: Subject, layer_name: str, layer_id: int, class_idx: int, method: str, *,
-                progress: Callable[[int, int], None] | None = None,
-                tick: Callable[[], None] | None = None) -> np.ndarray:
+                progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """One method's map (computed, or from the disk cache); raises `Busy`, or `core.layer_cams.Cancelled`
     at the time limit."""
     from catalog.layer_explanations import cams_at_layer
-    with _Run(path, subject, layer_name, tick) as run:
+    with _Run(path, subject, layer_name) as run:
         _, maps = cams_at_layer(run.model, run.layer, run.image, layer_id, class_idx, [method], cache=run.cache,
                                 sample_id=subject.sample_id, progress=progress, should_stop=run.should_stop)
     kept = maps[method].astype(np.float16)  # as the caches keep it, so a later look shows the same picture
@@ -241,25 +230,25 @@ def compute_map(path: str, subject: Subject, layer_name: str, layer_id: int, cla
 
 
 def compute_scores(path: str, subject: Subject, layer_name: str, layer_id: int, class_idx: int, *,
-                   tick: Callable[[], None] | None = None) -> dict:
-    """Each fast method's faithfulness and the random baseline's (Score-CAM's too when its map is stored)."""
+                   progress: Callable[[int, int], None] | None = None) -> dict:
+    """Each fast method's faithfulness and the random baseline's (Score-CAM's too when its map is stored);
+    `progress(done, total)` in steps (`catalog.layer_explanations.faithfulness_at_layer`)."""
     from catalog.layer_explanations import faithfulness_at_layer
     methods = list(FAST)
     if subject.sample_id is not None and stored_map(path, subject, layer_id, class_idx, "scorecam") is not None:
         methods.append("scorecam")  # scored from its stored map, never computed for the table
-    with _Run(path, subject, layer_name, tick) as run:
+    with _Run(path, subject, layer_name) as run:
         _, scores = faithfulness_at_layer(run.model, run.layer, run.image, layer_id, class_idx, methods,
-                                          cache=run.cache, sample_id=subject.sample_id,
+                                          cache=run.cache, sample_id=subject.sample_id, progress=progress,
                                           should_stop=run.should_stop)
     _scores.put((_build(path), subject.key, layer_id, class_idx), scores)
     return scores
 
 
-def compute_concepts(path: str, subject: Subject, layer_name: str, layer_id: int, *,
-                     tick: Callable[[], None] | None = None) -> list:
+def compute_concepts(path: str, subject: Subject, layer_name: str, layer_id: int) -> list:
     """`CONCEPTS` concepts of the image at the layer (`core.concepts.Concept`: heat map, top classes)."""
     from core.concepts import concepts
-    with _Run(path, subject, layer_name, tick) as run:
+    with _Run(path, subject, layer_name) as run:
         found = concepts(run.model, run.layer, run.image, CONCEPTS, should_stop=run.should_stop)
     _concepts.put((_build(path), subject.key, layer_id), found)
     return found

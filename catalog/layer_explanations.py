@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from catalog.layer_cam_cache import LayerCamCache
-from core.faithfulness import faithfulness
+from core.faithfulness import faithfulness, steps
 from core.forward import hooked
 from core.layer_cams import FAST_METHODS, Progress, ShouldStop, as_batch, layer_cams, predicted_class
 
@@ -44,16 +44,26 @@ def faithfulness_at_layer(model: nn.Module, target_layer: nn.Module, image: torc
                           cache: LayerCamCache | None = None, sample_id: int | None = None,
                           progress: Progress | None = None, should_stop: ShouldStop | None = None
                           ) -> tuple[int, dict[str, dict[str, float]]]:
-    """(class, method -> metric -> value, higher more faithful) for each method's map and `random`."""
-    class_idx, maps = cams_at_layer(model, target_layer, image, layer_id, class_idx, methods, cache=cache,
-                                    sample_id=sample_id, progress=progress, should_stop=should_stop)
+    """(class, method -> metric -> value, higher more faithful) for each method's map and `random`.
+    `progress(done, total)` counts steps: each method's map (made, or found in the cache), then each
+    perturbed image scored (`core.faithfulness.steps`)."""
+    if class_idx is None:
+        class_idx = predicted_class(model, image)
+    total = len(methods) + steps(len(methods) + 1)
+    maps: dict[str, np.ndarray] = {}
+    for done, method in enumerate(methods, start=1):  # one at a time: a step each, and a stop keeps those made
+        maps.update(cams_at_layer(model, target_layer, image, layer_id, class_idx, [method], cache=cache,
+                                  sample_id=sample_id, should_stop=should_stop)[1])
+        if progress is not None:
+            progress(done, total)
     cached = cache is not None and sample_id is not None
     stored = cache.get_scores(sample_id, layer_id, class_idx) if cached else None
     wanted = [*methods, "random"]
     if stored is not None and all(method in stored for method in wanted):
         return class_idx, {method: stored[method] for method in wanted}
+    scored = None if progress is None else (lambda done, _total: progress(len(methods) + done, total))
     scores = faithfulness(model, image, class_idx, maps, layer_size=_layer_size(model, target_layer, image),
-                          should_stop=should_stop)
+                          should_stop=should_stop, progress=scored)
     if cached:
         cache.put_scores(sample_id, layer_id, class_idx, {**(stored or {}), **scores})
     return class_idx, scores

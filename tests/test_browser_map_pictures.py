@@ -1,6 +1,7 @@
 """Pictures on the data map in headless Chromium: the small catalog's whole map shows each point as its
-picture, a click anywhere on a picture pins that sample, and the switch puts the dots back; on a generated
-catalog of 3000 samples the map starts as dots and a zoom brings the pictures of the points in view.
+picture, a click anywhere on a picture pins that sample, and the switch puts the dots back; after a zoom, a
+switch of method, perplexity or layer pictures the new map's points in view; on a generated catalog of 3000
+samples the map starts as dots and a zoom brings the pictures of the points in view.
 Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from harness.browser import (
     PICTURES_SHOWN_JS,
     PINNED_JS,
     POINT_COLOURS_JS,
+    layer_ids,
     open_explorer,
     picture_boxes,
     picture_frames,
+    switch_layer,
     wait_pictures,
     wheel_zoom,
 )
@@ -125,6 +128,67 @@ def test_a_zoom_into_a_big_map_brings_the_pictures_in_view(generated_catalog_ser
     # a double click returns to the whole map: dots again
     page.mouse.dblclick(left + 3, top + 3)
     assert wait_pictures(page) == {"pictured": 0, "inView": 3000}
+    assert not page_errors, page_errors
+
+
+def _zoom_in_on_a_picture(page, everyone: int) -> dict:
+    """Zoom in on a picture until only some of the map's points are in view, each pictured."""
+    box = picture_boxes(page)[0]
+    wheel_zoom(page, box["left"] + box["width"] / 2, box["top"] + box["height"] / 2, steps=12)
+    page.wait_for_function(f"n => {{ const r = ({PICTURES_SHOWN_JS})(400); return r && 0 < r.inView && r.inView < n; }}",
+                           arg=everyone, timeout=30000, polling="raf")
+    return wait_pictures(page)
+
+
+def _whole_map_pictured(page, everyone: int, title: str) -> list[dict]:
+    """Once the map titled `title` is drawn, wait until its pictures are exactly its points in view, each at
+    its point: all of them (a switch shows the new map whole), each framed, sized for this view (as wide
+    as a picture may be, 28 to 64 px: a view sized for the zoom before would make them tiny or huge)."""
+    page.wait_for_function("t => [...document.querySelectorAll('.st-key-datamap .gtitle')]"
+                           ".some(e => e.textContent.includes(t))", arg=title, timeout=60000)
+    assert wait_pictures(page) == {"pictured": everyone, "inView": everyone}
+    boxes = picture_boxes(page)
+    sides = {round(b["width"]) for b in boxes} | {round(b["height"]) for b in boxes}
+    assert len(sides) <= 2 and all(27 <= side <= 65 for side in sides), sides
+    _framed_in_their_points_colours(page, boxes)
+    return boxes
+
+
+def _lower_perplexity(page) -> None:
+    """Move the perplexity slider one step down from the middle option, where the page starts."""
+    slider = page.locator("[data-testid=stSlider] input[type=range]").first
+    assert int(slider.input_value()) > int(slider.get_attribute("min"))
+    slider.focus()
+    page.keyboard.press("ArrowLeft")
+
+
+def test_after_a_zoom_a_switch_of_map_pictures_the_new_maps_points(shared_streamlit_server, browser_page,
+                                                                   page_errors, screenshot):
+    """A zoom shows some of the map's points as pictures; a switch of method, perplexity or layer then
+    shows another map (its own ranges: the zoom of the last one does not apply to it), pictured whole,
+    each picture at its point and sized for the view, at once: not only after the next zoom."""
+    page, everyone = browser_page, shared_streamlit_server.manifest["n_samples"]
+    open_explorer(page, shared_streamlit_server.url)
+    wait_pictures(page)
+    first_layer = page.evaluate("() => document.querySelector('.st-key-datamap .gtitle').textContent").split(" · ")[0]
+    switches = [
+        ("perplexity", "perplexity 3", lambda: _lower_perplexity(page)),
+        ("PCA", "· PCA", lambda: page.locator(".st-key-method label", has_text="PCA").click()),
+        ("t-SNE", "· t-SNE", lambda: page.locator(".st-key-method label", has_text="t-SNE").click()),
+        ("layer", None, None),
+    ]
+    for number, (what, title, switch) in enumerate(switches, start=1):
+        zoomed = _zoom_in_on_a_picture(page, everyone)
+        assert 0 < zoomed["pictured"] == zoomed["inView"] < everyone
+        if what == "layer":
+            target = next(i for i in layer_ids(page)[1:] if page.locator(f'[data-layer-id="{i}"]')
+                          .get_attribute("data-name") != first_layer)
+            title, _ = switch_layer(page, target)
+        else:
+            switch()
+        _whole_map_pictured(page, everyone, title)
+        page.locator(".st-key-datamap").scroll_into_view_if_needed()
+        screenshot(f"pictures-7-{number}-after-{what}-switch")
     assert not page_errors, page_errors
 
 

@@ -1,6 +1,7 @@
 import gc
 import math
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from catalog.layer_cam_cache import LayerCamCache
 from catalog.layer_explanations import cams_at_layer, faithfulness_at_layer
 from core.concepts import concepts
 from core import faithfulness as faithfulness_module
-from core.faithfulness import METRICS, RANDOM, faithfulness, random_map
+from core.faithfulness import METRICS, RANDOM, faithfulness, random_map, steps
 from core.forward import model_lock
 from core.layer_cams import FAST_METHODS, METHODS, Cancelled, layer_cams
 
@@ -182,6 +183,55 @@ def test_no_metric_forward_runs_while_another_run_holds_the_model():
     done.set()
     thread.join()
     assert seen == [1]  # the other run's own forward only
+
+
+def test_faithfulness_reports_its_steps_from_the_callers_thread_up_to_the_total():
+    net, x = small_net(), image()
+    cam = layer_cams(net, net[3], x, 3, ["gradcam"])["gradcam"]
+    seen = []
+    plain = faithfulness(net, x, 3, {"gradcam": cam}, percentiles=(30, 70), seed=5)
+    reported = faithfulness(net, x, 3, {"gradcam": cam}, percentiles=(30, 70), seed=5,
+                            progress=lambda done, total: seen.append((done, total, threading.current_thread())))
+    assert reported == plain
+    total = steps(2, (30, 70))  # the map and the random one: multiplied once, imputed at 2 x 2 thresholds
+    assert total == 10 and seen[0][:2] == (0, total) and seen[-1][:2] == (total, total)
+    assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
+    assert {thread for _, _, thread in seen} == {threading.current_thread()}
+
+
+class _Interrupted(Exception):
+    """What a Streamlit page raises at a progress report once a Stop click asked for a rerun."""
+
+
+def test_a_report_that_raises_while_road_runs_ends_both_averagers_early(monkeypatch):
+    """The caller's thread reports while ROAD's two threads impute; an exception there (a Stop click's
+    rerun) reaches the caller once both threads have stopped, each before its next image: far fewer
+    images imputed than the whole run's."""
+    net, x = small_net(), image()
+    cam = layer_cams(net, net[3], x, 3, ["gradcam"])["gradcam"]
+    solving = NoisyLinearImputer.__call__
+    imputed = []
+
+    def slow(self, img, mask):
+        imputed.append(threading.current_thread().name)
+        time.sleep(0.5)  # each image a while, as a 224 px image's solve takes
+        return solving(self, img, mask)
+
+    monkeypatch.setattr(NoisyLinearImputer, "__call__", slow)
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        if len(calls) == 3:  # the start, the multiplied images, then the first report while ROAD runs
+            raise _Interrupted()
+
+    with pytest.raises(_Interrupted):
+        faithfulness(net, x, 3, {"gradcam": cam}, percentiles=(30, 70), seed=5, progress=progress)
+    finished = len(imputed)
+    time.sleep(0.6)
+    assert len(imputed) == finished  # both threads had ended
+    assert 0 < finished < 8  # of 2 maps x 2 thresholds x 2 orderings
+    assert gc.isenabled()
 
 
 def test_the_garbage_collector_is_back_on_after_the_metrics_even_when_stopped():
