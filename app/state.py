@@ -105,9 +105,13 @@ def cached_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray | 
 
 
 def compute_activations(path: str, sample_id: int) -> None:
-    """One forward for the sample's stored model-view image; every layer's map saved (float16)."""
+    """One forward for the sample's stored model-view image; every layer's map saved (float16). On one
+    thread: a single image's ops are too small to share (`core.forward.intra_op_threads`)."""
     from core.activations import view_activations
-    maps = view_activations(model_for(path), sample_view(path, sample_id)["image"])
+    from core.forward import intra_op_threads
+    traced, image = model_for(path), sample_view(path, sample_id)["image"]
+    with intra_op_threads(1):
+        maps = view_activations(traced, image)
     _cache(path).put_many(sample_id, maps)
 
 
