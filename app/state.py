@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -105,14 +106,56 @@ def cached_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray | 
 
 
 def compute_activations(path: str, sample_id: int) -> None:
-    """One forward for the sample's stored model-view image; every layer's map saved (float16). On one
-    thread: a single image's ops are too small to share (`core.forward.intra_op_threads`)."""
+    """One forward for the sample's stored model-view image; every layer's map saved (float16). A forward
+    of this sample already under way (`begin_activations`, at its pin) is waited for instead."""
+    with _pending_lock:
+        under_way = _pending.get((path, int(sample_id)))
+    if under_way is not None:
+        under_way.result()  # its failure is this call's
+        return
+    _forward_and_keep(_model_of(path), sample_view(path, sample_id)["image"], _cache(path), int(sample_id))
+
+
+def _forward_and_keep(model_key: tuple[str, str], image: bytes, cache: ActivationCache, sample_id: int) -> None:
+    """On one thread: a single image's ops are too small to share (`core.forward.intra_op_threads`)."""
     from core.activations import view_activations
     from core.forward import intra_op_threads
-    traced, image = model_for(path), sample_view(path, sample_id)["image"]
+    traced = model(*model_key)
     with intra_op_threads(1):
         maps = view_activations(traced, image)
-    _cache(path).put_many(sample_id, maps)
+    cache.put_many(sample_id, maps)
+
+
+_pending: dict[tuple[str, int], Future] = {}
+_pending_lock = threading.Lock()
+_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layerscope-activations")
+
+
+def begin_activations(path: str, sample_id: int, layer_id: int) -> None:
+    """Start the sample's forward in the background, unless its map of `layer_id` is on disk or the
+    forward is under way: a person pinned it, and the rerun that follows rebuilds the page above the
+    gallery (map, depth strip, inspector) meanwhile, so the gallery finds the maps computed or nearly.
+    What the worker needs is read here, in the script's thread (Streamlit's caches)."""
+    key = (path, int(sample_id))
+    with _pending_lock:
+        if key in _pending:
+            return
+    if cached_activation(path, sample_id, layer_id) is not None:
+        return
+    job = (_model_of(path), sample_view(path, sample_id)["image"], _cache(path), int(sample_id))
+    with _pending_lock:
+        if key in _pending:
+            return
+        future = _pending[key] = _worker.submit(_forward_and_keep, *job)
+    future.add_done_callback(lambda done: _finished(key, done))
+
+
+def _finished(key: tuple[str, int], done: Future) -> None:
+    with _pending_lock:
+        if _pending.get(key) is done:
+            del _pending[key]
+    if done.exception() is not None:  # the gallery computes it again and shows the failure
+        log.warning("computing the activations of %s failed", key, exc_info=done.exception())
 
 
 def layer_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray:
