@@ -25,10 +25,13 @@ RETRY = "retry_activations"
 PINNED_BY_HAND = "_pinned_by_hand"  # the sample a click on the map pinned last (see `pinned_by_hand`)
 
 
-def pinned_by_hand(sample_id: int) -> None:
-    """A person pinned this sample: in owner mode its gallery is computed at once, without the button
-    (public mode keeps the button: a visitor's pin never starts the model by itself)."""
+def pinned_by_hand(path: str, sample_id: int, layer_id: int) -> None:
+    """A person pinned this sample: in owner mode its gallery is computed at once, without the button,
+    its forward begun now, before the page's rerun reaches the gallery (public mode keeps the button: a
+    visitor's pin never starts the model by itself)."""
     st.session_state[PINNED_BY_HAND] = int(sample_id)
+    if settings.builds_allowed():
+        state.begin_activations(path, sample_id, layer_id)
 
 
 def value_range(maps: np.ndarray) -> tuple[float, float]:

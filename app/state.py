@@ -106,10 +106,15 @@ def cached_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray | 
     return _cache(path).get(sample_id, layer_id)
 
 
-def _forward_and_keep(model_key: tuple[str, str], image, cache: ActivationCache, sample_id: int) -> None:
-    """One forward for the sample's stored model-view image; every layer's map saved (float16)."""
+def _forward_and_keep(model_key: tuple[str, str], image: bytes, cache: ActivationCache, sample_id: int) -> None:
+    """One forward for the sample's stored model-view image; every layer's map saved (float16). On one
+    thread: a single image's ops are too small to share (`core.forward.intra_op_threads`)."""
     from core.activations import view_activations
-    cache.put_many(sample_id, view_activations(model(*model_key), image))
+    from core.forward import intra_op_threads
+    traced = model(*model_key)
+    with intra_op_threads(1):
+        maps = view_activations(traced, image)
+    cache.put_many(sample_id, maps)
 
 
 # The gallery's forwards run on a worker thread, not in the visitor's script run: a session runs one script
@@ -134,6 +139,14 @@ def activations_job(path: str, sample_id: int) -> Future:
             _jobs[key] = job
             job.add_done_callback(lambda done: done.exception() is None and forget_job(key, done))
         return job
+
+
+def begin_activations(path: str, sample_id: int, layer_id: int) -> None:
+    """Start the sample's forward now, unless its map of `layer_id` is on disk: a person pinned it, and
+    the rerun that follows rebuilds the page above the gallery (map, depth strip, inspector) meanwhile,
+    so the gallery finds the maps computed or nearly."""
+    if cached_activation(path, sample_id, layer_id) is None:
+        activations_job(path, sample_id)
 
 
 def has_activations_job(path: str, sample_id: int) -> bool:

@@ -49,6 +49,27 @@ def hooked(model: nn.Module, hooks: Iterable[tuple[nn.Module, Hook]]) -> Iterato
                 handle.remove()
 
 
+@contextmanager
+def intra_op_threads(n: int) -> Iterator[None]:
+    """Run the block's torch ops on at most `n` threads of the calling thread.
+
+    One image's forward splits each op into pieces too small to pay for the threads: on a busy machine
+    (two cores shared with the browser, other sessions, other programs) every op waits at its barrier
+    for a descheduled peer, and one forward of EfficientNet-Lite0 took 0.25-5 s on two threads against
+    0.05-0.16 s on one (docs/PERFORMANCE.md, First looks). torch keeps the setting per thread, so other
+    threads' forwards keep theirs; a thread that touches torch for the first time meanwhile starts with
+    `n`, as torch hands every new thread the last value set."""
+    before = torch.get_num_threads()
+    if n >= before:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def hooked_forward(model: nn.Module, x: torch.Tensor, hooks: Iterable[tuple[nn.Module, Hook]]) -> torch.Tensor:
     """`model(x)` without gradients, with `hooks` on for this call only and no one else's."""
     with hooked(model, hooks), torch.no_grad():

@@ -75,7 +75,7 @@ def _set_layer(layer_id: int) -> None:
 def _pin(sample_id: int) -> None:
     """Pin a sample (a click on its point or its thumbnail): the inspector and the gallery follow it."""
     st.session_state.pinned, st.session_state.hovered = int(sample_id), None
-    gallery.pinned_by_hand(sample_id)
+    gallery.pinned_by_hand(path, sample_id, st.session_state.layer_id)
 
 
 def _on_layer_map() -> None:

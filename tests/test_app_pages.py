@@ -165,6 +165,38 @@ def test_a_sample_pinned_on_the_map_shows_its_gallery_without_a_click(app_env, a
     assert _gallery_cells(at)
 
 
+def test_a_pin_begins_its_forward_before_the_page_reaches_the_gallery(app_env, app_test, monkeypatch):
+    """Owner mode: the click that pins a sample starts its one forward in the background (the rerun
+    rebuilds the map, depth strip and inspector meanwhile); the gallery waits for it, never runs its own."""
+    import threading
+
+    from app import state
+    from app.gallery import _gallery_items
+    _gallery_items.clear()
+    forwards, real = [], state._forward_and_keep
+
+    def counted(model_key, image, cache, sample_id):
+        forwards.append((sample_id, threading.current_thread().name))
+        real(model_key, image, cache, sample_id)
+
+    monkeypatch.setattr(state, "_forward_and_keep", counted)
+    at = app_test(EXPLORER)
+    ids = catalog.open(app_env.path).execute("SELECT sample_id FROM samples").df().sample_id
+    other = next(int(i) for i in ids if int(i) != at.session_state.pinned)
+    send_component(at, "plot_bridge", event="click", value=other)
+    rerun(at)  # the inspector's st.rerun: the whole page
+    assert _gallery_cells(at)
+    assert len(forwards) == 1
+    assert forwards[0][0] == other and forwards[0][1].startswith("layerscope-activations")
+    # pinned again later: its maps are on disk, no forward at all
+    send_component(at, "plot_bridge", event="click", value=next(int(i) for i in ids if int(i) != other))
+    rerun(at)
+    send_component(at, "plot_bridge", event="click", value=other)
+    rerun(at)
+    assert at.session_state.pinned == other and _gallery_cells(at)
+    assert [f[0] for f in forwards].count(other) == 1
+
+
 def test_about(app_env, app_test):
     at = app_test("pages/3_About.py")
     path = app_env.path
