@@ -10,11 +10,11 @@ redraws only what changed.
 plotly.js itself is served once per visitor from the app's static folder (`server.enableStaticServing`),
 copied there on first use: our own build with only the trace types the app draws (scatter, scattergl,
 bar, heatmap; app/vendor/, built by tools/plotly_bundle/ from the plotly.js version that plotly.py ships),
-a third the size of plotly.py's full plotly.min.js and as much quicker for a browser to evaluate. Should
-the installed plotly ship another plotly.js than the one built, its full file is served instead (a log
-line says so) until the bundle is rebuilt. The file's contents name it (so a browser never runs a stale
-copy). Where it cannot be served (static serving off, a read-only app folder), `chart` says so and the
-caller falls back to st.plotly_chart (`draw` does both).
+under a third the size of plotly.py's full plotly.min.js and several times quicker for a browser to
+evaluate (docs/PERFORMANCE.md). Should the installed plotly ship another plotly.js than the one built,
+its full file is served instead (a log line says so) until the bundle is rebuilt. The file's contents
+name it (so a browser never runs a stale copy). Where it cannot be served (static serving off, a
+read-only app folder), `chart` says so and the caller falls back to st.plotly_chart (`draw` does both).
 
 The charts beside the map (separability, depth strip, the tabs' heatmaps) are drawn here too: Streamlit's
 own chart would make a visitor's browser load Streamlit's plotly bundle (megabytes) on top of ours at
