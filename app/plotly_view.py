@@ -8,9 +8,13 @@ beside this file) keeps one div for the life of the page and hands each new figu
 redraws only what changed.
 
 plotly.js itself is served once per visitor from the app's static folder (`server.enableStaticServing`),
-copied there from the installed plotly package, whose version names the file (so a browser never runs
-a stale copy). Where it cannot be served (static serving off, a read-only app folder), `chart` says so
-and the caller falls back to st.plotly_chart (`draw` does both).
+copied there on first use: our own build with only the trace types the app draws (scatter, scattergl,
+bar, heatmap; app/vendor/, built by tools/plotly_bundle/ from the plotly.js version that plotly.py ships),
+under a third the size of plotly.py's full plotly.min.js and several times quicker for a browser to
+evaluate (docs/PERFORMANCE.md). Should the installed plotly ship another plotly.js than the one built,
+its full file is served instead (a log line says so) until the bundle is rebuilt. The file's contents
+name it (so a browser never runs a stale copy). Where it cannot be served (static serving off, a
+read-only app folder), `chart` says so and the caller falls back to st.plotly_chart (`draw` does both).
 
 The charts beside the map (separability, depth strip, the tabs' heatmaps) are drawn here too: Streamlit's
 own chart would make a visitor's browser load Streamlit's plotly bundle (megabytes) on top of ours at
@@ -19,9 +23,11 @@ the first look. A chart drawn with `on_click` reports a click on a point (`click
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -39,7 +45,31 @@ from app.browser_values import plot_points
 
 log = logging.getLogger(__name__)
 
-SOURCE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+FULL = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"  # plotly.py's, every trace type
+VENDOR = Path(__file__).with_name("vendor")
+
+
+def js_version(path: Path) -> str | None:
+    """The plotly.js version a plotly.js file's licence header names (`plotly.js (...) vX.Y.Z`)."""
+    with path.open("rb") as file:
+        found = re.search(rb"\* plotly\.js\b[^\n]* v(\d+\.\d+\.\d+\S*)", file.read(400))
+    return found.group(1).decode("ascii") if found else None
+
+
+def _source() -> Path:
+    """The plotly.js to serve: our bundle of the version plotly.py ships, else plotly.py's full file."""
+    version = js_version(FULL)
+    bundle = VENDOR / f"plotly-{version}-layerscope.min.js"
+    if bundle.is_file() and js_version(bundle) == version:
+        return bundle
+    log.warning("no app/vendor bundle of plotly.js %s (plotly %s): serving its full plotly.min.js; "
+                "rebuild it (tools/plotly_bundle/README.md)", version, plotly.__version__)
+    return FULL
+
+
+SOURCE = _source()
+# the name it is served under: a new build, or a plotly upgrade, is a new URL, never a browser's stale copy
+SERVED_NAME = f"{SOURCE.name.removesuffix('.min.js')}-{hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]}.min.js"
 
 _JS = Path(__file__).with_name("plotly_view.js").read_text(encoding="utf-8")
 
@@ -86,7 +116,7 @@ def asset_url() -> str | None:
     be; None when the app cannot serve it."""
     if not st.get_option("server.enableStaticServing"):
         return None
-    name = f"plotly-{plotly.__version__}.min.js"
+    name = SERVED_NAME
     static = static_folder()
     target = static / name
     if not target.exists():

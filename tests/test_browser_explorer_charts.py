@@ -13,7 +13,7 @@ from harness.browser import wait_map_settled
 pytestmark = pytest.mark.browser
 
 # Streamlit's lazily loaded chunk for st.plotly_chart (static/js/PlotlyChart.<hash>.js); the app's own
-# plotly.js is app/static/plotly-<version>.min.js
+# plotly.js is app/static/plotly-<version>-layerscope-<hash>.min.js
 STREAMLIT_PLOTLY = re.compile(r"/static/js/[^/?]*plotly[^/?]*\.js", re.IGNORECASE)
 
 POINT = """i => {

@@ -1,12 +1,16 @@
 """The mounted chart (app/plotly_view.py): figures travel as plotly.js reads them, plotly.js is served from
 the app's static folder under its version's name, and where it cannot be served the data map and the
-charts beside it still draw (Streamlit's own chart), a click on a point selecting its layer either way."""
+charts beside it still draw (Streamlit's own chart), a click on a point selecting its layer either way. The
+plotly.js served is our bundle (app/vendor/) of the version plotly.py ships, with every trace type the app
+draws."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import plotly
+import plotly.graph_objects as go
 import pytest
 
 from app import plotly_view
@@ -28,16 +32,61 @@ def test_numeric_arrays_travel_as_typed_arrays_and_decode_to_the_same_values():
     assert strings["text"] == ["p", "q"]  # no typed array for strings: a list
 
 
-def test_plotly_js_is_copied_once_under_its_version(tmp_path, monkeypatch):
+def test_plotly_js_is_copied_once_under_a_name_of_its_contents(tmp_path, monkeypatch):
     monkeypatch.setattr(plotly_view, "static_folder", lambda: tmp_path / "static")
     url = plotly_view.asset_url()
-    name = f"plotly-{plotly.__version__}.min.js"
+    name = plotly_view.SERVED_NAME
     assert url == f"app/static/{name}"
+    assert re.fullmatch(rf"plotly-{plotly_view.js_version(plotly_view.FULL)}-layerscope-[0-9a-f]{{12}}\.min\.js", name)
     served = tmp_path / "static" / name
     assert served.read_bytes() == plotly_view.SOURCE.read_bytes()
     assert [p.name for p in served.parent.iterdir()] == [name]  # no temporary file left behind
     served.write_text("kept")  # present: not copied again
     assert plotly_view.asset_url() == url and served.read_text() == "kept"
+
+
+def test_the_vendored_bundle_is_of_the_plotly_js_that_plotly_py_ships():
+    """An upgrade of plotly ships another plotly.js: this fails until the bundle is rebuilt for it."""
+    shipped = plotly_view.js_version(plotly_view.FULL)
+    vendored = {p.name: plotly_view.js_version(p) for p in plotly_view.VENDOR.glob("plotly-*-layerscope.min.js")}
+    assert vendored == {f"plotly-{shipped}-layerscope.min.js": shipped}, (
+        f"plotly {plotly.__version__} ships plotly.js {shipped}, app/vendor holds {vendored}: rebuild the bundle "
+        "(tools/plotly_bundle/README.md)")
+    assert plotly_view.SOURCE.parent == plotly_view.VENDOR
+
+
+def test_without_a_bundle_of_the_shipped_version_plotly_pys_full_plotly_js_is_served(tmp_path, monkeypatch):
+    monkeypatch.setattr(plotly_view, "VENDOR", tmp_path)
+    assert plotly_view._source() == plotly_view.FULL  # none at all
+    shipped = plotly_view.js_version(plotly_view.FULL)
+    stale = tmp_path / f"plotly-{shipped}-layerscope.min.js"
+    stale.write_text("/**\n* plotly.js (layerscope: scatter - minified) v0.0.1\n*/\n")
+    assert plotly_view._source() == plotly_view.FULL  # named for this version, built from another
+    stale.write_text(f"/**\n* plotly.js (layerscope: scatter - minified) v{shipped}\n*/\n")
+    assert plotly_view._source() == stale
+
+
+def test_the_bundle_has_every_trace_type_the_app_draws():
+    """The trace types named in app/ and pages/ (`go.Heatmap(`, a "type" of a trace dict, a `kind` chosen
+    for one) are among those the bundle was built with (its header, checked in a browser by
+    test_browser_plotly_bundle.py); a new one needs a rebuild, or plotly.js draws it as a scatter."""
+    from plotly.basedatatypes import BaseTraceType
+
+    from tests.paths import REPO
+    classes = [getattr(go, name) for name in dir(go)]  # dir: plotly.graph_objects imports them lazily
+    trace_types = {cls().type for cls in classes
+                   if isinstance(cls, type) and issubclass(cls, BaseTraceType) and cls is not BaseTraceType}
+    used = set()
+    for path in [*(REPO / "app").rglob("*.py"), *(REPO / "pages").glob("*.py"), REPO / "Home.py"]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            used |= {name.lower() for name in re.findall(r"\bgo\.([A-Z][A-Za-z]*)\(", line)}
+            if re.search(r"[\"']type[\"']:|\bkind = ", line):  # the value's literals: "scattergl" if ... else "scatter"
+                used |= set(re.findall(r"[\"']([a-z0-9]+)[\"'](?!\s*:)", line))
+    used &= trace_types
+    header = plotly_view.SOURCE.read_text(encoding="utf-8")[:400]
+    built = set(re.search(r"plotly\.js \(layerscope: ([a-z0-9, ]+) - minified\)", header).group(1).split(", "))
+    assert {"scatter", "scattergl", "bar", "heatmap"} <= used  # what the app draws today: the scan finds it
+    assert used <= built, f"rebuild the bundle with {sorted(used - built)} (tools/plotly_bundle/README.md)"
 
 
 def test_the_static_folder_is_beside_the_main_script():
@@ -93,7 +142,6 @@ def test_the_layer_charts_draw_and_select_layers_whether_or_not_plotly_js_can_be
 def test_a_mounted_chart_has_the_apps_look_and_no_white_default_template(monkeypatch):
     """plotly.py's default template (white grid) is Streamlit's chart's to replace; the mounted chart
     draws a figure as it is sent, so it goes without it, with the app's font and dark axes."""
-    import plotly.graph_objects as go
     sent = []
     monkeypatch.setattr(plotly_view, "chart", lambda figure, **kw: sent.append(figure) or True)
     plotly_view.draw(go.Figure(go.Heatmap(z=[[1, 2]]), layout={"height": 300, "xaxis": {"title": "channel"}}),
