@@ -8,6 +8,9 @@ drawn (Streamlit refuses to change a widget's key after it is drawn in a run).
 Streamlit drops a widget's key when a run does not draw that widget (another page: Home, SQL, About; or
 the Explorer with the Channel tab closed). The widgets that hold the view are therefore also kept under
 KEPT, a key no widget owns (`keep_widgets`), and put back before they are drawn (`restore_widgets`).
+The two the Explorer itself hides, the perplexity slider (PCA) and the channel input (its tab closed), also
+carry persist_state="session": a run that ends with a rerun pending skips Streamlit's cleanup, so the
+value stays on the server while the browser drops it, and only persist_state has it sent back then.
 """
 from __future__ import annotations
 
