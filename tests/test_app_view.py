@@ -101,12 +101,14 @@ def _slider_shows_again(at, key: str) -> str:
     return proto.raw_value[0] if proto.set_value else proto.options[int(proto.default[0])]
 
 
-@pytest.mark.parametrize("cleanup", ["done", "skipped"])
+@pytest.mark.parametrize("server", ["drops", "keeps"])
 @pytest.mark.parametrize("chosen", [30.0, 3.0])
-def test_the_perplexity_slider_comes_back_from_pca_at_the_maps_perplexity(app_test, monkeypatch, chosen, cleanup):
-    """t-SNE, PCA, t-SNE: the slider shows the perplexity the map uses, the person's. "skipped": the
-    PCA run ends with a rerun pending (a zoomed map reports its view as the new map is drawn), and
-    Streamlit leaves the hidden slider's value on the server while the browser drops it."""
+def test_the_perplexity_slider_comes_back_from_pca_at_the_maps_perplexity(app_test, monkeypatch, chosen, server):
+    """t-SNE, PCA, t-SNE: the slider shows the perplexity the map uses, the person's. "keeps": the
+    server keeps the hidden slider's value while the browser drops it, as after a fragment rerun the
+    browser asked for during PCA's run (a zoomed map reports its view as PCA's map is drawn): the
+    request carries the slider's value, and a fragment run drops no widget outside it. Here the PCA
+    run's cleanup is left out, to the same state."""
     from streamlit.runtime.state.session_state import SessionState
 
     at = app_test("pages/1_Explorer.py")
@@ -114,7 +116,7 @@ def test_the_perplexity_slider_comes_back_from_pca_at_the_maps_perplexity(app_te
     rerun(at.select_slider(key=key).set_value(chosen))
     shown = {3.0: "3", 30.0: "30→7"}[chosen]  # 30 is capped to 7 for 24 samples
     with monkeypatch.context() as patch:
-        if cleanup == "skipped":
+        if server == "keeps":
             patch.setattr(SessionState, "_remove_stale_widgets", lambda self, active: None)
         rerun(at.radio(key="method").set_value("pca"))
     assert key not in {slider.key for slider in at.select_slider}  # PCA has no perplexity
