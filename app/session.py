@@ -8,6 +8,10 @@ drawn (Streamlit refuses to change a widget's key after it is drawn in a run).
 Streamlit drops a widget's key when a run does not draw that widget (another page: Home, SQL, About; or
 the Explorer with the Channel tab closed). The widgets that hold the view are therefore also kept under
 KEPT, a key no widget owns (`keep_widgets`), and put back before they are drawn (`restore_widgets`).
+The two the Explorer itself hides, the perplexity slider (PCA) and the channel input (its tab closed), also
+carry persist_state="session": a fragment rerun that the browser asks for during the run that hides one
+carries its value back to the server (a fragment run never drops a widget outside it), so the server keeps
+the value while the browser drops it, and only persist_state has it sent back when it is drawn again.
 """
 from __future__ import annotations
 

@@ -109,8 +109,13 @@ with st.sidebar:
         perplexity_key = session.perplexity_key(path)
         if st.session_state.get(perplexity_key) not in options:
             st.session_state[perplexity_key] = options[len(options) // 2]
+        # persist_state: the slider comes back (after PCA, another catalog or page) showing the person's
+        # perplexity. Without it, a fragment rerun the browser asks for while PCA's run is going (a zoomed
+        # map reports its view as PCA's map is drawn) brings the slider's value back to the server, which
+        # keeps it while the browser has dropped it: the slider would show its first option over a map at
+        # the kept perplexity.
         requested = st.select_slider(
-            "Perplexity (t-SNE)", options=options, key=perplexity_key,
+            "Perplexity (t-SNE)", options=options, key=perplexity_key, persist_state="session",
             format_func=lambda p: f"{p:g}" if abs(used_of[p] - p) < 1e-6 else f"{p:g}→{used_of[p]:g}")
         used = used_of[requested]
         st.caption(f"Perplexity used: **{used:g}**" + ("" if abs(used - requested) < 1e-6 else

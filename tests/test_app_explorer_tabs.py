@@ -75,6 +75,29 @@ def test_channel_view_top_nine_and_heatmap(app_test):
     assert at.query_params["channel"] == ["3"] or at.query_params["channel"] == "3"
 
 
+@pytest.mark.parametrize("server", ["drops", "keeps"])
+def test_the_channel_input_comes_back_with_its_tab_at_the_chosen_channel(app_test, monkeypatch, server):
+    """Channel 5, another tab, the Channel tab again: the input shows 5 (the browser kept no value for
+    it, so the run must send it). "keeps": the server keeps the input's value while the browser drops it,
+    as after a fragment rerun the browser asked for during the run that closed the tab (here: that run's
+    cleanup left out, to the same state)."""
+    from streamlit.runtime.state.session_state import SessionState
+
+    at = app_test(EXPLORER, tab="Channel")
+    rerun(at.number_input(key="channel").set_value(5))
+    with monkeypatch.context() as patch:
+        if server == "keeps":
+            patch.setattr(SessionState, "_remove_stale_widgets", lambda self, active: None)
+        at.session_state["explorer_tab"] = "Neighbours"
+        rerun(at)
+    assert "channel" not in {box.key for box in at.number_input}  # the tab is closed
+    at.session_state["explorer_tab"] = "Channel"
+    rerun(at)
+    proto = at.number_input(key="channel").proto
+    assert (proto.value if proto.set_value else proto.default) == 5
+    assert "activate channel 5 of" in page_text(at)
+
+
 def test_selection_summary_confusion_matrix_and_filter(app_env, app_test):
     manifest = app_env.manifest
     at = app_test(EXPLORER, tab="Selection")

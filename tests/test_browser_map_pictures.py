@@ -192,6 +192,52 @@ def test_after_a_zoom_a_switch_of_map_pictures_the_new_maps_points(shared_stream
     assert not page_errors, page_errors
 
 
+SLIDER_JS = """() => { const s = document.querySelector('[data-testid=stSlider]');
+    return s && {shown: s.querySelector('[data-testid=stSliderThumbValue]').textContent,
+                 index: s.querySelector('input[type=range]').value}; }"""
+
+
+def _switch_method(page, label: str) -> None:
+    """Choose t-SNE or PCA; wait until the map says it shows that method."""
+    page.locator(".st-key-method label", has_text=label).click()
+    page.wait_for_function("t => [...document.querySelectorAll('.st-key-datamap .gtitle')]"
+                           ".some(e => e.textContent.includes(t))", arg=f"· {label}", timeout=60000)
+
+
+def _slider_settled(page) -> dict:
+    """What the perplexity slider shows once the page's runs are over (a late one would redraw it)."""
+    page.wait_for_function(f"() => ({SLIDER_JS})() !== null", timeout=30000)
+    page.wait_for_timeout(2000)
+    return page.evaluate(SLIDER_JS)
+
+
+def test_the_perplexity_slider_comes_back_from_pca_at_the_maps_perplexity(shared_streamlit_server, browser_page,
+                                                                           page_errors, screenshot):
+    """Zoomed in, t-SNE to PCA and back: the slider shows the perplexity the map is drawn at (30, used at
+    7 for 24 samples), not its first option, and one ArrowLeft moves both to 3; the next round trip
+    keeps 3."""
+    page, everyone = browser_page, shared_streamlit_server.manifest["n_samples"]
+    open_explorer(page, shared_streamlit_server.url)
+    wait_pictures(page)
+    assert _slider_settled(page) == {"shown": "30→7", "index": "1"}
+    for perplexity, shown, index in (("7", "30→7", "1"), ("3", "3", "0")):
+        _zoom_in_on_a_picture(page, everyone)
+        _switch_method(page, "PCA")
+        _zoom_in_on_a_picture(page, everyone)
+        _switch_method(page, "t-SNE")
+        assert _slider_settled(page) == {"shown": shown, "index": index}
+        assert f"perplexity {perplexity}" in page.locator(".st-key-datamap .gtitle").first.text_content()
+        assert f"Perplexity used: {perplexity}" in page.locator("[data-testid=stSidebar]").inner_text()
+        if perplexity == "7":
+            screenshot("perplexity-back-from-pca")
+            page.locator("[data-testid=stSlider] input[type=range]").first.focus()
+            page.keyboard.press("ArrowLeft")
+            page.wait_for_function("() => document.querySelector('.st-key-datamap .gtitle')"
+                                   ".textContent.includes('perplexity 3')", timeout=60000)
+            assert _slider_settled(page) == {"shown": "3", "index": "0"}
+    assert not page_errors, page_errors
+
+
 LEGEND_JS = """() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
     return gd._fullData.filter(t => t.showlegend !== false && t.customdata && t.customdata.length)
       .map(t => ({name: t.name, visible: t.visible, ids: Array.from(t.customdata, r => Number(r[0]))})); }"""
