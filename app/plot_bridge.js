@@ -5,8 +5,10 @@
 // browser one or two inspector runs, not one per point crossed (each a rerun interrupting the last).
 const IN_FLIGHT_MS = 1000;
 // A hover the inspector has not shown after RESEND_MS, with the pointer still on that point, is sent once
-// more: under load Streamlit can lose a fragment run's output when other fragments of the page run at once.
+// more: under load Streamlit can lose a fragment run's output, or the message itself.
 const RESEND_MS = 1500;
+// A click the inspector has not shown pinned after CLICK_RESEND_MS is sent once more, for the same reason.
+const CLICK_RESEND_MS = 2500;
 const ANSWER = '.ls-inspector-head';
 
 export default function(component) {
@@ -108,16 +110,42 @@ export default function(component) {
     });
     return best === null ? null : idOf({points: [best]});
   };
+  const pinnedShown = (id) => { const shown = document.querySelector(ANSWER);
+                                return shows(id) && !!shown.querySelector('.ls-how') &&
+                                       shown.querySelector('.ls-how').textContent === 'pinned'; };
+  const sendClick = (id, again = false) => {
+    mine.trigger('click', id);
+    clearTimeout(mine.clickResend);
+    if (!again) mine.clickResend = setTimeout(() => { if (!pinnedShown(id)) sendClick(id, true); }, CLICK_RESEND_MS);
+  };
   const onClick = (ev) => {
     const id = idOf(ev), gd = document.querySelector(selector), p = ev && ev.points && ev.points[0];
+    mine.plotlyClickAt = performance.now();
     if (id === null) return;
     if (!ev.event || !gd || !gd._fullLayout || !gd._fullData || typeof p.x !== 'number') {
-      setTriggerValue('click', id);
+      sendClick(id);
       return;
     }
     const [sx, sy] = screenOf(gd), cx = ev.event.clientX, cy = ev.event.clientY;
     const chosen = Math.hypot(sx(p.x) - cx, sy(p.y) - cy) < reach(gd) ? id : pointUnder(gd, cx, cy);
-    if (chosen !== null) setTriggerValue('click', chosen);
+    if (chosen !== null) sendClick(chosen);
+  };
+  // plotly reports no click when it holds no hovered point as the button comes up: under load its hover,
+  // deferred by its throttle, can end in an unhover while the button is down. A click that did not move,
+  // inside the plot area, with no plotly_click, goes to the point under the pointer.
+  const onDomDown = (e) => { mine.down = [e.clientX, e.clientY, performance.now()]; };
+  const onDomClick = (e) => {
+    const down = mine.down;
+    mine.down = null;
+    if (!down || Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 3) return;  // a drag, not a click
+    if ((mine.plotlyClickAt || 0) >= down[2]) return;  // plotly reported this one
+    const gd = document.querySelector(selector);
+    if (!gd || !gd._fullLayout || !gd._fullData || !gd._fullLayout.xaxis) return;
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+    const x = e.clientX - box.left - xa._offset, y = e.clientY - box.top - ya._offset;
+    if (x < 0 || y < 0 || x > xa._length || y > ya._length) return;  // the legend, the mode bar: no point
+    const id = pointUnder(gd, e.clientX, e.clientY);
+    if (id !== null) sendClick(id);
   };
   // A box or lasso selection: only the selected sample ids cross to the server (Streamlit's own on_select
   // would send every point's fields, megabytes for 10,000 points). Only a person's: plotly also reports
@@ -146,12 +174,15 @@ export default function(component) {
                     plotly_selecting: onSelecting, plotly_selected: onSelected, plotly_deselect: onDeselect};
   // The plot may outlive many figures (app/plotly_view.py updates it in place), and a full redraw
   // gives it a new event emitter (gd._ev) without our handlers: bound means bound to today's emitter.
+  const dom = {mousedown: onDomDown, click: onDomClick};
   const unbind = (gd) => {
     if (!gd || !gd.__lsHandlers) return;
     if (gd.__lsEmitter === gd._ev && gd.removeListener)
       Object.entries(gd.__lsHandlers).forEach(([name, fn]) => gd.removeListener(name, fn));
+    Object.entries(gd.__lsDom || {}).forEach(([name, fn]) => gd.removeEventListener(name, fn, true));
     gd.__lsHandlers = null;
     gd.__lsEmitter = null;
+    gd.__lsDom = null;
   };
   const bind = () => {
     const gd = document.querySelector(selector);
@@ -159,7 +190,9 @@ export default function(component) {
     if (gd.__lsHandlers === handlers && gd.__lsEmitter === gd._ev) return;
     unbind(gd);
     Object.entries(handlers).forEach(([name, fn]) => gd.on(name, fn));
+    Object.entries(dom).forEach(([name, fn]) => gd.addEventListener(name, fn, true));
     gd.__lsHandlers = handlers;
+    gd.__lsDom = dom;
     gd.__lsEmitter = gd._ev;
     // once a page: the map is drawn, so the server may start work that would have slowed the first draw
     if (!window.__lsMapDrawnSent) { window.__lsMapDrawnSent = true; setTriggerValue('drawn', true); }
