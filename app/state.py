@@ -180,8 +180,11 @@ def layer_activations(path: str, sample_ids: list[int], layer_id: int) -> list[n
     missing = [i for i, found in enumerate(maps) if found is None]
     if missing:
         from core.activations import views_activations
+        from core.forward import intra_op_threads
         views = [sample_view(path, int(sample_ids[i]))["image"] for i in missing]
-        computed = [found[int(layer_id)] for found in views_activations(model_for(path), views, [int(layer_id)])]
+        traced = model_for(path)
+        with intra_op_threads(1):
+            computed = [found[int(layer_id)] for found in views_activations(traced, views, [int(layer_id)])]
         _cache(path).put_entries((int(sample_ids[i]), int(layer_id), array) for i, array in zip(missing, computed))
         for i, array in zip(missing, computed):
             maps[i] = array.astype(np.float32)
