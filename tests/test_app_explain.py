@@ -150,11 +150,10 @@ def test_score_cam_runs_on_its_own_button_and_concepts_name_their_classes(app_te
     assert all(re.search(r"\d+%", caption) for caption in concepts)  # each with the classes it supports
 
 
-def test_stop_ends_a_score_cam_run_with_a_message_and_the_tab_stays_usable(app_test, monkeypatch):
-    """A real Score-CAM run at the default layer (dozens of masked batches) shows its progress and a Stop
-    button; a Stop click arrives as a browser's does, a rerun request to the running script, which
-    interrupts the run at its next progress report: a message says nothing was kept, the Run button is
-    back, and the next computation finds no run holding the session's place."""
+@pytest.fixture
+def click_mid_run(monkeypatch):
+    """`click_mid_run(at, key)`: a click on the button `key` as a browser sends it while the AppTest's run
+    is still going (a rerun request to that run's script runner); returns the page as the browser had it."""
     from streamlit.runtime.scriptrunner import RerunData
     from streamlit.testing.v1 import app_test as app_test_module
     from streamlit.testing.v1.element_tree import parse_tree_from_messages
@@ -170,6 +169,20 @@ def test_stop_ends_a_score_cam_run_with_a_message_and_the_tab_stays_usable(app_t
             runners.append(self)
 
     monkeypatch.setattr(app_test_module, "LocalScriptRunner", Watched)
+
+    def click(at, key: str):
+        page = parse_tree_from_messages(list(runners[-1].forward_msgs()))
+        page._runner = at  # its widgets read the session's state as the AppTest's tree does
+        runners[-1].request_rerun(RerunData(widget_states=page.button(key=key).click().root.get_widget_states()))
+        return page
+    return click
+
+
+def test_stop_ends_a_score_cam_run_with_a_message_and_the_tab_stays_usable(app_test, monkeypatch, click_mid_run):
+    """A real Score-CAM run at the default layer (dozens of masked batches) shows its progress and a Stop
+    button; a Stop click arrives as a browser's does, a rerun request to the running script, which
+    interrupts the run at its next progress report: a message says nothing was kept, the Run button is
+    back, and the next computation finds no run holding the session's place."""
     seen = []  # (passes done, passes in all, the page as the browser has it then)
     computing = layer_explain.compute_map
 
@@ -177,11 +190,7 @@ def test_stop_ends_a_score_cam_run_with_a_message_and_the_tab_stays_usable(app_t
         def report(done: int, total: int) -> None:
             progress(done, total)
             if done and not seen:  # the first masked batch is done: the person clicks Stop
-                page = parse_tree_from_messages(list(runners[-1].forward_msgs()))
-                page._runner = at  # its widgets read the session's state as the AppTest's tree does
-                seen.append((done, total, page))
-                runners[-1].request_rerun(RerunData(widget_states=page.button(key="explain_stop").click()
-                                                    .root.get_widget_states()))
+                seen.append((done, total, click_mid_run(at, "explain_stop")))
         return computing(*args, progress=report, **kwargs)
 
     monkeypatch.setattr(layer_explain, "compute_map", watched)
@@ -211,29 +220,16 @@ def test_stop_ends_a_score_cam_run_with_a_message_and_the_tab_stays_usable(app_t
     assert "still running" not in _texts(at)
 
 
-def test_stop_ends_a_faithfulness_run_with_a_message_and_no_partial_scores(app_test, monkeypatch):
+def test_stop_ends_a_faithfulness_run_with_a_message_and_no_partial_scores(app_test, monkeypatch,
+                                                                           click_mid_run):
     """The faithfulness measurement shows its progress in steps (each method's map, then each perturbed
     image) and a Stop button, as Score-CAM does; a Stop click once the scoring proper has begun (a rerun
     request to the running script) interrupts it at its next progress report: a message says that no score
     was kept, no table is drawn, the Measure button is back, and the next computation finds no run holding
     the session's place."""
-    from streamlit.runtime.scriptrunner import RerunData
-    from streamlit.testing.v1 import app_test as app_test_module
-    from streamlit.testing.v1.element_tree import parse_tree_from_messages
-    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
     from core.faithfulness import steps
 
-    runners = []
-
-    class Watched(LocalScriptRunner):
-        """The script runner of each AppTest run, kept so that a click can reach it mid-run."""
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            runners.append(self)
-
-    monkeypatch.setattr(app_test_module, "LocalScriptRunner", Watched)
     seen = []  # (steps done, steps in all, the page as the browser has it then)
     computing = layer_explain.compute_scores
     maps = len(layer_explain.FAST)
@@ -242,11 +238,7 @@ def test_stop_ends_a_faithfulness_run_with_a_message_and_no_partial_scores(app_t
         def report(done: int, total: int) -> None:
             progress(done, total)
             if done > maps and not seen:  # every map made, images scored: the person clicks Stop
-                page = parse_tree_from_messages(list(runners[-1].forward_msgs()))
-                page._runner = at
-                seen.append((done, total, page))
-                runners[-1].request_rerun(RerunData(widget_states=page.button(key="explain_measure_stop").click()
-                                                    .root.get_widget_states()))
+                seen.append((done, total, click_mid_run(at, "explain_measure_stop")))
         return computing(*args, progress=report, **kwargs)
 
     monkeypatch.setattr(layer_explain, "compute_scores", watched)
