@@ -178,7 +178,8 @@ def render(path: str, sample_id: int, layer: pd.Series) -> None:
         items = gallery_items(path, sample_id, layer_id)
     if items is None:
         slot = st.empty()
-        # owner mode computes a sample pinned by hand at once; a forward already asked for is waited for (or its failure shown)
+        # owner mode computes a sample pinned by hand at once; a forward already asked for is waited for
+        # (or its failure shown)
         wanted = state.has_activations_job(path, sample_id) or bool(st.session_state.get(RETRY)) or (
             settings.builds_allowed() and st.session_state.get(PINNED_BY_HAND) == sample_id)
         if not wanted:
