@@ -110,9 +110,8 @@ export default function(component) {
     });
     return best === null ? null : idOf({points: [best]});
   };
-  const pinnedShown = (id) => { const shown = document.querySelector(ANSWER);
-                                return shows(id) && !!shown.querySelector('.ls-how') &&
-                                       shown.querySelector('.ls-how').textContent === 'pinned'; };
+  const pinnedShown = (id) => { const how = shows(id) && document.querySelector(ANSWER + ' .ls-how');
+                                return !!how && how.textContent === 'pinned'; };
   const sendClick = (id, again = false) => {
     mine.trigger('click', id);
     clearTimeout(mine.clickResend);
