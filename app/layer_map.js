@@ -1,4 +1,7 @@
 // The layer map in the browser, mounted by app/layer_map.py (components v2; data: svg, key, selected).
+// A choice (a click, an arrow key) goes to the server as the state {selected: id, choice: n}, n new for each
+// choice: the server acts on a choice even of the layer its state already holds (chosen here before another
+// control moved the page away from it), since components v2 call back only for keys whose value changed.
 export default function(component) {
   const { data, parentElement, setStateValue } = component;
   let wrap = parentElement.querySelector('.lm-wrap');
@@ -27,7 +30,9 @@ export default function(component) {
     if (id === wrap.__selected) return;
     wrap.__selected = id;
     mark(id);
+    window.__lsLayerChoice = (window.__lsLayerChoice || 0) + 1;
     setStateValue('selected', id);
+    setStateValue('choice', window.__lsLayerChoice);
   };
   const onOver = (e) => {
     const g = e.target.closest('[data-layer-id]');
