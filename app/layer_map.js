@@ -139,8 +139,8 @@ export default function(component) {
   const run = mine.run = {};
   return () => {
     if (wrap.__lsListeners === listeners) unbind();
-    // unmounted: no re-send. Streamlit may also call a run's cleanup while the element stays (a run
-    // overtaken before its script ran): then the newer run keeps the pending choice.
+    // unmounted: no re-send. Streamlit also calls a run's cleanup at once when a newer run superseded it
+    // while its module loaded; the element stays then, and so does the pending choice.
     if (mine.run === run && !parentElement.isConnected) cancel();
   };
 }
