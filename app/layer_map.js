@@ -1,8 +1,38 @@
-// The layer map in the browser, mounted by app/layer_map.py (components v2; data: svg, key, selected).
+// The layer map in the browser, mounted by app/layer_map.py (components v2; data: svg, key, selected, title).
+// A choice (a click, an arrow key) goes to the server as the state {selected: id, choice: n}, n new for each
+// choice: the server acts on a choice even of the layer its state already holds (chosen here before another
+// control moved the page away from it), since components v2 call back only for keys whose value changed.
+// A choice the page has not shown after RESEND_MS is sent once more: under load the message, or the run
+// that answers it, can be lost (app/plot_bridge.js does the same for hovers and clicks). Shown: a run after
+// the choice gave this component that layer as data.selected, and the page's titles (data.title, a CSS
+// selector: the data map's, "name · method") begin with its name. A run still going when RESEND_MS is up
+// may be the answer: the check waits for its end, up to RUN_WAIT_MS more, rather than interrupt it.
+const RESEND_MS = 2500;
+const RUN_WAIT_MS = 10000;
+const POLL_MS = 250;
+
+const running = () => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const state = app ? app.dataset.testScriptState : '';
+  return state === 'running' || state === 'rerunRequested';
+};
+
 export default function(component) {
   const { data, parentElement, setStateValue } = component;
+  // What must outlive one run (the pending choice, its timer) lives on the element; the timers send
+  // through the newest run's setStateValue.
+  const mine = parentElement.__lsLayerMap = parentElement.__lsLayerMap || {choice: null};
+  mine.send = setStateValue;
+  const cancel = () => {
+    const c = mine.choice;
+    if (!c) return;
+    clearTimeout(c.timer);
+    c.observer.disconnect();
+    mine.choice = null;
+  };
   let wrap = parentElement.querySelector('.lm-wrap');
   if (!wrap || wrap.dataset.svgKey !== data.key) {
+    cancel();  // another catalog's layers
     if (wrap) wrap.remove();
     wrap = document.createElement('div');
     wrap.className = 'lm-wrap';
@@ -23,11 +53,52 @@ export default function(component) {
   };
   wrap.__selected = data.selected;
   mark(data.selected);
+  const titled = (name) => {
+    const titles = data.title ? Array.from(document.querySelectorAll(data.title)) : [];
+    return !data.title || (titles.length > 0 && titles.every(t => t.textContent.startsWith(`${name} ·`)));
+  };
+  const shown = (c) => c.answered && titled(c.name);
+  const send = (c) => {
+    window.__lsLayerChoicesSent = (window.__lsLayerChoicesSent || 0) + 1;
+    mine.send('selected', c.id);
+    mine.send('choice', c.n);
+  };
+  // this run answers the pending choice; a layer neither chosen nor shown before it: another control chose
+  if (mine.choice) {
+    const c = mine.choice;
+    if (data.selected === c.id) c.answered = true;
+    else if (!c.before.has(data.selected)) cancel();
+    if (mine.choice && shown(c)) cancel();
+  }
+  const check = () => {
+    const c = mine.choice;
+    if (!c) return;
+    if (!wrap.isConnected || shown(c)) { cancel(); return; }
+    if (running() && performance.now() - c.at < RESEND_MS + RUN_WAIT_MS) {
+      c.timer = setTimeout(check, POLL_MS);
+      return;
+    }
+    cancel();
+    send(c);  // once: this choice is no longer pending
+  };
   const select = (id) => {
     if (id === wrap.__selected) return;
+    // runs already on their way may still show the layers before this choice (a pending one's too)
+    const prev = mine.choice, before = new Set(prev ? [...prev.before, prev.id] : []);
+    before.add(wrap.__selected);
+    cancel();  // a newer choice replaces a pending one
     wrap.__selected = id;
     mark(id);
-    setStateValue('selected', id);
+    const g = groups.find(g => Number(g.dataset.layerId) === id);
+    window.__lsLayerChoice = (window.__lsLayerChoice || 0) + 1;
+    const c = {id, before, n: window.__lsLayerChoice, name: g ? g.dataset.name : '', at: performance.now(),
+               answered: false};
+    // the page showing the layer ends the wait at once, so no timer outlives the answer
+    c.observer = new MutationObserver(() => { if (mine.choice === c && shown(c)) cancel(); });
+    c.observer.observe(document.body, {childList: true, subtree: true, characterData: true});
+    c.timer = setTimeout(check, RESEND_MS);
+    mine.choice = c;
+    send(c);
   };
   const onOver = (e) => {
     const g = e.target.closest('[data-layer-id]');
@@ -65,5 +136,11 @@ export default function(component) {
   unbind();
   Object.entries(listeners).forEach(([type, fn]) => wrap.addEventListener(type, fn));
   wrap.__lsListeners = listeners;
-  return () => { if (wrap.__lsListeners === listeners) unbind(); };
+  const run = mine.run = {};
+  return () => {
+    if (wrap.__lsListeners === listeners) unbind();
+    // unmounted: no re-send. Streamlit also calls a run's cleanup at once when a newer run superseded it
+    // while its module loaded; the element stays then, and so does the pending choice.
+    if (mine.run === run && !parentElement.isConnected) cancel();
+  };
 }

@@ -108,11 +108,17 @@ _JS = Path(__file__).with_name("layer_map.js").read_text(encoding="utf-8")
 _component = st.components.v2.component("layerscope.layer_map", css=_CSS, js=_JS)
 
 
-def layer_map(table: pd.DataFrame, selected: int, key: str, on_change) -> int | None:
+def layer_map(table: pd.DataFrame, selected: int, key: str, on_change, title: str | None = None) -> int | None:
     """Draw the map; returns the layer the user selected in it (None until they do, or when the browser
-    sent a value that is none of the table's layers)."""
+    sent a value that is none of the table's layers).
+
+    `on_change` runs on each choice in the map, the layer in `st.session_state[key]["selected"]`: the
+    browser sends {selected, choice} with a new `choice` each time, so choosing the layer the state
+    already holds (after another control moved the page away from it) is news too. `title`, a CSS
+    selector of the page's titles that begin "name ·" with the layer shown (the data map's), lets the
+    browser tell a choice the page did not follow, which it sends once more (layer_map.js)."""
     svg = layer_svg(table)
-    result = _component(data={"svg": svg, "key": hashlib.sha1(svg.encode()).hexdigest()[:12], "selected": int(selected)},
-                        key=key, on_selected_change=on_change)
+    data = {"svg": svg, "key": hashlib.sha1(svg.encode()).hexdigest()[:12], "selected": int(selected), "title": title}
+    result = _component(data=data, key=key, on_choice_change=on_change)
     value = getattr(result, "selected", None)
     return known_int(value, {int(i) for i in table.layer_id})

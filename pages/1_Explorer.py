@@ -160,7 +160,8 @@ separability, separability_by = cached.separability(path)
 group_only = separability_by != "class"
 map_col, sep_col = st.columns([3, 1], gap="small")
 with map_col, st.container(key="layer_map_box"):
-    layer_map.layer_map(table, view.layer_id, key="layer_map", on_change=_on_layer_map)
+    layer_map.layer_map(table, view.layer_id, key="layer_map", on_change=_on_layer_map,
+                        title=".st-key-datamap .gtitle")
 with sep_col, st.container(key="separability"):
     settled = cached.settled_curve(path)
     plotly_view.draw(separability_chart.figure(separability, separability_by, view.layer_id, settled),

@@ -85,10 +85,10 @@ def test_crafted_clicks_and_hovers_leave_the_session_working(app_env, app_test):
 def test_a_crafted_layer_from_the_layer_map_is_ignored(app_test, value):
     at = app_test(EXPLORER)
     layer_id = at.session_state.layer_id
-    send_component(at, "layer_map", state={"selected": value})
+    send_component(at, "layer_map", state={"selected": value, "choice": 1})
     rerun(at)  # the value stays in the component's state: the next runs must work too
     assert at.session_state.layer_id == layer_id
-    send_component(at, "layer_map", state={"selected": 3})  # a real click still selects
+    send_component(at, "layer_map", state={"selected": 3, "choice": 2})  # a real click still selects
     assert at.session_state.layer_id == 3
 
 

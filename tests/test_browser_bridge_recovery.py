@@ -1,11 +1,12 @@
-"""The data map's hover and click reach the inspector even when a step between fails, in headless
-Chromium (app/plot_bridge.js): a hover whose message to the server was lost is sent again while the
-pointer rests on the point, and a click plotly does not report still pins the point under the pointer."""
+"""The data map's hover and click reach the inspector, and a layer map's choice the data map, even when a
+step between fails, in headless Chromium (app/plot_bridge.js, app/layer_map.js): a hover whose message to
+the server was lost is sent again while the pointer rests on the point, a click plotly does not report
+still pins the point under the pointer, and a layer choice whose message was lost is sent again."""
 from __future__ import annotations
 
 import pytest
 
-from harness.browser import PINNED_JS, inspector_id, open_explorer, point_positions
+from harness.browser import PINNED_JS, inspector_id, layer_ids, open_explorer, point_positions, wait_map_settled
 
 pytestmark = pytest.mark.browser
 
@@ -62,4 +63,28 @@ def test_a_click_plotly_does_not_report_still_pins_the_point(shared_streamlit_se
     page.evaluate("""() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');
                              gd._fullLayout.hovermode = gd.__hovermode; }""")
     page.wait_for_function(PINNED_JS, arg=sample_id, timeout=30000)
+    assert page_errors == []
+
+
+def test_a_layer_choice_whose_message_was_lost_is_sent_again(shared_streamlit_server, browser_page, page_errors,
+                                                            screenshot):
+    page, dropped = browser_page, []
+    _drop_first(page, b'"selected":', dropped)  # the layer map's first choice on this page
+    open_explorer(page, shared_streamlit_server.url)
+    shown = int(page.get_attribute(".layer.selected", "data-layer-id"))
+    target = next(i for i in layer_ids(page)[3:] if i != shown)
+    name = page.get_attribute(f'[data-layer-id="{target}"]', "data-name")
+    page.locator(f'[data-layer-id="{target}"] .hit').click()
+    wait_map_settled(page, name, timeout=30000)
+    screenshot("recovery-layer-choice")
+    assert len(dropped) == 1 and f'"selected":{target}'.encode() in dropped[0]  # the first one was lost
+    assert int(page.get_attribute(".layer.selected", "data-layer-id")) == target
+    page.wait_for_timeout(3000)  # past another re-send's time: the choice went twice, no more
+    assert page.evaluate("() => window.__lsLayerChoicesSent") == 2
+    # a choice the page follows goes once
+    following = next(i for i in layer_ids(page)[3:] if i != target)
+    page.locator(f'[data-layer-id="{following}"] .hit').click()
+    wait_map_settled(page, page.get_attribute(f'[data-layer-id="{following}"]', "data-name"), timeout=30000)
+    page.wait_for_timeout(3000)
+    assert page.evaluate("() => window.__lsLayerChoicesSent") == 3
     assert page_errors == []
