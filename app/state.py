@@ -1,6 +1,6 @@
 """The model cache, thin wrappers over the disk cache of activations (computed on request by
 core.activations, kept by catalog.activation_cache outside the read-only catalog), and the worker
-thread that runs the gallery's forwards.
+thread that runs the gallery's forwards (and warms the Channel tab's).
 
 Cached catalog queries live in app.cached, session setup in app.session, CSS in app.style, catalog
 listing and model labels in app.catalogs.
@@ -173,19 +173,62 @@ def layer_activation(path: str, sample_id: int, layer_id: int) -> np.ndarray:
     return layer_activations(path, [sample_id], layer_id)[0]
 
 
+def _batch_and_keep(model_key: tuple[str, str], views: list[bytes], cache: ActivationCache,
+                    sample_ids: list[int], layer_id: int) -> list[np.ndarray]:
+    """One batched forward of these stored model-view images up to one layer, its maps saved (float16) and
+    returned (float32). On one thread, as a single image's forward (`_forward_and_keep`)."""
+    from core.activations import views_activations
+    from core.forward import intra_op_threads
+    traced = model(*model_key)
+    with intra_op_threads(1):
+        computed = [found[layer_id] for found in views_activations(traced, views, [layer_id])]
+    cache.put_entries((sample_id, layer_id, array) for sample_id, array in zip(sample_ids, computed))
+    return [array.astype(np.float32) for array in computed]
+
+
+WARM_WAIT_S = 30.0  # the longest a run waits for the worker's forward of the maps it asks for
+_warming: dict[tuple[str, int, tuple[int, ...]], Future] = {}
+
+
+def warm_layer_activations(path: str, sample_ids: list[int], layer_id: int) -> None:
+    """Queue on the worker, behind the gallery's forwards, one batched forward of these samples at one
+    layer (the Channel tab's nine maps), unless their maps are on disk or queued already: the tab then
+    opens without its forward. A failed one is forgotten; the tab computes its maps and says what fails."""
+    key = (path, int(layer_id), tuple(int(s) for s in sample_ids))
+    with _jobs_lock:
+        if key in _warming:
+            return
+        missing = [s for s in key[2] if cached_activation(path, s, key[1]) is None]
+        if not missing:
+            return
+        views = [sample_view(path, s)["image"] for s in missing]
+        job = _workers.submit(_batch_and_keep, _model_of(path), views, _cache(path), missing, key[1])
+        _warming[key] = job
+        job.add_done_callback(lambda done: _forget_warming(key, done))
+
+
+def _forget_warming(key: tuple[str, int, tuple[int, ...]], job: Future) -> None:
+    with _jobs_lock:
+        if _warming.get(key) is job:
+            del _warming[key]
+
+
 def layer_activations(path: str, sample_ids: list[int], layer_id: int) -> list[np.ndarray]:
     """One layer's full activation of each sample (float32, in order): those on disk read, all the others
-    computed together in one batched forward and saved."""
+    computed together in one batched forward and saved. Maps the worker is computing already
+    (`warm_layer_activations`) are waited for, not computed twice."""
+    with _jobs_lock:
+        warming = _warming.get((path, int(layer_id), tuple(int(s) for s in sample_ids)))
+    if warming is not None:
+        try:
+            warming.result(timeout=WARM_WAIT_S)
+        except Exception:  # failed or slow: the maps still missing are computed below
+            pass
     maps = [cached_activation(path, int(sample_id), layer_id) for sample_id in sample_ids]
     missing = [i for i, found in enumerate(maps) if found is None]
     if missing:
-        from core.activations import views_activations
-        from core.forward import intra_op_threads
-        views = [sample_view(path, int(sample_ids[i]))["image"] for i in missing]
-        traced = model_for(path)
-        with intra_op_threads(1):
-            computed = [found[int(layer_id)] for found in views_activations(traced, views, [int(layer_id)])]
-        _cache(path).put_entries((int(sample_ids[i]), int(layer_id), array) for i, array in zip(missing, computed))
+        computed = _batch_and_keep(_model_of(path), [sample_view(path, int(sample_ids[i]))["image"] for i in missing],
+                                   _cache(path), [int(sample_ids[i]) for i in missing], int(layer_id))
         for i, array in zip(missing, computed):
-            maps[i] = array.astype(np.float32)
+            maps[i] = array
     return maps

@@ -76,6 +76,7 @@ def _pin(sample_id: int) -> None:
     """Pin a sample (a click on its point or its thumbnail): the inspector and the gallery follow it."""
     st.session_state.pinned, st.session_state.hovered = int(sample_id), None
     gallery.pinned_by_hand(path, sample_id, st.session_state.layer_id)
+    channel.warm(path, table[table.layer_id == st.session_state.layer_id].iloc[0], group_only)
 
 
 def _on_layer_map() -> None:

@@ -1,5 +1,6 @@
 """The gallery's forward runs beside the visitor's script runs: a slow one never holds the map's hovers,
-its gallery shows once it ends, and a failed one says why and can be tried again."""
+its gallery shows once it ends, and a failed one says why and can be tried again. The Channel tab's maps
+warmed on the same worker are waited for, never computed twice."""
 from __future__ import annotations
 
 import threading
@@ -67,3 +68,29 @@ def test_a_failed_forward_says_why_and_try_again_computes_it(app_env, app_test, 
     rerun(at.button(key="retry_activations").click())
     assert not at.error
     assert _cells(at)
+
+
+def test_maps_the_worker_is_warming_are_waited_for_not_computed_again(app_env, monkeypatch):
+    import catalog
+    path = str(app_env.path)
+    layer_id = int(catalog.open(app_env.path).execute(
+        "SELECT max(layer_id) FROM layers WHERE height > 1").fetchone()[0])
+    release, calls, batch = threading.Event(), [], state._batch_and_keep
+
+    def held(*args):
+        calls.append(threading.current_thread().name)
+        if threading.current_thread().name.startswith("layerscope-activations"):
+            assert release.wait(60)
+        return batch(*args)
+    monkeypatch.setattr(state, "_batch_and_keep", held)
+    state.warm_layer_activations(path, [0, 1, 2], layer_id)
+    timer = threading.Timer(0.5, release.set)
+    timer.start()
+    try:
+        maps = state.layer_activations(path, [0, 1, 2], layer_id)  # asked while the worker's forward is held
+    finally:
+        release.set()
+        timer.cancel()
+    assert len(calls) == 1 and calls[0].startswith("layerscope-activations")
+    assert [m.shape for m in maps] == [m.shape for m in state.layer_activations(path, [2, 1, 0], layer_id)][::-1]
+    assert len(calls) == 1  # every map on disk now

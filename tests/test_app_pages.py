@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 
 import catalog
+from catalog import insights
 from tests.apptest_tools import chart_spec, page_text, rerun, send_component
 
 EXPLORER = "pages/1_Explorer.py"
@@ -195,6 +196,41 @@ def test_a_pin_begins_its_forward_before_the_page_reaches_the_gallery(app_env, a
     rerun(at)
     assert at.session_state.pinned == other and _gallery_cells(at)
     assert [f[0] for f in forwards].count(other) == 1
+
+
+def test_a_pin_warms_the_channel_tab_so_its_first_open_runs_no_forward(app_env, app_test, monkeypatch):
+    """Owner mode: behind the pinned sample's forward the worker computes the nine maps the Channel tab
+    shows first at this layer (its most active channel); the tab's first open reads them from disk."""
+    import threading
+
+    from app import state
+    from app.tabs import channel
+    channel.channel_overlays.clear()
+    batches, real = [], state._batch_and_keep
+
+    def counted(model_key, views, cache, sample_ids, layer_id):
+        batches.append((tuple(sample_ids), layer_id, threading.current_thread().name))
+        return real(model_key, views, cache, sample_ids, layer_id)
+
+    monkeypatch.setattr(state, "_batch_and_keep", counted)
+    at = app_test(EXPLORER)
+    ids = catalog.open(app_env.path).execute("SELECT sample_id FROM samples").df().sample_id
+    send_component(at, "plot_bridge", event="click", value=next(int(i) for i in ids if int(i) != at.session_state.pinned))
+    rerun(at)
+    with state._jobs_lock:
+        queued = list(state._warming.values())
+    for job in queued:
+        job.result(timeout=60)
+    layer_id = at.session_state.layer_id
+    assert len(batches) == 1 and batches[0][1] == layer_id and batches[0][2].startswith("layerscope-activations")
+    at.session_state["explorer_tab"] = "Channel"
+    rerun(at)
+    html = page_text(at)
+    assert 'data-testid="channel-top"' in html and html.count('class="ls-thumb"') == 9
+    channel_id = int(at.session_state.channel)
+    top = insights.channel_top_samples(catalog.open(app_env.path), layer_id, channel_id, 9)
+    assert set(batches[0][0]) == {int(i) for i in top.sample_id}  # the maps the tab shows
+    assert len(batches) == 1  # and its own run computed none
 
 
 def test_about(app_env, app_test):

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, plotly_view, state
+from app import cached, plotly_view, settings, state
 from app.browser_values import as_int
 from app.charts import DARK, cell_overlay, selected_points
 from app.markup import thumbs_html
@@ -76,13 +76,38 @@ def _on_heatmap_select() -> None:
         st.session_state.channel = channel
 
 
+def _strongest(means: pd.DataFrame) -> int:
+    """The channel most active on average over the heatmap's rows: the tab's first channel."""
+    return int(np.argmax(means.to_numpy().mean(axis=0)))
+
+
+def _heatmap_rows(group_only: bool) -> str:
+    return "group" if group_only else st.session_state.get("heatmap_by") or "group"
+
+
+def warm(path: str, layer: pd.Series, group_only: bool) -> None:
+    """Owner mode: queue the forward of the nine maps this tab would show first at this layer (the channel
+    chosen, else the most active one) on the activations worker, behind the pinned sample's own, so
+    that the tab's first open finds them computed. Public mode leaves the model to the visitor's asking."""
+    if not settings.builds_allowed():
+        return
+    layer_id, channels = int(layer["layer_id"]), int(layer["channels"])
+    means = cached.class_means(path, layer_id, _heatmap_rows(group_only))
+    if means.empty:
+        return
+    asked = st.session_state.get("channel")
+    channel = int(asked) if asked is not None and 0 <= int(asked) < channels else _strongest(means)
+    state.warm_layer_activations(path, [int(s) for s in cached.channel_top(path, layer_id, channel).sample_id],
+                                 layer_id)
+
+
 def _keep_channel_in_range(means: pd.DataFrame, channels: int, layer_name: str) -> None:
     """No channel yet: the most active one. One the layer lacks (from a link, or kept from a wider
     layer): the most active one too, and the page says so instead of rewriting it silently."""
     asked = st.session_state.get("channel")
     if asked is not None and 0 <= int(asked) < channels:
         return
-    strongest = int(np.argmax(means.to_numpy().mean(axis=0)))
+    strongest = _strongest(means)
     st.session_state.channel = strongest
     if asked is not None:
         st.warning(f"Channel {int(asked)} does not exist at {layer_name} (channels 0–{channels - 1}); "
