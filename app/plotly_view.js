@@ -1,6 +1,7 @@
 // The mounted plotly chart, drawn by app/plotly_view.py (components v2; data: traces, layout, src, height, config,
 // clicks: whether a click on a point is sent to the server, as the trigger 'click').
-// plotly.js is loaded once per page (a script tag, window.Plotly) and shared by every such chart.
+// plotly.js is loaded once per page (a script tag, window.Plotly) and shared by every such chart; a page that
+// starts it among its first elements (plotly_preload.js) hands this script its promise, window.__lsPlotlyLoading.
 const loadPlotly = (src) => {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!window.__lsPlotlyLoading) {

@@ -72,6 +72,7 @@ SOURCE = _source()
 SERVED_NAME = f"{SOURCE.name.removesuffix('.min.js')}-{hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]}.min.js"
 
 _JS = Path(__file__).with_name("plotly_view.js").read_text(encoding="utf-8")
+_PRELOAD_JS = Path(__file__).with_name("plotly_preload.js").read_text(encoding="utf-8")
 
 _component = st.components.v2.component("layerscope.plotly_view", js=_JS, isolate_styles=False)
 
@@ -134,6 +135,16 @@ def asset_url() -> str | None:
                 Path(partial).unlink(missing_ok=True)
             return None
     return f"app/static/{name}"
+
+
+def preload() -> None:
+    """Start loading plotly.js from among the page's first elements. A components-v2 element's script
+    runs only once the whole page is rendered, so a chart that started plotly.js itself would evaluate it
+    (half a second or more on a slow machine) after everything else; this st.html script runs while the
+    rest still renders (its script: `plotly_preload.js`, which the charts' script waits for)."""
+    url = asset_url()
+    if url is not None:
+        st.html(f'<script data-src="{url}">{_PRELOAD_JS}</script>', unsafe_allow_javascript=True)
 
 
 def chart(figure: dict, key: str, height: int, config: dict | None = None,

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 st.set_page_config(page_title="LayerScope · Explorer", page_icon=brand.PAGE_ICON, layout="wide")
 load_css()
+plotly_view.preload()
 
 found, damaged = catalogs.scan_catalogs()
 for damaged_path, reason in damaged:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import brand, catalogs, model_compare
+from app import brand, catalogs, model_compare, plotly_view
 from app.navigation import link
 from app.style import load_css
 from core.errors import LayerScopeError
 
 st.set_page_config(page_title="LayerScope · Compare models", page_icon=brand.PAGE_ICON, layout="wide")
 load_css()
+plotly_view.preload()
 st.title("Compare models")
 
 found, _ = catalogs.scan_catalogs()

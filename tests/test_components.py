@@ -53,8 +53,21 @@ def test_each_component_serves_the_files_beside_its_module(monkeypatch):
         assert served[name].css_content == ((APP / style).read_text(encoding="utf-8") if style else ""), name
 
 
+def test_the_plotly_preload_tag_runs_its_file():
+    """plotly_preload.js is no component's: an st.html script tag at the page's top runs it, with the
+    URL of the plotly.js that the charts load."""
+    def page():
+        from app import plotly_view
+        plotly_view.preload()
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    [tag] = [e.proto.body for e in at.get("html")]
+    assert tag == f'<script data-src="{plotly_view.asset_url()}">{(APP / "plotly_preload.js").read_text()}</script>'
+
+
 def test_every_script_and_style_in_app_belongs_to_a_component():
-    """A file no component loads would be linted but never run."""
-    named = {file for files in FILES.values() for file in files if file}
+    """A file no component loads would be linted but never run (plotly_preload.js: the test above)."""
+    named = {file for files in FILES.values() for file in files if file} | {"plotly_preload.js"}
     assert {p.name for p in APP.glob("*.js")} == {f for f in named if f.endswith(".js")}
     assert {p.name for p in APP.glob("*.css")} - {"style.css"} == {f for f in named if f.endswith(".css")}

@@ -1,0 +1,47 @@
+"""plotly.js starts loading with the Explorer's first elements (app/plotly_preload.js), not when the
+charts mount after the whole page is rendered; it is loaded and evaluated once a page load, a trip to
+another page and back included. Screenshots go to test-artifacts/."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+MAP_DRAWN = ".st-key-datamap .js-plotly-plot .gtitle"
+
+# the order in which the page gains plotly.js's script tag and the first mounted chart's div (made by
+# app/plotly_view.js when a chart's script runs): mutation records are queued in the order things happen
+ORDER = """
+window.__lsOrder = [];
+new MutationObserver((records) => records.forEach((record) => record.addedNodes.forEach((node) => {
+  if (node.nodeType !== 1) return;
+  if (node.tagName === 'SCRIPT' && /\\/app\\/static\\/plotly-/.test(node.src)) window.__lsOrder.push('plotly.js');
+  if (node.matches('.ls-plotly') || node.querySelector('.ls-plotly')) window.__lsOrder.push('chart');
+}))).observe(document, {subtree: true, childList: true});
+"""
+
+PLOTLY_REQUESTS = ("() => performance.getEntriesByType('resource')"
+                   ".filter(e => /\\/app\\/static\\/plotly-[^/]*\\.js$/.test(e.name)).map(e => e.startTime)")
+
+
+def test_plotly_starts_before_the_charts_mount_and_loads_once(shared_streamlit_server, browser_page,
+                                                               page_errors, screenshot):
+    page, url = browser_page, shared_streamlit_server.url
+    page.add_init_script(ORDER)
+    page.goto(f"{url}/Explorer")
+    page.wait_for_selector(MAP_DRAWN, timeout=90000)
+    started = page.evaluate(PLOTLY_REQUESTS)
+    assert len(started) == 1
+    assert page.evaluate("window.__lsOrder")[:2] == ["plotly.js", "chart"]  # asked for before any chart mounted
+    page.evaluate("window.__lsFirstPlotly = window.Plotly")
+
+    page.get_by_role("link", name="About").first.click()
+    page.wait_for_function("() => location.pathname.endsWith('/About')", timeout=30000)
+    page.wait_for_timeout(1500)
+    page.get_by_role("link", name="Explorer").first.click()
+    page.wait_for_selector(MAP_DRAWN, timeout=60000)
+    page.wait_for_timeout(1000)
+    screenshot("plotly-preload-back-from-about")
+    assert len(page.evaluate(PLOTLY_REQUESTS)) == 1  # not fetched again
+    assert page.evaluate("window.Plotly === window.__lsFirstPlotly")  # nor evaluated again
+    assert not page_errors
