@@ -169,7 +169,9 @@ def await_activations(path: str, sample_id: int) -> None:
         st.rerun()
 
 
-def render(path: str, sample_id: int, layer: pd.Series) -> None:
+def render(path: str, sample_id: int, layer: pd.Series) -> bool:
+    """The sample's activations at the layer; False where they are not shown (not computed yet, still
+    computing, failed)."""
     layer_id, name = int(layer["layer_id"]), str(layer["name"])
     st.markdown(f"**Activations** of #{sample_id} at **{name}** "
                 f"<span class='ls-muted'>({layer_map.kind_and_shape(layer)})</span>",
@@ -188,7 +190,7 @@ def render(path: str, sample_id: int, layer: pd.Series) -> None:
                            "them (all layers of this sample, cached on disk).")
                 wanted = st.button("Compute activations", key="compute_activations", type="primary")
         if not wanted:
-            return
+            return False
         slot.empty()
         job = state.activations_job(path, sample_id)
         with st.spinner("Running the model on this image…"):
@@ -197,21 +199,21 @@ def render(path: str, sample_id: int, layer: pd.Series) -> None:
             st.caption(f"Computing the activations of #{sample_id} (one forward pass); the map answers "
                        "meanwhile, and the gallery shows once they are in.")
             await_activations(path, sample_id)
-            return
+            return False
         if job.exception() is not None:
             state.forget_job((path, sample_id), job)
             log.error("computing the activations of #%s failed", sample_id, exc_info=job.exception())
             st.error(f"The activations could not be computed: {job.exception()}")
             st.button("Try again", key=RETRY)
-            return
+            return False
         items = gallery_items(path, sample_id, layer_id)
         if items is None:
             st.error("The activations could not be computed.")
-            return
+            return False
     if items["kind"] == "vector":
         plotly_view.draw(vector_figure(items["values"], f"{name}: {len(items['values'])} neurons"),
                          key="vector_heatmap")
-        return
+        return True
     sort = st.segmented_control("Sort channels by", ["score", "index"], default="score", key="gallery_sort",
                                 help="score = entropy × mean |activation| of the channel over this image: "
                                      "high for channels that respond strongly over a spread-out area")
@@ -222,3 +224,4 @@ def render(path: str, sample_id: int, layer: pd.Series) -> None:
     if channel is not None:
         st.session_state.channel = channel  # the Channel view and the URL follow the gallery
         channel_dialog(path, sample_id, name, layer_id, channel)
+    return True

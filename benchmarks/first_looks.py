@@ -7,6 +7,11 @@ and a fresh browser; figures in seconds.
 `--visitor` times a new visitor of a running server instead: another visitor has opened the Explorer
 first (the server's imports, its shared caches and the model preload done, `--settle` seconds given to
 it), then a fresh browser is timed as above.
+
+`--floor` adds, in the same run, the floor under the map's figure on this machine: a fresh browser's load
+of a bare Streamlit page (benchmarks/bare_page/: a title and one components-v2 element, its server
+visited once before) until that element's script runs. No chart can be drawn before its element's script
+runs, nor before plotly.js is evaluated (`python -m benchmarks.plotly_eval`).
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from harness.browser import inspector_id, launch, point_positions
 from harness.server import streamlit_server
 
 MAP_DRAWN = ".st-key-datamap .js-plotly-plot .gtitle"
+BARE_PAGE = Path(__file__).with_name("bare_page") / "app.py"
 
 
 def one_run(catalog_dir: str, log_path: Path, visitor: bool = False, settle: float = 20) -> dict[str, float]:
@@ -67,6 +73,21 @@ def one_run(catalog_dir: str, log_path: Path, visitor: bool = False, settle: flo
     return {"explorer_map_drawn": explorer, "first_gallery_after_pin": gallery, "channel_first_open": channel}
 
 
+def bare_page_run(log_path: Path) -> float:
+    """Seconds from a fresh browser's page.goto to the bare page's element script running."""
+    from playwright.sync_api import sync_playwright
+    with streamlit_server(log_path, {}, script=BARE_PAGE) as (url, _), sync_playwright() as p:
+        for _visit in range(2):  # the first visit pays the server's own start; the second is timed
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            start = time.perf_counter()
+            page.goto(url)
+            page.wait_for_function("window.__bareScriptRan !== undefined", timeout=120000, polling=20)
+            elapsed = time.perf_counter() - start
+            browser.close()
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog-dir", required=True, help="the folder holding the catalog to browse")
@@ -74,10 +95,18 @@ def main() -> None:
     parser.add_argument("--visitor", action="store_true",
                         help="time a new visitor of a running server (another visitor opened the Explorer first)")
     parser.add_argument("--settle", type=float, default=20, help="seconds given to the server after that visit")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time a bare Streamlit page until its one element's script runs")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
-    repeat(lambda i: one_run(args.catalog_dir, Path(tempfile.gettempdir()) / f"first_looks-{i}.log",
-                             args.visitor, args.settle), args.runs, args.json)
+    logs = Path(tempfile.gettempdir())
+
+    def run(i: int) -> dict[str, float]:
+        figures = one_run(args.catalog_dir, logs / f"first_looks-{i}.log", args.visitor, args.settle)
+        if args.floor:
+            figures["bare_page_script_ran"] = bare_page_run(logs / f"first_looks-bare-{i}.log")
+        return figures
+    repeat(run, args.runs, args.json)
 
 
 if __name__ == "__main__":

@@ -21,16 +21,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(log_path: Path, env: dict[str, str]):
-    """`streamlit run Home.py` on a free port with `env` added to the environment (the catalog folder,
-    caches); yields (url, process); always terminates it."""
+def streamlit_server(log_path: Path, env: dict[str, str], script: Path | None = None):
+    """`streamlit run Home.py` (or `script`, from its folder) on a free port with `env` added to the
+    environment (the catalog folder, caches); yields (url, process); always terminates it."""
     port = free_port()
     env = {**os.environ, **env}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "w")
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless", "true",
+    main = script.name if script else "Home.py"
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", main, "--server.headless", "true",
                                 "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                               cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+                               cwd=script.parent if script else REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60

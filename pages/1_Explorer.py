@@ -67,6 +67,9 @@ channel_from_url = urlstate.restore_view(path, layer_ids, cached.sample_ids(path
 session.keep_widgets()
 
 
+WARM_AFTER_GALLERY = "warm_channel_after_gallery"  # a pin whose gallery, once shown, warms the Channel tab
+
+
 def _set_layer(layer_id: int) -> None:
     st.session_state.layer_id = int(layer_id)
     st.session_state.hovered = None  # the inspector goes back to the pinned sample on a new map
@@ -77,7 +80,7 @@ def _pin(sample_id: int) -> None:
     """Pin a sample (a click on its point or its thumbnail): the inspector and the gallery follow it."""
     st.session_state.pinned, st.session_state.hovered = int(sample_id), None
     gallery.pinned_by_hand(path, sample_id, st.session_state.layer_id)
-    channel.warm(path, table[table.layer_id == st.session_state.layer_id].iloc[0], group_only)
+    st.session_state[WARM_AFTER_GALLERY] = int(sample_id)
 
 
 def _on_layer_map() -> None:
@@ -228,7 +231,13 @@ def inspector_panel(path: str) -> None:
 @st.fragment
 def gallery_panel(path: str, sample_id: int, layer_id: int) -> None:
     table = cached.layers(path)
-    gallery.render(path, sample_id, table[table.layer_id == layer_id].iloc[0])
+    layer = table[table.layer_id == layer_id].iloc[0]
+    shown = gallery.render(path, sample_id, layer)
+    if shown and st.session_state.get(WARM_AFTER_GALLERY) == sample_id:
+        # the pin's gallery is out: the Channel tab's first maps next, on the same worker (begun at the
+        # pin, they would take the CPU from the gallery's own run and its drawing)
+        del st.session_state[WARM_AFTER_GALLERY]
+        channel.warm(path, layer, group_only)
 
 
 with middle:

@@ -198,25 +198,42 @@ def test_a_pin_begins_its_forward_before_the_page_reaches_the_gallery(app_env, a
     assert [f[0] for f in forwards].count(other) == 1
 
 
-def test_a_pin_warms_the_channel_tab_so_its_first_open_runs_no_forward(app_env, app_test, monkeypatch):
-    """Owner mode: behind the pinned sample's forward the worker computes the nine maps the Channel tab
-    shows first at this layer (its most active channel); the tab's first open reads them from disk."""
+def test_a_pins_gallery_warms_the_channel_tab_so_its_first_open_runs_no_forward(app_env, app_test, monkeypatch):
+    """Owner mode: once a pin's gallery is shown (not before: the gallery's own run and drawing come
+    first) the worker computes the nine maps the Channel tab shows first at this layer (its most active
+    channel); the tab's first open reads them from disk."""
     import threading
 
     from app import state
+    from app.gallery import _gallery_items
     from app.tabs import channel
+    _gallery_items.clear()
     channel.channel_overlays.clear()
-    batches, real = [], state._batch_and_keep
+    release, forward, batch = threading.Event(), state._forward_and_keep, state._batch_and_keep
+    batches = []
+
+    def held(*args):
+        assert release.wait(60)
+        forward(*args)
 
     def counted(model_key, views, cache, sample_ids, layer_id):
         batches.append((tuple(sample_ids), layer_id, threading.current_thread().name))
-        return real(model_key, views, cache, sample_ids, layer_id)
+        return batch(model_key, views, cache, sample_ids, layer_id)
 
+    monkeypatch.setattr(state, "_forward_and_keep", held)
     monkeypatch.setattr(state, "_batch_and_keep", counted)
     at = app_test(EXPLORER)
     ids = catalog.open(app_env.path).execute("SELECT sample_id FROM samples").df().sample_id
-    send_component(at, "plot_bridge", event="click", value=next(int(i) for i in ids if int(i) != at.session_state.pinned))
-    rerun(at)
+    other = next(int(i) for i in ids if int(i) != at.session_state.pinned)
+    send_component(at, "plot_bridge", event="click", value=other)
+    try:
+        rerun(at)  # the gallery waits for the pin's forward: nothing warmed yet
+        assert "Computing the activations" in page_text(at) and not batches and not state._warming
+    finally:
+        release.set()
+    state.activations_job(str(app_env.path), other).result(timeout=60)
+    rerun(at)  # what the gallery's poll does once the forward has ended
+    assert _gallery_cells(at)
     with state._jobs_lock:
         queued = list(state._warming.values())
     for job in queued:

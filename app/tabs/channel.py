@@ -87,8 +87,9 @@ def _heatmap_rows(group_only: bool) -> str:
 
 def warm(path: str, layer: pd.Series, group_only: bool) -> None:
     """Owner mode: queue the forward of the nine maps this tab would show first at this layer (the channel
-    chosen, else the most active one) on the activations worker, behind the pinned sample's own, so
-    that the tab's first open finds them computed. Public mode leaves the model to the visitor's asking."""
+    chosen, else the most active one) on the activations worker (the Explorer asks once a pin's gallery
+    is shown), so that the tab's first open finds them computed. Public mode leaves the model to the
+    visitor's asking."""
     if not settings.builds_allowed():
         return
     layer_id, channels = int(layer["layer_id"]), int(layer["channels"])
