@@ -187,24 +187,52 @@ def _batch_and_keep(model_key: tuple[str, str], views: list[bytes], cache: Activ
 
 
 WARM_WAIT_S = 30.0  # the longest a run waits for the worker's forward of the maps it asks for
+# A warm-up waits this long before it takes the worker: it is asked for as a gallery goes out, and on a
+# small machine the browser drawing that gallery shares the CPU with the forward.
+WARM_DELAY_S = 1.5
 _warming: dict[tuple[str, int, tuple[int, ...]], Future] = {}
+_warm_timers: dict[tuple[str, int, tuple[int, ...]], threading.Timer] = {}
 
 
-def warm_layer_activations(path: str, sample_ids: list[int], layer_id: int) -> None:
-    """Queue on the worker, behind the gallery's forwards, one batched forward of these samples at one
-    layer (the Channel tab's nine maps), unless their maps are on disk or queued already: the tab then
-    opens without its forward. A failed one is forgotten; the tab computes its maps and says what fails."""
+def warm_layer_activations(path: str, sample_ids: list[int], layer_id: int, delay_s: float | None = None) -> None:
+    """Queue on the worker, `delay_s` (WARM_DELAY_S) from now, one batched forward of these samples at
+    one layer (the Channel tab's nine maps), unless their maps are on disk or queued already (looked at
+    again when the delay is up: the tab may have computed them meanwhile): the tab then opens without its
+    forward. A failed one is forgotten; the tab computes its maps and says what fails."""
     key = (path, int(layer_id), tuple(int(s) for s in sample_ids))
+    cache = _cache(path)
+
+    def missing() -> list[int]:
+        return [s for s in key[2] if not cache.file(s, key[1]).is_file()]
+
     with _jobs_lock:
-        if key in _warming:
+        if key in _warming or key in _warm_timers or not missing():
             return
-        missing = [s for s in key[2] if cached_activation(path, s, key[1]) is None]
-        if not missing:
+    # what the worker needs is read here, in the script run (the catalog's caches are Streamlit's)
+    views, model_key = {s: sample_view(path, s)["image"] for s in key[2]}, _model_of(path)
+
+    def queue(timer: threading.Timer | None = None) -> None:
+        with _jobs_lock:
+            if timer is not None and _warm_timers.pop(key, None) is not timer:
+                return  # called off: a run computes these maps itself (`layer_activations`)
+            ids = missing()
+            if key in _warming or not ids:
+                return
+            job = _workers.submit(_batch_and_keep, model_key, [views[s] for s in ids], cache, ids, key[1])
+            _warming[key] = job
+            job.add_done_callback(lambda done: _forget_warming(key, done))
+
+    delay_s = WARM_DELAY_S if delay_s is None else delay_s
+    if delay_s <= 0:
+        queue()
+        return
+    timer = threading.Timer(delay_s, lambda: queue(timer))
+    timer.daemon = True
+    with _jobs_lock:
+        if key in _warm_timers:
             return
-        views = [sample_view(path, s)["image"] for s in missing]
-        job = _workers.submit(_batch_and_keep, _model_of(path), views, _cache(path), missing, key[1])
-        _warming[key] = job
-        job.add_done_callback(lambda done: _forget_warming(key, done))
+        _warm_timers[key] = timer
+    timer.start()
 
 
 def _forget_warming(key: tuple[str, int, tuple[int, ...]], job: Future) -> None:
@@ -217,8 +245,12 @@ def layer_activations(path: str, sample_ids: list[int], layer_id: int) -> list[n
     """One layer's full activation of each sample (float32, in order): those on disk read, all the others
     computed together in one batched forward and saved. Maps the worker is computing already
     (`warm_layer_activations`) are waited for, not computed twice."""
+    key = (path, int(layer_id), tuple(int(s) for s in sample_ids))
     with _jobs_lock:
-        warming = _warming.get((path, int(layer_id), tuple(int(s) for s in sample_ids)))
+        warming = _warming.get(key)
+        waiting = _warm_timers.pop(key, None)  # not begun: this run computes them, the warm-up is called off
+    if waiting is not None:
+        waiting.cancel()
     if warming is not None:
         try:
             warming.result(timeout=WARM_WAIT_S)

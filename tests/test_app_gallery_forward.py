@@ -83,7 +83,7 @@ def test_maps_the_worker_is_warming_are_waited_for_not_computed_again(app_env, m
             assert release.wait(60)
         return batch(*args)
     monkeypatch.setattr(state, "_batch_and_keep", held)
-    state.warm_layer_activations(path, [0, 1, 2], layer_id)
+    state.warm_layer_activations(path, [0, 1, 2], layer_id, delay_s=0)
     timer = threading.Timer(0.5, release.set)
     timer.start()
     try:
@@ -94,3 +94,21 @@ def test_maps_the_worker_is_warming_are_waited_for_not_computed_again(app_env, m
     assert len(calls) == 1 and calls[0].startswith("layerscope-activations")
     assert [m.shape for m in maps] == [m.shape for m in state.layer_activations(path, [2, 1, 0], layer_id)][::-1]
     assert len(calls) == 1  # every map on disk now
+
+
+def test_a_warm_up_whose_maps_were_computed_during_its_delay_runs_no_forward(app_env, monkeypatch):
+    import catalog
+    path = str(app_env.path)
+    layer_id = int(catalog.open(app_env.path).execute(
+        "SELECT min(layer_id) FROM layers WHERE height > 1").fetchone()[0])
+    calls, batch = [], state._batch_and_keep
+
+    def counted(*args):
+        calls.append(threading.current_thread().name)
+        return batch(*args)
+    monkeypatch.setattr(state, "_batch_and_keep", counted)
+    state.warm_layer_activations(path, [3, 4], layer_id, delay_s=0.5)
+    state.layer_activations(path, [3, 4], layer_id)  # the tab opened at once: it computes them itself
+    for timer in list(state._warm_timers.values()):
+        timer.join(timeout=10)
+    assert calls == ["MainThread"] and not state._warming

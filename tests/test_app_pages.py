@@ -222,18 +222,22 @@ def test_a_pins_gallery_warms_the_channel_tab_so_its_first_open_runs_no_forward(
 
     monkeypatch.setattr(state, "_forward_and_keep", held)
     monkeypatch.setattr(state, "_batch_and_keep", counted)
+    monkeypatch.setattr(state, "WARM_DELAY_S", 0.2)
     at = app_test(EXPLORER)
     ids = catalog.open(app_env.path).execute("SELECT sample_id FROM samples").df().sample_id
     other = next(int(i) for i in ids if int(i) != at.session_state.pinned)
     send_component(at, "plot_bridge", event="click", value=other)
     try:
         rerun(at)  # the gallery waits for the pin's forward: nothing warmed yet
-        assert "Computing the activations" in page_text(at) and not batches and not state._warming
+        assert "Computing the activations" in page_text(at)
+        assert not batches and not state._warming and not state._warm_timers
     finally:
         release.set()
     state.activations_job(str(app_env.path), other).result(timeout=60)
     rerun(at)  # what the gallery's poll does once the forward has ended
     assert _gallery_cells(at)
+    for timer in list(state._warm_timers.values()):
+        timer.join(timeout=10)
     with state._jobs_lock:
         queued = list(state._warming.values())
     for job in queued:
