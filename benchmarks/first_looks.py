@@ -1,6 +1,6 @@
 """First looks in headless Chromium (owner mode): a cold Explorer load until its map is drawn, the first
-gallery after a pin, the Channel tab's first open. Each run is a fresh server (so a fresh model cache)
-and a fresh browser; figures in seconds.
+gallery after a pin (4 s after the map), the Channel tab's first open (3 s after the gallery). Each run
+is a fresh server (so a fresh model cache) and a fresh browser; figures in seconds.
 
     python -m benchmarks.first_looks --catalog-dir catalogs --runs 5 [--visitor] [--json OUT]
 
@@ -65,6 +65,7 @@ def one_run(catalog_dir: str, log_path: Path, visitor: bool = False, settle: flo
             page.locator(".st-key-compute_activations button").click()
         page.wait_for_selector(".st-key-gallery .gal .cell", timeout=120000)
         gallery = time.perf_counter() - start
+        page.wait_for_timeout(3000)  # and at the gallery before opening the Channel tab
         start = time.perf_counter()
         page.get_by_role("tab", name="Channel").click()
         page.wait_for_selector("[data-testid='channel-top'] .ls-thumb", timeout=120000)
