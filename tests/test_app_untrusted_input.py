@@ -7,7 +7,7 @@ import time
 import pytest
 
 from app.browser_values import as_int, channel_in, known_ids, known_int, plot_points
-from tests.apptest_tools import chart_spec, check, click_plotly_points, rerun, send_component
+from tests.apptest_tools import chart_spec, check, click_plotly_points, rerun, select_plotly_ids, send_component
 
 EXPLORER = "pages/1_Explorer.py"
 JUNK = ["seven", None, {"id": 3}, [4], 2.5, True, "9" * 5000, float("nan")]
@@ -105,9 +105,13 @@ def test_crafted_chart_clicks_are_ignored(app_test):
 
 def test_a_crafted_compare_selection_keeps_only_known_ids(app_test):
     at = app_test(EXPLORER, tab="Compare layers")
-    points = [{"point_index": i, "customdata": [value]} for i, value in enumerate([2, 10**9, "x", 4])]
-    click_plotly_points(at, "compare_left_chart", points)
+    select_plotly_ids(at, "compare_left_chart", [2, 10**9, "x", 4, None, [3], 2.5, True, "9" * 5000])
     assert at.session_state.compare_ids == [2, 4]
+    # millions of ids: only the first the chart may send are looked at, only the catalog's kept
+    select_plotly_ids(at, "compare_right_chart", [5, 6] + list(range(10**6, 3 * 10**6)))
+    assert at.session_state.compare_ids == [5, 6]
+    select_plotly_ids(at, "compare_left_chart", {"ids": [1]})  # no list: nothing selected
+    assert at.session_state.compare_ids == []
 
 
 def test_crafted_url_values_fall_back_to_the_default_view(app_test):
