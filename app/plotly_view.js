@@ -75,33 +75,31 @@ const selectedIds = (ev) => {
 // A person's selection only: plotly also reports one when an updated plot re-applies, or drops, the last
 // box (Plotly.react), and that must not replace the selection the page holds. A person's is drawn first
 // (plotly_selecting); a person's "no selection" is a double click (plotly_deselect in select and lasso
-// mode, plotly_doubleclick in pan or zoom), sent once, as Streamlit's chart resets its selection. A click
-// on empty space selects nothing and sends nothing (plotly_selected without points), as there.
-// The second press of a double click is seen on its mousedown (detail 2): plotly reports the deselect on
-// that click's mouseup, before the browser's dblclick event.
+// mode, plotly_doubleclick in pan or zoom), on either linked map, as Streamlit's chart resets its selection
+// on one. A click on empty space selects nothing and sends nothing (plotly_selected without points), as there.
+// A double click is known by its second press (a mousedown of detail 2): plotly reports the deselect on
+// that press's mouseup, before the browser's dblclick event.
 if (!window.__lsDoubleClickAt) {
   window.__lsDoubleClickAt = -1e9;
-  const seen = (e) => { if (e.type === 'dblclick' || e.detail >= 2) window.__lsDoubleClickAt = performance.now(); };
-  document.addEventListener('mousedown', seen, true);
-  document.addEventListener('dblclick', seen, true);
+  document.addEventListener('mousedown', (e) => {
+    if (e.detail >= 2) window.__lsDoubleClickAt = performance.now();
+  }, true);
 }
 const bindSelects = (gd) => {
   if (!gd.__lsSelects || !gd._ev || typeof gd.on !== 'function' || gd.__lsSelectEmitter === gd._ev) return;
   gd.__lsSelectEmitter = gd._ev;
-  const send = (ids) => {
-    if (!gd.__lsSelects || !gd.__lsSend) return;
-    gd.__lsSent = ids.length;
-    gd.__lsSend('select', ids);
-  };
+  const send = (ids) => { if (gd.__lsSelects && gd.__lsSend) gd.__lsSend('select', ids); };
   gd.on('plotly_selecting', () => { gd.__lsDrawing = true; });
   gd.on('plotly_selected', (ev) => {
     if (!gd.__lsDrawing) return;  // plotly's own, after an update
     gd.__lsDrawing = false;
     if (ev && ev.points) send(selectedIds(ev));
   });
+  // one double click may report both (plotly_deselect, then plotly_doubleclick): one [] goes
   const cleared = () => {
     gd.__lsDrawing = false;
-    if (performance.now() - window.__lsDoubleClickAt < 1000 && gd.__lsSent !== 0) send([]);
+    const at = window.__lsDoubleClickAt;
+    if (performance.now() - at < 1000 && gd.__lsClearedBy !== at) { gd.__lsClearedBy = at; send([]); }
   };
   gd.on('plotly_deselect', cleared);
   gd.on('plotly_doubleclick', cleared);

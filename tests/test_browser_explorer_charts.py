@@ -148,6 +148,8 @@ def test_compare_layers_loads_no_streamlit_plotly_and_links_a_box_selection(
     page.wait_for_function(f"() => ({RINGED})('right').join() === {chosen!r}.join()", timeout=30000)
     assert page.evaluate(RINGED, "left") == chosen
     assert f"{len(chosen)} linked samples" in page.inner_text("body")
+    page.wait_for_timeout(1500)  # the redrawn maps drop the box: that is no person's "no selection"
+    assert page.evaluate(RINGED, "left") == page.evaluate(RINGED, "right") == chosen
     screenshot("charts-3-compare-box-selection", full_page=True)
 
     # after those reruns each map has one select handler still; a double click clears the selection
