@@ -47,6 +47,14 @@ def known_ids(values, allowed: Collection[int]) -> list[int] | None:
     return sorted(found)
 
 
+def int_list(value, most: int) -> list[int] | None:
+    """The ints of `value` (a list), sorted, once each, the first `most` entries looked at (a chart's
+    selected ids, before they meet the catalog's: `known_ids`); None when `value` is no list."""
+    if not isinstance(value, (list, tuple)):
+        return None
+    return sorted({number for number in map(as_int, value[:most]) if number is not None})
+
+
 def channel_in(value, channels: int) -> int | None:
     """`value` as a channel index of a layer with `channels` channels, else None."""
     number = as_int(value)

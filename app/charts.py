@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.plotly_view import clicked_points
+from app.plotly_view import clicked_points, selected_ids
 
 DARK = {"paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#11151d", "font": {"color": "#e6e6e6"}}
 
@@ -29,7 +29,11 @@ def selected_points(key: str) -> list[dict]:
 
 def selected_sample_ids(key: str) -> list[int]:
     """The sample ids (customdata: the id, or a row that starts with it) of the points selected on a
-    data-map chart, sorted, once each."""
+    data-map chart, sorted, once each: as the mounted chart reported them (app/plotly_view.py), or read
+    from Streamlit's chart's selected points."""
+    reported = selected_ids(key)
+    if reported is not None:
+        return reported
     ids = []
     for point in selected_points(key):
         if not isinstance(point, dict):  # the browser may send anything

@@ -341,20 +341,29 @@ def with_axis_titles(spec: dict, axes: tuple[str, str] | None) -> dict:
 # toggles between the two, so two quick clicks on points moved every point under the pointer.
 CONFIG = {"displaylogo": False, "scrollZoom": True, "doubleClick": "reset",
           "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]}
+# two maps side by side whose box or lasso selections are linked (Compare layers, Compare models): the
+# mode bar's select and lasso tools, no scroll zoom (the page scrolls over them), a double click back to
+# the map's own ranges
+LINKED_CONFIG = {"displaylogo": False, "doubleClick": "reset"}
 # what Streamlit's chart theme gave the map, said here since the mounted chart draws the figure as is
 MOUNTED_LAYOUT = {"font": {"color": "#e6e6e6", "family": '"Source Sans Pro", "Source Sans", sans-serif'},
                   "hoverlabel": {"font": {"family": '"Source Sans Pro", "Source Sans", sans-serif'}},
                   "modebar": {"bgcolor": "rgba(0,0,0,0)", "color": "#9aa4b5", "activecolor": "#e6e6e6"}}
 
 
-def draw(spec: dict, key: str = "datamap_chart", map_id: str | None = None) -> None:
+def draw(spec: dict, key: str = "datamap_chart", map_id: str | None = None, config: dict | None = None,
+         on_select=None) -> None:
     """The data map, in a chart that stays mounted (app/plotly_view.py): a layer switch, a pin or a
     selection updates the plot where it is; Streamlit's own chart where plotly.js cannot be served.
-    `map_id` names the map in its layout's meta (the map's pictures are made for one map)."""
+    `map_id` names the map in its layout's meta (the map's pictures are made for one map); `config` is
+    plotly's (CONFIG unless given); `on_select` runs on a box or lasso selection (its ids:
+    `app.charts.selected_sample_ids(key)`)."""
     layout = {**spec["layout"], **MOUNTED_LAYOUT, **({"meta": {"map": map_id}} if map_id else {})}
+    config = CONFIG if config is None else config
     if not plotly_view.chart({"data": spec["data"], "layout": layout}, key=key, height=layout["height"],
-                             config=CONFIG):
-        st.plotly_chart(figure(spec), width="stretch", key=key, config=CONFIG)
+                             config=config, on_select=on_select):
+        st.plotly_chart(figure(spec), width="stretch", key=key, config=config,
+                        **plotly_view.fallback_events(None, on_select))
 
 
 def figure(spec: dict, show: str = "all", axes: tuple[str, str] | None = None) -> go.Figure:

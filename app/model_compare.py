@@ -97,6 +97,5 @@ def render_maps(paths: tuple[str, str], pair: tuple[int, int], method: str) -> N
             key = f"models_{side}_chart"
             st.markdown(f"**{side.upper()}**: {Path(path).name} · {name}")
             with st.container(key=f"models_{side}_box"):
-                st.plotly_chart(datamap.figure({**spec, "layout": {**spec["layout"], "showlegend": False}}),
-                                width="stretch", key=key, on_select=partial(_on_select, path, key),
-                                selection_mode=("box", "lasso"), config={"displaylogo": False})
+                datamap.draw({**spec, "layout": {**spec["layout"], "showlegend": False}}, key=key,
+                             config=datamap.LINKED_CONFIG, on_select=partial(_on_select, path, key))

@@ -1,5 +1,6 @@
 // The mounted plotly chart, drawn by app/plotly_view.py (components v2; data: traces, layout, src, height, config,
-// clicks: whether a click on a point is sent to the server, as the trigger 'click').
+// clicks: whether a click on a point is sent to the server, as the trigger 'click'; selects: whether a box or
+// lasso selection is, as the trigger 'select').
 // plotly.js is loaded once per page (a script tag, window.Plotly) and shared by every such chart; a page that
 // starts it among its first elements (plotly_preload.js) hands this script its promise, window.__lsPlotlyLoading.
 const loadPlotly = (src) => {
@@ -46,12 +47,63 @@ const clickedPoints = (ev) => Array.from((ev && ev.points) || []).slice(0, MAX_P
 // a new one); it sends through the newest run's setTriggerValue, kept on the plot, since this script runs
 // again on every rerun while the plot survives (one handler per run would send one click many times).
 const bindClicks = (gd) => {
-  if (!gd.__lsSend || !gd._ev || typeof gd.on !== 'function' || gd.__lsClickEmitter === gd._ev) return;
+  if (!gd.__lsClicks || !gd._ev || typeof gd.on !== 'function' || gd.__lsClickEmitter === gd._ev) return;
   gd.__lsClickEmitter = gd._ev;
   gd.on('plotly_click', (ev) => {
     const points = clickedPoints(ev);
-    if (points.length && gd.__lsSend) gd.__lsSend('click', points);
+    if (points.length && gd.__lsClicks && gd.__lsSend) gd.__lsSend('click', points);
   });
+};
+
+// What a box or lasso selection sends: the selected points' ids (each point's customdata, or its first value:
+// the data map's sample id), sorted, once each, and no per-point object: a map holds up to 50,000 points.
+const MAX_SELECTED = 100000;
+const idOf = (p) => {
+  const c = p.customdata;
+  const id = Number(c !== null && typeof c === 'object' ? c[0] : c);
+  return c === undefined || c === null || !Number.isFinite(id) ? null : id;
+};
+const selectedIds = (ev) => {
+  const ids = new Set();
+  for (const p of (ev && ev.points) || []) {
+    const id = idOf(p);
+    if (id !== null) ids.add(id);
+    if (ids.size >= MAX_SELECTED) break;
+  }
+  return Array.from(ids).sort((a, b) => a - b);
+};
+
+// A person's selection only: plotly also reports one when an updated plot re-applies, or drops, the last
+// box (Plotly.react), and that must not replace the selection the page holds. A person's is drawn first
+// (plotly_selecting); a person's "no selection" is a double click (plotly_deselect in select and lasso
+// mode, plotly_doubleclick in pan or zoom), on either linked map, as Streamlit's chart resets its selection
+// on one. A click on empty space selects nothing and sends nothing (plotly_selected without points), as there.
+// A double click is known by its second press (a mousedown of detail 2): plotly reports the deselect on
+// that press's mouseup, before the browser's dblclick event.
+if (!window.__lsDoubleClickAt) {
+  window.__lsDoubleClickAt = -1e9;
+  document.addEventListener('mousedown', (e) => {
+    if (e.detail >= 2) window.__lsDoubleClickAt = performance.now();
+  }, true);
+}
+const bindSelects = (gd) => {
+  if (!gd.__lsSelects || !gd._ev || typeof gd.on !== 'function' || gd.__lsSelectEmitter === gd._ev) return;
+  gd.__lsSelectEmitter = gd._ev;
+  const send = (ids) => { if (gd.__lsSelects && gd.__lsSend) gd.__lsSend('select', ids); };
+  gd.on('plotly_selecting', () => { gd.__lsDrawing = true; });
+  gd.on('plotly_selected', (ev) => {
+    if (!gd.__lsDrawing) return;  // plotly's own, after an update
+    gd.__lsDrawing = false;
+    if (ev && ev.points) send(selectedIds(ev));
+  });
+  // one double click may report both (plotly_deselect, then plotly_doubleclick): one [] goes
+  const cleared = () => {
+    gd.__lsDrawing = false;
+    const at = window.__lsDoubleClickAt;
+    if (performance.now() - at < 1000 && gd.__lsClearedBy !== at) { gd.__lsClearedBy = at; send([]); }
+  };
+  gd.on('plotly_deselect', cleared);
+  gd.on('plotly_doubleclick', cleared);
 };
 
 export default function(component) {
@@ -80,7 +132,9 @@ export default function(component) {
     });
     gd.__lsResize.observe(gd);
   }
-  gd.__lsSend = data.clicks ? setTriggerValue : null;
+  gd.__lsSend = data.clicks || data.selects ? setTriggerValue : null;
+  gd.__lsClicks = !!data.clicks;
+  gd.__lsSelects = !!data.selects;
   const drawn = gd.__lsDrawn || {};
   if (drawn.traces === data.traces && drawn.layout === data.layout) return;  // as drawn: nothing to do
   // Traces as drawn are handed back as the same objects: plotly then sees only the layout change (a
@@ -100,6 +154,7 @@ export default function(component) {
     return Plotly.react(gd, traces, layout, data.config).then(() => {
       keepRangesAsInitial(gd, layout);
       bindClicks(gd);
+      bindSelects(gd);
     });
   }).catch((error) => {
     gd.textContent = String(error && error.message || error);

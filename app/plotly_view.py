@@ -18,7 +18,9 @@ read-only app folder), `chart` says so and the caller falls back to st.plotly_ch
 
 The charts beside the map (separability, depth strip, the tabs' heatmaps) are drawn here too: Streamlit's
 own chart would make a visitor's browser load Streamlit's plotly bundle (megabytes) on top of ours at
-the first look. A chart drawn with `on_click` reports a click on a point (`clicked_points`).
+the first look. A chart drawn with `on_click` reports a click on a point (`clicked_points`); one drawn
+with `on_select`, a box or lasso selection, as the selected points' ids only (`selected_ids`): Streamlit's
+chart would send every point's fields, megabytes for a map's 50,000 points.
 """
 from __future__ import annotations
 
@@ -41,12 +43,13 @@ import plotly.io as pio
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from app.browser_values import plot_points
+from app.browser_values import int_list, plot_points
 
 log = logging.getLogger(__name__)
 
 FULL = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"  # plotly.py's, every trace type
 VENDOR = Path(__file__).with_name("vendor")
+MAX_SELECTED = 100_000  # ids a selection may report (plotly_view.js sends no more): a map has 50,000 points at most
 
 
 def js_version(path: Path) -> str | None:
@@ -148,18 +151,23 @@ def preload() -> None:
 
 
 def chart(figure: dict, key: str, height: int, config: dict | None = None,
-          on_click: Callable[[], None] | None = None) -> bool:
+          on_click: Callable[[], None] | None = None, on_select: Callable[[], None] | None = None) -> bool:
     """Draw `figure` ({"data", "layout"}) in the mounted chart `key`; False (nothing drawn) when plotly.js
     cannot be served, so the caller can draw it another way. With `on_click`, a click on a point runs it
-    (a rerun), and `clicked_points(key)` tells which points."""
+    (a rerun), and `clicked_points(key)` tells which points; with `on_select`, a person's box or lasso
+    selection (or a double click clearing it) runs it, and `selected_ids(key)` tells which ids."""
     src = asset_url()
     if src is None:
         return False
-    callbacks = {"on_click_change": on_click} if on_click is not None else {}
+    callbacks = {}
+    if on_click is not None:
+        callbacks["on_click_change"] = on_click
+    if on_select is not None:
+        callbacks["on_select_change"] = on_select
     _component(data={"traces": to_json(figure["data"]), "layout": to_json(figure["layout"]), "src": src,
                      # responsive: plotly.js follows the plot's own width (the column, the sidebar folding)
                      "height": height, "config": {"responsive": True, **(config or {})},
-                     "clicks": on_click is not None},
+                     "clicks": on_click is not None, "selects": on_select is not None},
                key=key, height=height, **callbacks)
     return True
 
@@ -173,11 +181,22 @@ def clicked_points(key: str) -> list[dict] | None:
     return None if click is None else plot_points(click)
 
 
+def selected_ids(key: str) -> list[int] | None:
+    """The ids (each selected point's customdata, or its first value) of the box or lasso selection that
+    the mounted chart `key` reported in this run, sorted, once each, at most MAX_SELECTED looked at
+    (the caller keeps those its catalog has: `browser_values.known_ids`); [] for a cleared selection;
+    None when it reported none."""
+    value = st.session_state.get(key)
+    sent = value.get("select") if isinstance(value, dict) else None
+    return None if sent is None else (int_list(sent, MAX_SELECTED) or [])
+
+
 def draw(figure: go.Figure | dict, key: str, config: dict | None = None,
-         on_click: Callable[[], None] | None = None) -> None:
+         on_click: Callable[[], None] | None = None, on_select: Callable[[], None] | None = None) -> None:
     """A chart beside the map: mounted (`chart`) with the app's look (`LOOK`), or Streamlit's own chart
-    where plotly.js cannot be served. `on_click` runs on a click on a point; the chart's clicked points
-    are then `app.charts.selected_points(key)` either way."""
+    where plotly.js cannot be served. `on_click` runs on a click on a point, `on_select` on a box or
+    lasso selection; the chart's clicked points are then `app.charts.selected_points(key)`, its selected
+    ids `app.charts.selected_sample_ids(key)`, either way."""
     spec = figure if isinstance(figure, dict) else figure.to_plotly_json()
     layout = dict(spec.get("layout") or {})
     if layout.get("template") == _DEFAULT_TEMPLATE:  # plotly.py's white default: Streamlit's chart replaces it
@@ -185,11 +204,24 @@ def draw(figure: go.Figure | dict, key: str, config: dict | None = None,
     # a click is an event only: plotly's click-to-select would dim every other point until the next figure
     mounted = {**_merge(LOOK, layout), "clickmode": "event"}
     if chart({"data": spec["data"], "layout": mounted}, key=key, height=int(layout.get("height") or 450),
-             config=config, on_click=on_click):
+             config=config, on_click=on_click, on_select=on_select):
         return
     figure = figure if isinstance(figure, go.Figure) else go.Figure(figure, _validate=False)
-    clicks = {"on_select": on_click, "selection_mode": "points"} if on_click is not None else {}
-    st.plotly_chart(figure, width="stretch", key=key, config=config, **clicks)
+    st.plotly_chart(figure, width="stretch", key=key, config=config, **fallback_events(on_click, on_select))
+
+
+def fallback_events(on_click: Callable[[], None] | None, on_select: Callable[[], None] | None) -> dict:
+    """st.plotly_chart's arguments for a chart's click and selection callbacks: it has one callback for
+    both, which reads the selection state either way."""
+    modes = (("points",) if on_click else ()) + (("box", "lasso") if on_select else ())
+    if not modes:
+        return {}
+    if on_click and on_select:
+        def on_either() -> None:
+            on_click()
+            on_select()
+        return {"on_select": on_either, "selection_mode": modes}
+    return {"on_select": on_click or on_select, "selection_mode": modes}
 
 
 # What Streamlit's chart theme gave these charts, said here since the mounted chart draws a figure as is;

@@ -20,6 +20,8 @@ def check(at):
 def rerun(at):
     """Run the AppTest again (after changing a widget or the session state); assert nothing raised."""
     return check(at.run())
+
+
 def click_plotly_points(at, key: str, points: list[dict]):
     """What the browser sends when a user clicks (selects) `points` (as Streamlit's chart reports them:
     curve_number, point_number, point_index, customdata, x, y) of the plotly chart with `key`: the
@@ -38,6 +40,16 @@ def click_plotly_points(at, key: str, points: list[dict]):
     states = at._tree.get_widget_states()
     states.widgets.append(WidgetState(id=chart.proto.id, string_value=json.dumps(selection)))
     return check(at._run(states))
+
+
+def select_plotly_ids(at, key: str, ids: list):
+    """What the browser sends when a user selects (box or lasso) the points whose customdata starts with
+    `ids` on the data-map chart with `key`: the mounted chart's select trigger (app/plotly_view.js, the
+    ids as sent, any JSON), or Streamlit's chart's selection state (a point per id); then the rerun's
+    AppTest. [] is a double click clearing the selection."""
+    if any(e.proto.id.endswith(key) for e in at.get("bidi_component")):
+        return send_component(at, key, event="select", value=ids)
+    return click_plotly_points(at, key, [{"point_index": i, "customdata": [v]} for i, v in enumerate(ids)])
 
 
 def send_component(at, key: str, *, event: str | None = None, value=None, state: dict | None = None):

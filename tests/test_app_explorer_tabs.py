@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 import catalog
 from app.view import View
 from core.errors import BadImage
-from tests.apptest_tools import chart_spec, click_plotly_points, component_html, page_text, rerun, send_component
+from tests.apptest_tools import (chart_spec, click_plotly_points, component_html, page_text, rerun,
+                                 select_plotly_ids, send_component)
 from tests.pictures import malformed_pngs, photocd_behind, png_claiming_size
 
 EXPLORER = "pages/1_Explorer.py"
@@ -135,12 +136,14 @@ def test_compare_links_a_selection_across_both_maps_and_export_has_the_map(app_e
     assert left["layout"]["title"]["text"] != right["layout"]["title"]["text"]  # two different layers
     assert _ringed(left) == _ringed(right) == []
     # a box selection on the left map rings the same samples on both maps
-    points = [{"curve_number": n, "point_number": 0, "point_index": 0, "x": trace["x"][0], "y": trace["y"][0],
-               "customdata": trace["customdata"][0]} for n, trace in enumerate(left["data"][:3])]
-    chosen = sorted(int(p["customdata"][0]) for p in points)
+    chosen = sorted(int(trace["customdata"][0][0]) for trace in left["data"][:3])
     assert len(chosen) == 3
-    click_plotly_points(at, "compare_left_chart", points)
+    select_plotly_ids(at, "compare_left_chart", chosen)
     assert _ringed(chart_spec(at, "compare_left_chart")) == _ringed(chart_spec(at, "compare_right_chart")) == chosen
+    assert "3 linked samples" in _text(at)
+    # a double click clears it: no sample ringed
+    select_plotly_ids(at, "compare_right_chart", [])
+    assert _ringed(chart_spec(at, "compare_left_chart")) == _ringed(chart_spec(at, "compare_right_chart")) == []
     # the export tab offers the current map: every sample with its coordinates and labels
     at.session_state["explorer_tab"] = "Export"
     rerun(at)

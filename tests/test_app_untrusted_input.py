@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from app.browser_values import as_int, channel_in, known_ids, known_int, plot_points
-from tests.apptest_tools import chart_spec, check, click_plotly_points, rerun, send_component
+from app.browser_values import as_int, channel_in, int_list, known_ids, known_int, plot_points
+from tests.apptest_tools import chart_spec, check, click_plotly_points, rerun, select_plotly_ids, send_component
 
 EXPLORER = "pages/1_Explorer.py"
 JUNK = ["seven", None, {"id": 3}, [4], 2.5, True, "9" * 5000, float("nan")]
@@ -28,6 +28,13 @@ def test_a_selection_keeps_the_known_ids_and_looks_at_no_more_than_the_catalog_h
     start = time.perf_counter()
     assert known_ids(huge, allowed) == []  # its first 24 entries name no sample of this catalog
     assert time.perf_counter() - start < 0.05
+
+
+def test_a_charts_selected_ids_are_its_ints_once_each_and_no_more_than_it_may_send():
+    assert int_list([9, "3", 9, 2**70, *JUNK], most=100) == [3, 9, 2**70]  # the catalog's: known_ids
+    assert int_list(list(range(10, 0, -1)), most=4) == [7, 8, 9, 10]  # the first 4 looked at
+    assert int_list("9", most=100) is None and int_list({"ids": [9]}, most=100) is None
+    assert int_list([], most=100) == []
 
 
 def test_a_clicked_point_keeps_only_short_json_values():
@@ -105,9 +112,13 @@ def test_crafted_chart_clicks_are_ignored(app_test):
 
 def test_a_crafted_compare_selection_keeps_only_known_ids(app_test):
     at = app_test(EXPLORER, tab="Compare layers")
-    points = [{"point_index": i, "customdata": [value]} for i, value in enumerate([2, 10**9, "x", 4])]
-    click_plotly_points(at, "compare_left_chart", points)
+    select_plotly_ids(at, "compare_left_chart", [2, 10**9, 4, *JUNK])
     assert at.session_state.compare_ids == [2, 4]
+    # millions of ids: only the first the chart may send are looked at, only the catalog's kept
+    select_plotly_ids(at, "compare_right_chart", [5, 6] + list(range(10**6, 10**6 + 200_000)))
+    assert at.session_state.compare_ids == [5, 6]
+    select_plotly_ids(at, "compare_left_chart", {"ids": [1]})  # no list: nothing selected
+    assert at.session_state.compare_ids == []
 
 
 def test_crafted_url_values_fall_back_to_the_default_view(app_test):

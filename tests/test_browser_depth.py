@@ -1,13 +1,14 @@
 """The depth views by mouse in headless Chromium: a click on a cell of the pinned sample's depth strip
 opens that layer, the Failures tab shows the lost images and a confusion's chart, a click on the layer
 similarity opens Compare layers with those two, and Compare models shows two layers' maps for a clicked
-cell. Screenshots go to test-artifacts/."""
+cell, loading none of Streamlit's plotly bundle. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import pytest
 
 import catalog
 from harness.browser import inspector_id
+from tests.test_browser_explorer_charts import STREAMLIT_PLOTLY
 
 pytestmark = pytest.mark.browser
 
@@ -88,6 +89,8 @@ def test_compare_models_shows_a_clicked_pair_of_layers_side_by_side(streamlit_se
                                                                     screenshot):
     page, url, path = browser_page, streamlit_server.url, streamlit_server.path
     layers = catalog.open(path).execute("SELECT layer_id, name FROM layers ORDER BY position").fetchall()
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(f"{url}/Compare_models")
     page.wait_for_selector(".st-key-models_box .js-plotly-plot", timeout=90000)
     assert "compared with itself" in page.inner_text("body")
@@ -98,5 +101,10 @@ def test_compare_models_shows_a_clicked_pair_of_layers_side_by_side(streamlit_se
     page.wait_for_selector(".st-key-models_b_box .js-plotly-plot", timeout=60000)
     body = page.inner_text("body")
     assert f"{path.name} · {a[1]}" in body and f"{path.name} · {b[1]}" in body
+    # both maps are the app's mounted charts: the page loads none of Streamlit's plotly bundle
+    for side in ("a", "b"):
+        assert page.locator(f".st-key-models_{side}_box .ls-plotly.js-plotly-plot").count() == 1
+    page.wait_for_timeout(1000)
+    assert not [u for u in requested if STREAMLIT_PLOTLY.search(u)]
     screenshot("depth-5-compare-models", full_page=True)
     assert not page_errors

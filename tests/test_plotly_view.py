@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 import pytest
 
 from app import plotly_view
-from tests.apptest_tools import chart_json, chart_spec, click_plotly_points, decode_typed_arrays
+from tests.apptest_tools import (chart_json, chart_spec, click_plotly_points, component_data,
+                                 decode_typed_arrays, select_plotly_ids)
 
 
 def test_numeric_arrays_travel_as_typed_arrays_and_decode_to_the_same_values():
@@ -137,6 +138,27 @@ def test_the_layer_charts_draw_and_select_layers_whether_or_not_plotly_js_can_be
     assert at.session_state.layer_id == line["customdata"][index][0]
     ring = next(t for t in chart_spec(at, "separability_chart")["data"] if t["name"] == "selected layer")
     assert ring["x"] == [line["x"][index]]
+
+
+@pytest.mark.parametrize("served", [True, False])
+def test_compare_layers_links_a_selection_whether_or_not_plotly_js_can_be_served(app_test, monkeypatch, served):
+    if not served:
+        monkeypatch.setattr(plotly_view, "asset_url", lambda: None)
+    at = app_test("pages/1_Explorer.py", tab="Compare layers")
+    for key in ("compare_left_chart", "compare_right_chart"):
+        mounted = [e for e in at.get("bidi_component") if e.proto.id.endswith(key)]
+        streamlit_charts = [c for c in at.get("plotly_chart") if c.proto.id.endswith(key)]
+        assert (len(mounted), len(streamlit_charts)) == ((1, 0) if served else (0, 1))
+    if served:  # the map's dark look and a double click back to its own ranges, with select and lasso tools
+        sent = component_data(at, "compare_left_chart")
+        assert sent["selects"] and not sent["clicks"] and sent["config"]["doubleClick"] == "reset"
+        layout = json.loads(sent["layout"])
+        assert layout["font"]["color"] == "#e6e6e6" and layout["dragmode"] == "lasso"
+        assert "select2d" not in str(sent["config"].get("modeBarButtonsToRemove"))
+    select_plotly_ids(at, "compare_left_chart", [4, 7])
+    for key in ("compare_left_chart", "compare_right_chart"):
+        ringed = next(t for t in chart_spec(at, key)["data"] if t["name"] == "highlighted")
+        assert sorted(int(c[0]) for c in ringed["customdata"]) == [4, 7]
 
 
 def test_a_mounted_chart_has_the_apps_look_and_no_white_default_template(monkeypatch):

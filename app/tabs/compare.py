@@ -48,9 +48,8 @@ def render(view: View, table: pd.DataFrame) -> None:
             specs.append(spec)
             key = f"compare_{side}_chart"
             with st.container(key=f"compare_{side}_box"):
-                st.plotly_chart(datamap.figure({**spec, "layout": {**spec["layout"], "showlegend": False}}),
-                                width="stretch", key=key, on_select=partial(_on_select, key),
-                                selection_mode=("box", "lasso"), config={"displaylogo": False})
+                datamap.draw({**spec, "layout": {**spec["layout"], "showlegend": False}}, key=key,
+                             config=datamap.LINKED_CONFIG, on_select=partial(_on_select, key))
     _shared_legend(specs[0], view.colour_by)
 
 
