@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from app import settings
 from app.cached import manifest, sample_view
@@ -187,38 +189,40 @@ def _batch_and_keep(model_key: tuple[str, str], views: list[bytes], cache: Activ
 
 
 WARM_WAIT_S = 30.0  # the longest a run waits for the worker's forward of the maps it asks for
-# A warm-up waits this long before it takes the worker: it is asked for as a gallery goes out, and on a
-# small machine the browser drawing that gallery shares the CPU with the forward.
+# A warm-up waits this long before it reads or computes anything: it is asked for as a gallery goes out,
+# and on a small machine the browser drawing that gallery shares the CPU with it.
 WARM_DELAY_S = 1.5
 _warming: dict[tuple[str, int, tuple[int, ...]], Future] = {}
-_warm_timers: dict[tuple[str, int, tuple[int, ...]], threading.Timer] = {}
+_warm_timers: dict[tuple[str, int], threading.Timer] = {}
 
 
-def warm_layer_activations(path: str, sample_ids: list[int], layer_id: int, delay_s: float | None = None) -> None:
-    """Queue on the worker, `delay_s` (WARM_DELAY_S) from now, one batched forward of these samples at
-    one layer (the Channel tab's nine maps), unless their maps are on disk or queued already (looked at
-    again when the delay is up: the tab may have computed them meanwhile): the tab then opens without its
-    forward. A failed one is forgotten; the tab computes its maps and says what fails."""
-    key = (path, int(layer_id), tuple(int(s) for s in sample_ids))
-    cache = _cache(path)
-
-    def missing() -> list[int]:
-        return [s for s in key[2] if not cache.file(s, key[1]).is_file()]
-
-    with _jobs_lock:
-        if key in _warming or key in _warm_timers or not missing():
-            return
-    # what the worker needs is read here, in the script run (the catalog's caches are Streamlit's)
-    views, model_key = {s: sample_view(path, s)["image"] for s in key[2]}, _model_of(path)
+def warm_layer_activations(path: str, layer_id: int, sample_ids_of: Callable[[], list[int] | None],
+                           delay_s: float | None = None) -> None:
+    """`delay_s` (WARM_DELAY_S) from now, queue on the worker one batched forward of the samples
+    `sample_ids_of()` names at one layer (the Channel tab's nine maps), unless their maps are on disk or
+    queued already: the tab then opens without its forward. Everything, `sample_ids_of` included, runs
+    after the delay, on a timer thread that shares the calling script run's context (Streamlit's caches);
+    a run that asks for maps of this layer meanwhile calls it off (`layer_activations`). A failed one is
+    forgotten; the tab computes its maps and says what fails."""
+    layer_key = (path, int(layer_id))
 
     def queue(timer: threading.Timer | None = None) -> None:
         with _jobs_lock:
-            if timer is not None and _warm_timers.pop(key, None) is not timer:
-                return  # called off: a run computes these maps itself (`layer_activations`)
-            ids = missing()
-            if key in _warming or not ids:
+            if timer is not None and _warm_timers.pop(layer_key, None) is not timer:
+                return  # called off: a run computes this layer's maps itself
+        ids = sample_ids_of()
+        if not ids:
+            return
+        key, cache = (path, int(layer_id), tuple(int(s) for s in ids)), _cache(path)
+        with _jobs_lock:
+            missing = [s for s in key[2] if not cache.file(s, key[1]).is_file()]
+            if key in _warming or not missing:
                 return
-            job = _workers.submit(_batch_and_keep, model_key, [views[s] for s in ids], cache, ids, key[1])
+        views = [sample_view(path, s)["image"] for s in missing]
+        with _jobs_lock:
+            if key in _warming:
+                return
+            job = _workers.submit(_batch_and_keep, _model_of(path), views, cache, missing, key[1])
             _warming[key] = job
             job.add_done_callback(lambda done: _forget_warming(key, done))
 
@@ -228,10 +232,11 @@ def warm_layer_activations(path: str, sample_ids: list[int], layer_id: int, dela
         return
     timer = threading.Timer(delay_s, lambda: queue(timer))
     timer.daemon = True
+    add_script_run_ctx(timer, get_script_run_ctx())
     with _jobs_lock:
-        if key in _warm_timers:
+        if layer_key in _warm_timers:
             return
-        _warm_timers[key] = timer
+        _warm_timers[layer_key] = timer
     timer.start()
 
 
@@ -248,7 +253,7 @@ def layer_activations(path: str, sample_ids: list[int], layer_id: int) -> list[n
     key = (path, int(layer_id), tuple(int(s) for s in sample_ids))
     with _jobs_lock:
         warming = _warming.get(key)
-        waiting = _warm_timers.pop(key, None)  # not begun: this run computes them, the warm-up is called off
+        waiting = _warm_timers.pop(key[:2], None)  # not begun: this run computes them, the warm-up is called off
     if waiting is not None:
         waiting.cancel()
     if warming is not None:

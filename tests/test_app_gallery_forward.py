@@ -83,7 +83,7 @@ def test_maps_the_worker_is_warming_are_waited_for_not_computed_again(app_env, m
             assert release.wait(60)
         return batch(*args)
     monkeypatch.setattr(state, "_batch_and_keep", held)
-    state.warm_layer_activations(path, [0, 1, 2], layer_id, delay_s=0)
+    state.warm_layer_activations(path, layer_id, lambda: [0, 1, 2], delay_s=0)
     timer = threading.Timer(0.5, release.set)
     timer.start()
     try:
@@ -107,7 +107,7 @@ def test_a_warm_up_whose_maps_were_computed_during_its_delay_runs_no_forward(app
         calls.append(threading.current_thread().name)
         return batch(*args)
     monkeypatch.setattr(state, "_batch_and_keep", counted)
-    state.warm_layer_activations(path, [3, 4], layer_id, delay_s=0.5)
+    state.warm_layer_activations(path, layer_id, lambda: [3, 4], delay_s=0.5)
     state.layer_activations(path, [3, 4], layer_id)  # the tab opened at once: it computes them itself
     for timer in list(state._warm_timers.values()):
         timer.join(timeout=10)

@@ -86,20 +86,23 @@ def _heatmap_rows(group_only: bool) -> str:
 
 
 def warm(path: str, layer: pd.Series, group_only: bool) -> None:
-    """Owner mode: queue the forward of the nine maps this tab would show first at this layer (the channel
-    chosen, else the most active one) on the activations worker (the Explorer asks once a pin's gallery
-    is shown), so that the tab's first open finds them computed. Public mode leaves the model to the
-    visitor's asking."""
+    """Owner mode: have the activations worker compute the nine maps this tab would show first at this
+    layer (the channel chosen, else the most active one), a moment after the Explorer asks (once a pin's
+    gallery is shown), so that the tab's first open finds them computed. Public mode leaves the model to
+    the visitor's asking."""
     if not settings.builds_allowed():
         return
     layer_id, channels = int(layer["layer_id"]), int(layer["channels"])
-    means = cached.class_means(path, layer_id, _heatmap_rows(group_only))
-    if means.empty:
-        return
-    asked = st.session_state.get("channel")
-    channel = int(asked) if asked is not None and 0 <= int(asked) < channels else _strongest(means)
-    state.warm_layer_activations(path, [int(s) for s in cached.channel_top(path, layer_id, channel).sample_id],
-                                 layer_id)
+    rows, asked = _heatmap_rows(group_only), st.session_state.get("channel")  # this run's, read now
+
+    def first_nine() -> list[int] | None:
+        means = cached.class_means(path, layer_id, rows)
+        if means.empty:
+            return None
+        channel = int(asked) if asked is not None and 0 <= int(asked) < channels else _strongest(means)
+        return [int(s) for s in cached.channel_top(path, layer_id, channel).sample_id]
+
+    state.warm_layer_activations(path, layer_id, first_nine)
 
 
 def _keep_channel_in_range(means: pd.DataFrame, channels: int, layer_name: str) -> None:
