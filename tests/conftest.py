@@ -10,6 +10,7 @@ import importlib.util
 import os
 import re
 import subprocess
+from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
@@ -126,7 +127,15 @@ def app_test(app_env):
             check(at.run())
         return at
 
-    return open_page
+    yield open_page
+    # a pin's Channel warm-up (app.state, 1.5 s after its gallery) must not fire into the next test
+    from app import state
+    with state._jobs_lock:
+        timers = list(state._warm_timers.values())
+        state._warm_timers.clear()
+    for timer in timers:
+        timer.cancel()
+    futures.wait(list(state._warming.values()), timeout=60)
 
 
 # --- the app in a browser ----------------------------------------------------------------------------
