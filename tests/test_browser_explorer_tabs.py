@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import catalog
 from harness.browser import inspector_id
@@ -245,15 +244,8 @@ def test_neighbours_compare_and_export_by_mouse(streamlit_server, browser_page, 
     page.wait_for_selector(".ls-inspector-head", timeout=90000)
     assert inspector_id(page) == 4
     # neighbours of the pinned sample
-    # A tab clicked while the first look's fragment reports go out (the bridge's "drawn", the pictures'
-    # view) can be batched into a fragment's run by Streamlit, which then never runs the page for the tab
-    # (seen once in the full suite): a person clicks again, and so does this test, once.
     page.get_by_role("tab", name="Neighbours").click()
-    try:
-        page.wait_for_selector("[data-testid='neighbours-summary']", timeout=30000)
-    except PlaywrightTimeout:
-        page.get_by_role("tab", name="Neighbours").click()
-        page.wait_for_selector("[data-testid='neighbours-summary']", timeout=60000)
+    page.wait_for_selector("[data-testid='neighbours-summary']", timeout=60000)
     assert "share its" in page.inner_text("[data-testid='neighbours-summary']")
     # two layers side by side
     page.get_by_role("tab", name="Compare layers").click()
