@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, palette, plotly_view
+from app import cached, fragments, palette, plotly_view
 from app.browser_values import known_int
 from app.charts import DARK
 from app.separability_chart import clicked_layer
@@ -94,6 +94,6 @@ def render(path: str, sample_id: int | None, selected: int, on_layer: Callable[[
         if layer_id is not None:
             on_layer(layer_id)
 
-    plotly_view.draw(figure(frame, colours(list(frame.vote), level, labels), selected), key=KEY, on_click=clicked,
+    plotly_view.draw(figure(frame, colours(list(frame.vote), level, labels), selected), key=KEY, on_click=fragments.page_widget(clicked),
                      config={"displayModeBar": False})
     st.caption(caption(int(sample_id), level, str(true), str(answer)), help=HELP)

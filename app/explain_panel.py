@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import cached, layer_explain, settings
+from app import cached, fragments, layer_explain, settings
 from app.layer_map import kind_and_shape
 from app.layer_explain import FAST, METHOD_LABELS, METRIC_LABELS, RANDOM, Busy, Subject
 from app.markup import data_url, escape
@@ -98,7 +98,7 @@ def _asked(key: str, token: tuple, label: str, **button) -> bool:
     if st.session_state.get(key) == token:
         del st.session_state[key]  # one attempt per click: a stopped or refused run does not repeat
         return True
-    st.button(label, key=f"{key}_button", on_click=lambda: st.session_state.__setitem__(key, token), **button)
+    st.button(label, key=f"{key}_button", on_click=fragments.page_widget(lambda: st.session_state.__setitem__(key, token)), **button)
     return False
 
 
@@ -109,7 +109,8 @@ def _progress_with_stop(key: str, label: str, unit: str) -> Iterator[Callable[[i
     at its next call once a rerun is asked for); the next run learns of it from `_stop_clicked(key)`."""
     bar = st.progress(0.0, text=f"{label}: starting…")
     stop = st.empty()
-    stop.button("Stop", key=f"{key}_stop", on_click=lambda: st.session_state.__setitem__(f"{key}_stopped", True))
+    stop.button("Stop", key=f"{key}_stop", on_click=fragments.page_widget(
+        lambda: st.session_state.__setitem__(f"{key}_stopped", True)))
 
     def progress(done: int, total: int) -> None:
         bar.progress(min(done / max(total, 1), 1.0), text=f"{label}: {done} of {total} {unit}")
@@ -140,7 +141,8 @@ def _map(path: str, subject: Subject, layer_id: int, layer_name: str, class_idx:
             if st.session_state.get(_requested_key(prefix)) != subject.key:
                 st.caption("Maps are computed on request (about a second each, kept on disk for catalog samples).")
                 st.button("Explain at this layer", key=f"{prefix}_explain", type="primary",
-                          on_click=lambda: st.session_state.__setitem__(_requested_key(prefix), subject.key))
+                          on_click=fragments.page_widget(
+                              lambda: st.session_state.__setitem__(_requested_key(prefix), subject.key)))
             else:
                 with st.spinner(f"{label} at {layer_name}…"):
                     cam = _guarded(label, lambda: layer_explain.compute_map(path, subject, layer_name, layer_id,

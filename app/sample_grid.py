@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import cached
+from app import cached, fragments
 from app.browser_values import known_int
 from app.markup import sample_thumbs
 
@@ -36,4 +36,4 @@ def pickable_thumbs(path: str, ids: list[int], captions: list[str], testid: str,
             on_pin(sample_id)
 
     _grid(data={"html": html, "key": hashlib.sha1(html.encode()).hexdigest()[:12]}, key=key,
-          on_pin_change=picked)
+          on_pin_change=fragments.page_widget(picked))

@@ -15,10 +15,9 @@ the value while the browser drops it, and only persist_state has it sent back wh
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import cached
 from app.view import View
@@ -46,29 +45,6 @@ def keep_widgets() -> None:
     kept = dict(st.session_state.get(KEPT, {}))
     kept.update({key: st.session_state[key] for key in list(st.session_state.keys()) if _holds_view(key)})
     st.session_state[KEPT] = kept
-
-
-def run_page_if_fragment() -> None:
-    """As a callback of a widget outside every fragment: run the whole page when this run is a fragment's.
-
-    Streamlit's browser sends the widget changes of one moment in one message, and when one of them is a
-    fragment's (the map's hover reaching the inspector, a zoom reaching the pictures) the message runs
-    only that fragment: a tab clicked then would show its name and nothing under it, a control would hold
-    a value the page was not drawn with. The callbacks run before the fragment does, so a whole-page run
-    takes its place."""
-    ctx = get_script_run_ctx()
-    if ctx is not None and ctx.fragment_ids_this_run:
-        st.rerun(scope="app")
-
-
-def page_widget(callback: Callable[[], None] | None = None) -> Callable[[], None]:
-    """The on_change of a page widget outside every fragment: `callback` (if any), then
-    `run_page_if_fragment`."""
-    def changed() -> None:
-        if callback is not None:
-            callback()
-        run_page_if_fragment()
-    return changed
 
 
 def perplexity_key(path: str) -> str:

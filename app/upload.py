@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import cached, separability_chart, state
+from app import cached, fragments, separability_chart, state
 from app.bounded import BoundedStore
 from app.view import METHOD_LABELS
 from core.errors import BadImage
@@ -162,12 +162,12 @@ def render(path: str, layer_id: int, layer_name: str, method: str, used: float |
     from app.markup import data_url, escape, sample_thumbs
     left, right = st.columns([1, 1])
     left.file_uploader(f"Upload a {UPLOAD_FORMATS} image", type=["jpg", "jpeg", "png", "webp"], key="upload_file",
-                       on_change=_on_file, help=HELP)
+                       on_change=fragments.page_widget(_on_file), help=HELP)
     table = cached.samples(path)
     keys = cached.readable_keys(path)
     keys = keys[::-(-len(keys) // MAX_PICK)] if len(keys) > MAX_PICK else keys  # every k-th: all classes, few options
     right.selectbox("…or pick one from the catalog's folder", keys, index=None, key="upload_pick",
-                    on_change=_on_pick, placeholder="a file of this catalog's dataset")
+                    on_change=fragments.page_widget(_on_pick), placeholder="a file of this catalog's dataset")
     source = _source(path)
     if source is None:
         if st.session_state.get("upload_digest"):

@@ -14,6 +14,7 @@ from app import (
     datamap,
     depth_strip,
     explain_panel,
+    fragments,
     gallery,
     inspector,
     layer_map,
@@ -52,7 +53,7 @@ urlstate.restore_catalog({p.name: str(p) for p, _ in found})
 with st.sidebar:
     st.subheader("Controls")
     path = st.selectbox("Catalog", list(labels), format_func=labels.get, key="catalog",
-                        on_change=session.page_widget())
+                        on_change=fragments.page_widget())
 try:
     session.init_state(path)
 except Exception as exc:  # a stale or damaged catalog: say so instead of a traceback
@@ -107,7 +108,7 @@ with st.sidebar:
     elif st.session_state.get("method") not in METHOD_LABELS:
         st.session_state.method = "tsne"
     method = st.radio("Method", list(METHOD_LABELS), format_func=METHOD_LABELS.get, horizontal=True,
-                      key="method", disabled=not perplexities, on_change=session.page_widget())
+                      key="method", disabled=not perplexities, on_change=fragments.page_widget())
     requested = used = None
     if method == "tsne" and perplexities:
         used_of = dict(perplexities)
@@ -122,24 +123,24 @@ with st.sidebar:
         # the kept perplexity.
         requested = st.select_slider(
             "Perplexity (t-SNE)", options=options, key=perplexity_key, persist_state="session",
-            on_change=session.page_widget(),
+            on_change=fragments.page_widget(),
             format_func=lambda p: f"{p:g}" if abs(used_of[p] - p) < 1e-6 else f"{p:g}→{used_of[p]:g}")
         used = used_of[requested]
         st.caption(f"Perplexity used: **{used:g}**" + ("" if abs(used - requested) < 1e-6 else
                    f" (asked {requested:g}; capped at {manifest['perplexities']['max_for_n']} for N)"))
-    colour_by = st.selectbox("Colour by", list(datamap.COLOUR_BY), key="colour_by", on_change=session.page_widget())
+    colour_by = st.selectbox("Colour by", list(datamap.COLOUR_BY), key="colour_by", on_change=fragments.page_widget())
     if cached.one_image_per_class(path) and colour_by in ("coarse group", "class"):
         st.caption("Every class has one image in this catalog: a colour per class would give every point its "
                    "own hue, so the map is coloured by **coarse group** by default.")
     if "cluster_names" not in st.session_state:  # on by default
         st.session_state.cluster_names = True
-    names_shown = st.toggle("Cluster names", key="cluster_names", on_change=session.page_widget(),
+    names_shown = st.toggle("Cluster names", key="cluster_names", on_change=fragments.page_widget(),
                             help="Each cluster (HDBSCAN) named on the map by its majority label and purity")
     st.selectbox("Layer", layer_ids, format_func=lambda i: f"{i}: {names[i]}", key="layer_select",
-                 on_change=session.page_widget(_on_layer_select))
+                 on_change=fragments.page_widget(_on_layer_select))
     if not isinstance(st.session_state.get(map_pictures.SWITCH), bool):
         st.session_state[map_pictures.SWITCH] = True
-    pictures = st.toggle("Pictures on the map", key=map_pictures.SWITCH, on_change=session.page_widget(),
+    pictures = st.toggle("Pictures on the map", key=map_pictures.SWITCH, on_change=fragments.page_widget(),
                          help=f"Where the map's view holds at most {map_pictures.PICTURES_UP_TO} points, each is "
                               "drawn as its image, framed in its colour: zoom in to see them.")
     st.divider()
@@ -167,12 +168,12 @@ separability, separability_by = cached.separability(path)
 group_only = separability_by != "class"
 map_col, sep_col = st.columns([3, 1], gap="small")
 with map_col, st.container(key="layer_map_box"):
-    layer_map.layer_map(table, view.layer_id, key="layer_map", on_change=session.page_widget(_on_layer_map),
+    layer_map.layer_map(table, view.layer_id, key="layer_map", on_change=fragments.page_widget(_on_layer_map),
                         title=".st-key-datamap .gtitle")
 with sep_col, st.container(key="separability"):
     settled = cached.settled_curve(path)
     plotly_view.draw(separability_chart.figure(separability, separability_by, view.layer_id, settled),
-                     key="separability_chart", on_click=session.page_widget(_on_separability), config={"displayModeBar": False})
+                     key="separability_chart", on_click=fragments.page_widget(_on_separability), config={"displayModeBar": False})
     st.caption(separability_chart.caption(separability_by, bool(settled.settled.notna().any())),
                help=separability_chart.help_text(separability_by))
 
@@ -182,10 +183,10 @@ with left:
     controls = st.columns([11, 9], gap="small")
     show = controls[0].segmented_control("Show", ["all", "correct", "incorrect"],
                                          format_func=lambda v: "wrong" if v == "incorrect" else v,
-                                         key="map_filter", on_change=session.page_widget()) or "all"
+                                         key="map_filter", on_change=fragments.page_widget()) or "all"
     view = replace(view, show=show)
     drag = controls[1].segmented_control("Drag to", ["pan", "box", "lasso"], default="pan", key="drag_mode",
-                                         on_change=session.page_widget(),
+                                         on_change=fragments.page_widget(),
                                          help="box or lasso: select points (the Selection tab summarises them)")
     dragmode = {"box": "select", "lasso": "lasso"}.get(drag or "pan", "pan")
     highlight = tuple(sorted(set(st.session_state.get("selection_ids") or []) |
@@ -263,7 +264,7 @@ TABS = {
     "Failures": lambda: failures.render(view, _set_layer, _pin),
     "Layer similarity": lambda: similarity.render(view, table),
 }
-tabs = st.tabs(list(TABS), key="explorer_tab", on_change=session.page_widget(),
+tabs = st.tabs(list(TABS), key="explorer_tab", on_change=fragments.page_widget(),
                default="Channel" if channel_from_url else None)
 for tab, render_tab in zip(tabs, TABS.values()):
     with tab:

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, plotly_view, settings, state
+from app import cached, fragments, plotly_view, settings, state
 from app.browser_values import as_int
 from app.charts import DARK, cell_overlay, selected_points
 from app.markup import thumbs_html
@@ -130,7 +130,8 @@ def render(path: str, layer: pd.Series, group_only: bool) -> None:
     # persist_state: the input comes back with the tab showing the channel the page draws (a fragment
     # rerun asked for while the run closing the tab goes on keeps the value on the server, not in the browser)
     channel = st.number_input(f"Channel (0–{channels - 1})", min_value=0, max_value=channels - 1, step=1,
-                              key="channel", persist_state="session")
+                              key="channel", persist_state="session",
+                              on_change=fragments.page_widget())
     st.markdown(f"**The 9 samples that activate channel {channel} of {layer['name']} most** "
                 "(the channel's map over each image; one colour scale for the nine). The number under each "
                 "is the channel's **mean activation** over that image.")
@@ -138,6 +139,6 @@ def render(path: str, layer: pd.Series, group_only: bool) -> None:
         items = channel_overlays(path, layer_id, int(channel))
     st.html(thumbs_html(items, "channel-top"))
     with st.container(key="class_channel_box"):
-        plotly_view.draw(heatmap_figure(means, int(channel), means_by), key=HEATMAP_KEY, on_click=_on_heatmap_select)
+        plotly_view.draw(heatmap_figure(means, int(channel), means_by), key=HEATMAP_KEY, on_click=fragments.page_widget(_on_heatmap_select))
     if group_only:
         st.caption("Rows are coarse groups: every class has a single sample in this catalog.")

@@ -7,7 +7,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from app import cached, datamap, palette
+from app import cached, datamap, fragments, palette
 from app.browser_values import known_ids
 from app.charts import selected_sample_ids
 from app.view import View
@@ -36,7 +36,7 @@ def render(view: View, table: pd.DataFrame) -> None:
     st.caption("Select points (box or lasso) on either map: the same samples are ringed on both. "
                f"{len(linked)} linked samples.")
     if linked:
-        st.button("Clear the linked samples", key="clear_compare", on_click=_clear_linked)
+        st.button("Clear the linked samples", key="clear_compare", on_click=fragments.page_widget(_clear_linked))
     specs = []
     for column, side in zip(st.columns(2), ("left", "right")):
         with column:
@@ -49,7 +49,7 @@ def render(view: View, table: pd.DataFrame) -> None:
             key = f"compare_{side}_chart"
             with st.container(key=f"compare_{side}_box"):
                 datamap.draw({**spec, "layout": {**spec["layout"], "showlegend": False}}, key=key,
-                             config=datamap.LINKED_CONFIG, on_select=partial(_on_select, key))
+                             config=datamap.LINKED_CONFIG, on_select=fragments.page_widget(partial(_on_select, key)))
     _shared_legend(specs[0], view.colour_by)
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, plotly_view
+from app import cached, fragments, plotly_view
 from app.browser_values import known_int
 from app.charts import DARK
 from app.sample_grid import pickable_thumbs
@@ -115,7 +115,7 @@ def render(view: View, on_layer: Callable[[int], None], on_pin: Callable[[int], 
             on_layer(layer_id)
 
     with st.container(key="failures_pair_box"):
-        plotly_view.draw(pair_figure(curve, view.layer_id), key=PAIR_KEY, on_click=clicked,
+        plotly_view.draw(pair_figure(curve, view.layer_id), key=PAIR_KEY, on_click=fragments.page_widget(clicked),
                          config={"displayModeBar": False})
     st.caption(f"10-NN confusion of *{true}* and *{predicted}* per layer (input left): the share of their "
                "samples whose 10 nearest others vote for the other label. The green diamond: from here on it "

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, datamap, plotly_view
+from app import cached, datamap, fragments, plotly_view
 from app.charts import DARK, DARK_BLUES, cell_overlay, selected_points
 from app.markup import counted, escape, sample_thumbs
 from app.view import View
@@ -36,12 +36,12 @@ def render(view: View, group_only: bool) -> None:
         st.caption("Nothing to count.")
         return
     with st.container(key="confusion_box"):
-        plotly_view.draw(confusion_figure(matrix), key=CONFUSION_KEY, on_click=_on_confusion_select)
+        plotly_view.draw(confusion_figure(matrix), key=CONFUSION_KEY, on_click=fragments.page_widget(_on_confusion_select))
     st.session_state["_confusion_scope"] = (by, scope)
     if st.session_state.get("highlight_ids"):
         st.caption(f"Highlighted on the map: {counted(len(st.session_state.highlight_ids), 'sample')} "
                    f"({escape(str(st.session_state.get('highlight_label', '')))}).")
-        st.button("Clear the highlight", key="clear_highlight", on_click=_clear_highlight)
+        st.button("Clear the highlight", key="clear_highlight", on_click=fragments.page_widget(_clear_highlight))
 
 
 def cluster_choice(row) -> str:
@@ -57,7 +57,7 @@ def _cluster_picker(view: View) -> None:
     choices = {int(row.cluster): cluster_choice(row) for row in clusters.itertuples()}
     st.selectbox("Select a whole cluster of this map", list(choices), index=None, format_func=choices.get,
                  key=CLUSTER_PICK_KEY, placeholder="Choose a cluster (its majority label, purity and size)",
-                 on_change=_on_cluster_pick, args=(view, choices))
+                 on_change=fragments.page_widget(_on_cluster_pick), args=(view, choices))
 
 
 def _on_cluster_pick(view: View, choices: dict[int, str]) -> None:
@@ -92,7 +92,7 @@ def _summary(path: str, con, ids: list[int]) -> None:
     if len(shown) < len(ids):
         right.caption(f"Showing {len(shown)} of {len(ids)} selected samples (the first by id).")
     right.html(sample_thumbs(path, shown, [f"#{s} {labels.get(s, '?')}" for s in shown], "selection-thumbs"))
-    st.button("Clear the selection", key="clear_selection", on_click=_clear_selection)
+    st.button("Clear the selection", key="clear_selection", on_click=fragments.page_widget(_clear_selection))
 
 
 def confusion_figure(matrix: pd.DataFrame) -> go.Figure:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import cached, plotly_view, similarity
+from app import cached, fragments, plotly_view, similarity
 from app.view import View
 
 KEY = "similarity_chart"
@@ -32,4 +32,4 @@ def render(view: View, table: pd.DataFrame) -> None:
                "click a cell to open *Compare layers* with those two.")
     with st.container(key="similarity_box"):
         plotly_view.draw(similarity.heatmap(matrix.to_numpy(float), layers, layers, "layer", "layer"), key=KEY,
-                         on_click=clicked, config={"displayModeBar": False})
+                         on_click=fragments.page_widget(clicked), config={"displayModeBar": False})
