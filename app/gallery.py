@@ -23,6 +23,9 @@ INLINE_WAIT_S = 1.0  # how long a run waits for a forward before it shows the ga
 POLL_S = 0.5
 RETRY = "retry_activations"
 PINNED_BY_HAND = "_pinned_by_hand"  # the sample a click on the map pinned last (see `pinned_by_hand`)
+# the forward this session asked for or waits on, ((path, sample_id), Future): app.state forgets a job once
+# it ends, so its failure is read here, and dropped once shown
+JOB = "_activations_job"
 
 
 def pinned_by_hand(path: str, sample_id: int, layer_id: int) -> None:
@@ -31,7 +34,23 @@ def pinned_by_hand(path: str, sample_id: int, layer_id: int) -> None:
     visitor's pin never starts the model by itself)."""
     st.session_state[PINNED_BY_HAND] = int(sample_id)
     if settings.builds_allowed():
-        state.begin_activations(path, sample_id, layer_id)
+        _hold(path, sample_id, state.begin_activations(path, sample_id, layer_id))
+
+
+def _hold(path: str, sample_id: int, job: futures.Future | None) -> None:
+    """Keep `job`, the sample's forward, for this session's gallery to wait on and report."""
+    if job is not None:
+        st.session_state[JOB] = ((path, int(sample_id)), job)
+
+
+def _held(path: str, sample_id: int) -> futures.Future | None:
+    """The sample's forward this session holds, while it runs or once it failed (a finished one's maps
+    are in the cache, or evicted since: a new forward computes them)."""
+    held = st.session_state.get(JOB)
+    if not held or held[0] != (path, int(sample_id)):
+        return None
+    job = held[1]
+    return job if not job.done() or job.exception() is not None else None
 
 
 def value_range(maps: np.ndarray) -> tuple[float, float]:
@@ -181,9 +200,10 @@ def render(path: str, sample_id: int, layer: pd.Series) -> bool:
     if items is None:
         slot = st.empty()
         # owner mode computes a sample pinned by hand at once; a forward already asked for is waited for
-        # (or its failure shown)
-        wanted = state.has_activations_job(path, sample_id) or bool(st.session_state.get(RETRY)) or (
-            settings.builds_allowed() and st.session_state.get(PINNED_BY_HAND) == sample_id)
+        # (or, this session's, its failure shown)
+        held = _held(path, sample_id)
+        wanted = (held is not None or state.has_activations_job(path, sample_id) or bool(st.session_state.get(RETRY))
+                  or (settings.builds_allowed() and st.session_state.get(PINNED_BY_HAND) == sample_id))
         if not wanted:
             with slot.container():
                 st.caption("Full activation maps are not stored in the catalog; one forward pass computes "
@@ -192,7 +212,8 @@ def render(path: str, sample_id: int, layer: pd.Series) -> bool:
         if not wanted:
             return False
         slot.empty()
-        job = state.activations_job(path, sample_id)
+        job = held if held is not None else state.activations_job(path, sample_id)
+        _hold(path, sample_id, job)
         with st.spinner("Running the model on this image…"):
             finished = not futures.wait([job], timeout=INLINE_WAIT_S).not_done
         if not finished:
@@ -201,7 +222,7 @@ def render(path: str, sample_id: int, layer: pd.Series) -> bool:
             await_activations(path, sample_id)
             return False
         if job.exception() is not None:
-            state.forget_job((path, sample_id), job)
+            st.session_state.pop(JOB, None)  # reported: a click on "Try again" starts a new forward
             log.error("computing the activations of #%s failed", sample_id, exc_info=job.exception())
             st.error(f"The activations could not be computed: {job.exception()}")
             st.button("Try again", key=RETRY)

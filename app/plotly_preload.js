@@ -1,16 +1,27 @@
-// Run by an st.html script tag among the page's first elements (app/plotly_view.py `preload`): starts
-// loading plotly.js while the rest of the page still renders. The charts' script (plotly_view.js) runs
-// only once the whole page is rendered, and takes this promise instead of starting plotly.js itself.
-// Once per page load: the tag runs again when a visitor comes back to the page.
+// Run by an st.html script tag among the page's first elements (app/plotly_view.py `preload`): defines the
+// page's one plotly.js loader, window.__lsLoadPlotly(src), and starts it while the rest of the page still
+// renders. The charts' script (plotly_view.js) runs only once the whole page is rendered, and calls the same
+// loader, which hands it the load under way. The tag runs again when a visitor comes back to the page: the
+// loader is defined once per page load, and plotly.js loaded once.
 (() => {
+  if (!window.__lsLoadPlotly) {
+    let loading = null;  // the load under way, or done; null again after a failed one, so a later call retries
+    window.__lsLoadPlotly = (src) => {
+      if (window.Plotly) return Promise.resolve(window.Plotly);
+      if (!loading) {
+        loading = new Promise((resolve, reject) => {
+          const script = document.createElement('script');
+          script.src = src;
+          script.onload = () => resolve(window.Plotly);
+          script.onerror = () => { loading = null; script.remove();
+                                   reject(new Error('plotly.js could not be loaded from ' + src)); };
+          document.head.appendChild(script);
+        });
+      }
+      return loading;
+    };
+    window.dispatchEvent(new Event('ls-plotly-loader'));
+  }
   const src = document.currentScript && document.currentScript.dataset.src;
-  if (!src || window.Plotly || window.__lsPlotlyLoading) return;
-  window.__lsPlotlyLoading = new Promise((resolve, reject) => {
-    const script = document.createElement('script');
-    script.src = src;
-    script.onload = () => resolve(window.Plotly);
-    script.onerror = () => { window.__lsPlotlyLoading = null;
-                             reject(new Error('plotly.js could not be loaded from ' + src)); };
-    document.head.appendChild(script);
-  });
+  if (src) window.__lsLoadPlotly(src).catch(() => {});  // a chart shows the error in its place
 })();

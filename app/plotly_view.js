@@ -1,21 +1,22 @@
 // The mounted plotly chart, drawn by app/plotly_view.py (components v2; data: traces, layout, src, height, config,
 // clicks: whether a click on a point is sent to the server, as the trigger 'click'; selects: whether a box or
 // lasso selection is, as the trigger 'select').
-// plotly.js is loaded once per page (a script tag, window.Plotly) and shared by every such chart; a page that
-// starts it among its first elements (plotly_preload.js) hands this script its promise, window.__lsPlotlyLoading.
+// plotly.js is loaded once per page (a script tag, window.Plotly) and shared by every such chart, by the one
+// loader that the page's preload tag defines and starts among its first elements (plotly_preload.js,
+// window.__lsLoadPlotly). Its script is an st.html element's, so a chart mounted first waits a moment for it;
+// a page that never emitted it (app/plotly_view.py `preload`) shows why in the chart's place.
+const LOADER_WAIT_MS = 10000;
+const NO_PRELOAD = 'plotly.js is not loaded: plotly_view.preload() was not called on this page';
 const loadPlotly = (src) => {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!window.__lsPlotlyLoading) {
-    window.__lsPlotlyLoading = new Promise((resolve, reject) => {
-      const script = document.createElement('script');
-      script.src = src;
-      script.onload = () => resolve(window.Plotly);
-      script.onerror = () => { window.__lsPlotlyLoading = null;
-                               reject(new Error('plotly.js could not be loaded from ' + src)); };
-      document.head.appendChild(script);
-    });
-  }
-  return window.__lsPlotlyLoading;
+  if (window.__lsLoadPlotly) return window.__lsLoadPlotly(src);
+  return new Promise((resolve, reject) => {
+    const defined = () => { clearTimeout(timer); resolve(window.__lsLoadPlotly(src)); };
+    const timer = setTimeout(() => {
+      window.removeEventListener('ls-plotly-loader', defined);
+      reject(new Error(NO_PRELOAD));
+    }, LOADER_WAIT_MS);
+    window.addEventListener('ls-plotly-loader', defined, {once: true});
+  });
 };
 
 // A double click (config doubleClick 'reset') and the modebar's home return to the ranges plotly saved

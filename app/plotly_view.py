@@ -141,10 +141,11 @@ def asset_url() -> str | None:
 
 
 def preload() -> None:
-    """Start loading plotly.js from among the page's first elements. A components-v2 element's script
-    runs only once the whole page is rendered, so a chart that started plotly.js itself would evaluate it
-    (half a second or more on a slow machine) after everything else; this st.html script runs while the
-    rest still renders (its script: `plotly_preload.js`, which the charts' script waits for)."""
+    """Define the page's plotly.js loader and start it, from among the page's first elements: call it
+    before a page's first mounted chart (`chart`, `draw`, `datamap.draw`), which loads plotly.js only
+    through it. A components-v2 element's script runs only once the whole page is rendered, so a chart
+    that started plotly.js itself would evaluate it (half a second or more on a slow machine) after
+    everything else; this st.html script runs while the rest still renders (`plotly_preload.js`)."""
     url = asset_url()
     if url is not None:
         st.html(f'<script data-src="{url}">{_PRELOAD_JS}</script>', unsafe_allow_javascript=True)

@@ -129,8 +129,9 @@ _workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layerscope-acti
 
 def activations_job(path: str, sample_id: int) -> Future:
     """The forward that computes and saves the sample's activations: the one under way (any session's),
-    a failed one not yet reported (`forget_job`), or a new one. A finished one forgets itself: the cache
-    holds its result."""
+    or a new one. A finished one forgets itself: the cache holds its result, and a failure is for the
+    sessions that hold the job to report (app.gallery keeps it in its session), so a failure nobody
+    views again is not kept here."""
     key = (path, int(sample_id))
     with _jobs_lock:
         job = _jobs.get(key)
@@ -139,20 +140,21 @@ def activations_job(path: str, sample_id: int) -> Future:
             job = _workers.submit(_forward_and_keep, _model_of(path), sample_view(path, int(sample_id))["image"],
                                   _cache(path), int(sample_id))
             _jobs[key] = job
-            job.add_done_callback(lambda done: done.exception() is None and forget_job(key, done))
+            job.add_done_callback(lambda done: forget_job(key, done))
         return job
 
 
-def begin_activations(path: str, sample_id: int, layer_id: int) -> None:
-    """Start the sample's forward now, unless its map of `layer_id` is on disk: a person pinned it, and
-    the rerun that follows rebuilds the page above the gallery (map, depth strip, inspector) meanwhile,
-    so the gallery finds the maps computed or nearly."""
+def begin_activations(path: str, sample_id: int, layer_id: int) -> Future | None:
+    """Start the sample's forward now, unless its map of `layer_id` is on disk (None): a person pinned
+    it, and the rerun that follows rebuilds the page above the gallery (map, depth strip, inspector)
+    meanwhile, so the gallery finds the maps computed or nearly."""
     if cached_activation(path, sample_id, layer_id) is None:
-        activations_job(path, sample_id)
+        return activations_job(path, sample_id)
+    return None
 
 
 def has_activations_job(path: str, sample_id: int) -> bool:
-    """A forward of the sample is under way, or failed and not yet reported."""
+    """A forward of the sample is under way."""
     with _jobs_lock:
         return (path, int(sample_id)) in _jobs
 

@@ -70,6 +70,42 @@ def test_a_failed_forward_says_why_and_try_again_computes_it(app_env, app_test, 
     assert _cells(at)
 
 
+def test_a_failed_forward_nobody_views_again_is_not_kept(app_env, monkeypatch):
+    """The worker's jobs are any session's: a failure whose visitor has left would be kept for good."""
+    def failing(*args):
+        raise RuntimeError("out of memory")
+    monkeypatch.setattr(state, "_forward_and_keep", failing)
+    job = state.activations_job(str(app_env.path), 3)
+    with pytest.raises(RuntimeError):
+        job.result(timeout=60)
+    with state._jobs_lock:
+        assert (str(app_env.path), 3) not in state._jobs
+    assert not state.has_activations_job(str(app_env.path), 3)
+
+
+def test_a_slow_forward_that_fails_says_why_when_it_ends(app_env, app_test, fresh_gallery, monkeypatch):
+    release = threading.Event()
+
+    def held_then_failing(*args):
+        assert release.wait(60)
+        raise RuntimeError("the model could not be loaded: weights missing")
+    monkeypatch.setattr(state, "_forward_and_keep", held_then_failing)
+    at = app_test(EXPLORER)
+    pinned = at.session_state.pinned
+    rerun(at.button(key="compute_activations").click())
+    job = state.activations_job(str(app_env.path), pinned)  # the one the gallery waits on
+    assert "Computing the activations" in page_text(at)
+    release.set()
+    with pytest.raises(RuntimeError):
+        job.result(timeout=60)
+    rerun(at)  # what the gallery's poll does once the forward has ended
+    assert [e.value for e in at.error] == ["The activations could not be computed: the model could not be loaded: "
+                                           "weights missing"]
+    assert not state.has_activations_job(str(app_env.path), pinned)
+    rerun(at)  # reported once: the next run offers to compute them again
+    assert not at.error and [b for b in at.button if b.key == "compute_activations"]
+
+
 def test_maps_the_worker_is_warming_are_waited_for_not_computed_again(app_env, monkeypatch):
     import catalog
     path = str(app_env.path)

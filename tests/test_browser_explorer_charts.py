@@ -38,6 +38,17 @@ RING_AT = """x => { const gd = document.querySelector('.st-key-separability .js-
                     return !!ring && ring.x[0] === x; }"""
 
 
+def _assert_drawn_by_the_apps_plotly(page, requested: list[str], parts) -> None:
+    """Wait until the mounted chart (app/plotly_view.js) in each of `parts` (st.container keys) is drawn,
+    and what the page still loads is asked for; then assert that of the `requested` URLs none is
+    Streamlit's plotly chunk and one is the app's own plotly.js."""
+    for part in parts:
+        page.wait_for_selector(f".st-key-{part} .ls-plotly.js-plotly-plot", timeout=90000)
+    page.wait_for_timeout(1000)  # anything the look still loads is asked for by now
+    assert not [u for u in requested if STREAMLIT_PLOTLY.search(u)]
+    assert any("/app/static/plotly-" in u for u in requested)
+
+
 def _click(page, point) -> None:
     page.mouse.move(point[0], point[1])
     page.wait_for_timeout(300)
@@ -50,13 +61,9 @@ def test_a_first_look_loads_no_streamlit_plotly_and_the_layer_charts_select_laye
     requested = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(f"{url}/Explorer")
-    for part in ("datamap", "separability", "depth_strip"):
-        page.wait_for_selector(f".st-key-{part} .js-plotly-plot", timeout=90000)
-    page.wait_for_selector(".ls-inspector-head", timeout=60000)
+    page.wait_for_selector(".ls-inspector-head", timeout=90000)  # the first look: the map's page, all of it
     page.wait_for_selector("[data-layer-id]", timeout=60000)
-    page.wait_for_timeout(1000)  # anything the first look still loads is asked for by now
-    assert not [u for u in requested if STREAMLIT_PLOTLY.search(u)]
-    assert any("/app/static/plotly-" in u for u in requested)  # the app's own plotly.js drew them
+    _assert_drawn_by_the_apps_plotly(page, requested, ("datamap", "separability", "depth_strip"))
     for part in ("separability", "depth_strip"):  # the mounted chart (app/plotly_view.js)
         assert page.locator(f".st-key-{part} .ls-plotly.js-plotly-plot").count() == 1
 
@@ -127,11 +134,8 @@ def test_compare_layers_loads_no_streamlit_plotly_and_links_a_box_selection(
     page.on("request", lambda request: requested.append(request.url))
     page.goto(f"{url}/Explorer")
     page.get_by_role("tab", name="Compare layers").click()
-    for side in ("left", "right"):
-        page.wait_for_selector(f".st-key-compare_{side}_box .ls-plotly.js-plotly-plot", timeout=90000)
-    page.locator(".st-key-compare_left_box").scroll_into_view_if_needed()
-    page.wait_for_timeout(1000)
-    assert not [u for u in requested if STREAMLIT_PLOTLY.search(u)]
+    page.locator(".st-key-compare_left_box .ls-plotly.js-plotly-plot").scroll_into_view_if_needed(timeout=90000)
+    _assert_drawn_by_the_apps_plotly(page, requested, ("compare_left_box", "compare_right_box"))
     assert page.evaluate(RINGED, "left") == page.evaluate(RINGED, "right") == []
 
     # the mode bar's box select, then a drag over the middle of the left map
