@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+import catalog
+from tests.test_browser_depth import CELL
+
 pytestmark = pytest.mark.browser
 
 # the plot of one map: `prefix` is the page's ('compare' or 'models'), `side` the map's
@@ -93,7 +96,7 @@ def test_a_lasso_on_compare_layers_rings_both_maps_and_leaves_no_outline(
     page.wait_for_timeout(1500)  # the redrawn maps drop the lasso: that is no person's "no selection"
     assert page.evaluate(RINGED, ["compare", "left"]) == page.evaluate(RINGED, ["compare", "right"]) == chosen
     assert not page.evaluate(OUTLINE, ["compare", "right"])
-    screenshot("compare-select-1-lasso", full_page=True)
+    screenshot("compare-select-1-lasso")
 
     # the same lasso again: the same samples, the same maps, and the outline goes once the page has answered
     # (the page has moved: a button to clear the linked samples came above the maps)
@@ -106,12 +109,53 @@ def test_a_lasso_on_compare_layers_rings_both_maps_and_leaves_no_outline(
     assert not page.evaluate(OUTLINE, ["compare", "right"])
     assert page.evaluate(RINGED, ["compare", "left"]) == page.evaluate(RINGED, ["compare", "right"]) == chosen
     assert f"{len(chosen)} linked samples" in _caption_count(page, "samples")
-    screenshot("compare-select-2-same-lasso", full_page=True)
+    screenshot("compare-select-2-same-lasso")
 
     # a double click on the left map clears the selection on both
     (left, top, right, bottom), _ = page.evaluate(MIDDLE_IDS, ["compare", "left"])
     page.mouse.dblclick((left + right) / 2, (top + bottom) / 2)
     _wait_ringed(page, "compare", ("left", "right"), [])
     assert "0 linked samples" in _caption_count(page, "samples")
-    screenshot("compare-select-3-cleared", full_page=True)
+    screenshot("compare-select-3-cleared")
+    assert not page_errors, page_errors
+
+
+def test_a_box_on_compare_models_rings_the_same_images_on_both_maps(
+        shared_streamlit_server, browser_page, page_errors, screenshot):
+    page, url, path = browser_page, shared_streamlit_server.url, shared_streamlit_server.path
+    layers = catalog.open(path).execute("SELECT layer_id, name FROM layers ORDER BY position").fetchall()
+    page.goto(f"{url}/Compare_models")
+    page.wait_for_selector(".st-key-models_box .js-plotly-plot", timeout=90000)
+    # the one catalog compared with itself: a cell of two layers, and their maps side by side
+    a, b = layers[6], layers[len(layers) - 4]
+    point = page.evaluate(CELL, ["models_box", [a[0], b[0]]])
+    page.mouse.move(point[0], point[1])
+    page.wait_for_timeout(300)
+    page.mouse.click(point[0], point[1])
+    for side in ("a", "b"):
+        page.wait_for_selector(f".st-key-models_{side}_box .ls-plotly.js-plotly-plot", timeout=60000)
+    page.locator(".st-key-models_a_box").scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    assert "0 linked images" in _caption_count(page, "images")
+
+    # the mode bar's box select, then a drag over the middle of map A
+    _tool(page, "models", "a", "select")
+    (left, top, right, bottom), chosen = page.evaluate(MIDDLE_IDS, ["models", "a"])
+    assert chosen
+    _drag(page, [(left, top), ((left + right) / 2, (top + bottom) / 2), (right, bottom)])
+    # the same images (one catalog: the same ids) ringed on both maps, the count above them
+    _wait_ringed(page, "models", ("a", "b"), chosen)
+    assert f"{len(chosen)} linked images" in _caption_count(page, "images")
+    page.wait_for_timeout(1500)  # the redrawn maps drop the box: that is no person's "no selection"
+    assert page.evaluate(RINGED, ["models", "a"]) == page.evaluate(RINGED, ["models", "b"]) == chosen
+    assert not page.evaluate(OUTLINE, ["models", "a"])
+    page.locator(".st-key-models_b_box").scroll_into_view_if_needed()
+    screenshot("compare-select-4-models-box")
+
+    # a double click on map B clears the selection on both
+    (left, top, right, bottom), _ = page.evaluate(MIDDLE_IDS, ["models", "b"])
+    page.mouse.dblclick((left + right) / 2, (top + bottom) / 2)
+    _wait_ringed(page, "models", ("a", "b"), [])
+    assert "0 linked images" in _caption_count(page, "images")
+    screenshot("compare-select-5-models-cleared")
     assert not page_errors, page_errors
