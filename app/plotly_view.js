@@ -152,6 +152,10 @@ export default function(component) {
     const withPictures = !firstDraw && !!pictures && !!layout.meta && pictures.map === layout.meta.map;
     if (withPictures) Object.assign(layout, pictures.layout(gd));
     gd.__lsPicturesShown = withPictures ? pictures.key(gd) : null;
+    // plotly writes a selection's points into the traces it was given (selectedpoints: the others dimmed),
+    // which may be handed back as they are; a new selectionrevision says to drop the selection
+    if (gd.layout && gd.layout.selectionrevision !== layout.selectionrevision)
+      traces.forEach((trace) => { delete trace.selectedpoints; });
     return Plotly.react(gd, traces, layout, data.config).then(() => {
       keepRangesAsInitial(gd, layout);
       bindClicks(gd);

@@ -163,14 +163,28 @@ def chart(figure: dict, key: str, height: int, config: dict | None = None,
     callbacks = {}
     if on_click is not None:
         callbacks["on_click_change"] = on_click
+    layout = figure["layout"]
     if on_select is not None:
         callbacks["on_select_change"] = on_select
-    _component(data={"traces": to_json(figure["data"]), "layout": to_json(figure["layout"]), "src": src,
+        layout = {**layout, "selectionrevision": f"{layout.get('selectionrevision', '')}/{_answered(key)}"}
+    _component(data={"traces": to_json(figure["data"]), "layout": to_json(layout), "src": src,
                      # responsive: plotly.js follows the plot's own width (the column, the sidebar folding)
                      "height": height, "config": {"responsive": True, **(config or {})},
                      "clicks": on_click is not None, "selects": on_select is not None},
                key=key, height=height, **callbacks)
     return True
+
+
+def _answered(key: str) -> int:
+    """How many box or lasso selections (or clearings) of the chart `key` the page has acted on, counted
+    in the run each one starts. It goes into the figure's selectionrevision, so that every answered
+    selection changes the figure and plotly drops its own selection (the outline, the dimming) for the
+    page's rings: a selection of the samples already ringed would otherwise leave the figure as it was,
+    the plot not redrawn and the outline drawn."""
+    counts = st.session_state.setdefault("_plotly_view_answered", {})
+    if selected_ids(key) is not None:
+        counts[key] = counts.get(key, 0) + 1
+    return counts.get(key, 0)
 
 
 def clicked_points(key: str) -> list[dict] | None:

@@ -15,7 +15,7 @@ import pytest
 
 from app import plotly_view
 from tests.apptest_tools import (chart_json, chart_spec, click_plotly_points, component_data,
-                                 decode_typed_arrays, select_plotly_ids)
+                                 decode_typed_arrays, rerun, select_plotly_ids)
 
 
 def test_numeric_arrays_travel_as_typed_arrays_and_decode_to_the_same_values():
@@ -159,6 +159,25 @@ def test_compare_layers_links_a_selection_whether_or_not_plotly_js_can_be_served
     for key in ("compare_left_chart", "compare_right_chart"):
         ringed = next(t for t in chart_spec(at, key)["data"] if t["name"] == "highlighted")
         assert sorted(int(c[0]) for c in ringed["customdata"]) == [4, 7]
+
+
+def test_every_answered_selection_is_a_new_figure_even_of_the_samples_already_ringed(app_test):
+    """plotly drops its own selection (the outline, the dimming) only when the figure changes: a selection of
+    exactly the ringed samples must change it too (the browser test: tests/test_browser_compare_select.py)."""
+    at = app_test("pages/1_Explorer.py", tab="Compare layers")
+
+    def revisions():
+        return [json.loads(component_data(at, key)["layout"])["selectionrevision"]
+                for key in ("compare_left_chart", "compare_right_chart")]
+
+    select_plotly_ids(at, "compare_left_chart", [4, 7])
+    first, first_traces = revisions(), component_data(at, "compare_left_chart")["traces"]
+    select_plotly_ids(at, "compare_left_chart", [4, 7])
+    second = revisions()
+    assert component_data(at, "compare_left_chart")["traces"] == first_traces  # the same rings
+    assert second[0] != first[0] and second[1] == first[1]  # the map selected on is a new figure
+    rerun(at)  # a run that answers no selection keeps the figures as they are
+    assert revisions() == second
 
 
 def test_a_mounted_chart_has_the_apps_look_and_no_white_default_template(monkeypatch):
