@@ -352,13 +352,17 @@ MOUNTED_LAYOUT = {"font": {"color": "#e6e6e6", "family": '"Source Sans Pro", "So
 
 
 def draw(spec: dict, key: str = "datamap_chart", map_id: str | None = None, config: dict | None = None,
-         on_select=None) -> None:
+         on_select=None, selections: int = 0) -> None:
     """The data map, in a chart that stays mounted (app/plotly_view.py): a layer switch, a pin or a
     selection updates the plot where it is; Streamlit's own chart where plotly.js cannot be served.
     `map_id` names the map in its layout's meta (the map's pictures are made for one map); `config` is
     plotly's (CONFIG unless given); `on_select` runs on a box or lasso selection (its ids:
-    `app.charts.selected_sample_ids(key)`)."""
+    `app.charts.selected_sample_ids(key)`); `selections` counts the selections the page has acted on
+    (made through the plot bridge), so that each one, even of the samples already ringed, drops plotly's
+    own outline and dimming."""
     layout = {**spec["layout"], **MOUNTED_LAYOUT, **({"meta": {"map": map_id}} if map_id else {})}
+    if selections:
+        layout["selectionrevision"] = f"{layout.get('selectionrevision', '')}/{selections}"
     config = CONFIG if config is None else config
     if not plotly_view.chart({"data": spec["data"], "layout": layout}, key=key, height=layout["height"],
                              config=config, on_select=on_select):
