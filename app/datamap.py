@@ -365,7 +365,7 @@ def draw(spec: dict, key: str = "datamap_chart", map_id: str | None = None, conf
         layout["selectionrevision"] = f"{layout.get('selectionrevision', '')}/{selections}"
     config = CONFIG if config is None else config
     if not plotly_view.chart({"data": spec["data"], "layout": layout}, key=key, height=layout["height"],
-                             config=config, on_select=on_select):
+                             config=config, on_select=on_select, lead=True):
         st.plotly_chart(figure(spec), width="stretch", key=key, config=config,
                         **plotly_view.fallback_events(None, on_select))
 

@@ -95,5 +95,5 @@ def render(path: str, sample_id: int | None, selected: int, on_layer: Callable[[
             on_layer(layer_id)
 
     plotly_view.draw(figure(frame, colours(list(frame.vote), level, labels), selected), key=KEY, on_click=fragments.page_widget(clicked),
-                     config={"displayModeBar": False})
+                     config={"displayModeBar": False}, after_lead=True)
     st.caption(caption(int(sample_id), level, str(true), str(answer)), help=HELP)

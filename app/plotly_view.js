@@ -1,6 +1,7 @@
 // The mounted plotly chart, drawn by app/plotly_view.py (components v2; data: traces, layout, src, height, config,
 // clicks: whether a click on a point is sent to the server, as the trigger 'click'; selects: whether a box or
-// lasso selection is, as the trigger 'select').
+// lasso selection is, as the trigger 'select'; lead / afterLead: the page's main chart, and the charts that
+// draw their first figure after it).
 // plotly.js is loaded once per page (a script tag, window.Plotly) and shared by every such chart, by the one
 // loader that the page's preload tag defines and starts among its first elements (plotly_preload.js,
 // window.__lsLoadPlotly). Its script is an st.html element's, so a chart mounted first waits a moment for it;
@@ -107,6 +108,24 @@ const bindSelects = (gd) => {
   gd.on('plotly_doubleclick', cleared);
 };
 
+// A page's lead chart (data.lead: the data map) comes first at a first look: a chart beside it
+// (data.afterLead) draws its first figure once the lead's is drawn and painted, or after LEAD_WAIT_MS,
+// so that the browser shows the map without first drawing every chart in the same go.
+const LEAD_WAIT_MS = 2000;
+const leadDrawn = () => new Promise((resolve) => {
+  if (window.__lsLeadDrawn) { resolve(); return; }
+  const timer = setTimeout(resolve, LEAD_WAIT_MS);
+  window.addEventListener('ls-lead-drawn', () => {
+    clearTimeout(timer);
+    requestAnimationFrame(() => setTimeout(resolve, 0));  // after the frame that paints the lead
+  }, {once: true});
+});
+const leadIsDrawn = () => {
+  if (window.__lsLeadDrawn) return;
+  window.__lsLeadDrawn = true;
+  window.dispatchEvent(new Event('ls-lead-drawn'));
+};
+
 export default function(component) {
   const { data, parentElement, setTriggerValue } = component;
   // This script runs on every rerun of the page; the div, and with it the plot, outlive the runs.
@@ -142,7 +161,8 @@ export default function(component) {
   // pinned ring is a layout shape) and redraws that, not every point.
   const traces = drawn.traces === data.traces ? drawn.parsed : JSON.parse(data.traces);
   gd.__lsDrawn = {traces: data.traces, layout: data.layout, parsed: traces};
-  loadPlotly(data.src).then((Plotly) => {
+  const waitForLead = !!data.afterLead && !gd._fullLayout && !window.__lsLeadDrawn;
+  loadPlotly(data.src).then((Plotly) => (waitForLead ? leadDrawn().then(() => Plotly) : Plotly)).then((Plotly) => {
     if (gd.__lsDrawn.parsed !== traces || gd.__lsDrawn.layout !== data.layout) return;  // a newer one came
     const layout = JSON.parse(data.layout);
     // the map's pictures (app/map_pictures.js, drawn by it over the plot) set the hover distance of every
@@ -160,6 +180,7 @@ export default function(component) {
       keepRangesAsInitial(gd, layout);
       bindClicks(gd);
       bindSelects(gd);
+      if (data.lead) leadIsDrawn();
     });
   }).catch((error) => {
     gd.textContent = String(error && error.message || error);

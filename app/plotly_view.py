@@ -152,11 +152,14 @@ def preload() -> None:
 
 
 def chart(figure: dict, key: str, height: int, config: dict | None = None,
-          on_click: Callable[[], None] | None = None, on_select: Callable[[], None] | None = None) -> bool:
+          on_click: Callable[[], None] | None = None, on_select: Callable[[], None] | None = None,
+          lead: bool = False, after_lead: bool = False) -> bool:
     """Draw `figure` ({"data", "layout"}) in the mounted chart `key`; False (nothing drawn) when plotly.js
     cannot be served, so the caller can draw it another way. With `on_click`, a click on a point runs it
     (a rerun), and `clicked_points(key)` tells which points; with `on_select`, a person's box or lasso
-    selection (or a double click clearing it) runs it, and `selected_ids(key)` tells which ids."""
+    selection (or a double click clearing it) runs it, and `selected_ids(key)` tells which ids. `lead`
+    marks the page's main chart (the data map), `after_lead` a chart beside it: at a page's first look,
+    its first figure is drawn once the lead's is shown, so the map does not wait for every chart."""
     src = asset_url()
     if src is None:
         return False
@@ -170,7 +173,8 @@ def chart(figure: dict, key: str, height: int, config: dict | None = None,
     _component(data={"traces": to_json(figure["data"]), "layout": to_json(layout), "src": src,
                      # responsive: plotly.js follows the plot's own width (the column, the sidebar folding)
                      "height": height, "config": {"responsive": True, **(config or {})},
-                     "clicks": on_click is not None, "selects": on_select is not None},
+                     "clicks": on_click is not None, "selects": on_select is not None,
+                     "lead": lead, "afterLead": after_lead},
                key=key, height=height, **callbacks)
     return True
 
@@ -207,11 +211,12 @@ def selected_ids(key: str) -> list[int] | None:
 
 
 def draw(figure: go.Figure | dict, key: str, config: dict | None = None,
-         on_click: Callable[[], None] | None = None, on_select: Callable[[], None] | None = None) -> None:
+         on_click: Callable[[], None] | None = None, on_select: Callable[[], None] | None = None,
+         after_lead: bool = False) -> None:
     """A chart beside the map: mounted (`chart`) with the app's look (`LOOK`), or Streamlit's own chart
     where plotly.js cannot be served. `on_click` runs on a click on a point, `on_select` on a box or
     lasso selection; the chart's clicked points are then `app.charts.selected_points(key)`, its selected
-    ids `app.charts.selected_sample_ids(key)`, either way."""
+    ids `app.charts.selected_sample_ids(key)`, either way. `after_lead`: drawn after the map (`chart`)."""
     spec = figure if isinstance(figure, dict) else figure.to_plotly_json()
     layout = dict(spec.get("layout") or {})
     if layout.get("template") == _DEFAULT_TEMPLATE:  # plotly.py's white default: Streamlit's chart replaces it
@@ -219,7 +224,7 @@ def draw(figure: go.Figure | dict, key: str, config: dict | None = None,
     # a click is an event only: plotly's click-to-select would dim every other point until the next figure
     mounted = {**_merge(LOOK, layout), "clickmode": "event"}
     if chart({"data": spec["data"], "layout": mounted}, key=key, height=int(layout.get("height") or 450),
-             config=config, on_click=on_click, on_select=on_select):
+             config=config, on_click=on_click, on_select=on_select, after_lead=after_lead):
         return
     figure = figure if isinstance(figure, go.Figure) else go.Figure(figure, _validate=False)
     st.plotly_chart(figure, width="stretch", key=key, config=config, **fallback_events(on_click, on_select))

@@ -174,7 +174,8 @@ with map_col, st.container(key="layer_map_box"):
 with sep_col, st.container(key="separability"):
     settled = cached.settled_curve(path)
     plotly_view.draw(separability_chart.figure(separability, separability_by, view.layer_id, settled),
-                     key="separability_chart", on_click=fragments.page_widget(_on_separability), config={"displayModeBar": False})
+                     key="separability_chart", on_click=fragments.page_widget(_on_separability), config={"displayModeBar": False},
+                     after_lead=True)
     st.caption(separability_chart.caption(separability_by, bool(settled.settled.notna().any())),
                help=separability_chart.help_text(separability_by))
 

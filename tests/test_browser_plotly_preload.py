@@ -1,6 +1,7 @@
 """plotly.js starts loading with the Explorer's first elements (app/plotly_preload.js), not when the
 charts mount after the whole page is rendered; it is loaded and evaluated once a page load, a trip to
-another page and back included. Screenshots go to test-artifacts/."""
+another page and back included; the data map is drawn before the charts beside it. Screenshots go to
+test-artifacts/."""
 from __future__ import annotations
 
 import pytest
@@ -44,4 +45,33 @@ def test_plotly_starts_before_the_charts_mount_and_loads_once(shared_streamlit_s
     screenshot("plotly-preload-back-from-about")
     assert len(page.evaluate(PLOTLY_REQUESTS)) == 1  # not fetched again
     assert page.evaluate("window.Plotly === window.__lsFirstPlotly")  # nor evaluated again
+    assert not page_errors
+
+
+# the animation frame in which each of the Explorer's charts is first seen drawn (plotly's svg in each part):
+# a chart drawn in the same go as the map shows in the same frame
+DRAWN_IN_FRAME = """
+window.__lsDrawn = {};
+const parts = {map: '.st-key-datamap .js-plotly-plot .gtitle',
+               separability: '.st-key-separability .js-plotly-plot .main-svg',
+               depth_strip: '.st-key-depth_strip .js-plotly-plot .main-svg'};
+let frame = 0;
+const look = () => {
+  frame += 1;
+  Object.entries(parts).forEach(([name, selector]) => {
+    if (!(name in window.__lsDrawn) && document.querySelector(selector)) window.__lsDrawn[name] = frame;
+  });
+  requestAnimationFrame(look);
+};
+requestAnimationFrame(look);
+"""
+
+
+def test_the_map_is_drawn_before_the_charts_beside_it(shared_streamlit_server, browser_page, page_errors):
+    page, url = browser_page, shared_streamlit_server.url
+    page.add_init_script(DRAWN_IN_FRAME)
+    page.goto(f"{url}/Explorer")
+    page.wait_for_function("() => Object.keys(window.__lsDrawn).length === 3", timeout=90000)
+    drawn = page.evaluate("window.__lsDrawn")
+    assert drawn["map"] < drawn["separability"] and drawn["map"] < drawn["depth_strip"], drawn  # shown first
     assert not page_errors
