@@ -95,6 +95,11 @@ def _on_layer_map() -> None:
 
 
 def _on_layer_select() -> None:
+    if fragments.in_fragment_run():
+        # the select's value as the browser held it before the page's last switch (a map click sets the
+        # select in its run) came back with a hover or a zoom: stale, so the layer stays
+        st.session_state.layer_select = st.session_state.layer_id
+        return
     layer_id = browser_values.known_int(st.session_state.layer_select, layer_ids)  # an unknown option comes as text
     if layer_id is not None:
         _set_layer(layer_id)
@@ -138,7 +143,7 @@ with st.sidebar:
     names_shown = st.toggle("Cluster names", key="cluster_names", on_change=fragments.page_widget(),
                             help="Each cluster (HDBSCAN) named on the map by its majority label and purity")
     st.selectbox("Layer", layer_ids, format_func=lambda i: f"{i}: {names[i]}", key="layer_select",
-                 on_change=fragments.page_widget(_on_layer_select))
+                 on_change=_on_layer_select)
     if not isinstance(st.session_state.get(map_pictures.SWITCH), bool):
         st.session_state[map_pictures.SWITCH] = True
     pictures = st.toggle("Pictures on the map", key=map_pictures.SWITCH, on_change=fragments.page_widget(),

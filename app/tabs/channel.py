@@ -130,8 +130,7 @@ def render(path: str, layer: pd.Series, group_only: bool) -> None:
     # persist_state: the input comes back with the tab showing the channel the page draws (a fragment
     # rerun asked for while the run closing the tab goes on keeps the value on the server, not in the browser)
     channel = st.number_input(f"Channel (0–{channels - 1})", min_value=0, max_value=channels - 1, step=1,
-                              key="channel", persist_state="session",
-                              on_change=fragments.page_widget())
+                              key="channel", persist_state="session")
     st.markdown(f"**The 9 samples that activate channel {channel} of {layer['name']} most** "
                 "(the channel's map over each image; one colour scale for the nine). The number under each "
                 "is the channel's **mean activation** over that image.")
