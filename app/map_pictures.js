@@ -46,15 +46,18 @@ const drawPictures = (gd) => {
   if (above.nextSibling !== group) above.parentNode.insertBefore(group, above.nextSibling);
   const clip = `url(#clip${fl._uid}xy)`;
   if (group.getAttribute('clip-path') !== clip) group.setAttribute('clip-path', clip);
+  // square pictures: the size in data units maps to the same pixels on both axes only where the plot is
+  // as large as the server assumed and zoomed alike on both (not before the first report, after a resize
+  // or a box zoom); the smaller side keeps them as far apart as the server planned
   const xa = fl.xaxis, ya = fl.yaxis, [sx, sy] = list.size;
-  const w = Math.abs(xa.l2p(sx) - xa.l2p(0)), h = Math.abs(ya.l2p(sy) - ya.l2p(0));
+  const side = Math.min(Math.abs(xa.l2p(sx) - xa.l2p(0)), Math.abs(ya.l2p(sy) - ya.l2p(0)));
   const framesGroup = group.firstChild, paths = new Map(), kept = new Map();
   for (let node = framesGroup.nextSibling; node; node = node.nextSibling) kept.set(node.__lsId, node);
   const order = pictures.map((p) => p.id).join(',');
   pictures.forEach((p) => {
-    const cx = xa._offset + xa.l2p(p.x), cy = ya._offset + ya.l2p(p.y), ow = w * p.outer, oh = h * p.outer;
-    paths.set(p.colour, (paths.get(p.colour) || '') + `M${(cx - ow / 2).toFixed(1)} ${(cy - oh / 2).toFixed(1)}` +
-      `h${ow.toFixed(1)}v${oh.toFixed(1)}h${(-ow).toFixed(1)}Z`);
+    const cx = xa._offset + xa.l2p(p.x), cy = ya._offset + ya.l2p(p.y), outer = side * p.outer;
+    paths.set(p.colour, (paths.get(p.colour) || '') + `M${(cx - outer / 2).toFixed(1)} ${(cy - outer / 2).toFixed(1)}` +
+      `h${outer.toFixed(1)}v${outer.toFixed(1)}h${(-outer).toFixed(1)}Z`);
     let image = kept.get(p.id);
     if (!image) {
       image = document.createElementNS(SVG, 'image');
@@ -64,7 +67,7 @@ const drawPictures = (gd) => {
     }
     kept.delete(p.id);
     if (image.__lsHref !== p.href) { image.setAttribute('href', p.href); image.__lsHref = p.href; }
-    const box = [(cx - w / 2).toFixed(1), (cy - h / 2).toFixed(1), w.toFixed(1), h.toFixed(1)];
+    const box = [(cx - side / 2).toFixed(1), (cy - side / 2).toFixed(1), side.toFixed(1), side.toFixed(1)];
     if (image.__lsBox !== box.join()) {  // unmoved (the plot's tick redraws): nothing to paint again
       image.__lsBox = box.join();
       ['x', 'y', 'width', 'height'].forEach((name, k) => image.setAttribute(name, box[k]));

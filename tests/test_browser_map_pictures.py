@@ -45,6 +45,16 @@ def _map_at_its_containers_top(page) -> None:
         raise AssertionError(f"the map lies off its container's top: {page.evaluate(MAP_OFFSET_JS)}") from None
 
 
+# Every size a picture is drawn at, from the first frame on (a picture gets its size before it joins the page,
+# so the observer notes it as it is added, then at each change of its height).
+DRAWN_SIZES_JS = """(() => { window.__lsDrawnSizes = [];
+    const note = e => { if (e.tagName === 'image') window.__lsDrawnSizes.push(
+        [Number(e.getAttribute('width')), Number(e.getAttribute('height'))]); };
+    new MutationObserver(changes => changes.forEach(c => c.type === 'attributes' ? note(c.target)
+        : c.addedNodes.forEach(note)))
+      .observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['height']}); })();"""
+
+
 def _apart(boxes: list[dict]) -> list[dict]:
     """The pictures that no other picture overlaps (so a click on one lands on it alone)."""
     def overlap(a, b):
@@ -67,9 +77,13 @@ def _framed_in_their_points_colours(page, boxes: list[dict]) -> None:
 def test_the_small_map_shows_pictures_and_a_click_on_one_pins_it(shared_streamlit_server, browser_page,
                                                                     page_errors, screenshot):
     page = browser_page
+    page.add_init_script(DRAWN_SIZES_JS)
     open_explorer(page, shared_streamlit_server.url)
     shown = wait_pictures(page)
     assert shown["pictured"] == shown["inView"] == shared_streamlit_server.manifest["n_samples"]
+    # square from the first frame, the one drawn before the browser has told the server the plot's size
+    drawn = page.evaluate("window.__lsDrawnSizes")
+    assert drawn and all(abs(w - h) < 0.15 for w, h in drawn), drawn
     _map_at_its_containers_top(page)
     page.locator(".st-key-datamap").scroll_into_view_if_needed()
     screenshot("pictures-1-small-map")
