@@ -75,6 +75,15 @@ def _caption_count(page, noun: str) -> str:
     return page.locator(f"text=/\\d+ linked {noun}\\./").first.inner_text()
 
 
+def _double_click_clears(page, prefix: str, sides: tuple[str, str], side: str, noun: str) -> None:
+    """Double click the middle of map `side` and wait until neither map rings anything; the caption then
+    counts 0 linked `noun`."""
+    (left, top, right, bottom), _ = page.evaluate(MIDDLE_IDS, [prefix, side])
+    page.mouse.dblclick((left + right) / 2, (top + bottom) / 2)
+    _wait_ringed(page, prefix, sides, [])
+    assert f"0 linked {noun}" in _caption_count(page, noun)
+
+
 def test_a_lasso_on_compare_layers_rings_both_maps_and_leaves_no_outline(
         shared_streamlit_server, browser_page, page_errors, screenshot):
     page, url = browser_page, shared_streamlit_server.url
@@ -112,10 +121,7 @@ def test_a_lasso_on_compare_layers_rings_both_maps_and_leaves_no_outline(
     screenshot("compare-select-2-same-lasso")
 
     # a double click on the left map clears the selection on both
-    (left, top, right, bottom), _ = page.evaluate(MIDDLE_IDS, ["compare", "left"])
-    page.mouse.dblclick((left + right) / 2, (top + bottom) / 2)
-    _wait_ringed(page, "compare", ("left", "right"), [])
-    assert "0 linked samples" in _caption_count(page, "samples")
+    _double_click_clears(page, "compare", ("left", "right"), "left", "samples")
     screenshot("compare-select-3-cleared")
     assert not page_errors, page_errors
 
@@ -153,9 +159,6 @@ def test_a_box_on_compare_models_rings_the_same_images_on_both_maps(
     screenshot("compare-select-4-models-box")
 
     # a double click on map B clears the selection on both
-    (left, top, right, bottom), _ = page.evaluate(MIDDLE_IDS, ["models", "b"])
-    page.mouse.dblclick((left + right) / 2, (top + bottom) / 2)
-    _wait_ringed(page, "models", ("a", "b"), [])
-    assert "0 linked images" in _caption_count(page, "images")
+    _double_click_clears(page, "models", ("a", "b"), "b", "images")
     screenshot("compare-select-5-models-cleared")
     assert not page_errors, page_errors
