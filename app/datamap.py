@@ -345,24 +345,23 @@ CONFIG = {"displaylogo": False, "scrollZoom": True, "doubleClick": "reset",
 # mode bar's select and lasso tools, no scroll zoom (the page scrolls over them), a double click back to
 # the map's own ranges
 LINKED_CONFIG = {"displaylogo": False, "doubleClick": "reset"}
+KEY = "datamap_chart"  # the Explorer's data map
 # what Streamlit's chart theme gave the map, said here since the mounted chart draws the figure as is
 MOUNTED_LAYOUT = {"font": {"color": "#e6e6e6", "family": '"Source Sans Pro", "Source Sans", sans-serif'},
                   "hoverlabel": {"font": {"family": '"Source Sans Pro", "Source Sans", sans-serif'}},
                   "modebar": {"bgcolor": "rgba(0,0,0,0)", "color": "#9aa4b5", "activecolor": "#e6e6e6"}}
 
 
-def draw(spec: dict, key: str = "datamap_chart", map_id: str | None = None, config: dict | None = None,
-         on_select=None, selections: int = 0) -> None:
+def draw(spec: dict, key: str = KEY, map_id: str | None = None, config: dict | None = None,
+         on_select=None) -> None:
     """The data map, in a chart that stays mounted (app/plotly_view.py): a layer switch, a pin or a
     selection updates the plot where it is; Streamlit's own chart where plotly.js cannot be served.
     `map_id` names the map in its layout's meta (the map's pictures are made for one map); `config` is
     plotly's (CONFIG unless given); `on_select` runs on a box or lasso selection (its ids:
-    `app.charts.selected_sample_ids(key)`); `selections` counts the selections the page has acted on
-    (made through the plot bridge), so that each one, even of the samples already ringed, drops plotly's
-    own outline and dimming."""
+    `app.charts.selected_sample_ids(key)`); a selection made another way (the plot bridge) is counted
+    with `plotly_view.count_answered(key)`, so that each one, even of the samples already ringed, drops
+    plotly's own outline and dimming."""
     layout = {**spec["layout"], **MOUNTED_LAYOUT, **({"meta": {"map": map_id}} if map_id else {})}
-    if selections:
-        layout["selectionrevision"] = f"{layout.get('selectionrevision', '')}/{selections}"
     config = CONFIG if config is None else config
     if not plotly_view.chart({"data": spec["data"], "layout": layout}, key=key, height=layout["height"],
                              config=config, on_select=on_select, lead=True):

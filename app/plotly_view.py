@@ -169,7 +169,11 @@ def chart(figure: dict, key: str, height: int, config: dict | None = None,
     layout = figure["layout"]
     if on_select is not None:
         callbacks["on_select_change"] = on_select
-        layout = {**layout, "selectionrevision": f"{layout.get('selectionrevision', '')}/{_answered(key)}"}
+        if selected_ids(key) is not None:
+            count_answered(key)
+    answers = answered(key)
+    if on_select is not None or answers:
+        layout = {**layout, "selectionrevision": f"{layout.get('selectionrevision', '')}/{answers}"}
     _component(data={"traces": to_json(figure["data"]), "layout": to_json(layout), "src": src,
                      # responsive: plotly.js follows the plot's own width (the column, the sidebar folding)
                      "height": height, "config": {"responsive": True, **(config or {})},
@@ -179,16 +183,25 @@ def chart(figure: dict, key: str, height: int, config: dict | None = None,
     return True
 
 
-def _answered(key: str) -> int:
-    """How many box or lasso selections (or clearings) of the chart `key` the page has acted on, counted
-    in the run each one starts. It goes into the figure's selectionrevision, so that every answered
-    selection changes the figure and plotly drops its own selection (the outline, the dimming) for the
-    page's rings: a selection of the samples already ringed would otherwise leave the figure as it was,
-    the plot not redrawn and the outline drawn."""
-    counts = st.session_state.setdefault("_plotly_view_answered", {})
-    if selected_ids(key) is not None:
-        counts[key] = counts.get(key, 0) + 1
-    return counts.get(key, 0)
+# the answered selections' counts per chart, under a plain session-state key (no widget's: Streamlit drops
+# a widget's state on a page that does not draw it, and a count must survive a visit to another page)
+_ANSWERED = "_plotly_view_answered"
+
+
+def count_answered(key: str) -> None:
+    """Count one more box or lasso selection (or clearing) of the chart `key` that the page acted on, in the
+    run it starts: `chart` does so for a chart drawn with `on_select`, a page for a selection that reached
+    it another way (the Explorer's plot bridge). The count goes into the figure's selectionrevision, so that
+    every answered selection changes the figure and plotly drops its own selection (the outline, the
+    dimming) for the page's rings: a selection of the samples already ringed would otherwise leave the
+    figure as it was, the plot not redrawn and the outline drawn."""
+    counts = st.session_state.setdefault(_ANSWERED, {})
+    counts[key] = counts.get(key, 0) + 1
+
+
+def answered(key: str) -> int:
+    """How many selections of the chart `key` the page has answered (`count_answered`)."""
+    return st.session_state.get(_ANSWERED, {}).get(key, 0)
 
 
 def clicked_points(key: str) -> list[dict] | None:

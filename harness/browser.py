@@ -111,19 +111,34 @@ def ringed(page) -> int:
         return t ? t.x.length : 0; }""")
 
 
+def drag(page, corners: list[tuple[float, float]], steps: int = 4) -> float:
+    """Press at the first of `corners` (page coordinates), move through the others and release: a box
+    (two corners, or through the middle) or a lasso (plotly closes it). Each move goes in `steps` mouse
+    moves, as a hand's would: plotly draws the box or lasso from the moves it is sent. Returns
+    time.perf_counter() just before the release, to time what answers it."""
+    page.mouse.move(*corners[0])
+    page.mouse.down()
+    for x, y in corners[1:]:
+        page.mouse.move(x, y, steps=steps)
+    released = time.perf_counter()
+    page.mouse.up()
+    return released
+
+
+def box_path(box: list[float]) -> list[tuple[float, float]]:
+    """The corners `drag` takes for a box (left, top, right, bottom): top left, the middle, bottom right."""
+    left, top, right, bottom = box
+    return [(left, top), ((left + right) / 2, (top + bottom) / 2), (right, bottom)]
+
+
 def select_box(page, count: int, offset: int = 0, timeout: float = 30000) -> tuple[int, float]:
     """Drag a box over about `count` points ("Drag to: box" chosen, the Selection tab open); returns how
     many the app selected and the seconds from the mouse's release until the Selection tab's summary
     counts them and the map rings exactly that many (a single map on the page)."""
     page.locator(".st-key-datamap").scroll_into_view_if_needed()
-    (left, top, right, bottom), _ = box_over(page, count, offset)
+    box, _ = box_over(page, count, offset)
     before = page.evaluate(SUMMARY_JS)
-    page.mouse.move(left, top)
-    page.mouse.down()
-    page.mouse.move((left + right) / 2, (top + bottom) / 2, steps=4)
-    page.mouse.move(right, bottom, steps=4)
-    start = time.perf_counter()
-    page.mouse.up()
+    start = drag(page, box_path(box))
     handle = page.wait_for_function(
         """before => { const e = document.querySelector("[data-testid='selection-summary'] b");
                   if (!e || e.textContent === before) return false;

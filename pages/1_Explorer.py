@@ -70,7 +70,6 @@ session.keep_widgets()
 
 
 WARM_AFTER_GALLERY = "warm_channel_after_gallery"  # a pin whose gallery, once shown, warms the Channel tab
-MAP_SELECTIONS = "map_selections_answered"  # box or lasso selections on the map acted on (datamap.draw)
 
 
 def _set_layer(layer_id: int) -> None:
@@ -206,7 +205,7 @@ with left:
         # another map draws it with its pictures at once (a page's first map shows its points first)
         map_pictures.overlay(view, spec)
         # hover, click and box/lasso selections reach the app through the bridge (in the inspector)
-        datamap.draw(spec, map_id=map_pictures.map_id(view), selections=st.session_state.get(MAP_SELECTIONS, 0))
+        datamap.draw(spec, map_id=map_pictures.map_id(view))
     if spec.get("html_legend"):
         st.html(palette.legend_html(spec["html_legend"], colour_by))
     st.caption("Hover a point to inspect it; click to pin it (the gallery follows the pinned sample).")
@@ -226,7 +225,7 @@ def inspector_panel(path: str) -> None:
         state.map_drawn()  # the model preload (started after the first run) may begin
     if selected is not None:  # a box or lasso selection on the map: the whole page (Selection tab, rings)
         st.session_state.selection_ids = selected
-        st.session_state[MAP_SELECTIONS] = st.session_state.get(MAP_SELECTIONS, 0) + 1
+        plotly_view.count_answered(datamap.KEY)  # plotly's own outline goes, even of the samples ringed
         st.rerun()
     if clicked is not None and clicked != st.session_state.pinned:
         _pin(clicked)

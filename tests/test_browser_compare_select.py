@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import catalog
+from harness.browser import box_path, drag
 from tests.test_browser_depth import CELL
 
 pytestmark = pytest.mark.browser
@@ -57,15 +58,6 @@ def _tool(page, prefix: str, side: str, tool: str) -> None:
     page.wait_for_function(f"() => ({PLOT})('{prefix}', '{side}')._fullLayout.dragmode === '{tool}'")
 
 
-def _drag(page, corners: list[tuple[float, float]]) -> None:
-    """Press at the first corner, move through the others (a lasso closes itself), release."""
-    page.mouse.move(*corners[0])
-    page.mouse.down()
-    for x, y in corners[1:]:
-        page.mouse.move(x, y, steps=6)
-    page.mouse.up()
-
-
 def _lasso(box: list[float]) -> list[tuple[float, float]]:
     left, top, right, bottom = box
     return [(left, top), (right, top), (right, bottom), (left, bottom), (left, top + 1)]
@@ -73,6 +65,15 @@ def _lasso(box: list[float]) -> list[tuple[float, float]]:
 
 def _caption_count(page, noun: str) -> str:
     return page.locator(f"text=/\\d+ linked {noun}\\./").first.inner_text()
+
+
+def _double_click_clears(page, prefix: str, sides: tuple[str, str], side: str, noun: str) -> None:
+    """Double click the middle of map `side` and wait until neither map rings anything; the caption then
+    counts 0 linked `noun`."""
+    (left, top, right, bottom), _ = page.evaluate(MIDDLE_IDS, [prefix, side])
+    page.mouse.dblclick((left + right) / 2, (top + bottom) / 2)
+    _wait_ringed(page, prefix, sides, [])
+    assert f"0 linked {noun}" in _caption_count(page, noun)
 
 
 def test_a_lasso_on_compare_layers_rings_both_maps_and_leaves_no_outline(
@@ -90,7 +91,7 @@ def test_a_lasso_on_compare_layers_rings_both_maps_and_leaves_no_outline(
     assert page.evaluate(f"() => ({PLOT})('compare', 'right')._fullLayout.dragmode") == "lasso"
     box, chosen = page.evaluate(MIDDLE_IDS, ["compare", "right"])
     assert chosen
-    _drag(page, _lasso(box))
+    drag(page, _lasso(box), steps=6)
     _wait_ringed(page, "compare", ("left", "right"), chosen)
     assert f"{len(chosen)} linked samples" in _caption_count(page, "samples")
     page.wait_for_timeout(1500)  # the redrawn maps drop the lasso: that is no person's "no selection"
@@ -102,7 +103,7 @@ def test_a_lasso_on_compare_layers_rings_both_maps_and_leaves_no_outline(
     # (the page has moved: a button to clear the linked samples came above the maps)
     box, again = page.evaluate(MIDDLE_IDS, ["compare", "right"])
     assert again == chosen
-    _drag(page, _lasso(box))
+    drag(page, _lasso(box), steps=6)
     assert page.evaluate(OUTLINE, ["compare", "right"])  # drawn, and the other points dimmed
     page.wait_for_function(f"() => !({OUTLINE})(['compare', 'right'])", timeout=30000)
     page.wait_for_timeout(1500)
@@ -112,10 +113,7 @@ def test_a_lasso_on_compare_layers_rings_both_maps_and_leaves_no_outline(
     screenshot("compare-select-2-same-lasso")
 
     # a double click on the left map clears the selection on both
-    (left, top, right, bottom), _ = page.evaluate(MIDDLE_IDS, ["compare", "left"])
-    page.mouse.dblclick((left + right) / 2, (top + bottom) / 2)
-    _wait_ringed(page, "compare", ("left", "right"), [])
-    assert "0 linked samples" in _caption_count(page, "samples")
+    _double_click_clears(page, "compare", ("left", "right"), "left", "samples")
     screenshot("compare-select-3-cleared")
     assert not page_errors, page_errors
 
@@ -140,9 +138,9 @@ def test_a_box_on_compare_models_rings_the_same_images_on_both_maps(
 
     # the mode bar's box select, then a drag over the middle of map A
     _tool(page, "models", "a", "select")
-    (left, top, right, bottom), chosen = page.evaluate(MIDDLE_IDS, ["models", "a"])
+    box, chosen = page.evaluate(MIDDLE_IDS, ["models", "a"])
     assert chosen
-    _drag(page, [(left, top), ((left + right) / 2, (top + bottom) / 2), (right, bottom)])
+    drag(page, box_path(box), steps=6)
     # the same images (one catalog: the same ids) ringed on both maps, the count above them
     _wait_ringed(page, "models", ("a", "b"), chosen)
     assert f"{len(chosen)} linked images" in _caption_count(page, "images")
@@ -153,9 +151,6 @@ def test_a_box_on_compare_models_rings_the_same_images_on_both_maps(
     screenshot("compare-select-4-models-box")
 
     # a double click on map B clears the selection on both
-    (left, top, right, bottom), _ = page.evaluate(MIDDLE_IDS, ["models", "b"])
-    page.mouse.dblclick((left + right) / 2, (top + bottom) / 2)
-    _wait_ringed(page, "models", ("a", "b"), [])
-    assert "0 linked images" in _caption_count(page, "images")
+    _double_click_clears(page, "models", ("a", "b"), "b", "images")
     screenshot("compare-select-5-models-cleared")
     assert not page_errors, page_errors

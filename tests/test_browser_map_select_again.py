@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.browser import box_over, open_selection, ringed, select_box
+from harness.browser import box_over, box_path, drag, open_selection, ringed, select_box
 
 pytestmark = pytest.mark.browser
 
@@ -15,15 +15,6 @@ OUTLINE = """() => { const gd = document.querySelector('.st-key-datamap .js-plot
   return gd.querySelectorAll('.select-outline, .selectionlayer path').length > 0
          || (gd._fullLayout.selections || []).length > 0
          || gd._fullData.some(t => Array.isArray(t.selectedpoints) || ArrayBuffer.isView(t.selectedpoints)); }"""
-
-
-def _drag(page, box) -> None:
-    left, top, right, bottom = box
-    page.mouse.move(left, top)
-    page.mouse.down()
-    page.mouse.move((left + right) / 2, (top + bottom) / 2, steps=4)
-    page.mouse.move(right, bottom, steps=4)
-    page.mouse.up()
 
 
 def test_the_same_box_again_leaves_the_rings_and_no_outline(streamlit_server, browser_page, page_errors, screenshot):
@@ -37,7 +28,7 @@ def test_the_same_box_again_leaves_the_rings_and_no_outline(streamlit_server, br
 
     box, inside = box_over(page, 6)
     assert inside == selected  # the same samples
-    _drag(page, box)
+    drag(page, box_path(box))
     page.wait_for_function(OUTLINE, timeout=10000)  # drawn, as a person sees it while dragging
     page.wait_for_function(f"() => !({OUTLINE})()", timeout=30000)
     assert ringed(page) == selected

@@ -15,7 +15,7 @@ import pytest
 
 from app import plotly_view
 from tests.apptest_tools import (chart_json, chart_spec, click_plotly_points, component_data,
-                                 decode_typed_arrays, rerun, select_plotly_ids)
+                                 decode_typed_arrays, rerun, select_plotly_ids, send_component)
 
 
 def test_numeric_arrays_travel_as_typed_arrays_and_decode_to_the_same_values():
@@ -178,6 +178,25 @@ def test_every_answered_selection_is_a_new_figure_even_of_the_samples_already_ri
     assert second[0] != first[0] and second[1] == first[1]  # the map selected on is a new figure
     rerun(at)  # a run that answers no selection keeps the figures as they are
     assert revisions() == second
+
+
+def test_every_selection_through_the_plot_bridge_is_a_new_data_map_figure(app_test):
+    """The Explorer's data map hears its box or lasso selections through the plot bridge, not `on_select`:
+    each one the page answers, even of the samples already ringed, changes its figure all the same
+    (the browser test: tests/test_browser_map_select_again.py)."""
+    at = app_test("pages/1_Explorer.py")
+
+    def revision():
+        return json.loads(component_data(at, "datamap_chart")["layout"]).get("selectionrevision")
+
+    send_component(at, "plot_bridge", event="select", value=[4, 7])
+    first, first_traces = revision(), component_data(at, "datamap_chart")["traces"]
+    send_component(at, "plot_bridge", event="select", value=[4, 7])
+    assert component_data(at, "datamap_chart")["traces"] == first_traces  # the same rings
+    assert revision() != first
+    second = revision()
+    rerun(at)  # a run that answers no selection keeps the figure as it is
+    assert revision() == second
 
 
 def test_a_mounted_chart_has_the_apps_look_and_no_white_default_template(monkeypatch):
