@@ -7,6 +7,7 @@ listing and model labels in app.catalogs.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Callable
@@ -76,16 +77,33 @@ def preload_model(path: str) -> None:
 
     def load() -> None:
         _map_drawn.wait(PRELOAD_WAIT_S)
+        if _exiting.is_set():
+            return
         try:
             model(*key)
         except Exception:  # a run that needs the model loads it again and reports what fails
             log.exception("preloading the model %s failed", key)
 
-    threading.Thread(target=load, name="layerscope-model-preload", daemon=True).start()
+    thread = threading.Thread(target=load, name="layerscope-model-preload", daemon=True)
+    _preload_threads.append(thread)
+    thread.start()
 
 
 _preloads: set[tuple[str, str]] = set()
 _preloads_lock = threading.Lock()
+_preload_threads: list[threading.Thread] = []
+_exiting = threading.Event()
+
+
+@atexit.register
+def _finish_preloads() -> None:
+    """At the process's exit: a preload still waiting gives up, one under way ends first. The interpreter
+    stops daemon threads where they stand, and one stopped inside torch's import or trace aborts the
+    process ("terminate called without an active exception"). Atexit runs before that."""
+    _exiting.set()
+    _map_drawn.set()
+    for thread in _preload_threads:
+        thread.join(timeout=120)
 
 
 def model_for(path: str):
