@@ -150,6 +150,7 @@ def test_score_cam_runs_on_its_own_button_and_concepts_name_their_classes(app_te
     assert all(re.search(r"\d+%", caption) for caption in concepts)  # each with the classes it supports
 
 
+# Internals kept: AppTest has no public mid-run click; the browser twin xfails (test_browser_explain_stop).
 @pytest.fixture
 def click_mid_run(monkeypatch):
     """`click_mid_run(at, key)`: a click on the button `key` as a browser sends it while the AppTest's run
@@ -218,51 +219,6 @@ def test_stop_ends_a_score_cam_run_with_a_message_and_the_tab_stays_usable(app_t
     _explained(at)  # the stopped run gave its place back: no "still running"
     assert _shown_map(at)[0] == "gradcam"
     assert "still running" not in _texts(at)
-
-
-def test_stop_ends_a_faithfulness_run_with_a_message_and_no_partial_scores(app_test, monkeypatch,
-                                                                           click_mid_run):
-    """The faithfulness measurement shows its progress in steps (each method's map, then each perturbed
-    image) and a Stop button, as Score-CAM does; a Stop click once the scoring proper has begun (a rerun
-    request to the running script) interrupts it at its next progress report: a message says that no score
-    was kept, no table is drawn, the Measure button is back, and the next computation finds no run holding
-    the session's place."""
-
-    from core.faithfulness import steps
-
-    seen = []  # (steps done, steps in all, the page as the browser has it then)
-    computing = layer_explain.compute_scores
-    maps = len(layer_explain.FAST)
-
-    def watched(*args, progress, **kwargs):
-        def report(done: int, total: int) -> None:
-            progress(done, total)
-            if done > maps and not seen:  # every map made, images scored: the person clicks Stop
-                seen.append((done, total, click_mid_run(at, "explain_measure_stop")))
-        return computing(*args, progress=report, **kwargs)
-
-    monkeypatch.setattr(layer_explain, "compute_scores", watched)
-    at = app_test(EXPLORER, tab="Explain")
-    rerun(at.button(key="explain_measure_button").click())
-
-    done, total, page = seen[0]
-    assert total == maps + steps(maps + 1) and maps < done < total
-    assert [e.proto.text for e in page.get("progress")] == [f"Faithfulness: {done} of {total} steps"]
-    assert page.button(key="explain_measure_stop").label == "Stop"
-    assert "Faithfulness stopped before every method was scored: no score was kept" in _texts(at)
-    assert not at.dataframe and not at.get("progress")  # no table, not even a part of one
-    assert not any(b.key == "explain_measure_stop" for b in at.button)
-    assert at.button(key="explain_measure_button").label == "Measure faithfulness"  # it can be measured again
-    assert layer_explain.stored_scores(str(at.session_state.catalog), layer_explain.Subject(
-        f"sample-{at.session_state.pinned}", "", b"", None, at.session_state.pinned), at.session_state.layer_id,
-        at.selectbox(key=f"explain_class_sample-{at.session_state.pinned}").value) is None
-
-    monkeypatch.setattr(layer_explain, "compute_scores", computing)
-    rerun(at)
-    assert "stopped" not in _texts(at)  # said once
-    rerun(at.button(key="explain_find_concepts_button").click())  # the stopped run gave its place back
-    assert "still running" not in _texts(at)
-    assert len(re.findall(r'data-kind="concept-\d+"', _html(at))) == layer_explain.CONCEPTS
 
 
 def test_a_stop_click_that_arrives_after_the_run_finished_leaves_no_stale_message(app_test):

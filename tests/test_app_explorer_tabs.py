@@ -87,7 +87,7 @@ def test_the_channel_input_comes_back_with_its_tab_at_the_chosen_channel(app_tes
     at = app_test(EXPLORER, tab="Channel")
     rerun(at.number_input(key="channel").set_value(5))
     with monkeypatch.context() as patch:
-        if server == "keeps":
+        if server == "keeps":  # internals: AppTest cannot run a fragment; a browser needs a race
             patch.setattr(SessionState, "_remove_stale_widgets", lambda self, active: None)
         at.session_state["explorer_tab"] = "Neighbours"
         rerun(at)

@@ -116,7 +116,7 @@ def test_the_perplexity_slider_comes_back_from_pca_at_the_maps_perplexity(app_te
     rerun(at.select_slider(key=key).set_value(chosen))
     shown = {3.0: "3", 30.0: "30→7"}[chosen]  # 30 is capped to 7 for 24 samples
     with monkeypatch.context() as patch:
-        if server == "keeps":
+        if server == "keeps":  # internals: AppTest cannot run a fragment; a browser needs a race
             patch.setattr(SessionState, "_remove_stale_widgets", lambda self, active: None)
         rerun(at.radio(key="method").set_value("pca"))
     assert key not in {slider.key for slider in at.select_slider}  # PCA has no perplexity

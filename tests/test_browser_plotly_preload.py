@@ -4,6 +4,8 @@ another page and back included; the data map is drawn before the charts beside i
 test-artifacts/."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -74,4 +76,25 @@ def test_the_map_is_drawn_before_the_charts_beside_it(shared_streamlit_server, b
     page.wait_for_function("() => Object.keys(window.__lsDrawn).length === 3", timeout=90000)
     drawn = page.evaluate("window.__lsDrawn")
     assert drawn["map"] < drawn["separability"] and drawn["map"] < drawn["depth_strip"], drawn  # shown first
+    assert not page_errors
+
+
+def test_a_failed_load_of_plotly_is_retried_and_the_charts_are_drawn(shared_streamlit_server, browser_page,
+                                                                     page_errors, screenshot):
+    """The preload's request for plotly.js fails (a dropped connection): the loader forgets the failed
+    load, and the charts, mounting once the page is rendered, ask it again and are drawn."""
+    page, url = browser_page, shared_streamlit_server.url
+    asked = []
+
+    def fail_the_first(route):
+        asked.append(route.request.url)
+        route.abort() if len(asked) == 1 else route.continue_()
+
+    page.route(lambda u: bool(re.search(r"/app/static/plotly-[^/]*\.js$", u)), fail_the_first)
+    page.goto(f"{url}/Explorer")
+    page.wait_for_selector(MAP_DRAWN, timeout=90000)
+    page.wait_for_selector(".st-key-separability .js-plotly-plot .main-svg", timeout=60000)
+    screenshot("plotly-preload-retried")
+    assert len(asked) == 2  # the failed one, then one retry for every chart
+    assert page.locator(".ls-plotly", has_text="could not be loaded").count() == 0
     assert not page_errors
