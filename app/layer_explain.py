@@ -50,6 +50,7 @@ LIMIT_ENV = "LAYERSCOPE_EXPLAIN_LIMIT_S"  # public mode: seconds one computation
 PUBLIC_LIMIT_S = 60.0
 OWNER_LIMIT_S = 600.0  # the owner's own machine: a limit only against a run left going by mistake
 PUBLIC_RUNS = 2  # computations running at once in the whole process, public mode
+HANDOVER_S = 30.0  # the longest a session's run waits for its interrupted previous run to end (`Gate`)
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,27 +141,33 @@ class Busy(Exception):
 
 
 class Gate:
-    """One computation at a time per session, and at most `runs` in the process (None: no process cap)."""
+    """One computation at a time per session, and at most `runs` in the process (None: no process cap).
 
-    def __init__(self, runs: int | None):
+    A session's new run can begin while its previous one is still unwinding: a Stop click (any rerun)
+    interrupts a computation only at its next progress report, seconds later, and Streamlit starts the
+    rerun meanwhile. The new run waits up to `handover_s` for the old one to give its place back."""
+
+    def __init__(self, runs: int | None, handover_s: float = HANDOVER_S):
         self._slots = None if runs is None else threading.BoundedSemaphore(runs)
         self._running: set[str] = set()
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
+        self.handover_s = handover_s
 
     def enter(self, session: str) -> None:
-        with self._lock:
-            if session in self._running:
+        with self._changed:
+            if not self._changed.wait_for(lambda: session not in self._running, timeout=self.handover_s):
                 raise Busy("Your previous explanation is still running: wait for it, or stop it.")
             if self._slots is not None and not self._slots.acquire(blocking=False):
                 raise Busy("The server is explaining other visitors' images right now: try again in a minute.")
             self._running.add(session)
 
     def leave(self, session: str) -> None:
-        with self._lock:
+        with self._changed:
             if session in self._running:
                 self._running.discard(session)
                 if self._slots is not None:
                     self._slots.release()
+                self._changed.notify_all()
 
 
 _public_gate = Gate(PUBLIC_RUNS)

@@ -1,11 +1,13 @@
 """The Explain tab through AppTest against the small catalog (real EfficientNet-Lite0 weights): nothing
 runs until asked, a method or class switch draws another map, faithfulness has its random row, layers
 without a map and servers without the model say so, an upload gets the same panel, the method and
-class survive another tab or page, a Stop click ends Score-CAM's run or the faithfulness measurement, and
-public mode stops a slow method at its time limit with a message."""
+class survive another tab or page, a Stop click after a run has ended leaves no message, a session's run
+waits for its stopped one, and public mode stops a slow method at its time limit with a message. A Stop
+click mid-run is tested in a browser (tests/test_browser_explain_stop.py)."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -150,77 +152,6 @@ def test_score_cam_runs_on_its_own_button_and_concepts_name_their_classes(app_te
     assert all(re.search(r"\d+%", caption) for caption in concepts)  # each with the classes it supports
 
 
-# Internals kept: AppTest has no public mid-run click; the browser twin xfails (test_browser_explain_stop).
-@pytest.fixture
-def click_mid_run(monkeypatch):
-    """`click_mid_run(at, key)`: a click on the button `key` as a browser sends it while the AppTest's run
-    is still going (a rerun request to that run's script runner); returns the page as the browser had it."""
-    from streamlit.runtime.scriptrunner import RerunData
-    from streamlit.testing.v1 import app_test as app_test_module
-    from streamlit.testing.v1.element_tree import parse_tree_from_messages
-    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
-
-    runners = []
-
-    class Watched(LocalScriptRunner):
-        """The script runner of each AppTest run, kept so that a click can reach it mid-run."""
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            runners.append(self)
-
-    monkeypatch.setattr(app_test_module, "LocalScriptRunner", Watched)
-
-    def click(at, key: str):
-        page = parse_tree_from_messages(list(runners[-1].forward_msgs()))
-        page._runner = at  # its widgets read the session's state as the AppTest's tree does
-        runners[-1].request_rerun(RerunData(widget_states=page.button(key=key).click().root.get_widget_states()))
-        return page
-    return click
-
-
-def test_stop_ends_a_score_cam_run_with_a_message_and_the_tab_stays_usable(app_test, monkeypatch, click_mid_run):
-    """A real Score-CAM run at the default layer (dozens of masked batches) shows its progress and a Stop
-    button; a Stop click arrives as a browser's does, a rerun request to the running script, which
-    interrupts the run at its next progress report: a message says nothing was kept, the Run button is
-    back, and the next computation finds no run holding the session's place."""
-    seen = []  # (passes done, passes in all, the page as the browser has it then)
-    computing = layer_explain.compute_map
-
-    def watched(*args, progress, **kwargs):
-        def report(done: int, total: int) -> None:
-            progress(done, total)
-            if done and not seen:  # the first masked batch is done: the person clicks Stop
-                seen.append((done, total, click_mid_run(at, "explain_stop")))
-        return computing(*args, progress=report, **kwargs)
-
-    monkeypatch.setattr(layer_explain, "compute_map", watched)
-    at = app_test(EXPLORER, tab="Explain")
-    at.session_state["explain_method"] = "scorecam"
-    rerun(at)
-    rerun(at.button(key="explain_run_slow_button").click())
-
-    done, total, page = seen[0]
-    assert 0 < done < total
-    bars = [e.proto.text for e in page.get("progress")]
-    assert bars == [f"Score-CAM: {done} of {total} model passes"]
-    assert page.button(key="explain_stop").label == "Stop"
-    assert "Score-CAM stopped: nothing was kept" in _texts(at)
-    assert _shown_map(at) is None and not at.get("progress")
-    assert not any(b.key == "explain_stop" for b in at.button)
-    assert at.button(key="explain_run_slow_button").label == "Run Score-CAM"  # it can be run again
-    assert layer_explain.stored_map(str(at.session_state.catalog), layer_explain.Subject(
-        f"sample-{at.session_state.pinned}", "", b"", None, None), at.session_state.layer_id,
-        at.selectbox(key=f"explain_class_sample-{at.session_state.pinned}").value, "scorecam") is None
-
-    monkeypatch.setattr(layer_explain, "compute_map", computing)
-    at.session_state["explain_method"] = "gradcam"
-    rerun(at)
-    _explained(at)  # the stopped run gave its place back: no "still running"
-    assert _shown_map(at)[0] == "gradcam"
-    assert "still running" not in _texts(at)
-
-
 def test_a_stop_click_that_arrives_after_the_run_finished_leaves_no_stale_message(app_test):
     """The Stop button goes when the run ends; a click already on its way finds the map kept: no later
     Score-CAM (another layer) may say that it was stopped."""
@@ -265,7 +196,7 @@ def test_an_upload_gets_the_same_explanations(app_test):
 
 
 def test_the_gate_runs_one_computation_per_session_and_caps_the_process():
-    gate = Gate(2)
+    gate = Gate(2, handover_s=0.05)
     gate.enter("a")
     with pytest.raises(Busy, match="still running"):
         gate.enter("a")
@@ -274,6 +205,21 @@ def test_the_gate_runs_one_computation_per_session_and_caps_the_process():
         gate.enter("c")
     gate.leave("a")
     gate.enter("c")  # a place freed is taken again
+
+
+def test_a_sessions_new_run_waits_for_its_interrupted_run_to_give_its_place_back():
+    """A Stop click reruns the page while the stopped computation runs on to its next progress report."""
+    gate = Gate(1, handover_s=30)
+    gate.enter("a")
+    entered = threading.Event()
+    rerun = threading.Thread(target=lambda: (gate.enter("a"), entered.set()))
+    rerun.start()
+    assert not entered.wait(0.3)  # waiting, not refused
+    gate.leave("a")  # the interrupted run unwinds
+    assert entered.wait(10)
+    rerun.join()
+    with pytest.raises(Busy, match="other visitors"):  # the rerun holds the place now
+        gate.enter("b")
 
 
 @pytest.fixture(scope="module")

@@ -30,8 +30,6 @@ def _progress(page) -> str:
     return " ".join(page.locator("[data-testid='stProgress']").all_inner_texts())
 
 
-@pytest.mark.xfail(strict=True, reason="on a real server the next explanation after this Stop is refused as "
-                   "'still running' a minute later (seen 2026-12-07; AppTest does not show it; cause not found)")
 def test_stop_ends_a_score_cam_run_and_the_tab_stays_usable(shared_streamlit_server, browser_page, page_errors,
                                                              screenshot):
     page = browser_page
