@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import cached, layer_map, plotly_view, settings, state
+from app import cached, fragments, layer_map, plotly_view, settings, state
 from app.browser_values import channel_in
 
 log = logging.getLogger(__name__)
@@ -243,6 +243,6 @@ def render(path: str, sample_id: int, layer: pd.Series) -> bool:
         result = grid(items, order, key="gallery_grid")
     channel = channel_in(getattr(result, "channel", None), len(items["scores"]))  # a tile of this grid
     if channel is not None:
-        st.session_state.channel = channel  # the Channel view and the URL follow the gallery
+        fragments.set_widget("channel", channel)  # the Channel view and the URL follow the gallery
         channel_dialog(path, sample_id, name, layer_id, channel)
     return True

@@ -75,7 +75,7 @@ WARM_AFTER_GALLERY = "warm_channel_after_gallery"  # a pin whose gallery, once s
 def _set_layer(layer_id: int) -> None:
     st.session_state.layer_id = int(layer_id)
     st.session_state.hovered = None  # the inspector goes back to the pinned sample on a new map
-    st.session_state.layer_select = int(layer_id)
+    fragments.set_widget("layer_select", int(layer_id))
 
 
 def _pin(sample_id: int) -> None:
@@ -94,18 +94,13 @@ def _on_layer_map() -> None:
 
 
 def _on_layer_select() -> None:
-    if fragments.in_fragment_run():
-        # the select's value as the browser held it before the page's last switch (a map click sets the
-        # select in its run) came back with a hover or a zoom: stale, so the layer stays
-        st.session_state.layer_select = st.session_state.layer_id
-        return
     layer_id = browser_values.known_int(st.session_state.layer_select, layer_ids)  # an unknown option comes as text
     if layer_id is not None:
         _set_layer(layer_id)
 
 
 if st.session_state.get("layer_select") not in layer_ids:
-    st.session_state.layer_select = st.session_state.layer_id
+    fragments.set_widget("layer_select", st.session_state.layer_id)
 
 with st.sidebar:
     if not perplexities:
@@ -142,7 +137,8 @@ with st.sidebar:
     names_shown = st.toggle("Cluster names", key="cluster_names", on_change=fragments.page_widget(),
                             help="Each cluster (HDBSCAN) named on the map by its majority label and purity")
     st.selectbox("Layer", layer_ids, format_func=lambda i: f"{i}: {names[i]}", key="layer_select",
-                 on_change=_on_layer_select)
+                 on_change=fragments.server_set_widget("layer_select", _on_layer_select))
+    fragments.drawn("layer_select")
     if not isinstance(st.session_state.get(map_pictures.SWITCH), bool):
         st.session_state[map_pictures.SWITCH] = True
     pictures = st.toggle("Pictures on the map", key=map_pictures.SWITCH, on_change=fragments.page_widget(),

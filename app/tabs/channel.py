@@ -73,7 +73,7 @@ def _on_heatmap_select() -> None:
     points = selected_points(HEATMAP_KEY)
     channel = as_int(points[0].get("x")) if points and isinstance(points[0], dict) else None
     if channel is not None:  # its range is checked against the layer when the tab is drawn
-        st.session_state.channel = channel
+        fragments.set_widget("channel", channel)
 
 
 def _strongest(means: pd.DataFrame) -> int:
@@ -112,7 +112,7 @@ def _keep_channel_in_range(means: pd.DataFrame, channels: int, layer_name: str) 
     if asked is not None and 0 <= int(asked) < channels:
         return
     strongest = _strongest(means)
-    st.session_state.channel = strongest
+    fragments.set_widget("channel", strongest)
     if asked is not None:
         st.warning(f"Channel {int(asked)} does not exist at {layer_name} (channels 0–{channels - 1}); "
                    f"showing channel {strongest}, the most active one.", icon=":material/warning:")
@@ -130,7 +130,9 @@ def render(path: str, layer: pd.Series, group_only: bool) -> None:
     # persist_state: the input comes back with the tab showing the channel the page draws (a fragment
     # rerun asked for while the run closing the tab goes on keeps the value on the server, not in the browser)
     channel = st.number_input(f"Channel (0–{channels - 1})", min_value=0, max_value=channels - 1, step=1,
-                              key="channel", persist_state="session")
+                              key="channel", persist_state="session",
+                              on_change=fragments.server_set_widget("channel"))
+    fragments.drawn("channel")
     st.markdown(f"**The 9 samples that activate channel {channel} of {layer['name']} most** "
                 "(the channel's map over each image; one colour scale for the nine). The number under each "
                 "is the channel's **mean activation** over that image.")
