@@ -267,8 +267,11 @@ TABS = {
     "Failures": lambda: failures.render(view, _set_layer, _pin),
     "Layer similarity": lambda: similarity.render(view, table),
 }
-tabs = st.tabs(list(TABS), key="explorer_tab", on_change=fragments.page_widget(),
-               default="Channel" if channel_from_url else None)
+# a link to a channel opens its tab: set as the tabs' value, not their default (a default that differs
+# between runs makes them another widget, which resets to the first tab at the next click)
+if channel_from_url:
+    st.session_state["explorer_tab"] = "Channel"
+tabs = st.tabs(list(TABS), key="explorer_tab", on_change=fragments.page_widget())
 for tab, render_tab in zip(tabs, TABS.values()):
     with tab:
         if tab.open:
