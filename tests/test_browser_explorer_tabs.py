@@ -192,6 +192,13 @@ def test_shared_url_separability_selection_and_upload_by_mouse(streamlit_server,
                            "[class*='class_channel_heatmap'] .js-plotly-plot", timeout=30000)
     screenshot("10-shared-url-channel", full_page=True)
     assert "channel=2" in page.url and f"layer={layer}" in page.url
+    # another tab opens, and stays open (the link's Channel tab is the tabs' value, not their default)
+    page.get_by_role("tab", name="Neighbours").click()
+    page.wait_for_selector("[data-testid='neighbours-summary']", timeout=60000)
+    page.wait_for_timeout(1500)  # the runs the click brought are over
+    assert page.get_by_role("tab", name="Neighbours").get_attribute("aria-selected") == "true"
+    page.get_by_role("tab", name="Channel").click()
+    page.wait_for_selector("[data-testid='channel-top'] .ls-thumb", timeout=60000)
 
     # clicking a point of the separability line selects that layer
     target = page.evaluate("""() => { const gd = document.querySelector('.st-key-separability .js-plotly-plot');
@@ -205,7 +212,8 @@ def test_shared_url_separability_selection_and_upload_by_mouse(streamlit_server,
 
     # box selection on the data map: summary, thumbnails, confusion matrix
     page.locator(".st-key-drag_mode button", has_text="box").click()
-    page.wait_for_timeout(1500)
+    page.wait_for_function("() => { const gd = document.querySelector('.st-key-datamap .js-plotly-plot');"
+                           " return gd && gd._fullLayout && gd._fullLayout.dragmode === 'select'; }", timeout=30000)
     box = page.locator(".st-key-datamap .js-plotly-plot .nsewdrag").first.bounding_box()
     page.mouse.move(box["x"] + 5, box["y"] + 5)
     page.mouse.down()
