@@ -5,17 +5,27 @@
 // loader is defined once per page load, and plotly.js loaded once.
 (() => {
   if (!window.__lsLoadPlotly) {
+    // A failed request (a dropped connection) is tried again once, a moment later, before the load fails:
+    // every chart waiting on it, whenever it mounted, gets the second try's plotly.js.
+    const RETRY_MS = 500;
     let loading = null;  // the load under way, or done; null again after a failed one, so a later call retries
     window.__lsLoadPlotly = (src) => {
       if (window.Plotly) return Promise.resolve(window.Plotly);
       if (!loading) {
         loading = new Promise((resolve, reject) => {
-          const script = document.createElement('script');
-          script.src = src;
-          script.onload = () => resolve(window.Plotly);
-          script.onerror = () => { loading = null; script.remove();
-                                   reject(new Error('plotly.js could not be loaded from ' + src)); };
-          document.head.appendChild(script);
+          const attempt = (retries) => {
+            const script = document.createElement('script');
+            script.src = src;
+            script.onload = () => resolve(window.Plotly);
+            script.onerror = () => {
+              script.remove();
+              if (retries > 0) { setTimeout(() => attempt(retries - 1), RETRY_MS); return; }
+              loading = null;
+              reject(new Error('plotly.js could not be loaded from ' + src));
+            };
+            document.head.appendChild(script);
+          };
+          attempt(1);
         });
       }
       return loading;

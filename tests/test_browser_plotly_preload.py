@@ -5,6 +5,7 @@ test-artifacts/."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -81,20 +82,24 @@ def test_the_map_is_drawn_before_the_charts_beside_it(shared_streamlit_server, b
 
 def test_a_failed_load_of_plotly_is_retried_and_the_charts_are_drawn(shared_streamlit_server, browser_page,
                                                                      page_errors, screenshot):
-    """The preload's request for plotly.js fails (a dropped connection): the loader forgets the failed
-    load, and the charts, mounting once the page is rendered, ask it again and are drawn."""
+    """The preload's request for plotly.js fails (a dropped connection) seconds after it was made, when the
+    charts have mounted and wait on it: the loader tries once more, and every chart is drawn."""
     page, url = browser_page, shared_streamlit_server.url
     asked = []
 
     def fail_the_first(route):
         asked.append(route.request.url)
-        route.abort() if len(asked) == 1 else route.continue_()
+        if len(asked) == 1:
+            time.sleep(4)  # the page renders meanwhile: its charts mount and wait on this load
+            route.abort()
+        else:
+            route.continue_()
 
     page.route(lambda u: bool(re.search(r"/app/static/plotly-[^/]*\.js$", u)), fail_the_first)
     page.goto(f"{url}/Explorer")
     page.wait_for_selector(MAP_DRAWN, timeout=90000)
     page.wait_for_selector(".st-key-separability .js-plotly-plot .main-svg", timeout=60000)
     screenshot("plotly-preload-retried")
-    assert len(asked) == 2  # the failed one, then one retry for every chart
+    assert len(asked) == 2  # the failed one, then the loader's one retry for every chart
     assert page.locator(".ls-plotly", has_text="could not be loaded").count() == 0
     assert not page_errors
